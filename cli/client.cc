@@ -1,0 +1,116 @@
+#include "cli/client.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "lib/server/grpc_status.h"
+
+namespace argonaut::cli {
+namespace {
+
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+
+void SetDeadline(grpc::ClientContext* ctx) {
+  ctx->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+}
+
+absl::StatusOr<nlohmann::json> ParseObject(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InternalError("server returned invalid JSON");
+  return j;
+}
+
+}  // namespace
+
+std::string ServerAddress(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  const char* env = std::getenv("ARGONAUT_SERVER");
+  if (env != nullptr && *env != '\0') return env;
+  return "localhost:2746";
+}
+
+Client::Client(std::string address)
+    : address_(std::move(address)),
+      stub_(api::v1::ResourceService::NewStub(grpc::CreateChannel(
+          address_, grpc::InsecureChannelCredentials()))) {}
+
+absl::Status Client::Convert(const grpc::Status& s) const {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::UnavailableError(absl::StrCat("cannot reach the Argonaut server at ", address_,
+                                               " (is `argonaut up` running?): ",
+                                               s.error_message()));
+  }
+  return FromGrpcStatus(s);
+}
+
+absl::StatusOr<nlohmann::json> Client::Create(const std::string& kind,
+                                              const nlohmann::json& object, bool upsert) {
+  api::v1::CreateRequest req;
+  req.set_kind(kind);
+  req.set_json(object.dump());
+  req.set_upsert(upsert);
+  api::v1::Object resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  if (grpc::Status s = stub_->Create(&ctx, req, &resp); !s.ok()) return Convert(s);
+  return ParseObject(resp.json());
+}
+
+absl::StatusOr<nlohmann::json> Client::Get(const std::string& kind, const std::string& ns,
+                                           const std::string& name) {
+  api::v1::GetRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_name(name);
+  api::v1::Object resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  if (grpc::Status s = stub_->Get(&ctx, req, &resp); !s.ok()) return Convert(s);
+  return ParseObject(resp.json());
+}
+
+absl::StatusOr<std::pair<std::vector<nlohmann::json>, std::string>> Client::List(
+    const std::string& kind, const std::string& ns, const std::string& selector) {
+  api::v1::ListRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_label_selector(selector);
+  api::v1::ListResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  if (grpc::Status s = stub_->List(&ctx, req, &resp); !s.ok()) return Convert(s);
+  std::vector<nlohmann::json> items;
+  for (const auto& item : resp.items()) {
+    auto j = ParseObject(item.json());
+    if (!j.ok()) return j.status();
+    items.push_back(std::move(*j));
+  }
+  return std::make_pair(std::move(items), resp.resource_version());
+}
+
+absl::Status Client::Delete(const std::string& kind, const std::string& ns,
+                            const std::string& name) {
+  api::v1::DeleteRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_name(name);
+  api::v1::DeleteResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  return Convert(stub_->Delete(&ctx, req, &resp));
+}
+
+absl::StatusOr<std::string> Client::Version() {
+  api::v1::VersionResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (grpc::Status s = stub_->Version(&ctx, api::v1::VersionRequest(), &resp); !s.ok()) {
+    return Convert(s);
+  }
+  return resp.version();
+}
+
+}  // namespace argonaut::cli

@@ -1,0 +1,38 @@
+// The CLI's connection to the gateway, with CLI-friendly errors.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "argonaut/api/v1/resource.grpc.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::cli {
+
+// --server, else $ARGONAUT_SERVER, else localhost:2746.
+std::string ServerAddress(const std::string& flag_value);
+
+class Client {
+ public:
+  explicit Client(std::string address);
+
+  absl::StatusOr<nlohmann::json> Create(const std::string& kind, const nlohmann::json& object,
+                                        bool upsert);
+  absl::StatusOr<nlohmann::json> Get(const std::string& kind, const std::string& ns,
+                                     const std::string& name);
+  // Returns {items, resourceVersion}.
+  absl::StatusOr<std::pair<std::vector<nlohmann::json>, std::string>> List(
+      const std::string& kind, const std::string& ns, const std::string& selector);
+  absl::Status Delete(const std::string& kind, const std::string& ns, const std::string& name);
+  absl::StatusOr<std::string> Version();
+
+ private:
+  absl::Status Convert(const grpc::Status& s) const;
+
+  std::string address_;
+  std::unique_ptr<api::v1::ResourceService::Stub> stub_;
+};
+
+}  // namespace argonaut::cli

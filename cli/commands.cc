@@ -1,0 +1,254 @@
+#include "cli/commands.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cli/args.h"
+#include "cli/client.h"
+#include "cli/printer.h"
+#include "gateway/platform.h"
+#include "lib/manifest/yaml.h"
+#include "lib/resource/grpc_service.h"
+#include "lib/resource/kinds.h"
+#include "lib/server/server.h"
+
+namespace argonaut::cli {
+namespace {
+
+using nlohmann::json;
+
+const FlagSpec kServer{"server", "s"};
+const FlagSpec kNamespace{"namespace", "n"};
+
+int Fail(std::ostream& err, std::string_view message) {
+  err << "error: " << message << "\n";
+  return 1;
+}
+
+int Fail(std::ostream& err, const absl::Status& s) { return Fail(err, std::string(s.message())); }
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+    return buf.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  // ParseDocuments refuses oversized input; stop reading well before that.
+  in.seekg(0, std::ios::end);
+  if (in.tellg() > static_cast<std::streamoff>(manifest::kMaxInputBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": larger than ", manifest::kMaxInputBytes >> 20, " MiB"));
+  }
+  in.seekg(0);
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+const resource::KindInfo* ResolveKind(const std::string& name, std::ostream& err) {
+  const resource::KindInfo* kind = resource::FindKind(name);
+  if (kind == nullptr) {
+    Fail(err, absl::StrCat("the server doesn't have a resource type \"", name, "\""));
+  }
+  return kind;
+}
+
+std::string NameOf(const json& o) {
+  if (o.contains("metadata") && o["metadata"].is_object() && o["metadata"].contains("name") &&
+      o["metadata"]["name"].is_string()) {
+    return o["metadata"]["name"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunApply(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer, kNamespace, {"filename", "f", true, true}});
+  if (!args.ok()) return Fail(err, args.status());
+  if (!args->Has("filename")) return Fail(err, "must specify -f FILE (or -f - for stdin)");
+  Client client(ServerAddress(args->Get("server")));
+  const std::string ns_flag = args->Get("namespace");
+  int failures = 0;
+  for (const std::string& path : args->All("filename")) {
+    auto text = ReadInput(path);
+    if (!text.ok()) {
+      Fail(err, text.status());
+      ++failures;
+      continue;
+    }
+    auto docs = manifest::ParseDocuments(*text);
+    if (!docs.ok()) {
+      Fail(err, absl::StrCat(path, ": ", docs.status().message()));
+      ++failures;
+      continue;
+    }
+    for (size_t i = 0; i < docs->size(); ++i) {
+      json& doc = (*docs)[i];
+      const std::string where = absl::StrCat(path, ": doc ", i + 1, ": ");
+      if (!doc.is_object()) {
+        Fail(err, where + "expected an object");
+        ++failures;
+        continue;
+      }
+      if (!doc.contains("kind") || !doc["kind"].is_string()) {
+        Fail(err, where + "kind: required");
+        ++failures;
+        continue;
+      }
+      const std::string kind_name = doc["kind"].get<std::string>();
+      const resource::KindInfo* kind = resource::FindKind(kind_name);
+      if (kind == nullptr || kind->kind != kind_name) {
+        Fail(err, absl::StrCat(where, "kind: ", kind_name, " is not a kind Argonaut serves"));
+        ++failures;
+        continue;
+      }
+      if (!ns_flag.empty() && kind->namespaced && doc.contains("metadata") &&
+          doc["metadata"].is_object() && !doc["metadata"].contains("namespace")) {
+        doc["metadata"]["namespace"] = ns_flag;
+      }
+      const std::string name = NameOf(doc);
+      std::string verb = "created";
+      if (!name.empty()) {
+        std::string ns = doc["metadata"].value("namespace", ns_flag);
+        if (client.Get(kind->kind, ns, name).ok()) verb = "configured";
+      }
+      // An object with only generateName gets a new name each time, as
+      // `kubectl create` does; one with a name is created or replaced.
+      auto created = client.Create(kind->kind, doc, /*upsert=*/!name.empty());
+      if (!created.ok()) {
+        Fail(err, where + std::string(created.status().message()));
+        ++failures;
+        if (absl::IsUnavailable(created.status())) return 1;
+        continue;
+      }
+      out << QualifiedName(*kind, NameOf(*created)) << " " << verb << "\n";
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int RunGet(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer,
+                               kNamespace,
+                               {"selector", "l"},
+                               {"output", "o"},
+                               {"all-namespaces", "A", false}});
+  if (!args.ok()) return Fail(err, args.status());
+  if (args->positional.empty()) {
+    return Fail(err, "you must specify the type of resource to get, e.g. `argonaut get wf`");
+  }
+  std::string kind_arg = args->positional[0];
+  std::string name = args->positional.size() > 1 ? args->positional[1] : "";
+  // kubectl also accepts `get wf/name`.
+  if (size_t slash = kind_arg.find('/'); slash != std::string::npos && name.empty()) {
+    name = kind_arg.substr(slash + 1);
+    kind_arg = kind_arg.substr(0, slash);
+  }
+  const resource::KindInfo* kind = ResolveKind(kind_arg, err);
+  if (kind == nullptr) return 1;
+  const bool all_ns = args->Has("all-namespaces");
+  const std::string ns = all_ns ? "" : args->Get("namespace", "default");
+  Client client(ServerAddress(args->Get("server")));
+  std::vector<json> items;
+  bool is_list = name.empty();
+  if (is_list) {
+    auto listed = client.List(kind->kind, ns, args->Get("selector"));
+    if (!listed.ok()) return Fail(err, listed.status());
+    items = std::move(listed->first);
+    if (items.empty() && args->Get("output").empty()) {
+      err << (all_ns ? std::string("No resources found\n")
+                     : absl::StrCat("No resources found in ", ns, " namespace.\n"));
+      return 0;
+    }
+  } else {
+    auto got = client.Get(kind->kind, ns, name);
+    if (!got.ok()) return Fail(err, got.status());
+    items.push_back(std::move(*got));
+  }
+  auto text = FormatObjects(*kind, items, is_list, args->Get("output"), all_ns, absl::Now());
+  if (!text.ok()) return Fail(err, text.status());
+  out << *text;
+  return 0;
+}
+
+int RunDelete(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer, kNamespace});
+  if (!args.ok()) return Fail(err, args.status());
+  std::vector<std::string> pos = args->positional;
+  if (pos.size() == 1 && pos[0].find('/') != std::string::npos) {
+    size_t slash = pos[0].find('/');
+    pos = {pos[0].substr(0, slash), pos[0].substr(slash + 1)};
+  }
+  if (pos.size() < 2) return Fail(err, "usage: argonaut delete KIND NAME [NAME...] [-n NS]");
+  const resource::KindInfo* kind = ResolveKind(pos[0], err);
+  if (kind == nullptr) return 1;
+  Client client(ServerAddress(args->Get("server")));
+  int rc = 0;
+  for (size_t i = 1; i < pos.size(); ++i) {
+    absl::Status s = client.Delete(kind->kind, args->Get("namespace", "default"), pos[i]);
+    if (!s.ok()) {
+      rc = Fail(err, s);
+      continue;
+    }
+    out << absl::AsciiStrToLower(kind->kind) << ".argoproj.io \"" << pos[i] << "\" deleted\n";
+  }
+  return rc;
+}
+
+int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer, {"client", "", false}});
+  if (!args.ok()) return Fail(err, args.status());
+  out << "argonaut: " << resource::kArgonautVersion << "\n";
+  if (args->Has("client")) return 0;
+  Client client(ServerAddress(args->Get("server")));
+  auto v = client.Version();
+  if (!v.ok()) {
+    out << "server: unreachable (" << v.status().message() << ")\n";
+    return 0;
+  }
+  out << "server: " << *v << "\n";
+  return 0;
+}
+
+int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"http-port"}, {"bind"}});
+  if (!args.ok()) return Fail(err, args.status());
+  std::string data = args->Get("data");
+  if (data.empty()) {
+    const char* home = std::getenv("HOME");
+    data = absl::StrCat(home != nullptr ? home : ".", "/.argonaut/data");
+  }
+  int port = 0, http_port = 0;
+  if (!absl::SimpleAtoi(args->Get("port", "2746"), &port) || port < 0 || port > 65535) {
+    return Fail(err, "--port: expected a port number");
+  }
+  if (!absl::SimpleAtoi(args->Get("http-port", absl::StrCat(port == 0 ? 0 : port + 1)),
+                        &http_port) ||
+      http_port < 0 || http_port > 65535) {
+    return Fail(err, "--http-port: expected a port number");
+  }
+  auto platform = gateway::Platform::Start({.data_dir = data,
+                                            .bind_address = args->Get("bind", "127.0.0.1"),
+                                            .grpc_port = port,
+                                            .http_port = http_port});
+  if (!platform.ok()) return Fail(err, platform.status());
+  out << "Argonaut is up: gRPC localhost:" << (*platform)->grpc_port()
+      << ", REST http://localhost:" << (*platform)->http_port() << "/api/v1, data " << data
+      << "\n"
+      << "Press Ctrl-C to stop.\n"
+      << std::flush;
+  server::WaitForShutdownSignal();
+  out << "Shutting down...\n" << std::flush;
+  (*platform)->Shutdown();
+  return 0;
+}
+
+}  // namespace argonaut::cli

@@ -1,0 +1,184 @@
+#include "cli/printer.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lib/manifest/yaml.h"
+
+namespace argonaut::cli {
+namespace {
+
+using nlohmann::json;
+
+// The string at a dotted path, or "" when absent or not a scalar.
+std::string At(const json& obj, std::initializer_list<const char*> path) {
+  const json* cur = &obj;
+  for (const char* key : path) {
+    if (!cur->is_object()) return "";
+    auto it = cur->find(key);
+    if (it == cur->end()) return "";
+    cur = &*it;
+  }
+  if (cur->is_string()) return cur->get<std::string>();
+  if (cur->is_number() || cur->is_boolean()) return cur->dump();
+  return "";
+}
+
+struct Column {
+  std::string header;
+  std::function<std::string(const json&)> value;
+  bool wide_only = false;
+};
+
+std::vector<Column> ColumnsFor(const resource::KindInfo& kind, absl::Time now) {
+  auto age = [now](const json& o) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, At(o, {"metadata", "creationTimestamp"}), &t, &err)) {
+      return std::string("<unknown>");
+    }
+    return FormatAge(t, now);
+  };
+  std::vector<Column> cols = {{"NAME", [](const json& o) { return At(o, {"metadata", "name"}); }}};
+  if (kind.kind == "Workflow") {
+    cols.push_back({"STATUS", [](const json& o) {
+                      std::string p = At(o, {"status", "phase"});
+                      return p.empty() ? std::string("Pending") : p;
+                    }});
+    cols.push_back({"AGE", age});
+    cols.push_back({"PROGRESS", [](const json& o) { return At(o, {"status", "progress"}); }, true});
+    cols.push_back({"MESSAGE", [](const json& o) { return At(o, {"status", "message"}); }});
+    return cols;
+  }
+  if (kind.kind == "CronWorkflow") {
+    cols.push_back({"SCHEDULE", [](const json& o) {
+                      std::string s = At(o, {"spec", "schedule"});
+                      if (s.empty() && o.contains("spec") && o["spec"].contains("schedules")) {
+                        std::vector<std::string> all;
+                        for (const auto& x : o["spec"]["schedules"]) {
+                          if (x.is_string()) all.push_back(x.get<std::string>());
+                        }
+                        s = absl::StrJoin(all, ",");
+                      }
+                      return s;
+                    }});
+    cols.push_back({"SUSPENDED", [](const json& o) {
+                      std::string s = At(o, {"spec", "suspend"});
+                      return s.empty() ? std::string("false") : s;
+                    }});
+    cols.push_back({"AGE", age});
+    return cols;
+  }
+  if (kind.kind == "Rollout") {
+    cols.push_back({"DESIRED", [](const json& o) {
+                      std::string r = At(o, {"spec", "replicas"});
+                      return r.empty() ? std::string("1") : r;
+                    }});
+    cols.push_back({"AVAILABLE", [](const json& o) {
+                      std::string r = At(o, {"status", "availableReplicas"});
+                      return r.empty() ? std::string("0") : r;
+                    }});
+    cols.push_back({"AGE", age});
+    return cols;
+  }
+  if (kind.kind == "Application") {
+    cols.push_back({"SYNC STATUS", [](const json& o) { return At(o, {"status", "sync", "status"}); }});
+    cols.push_back(
+        {"HEALTH STATUS", [](const json& o) { return At(o, {"status", "health", "status"}); }});
+    cols.push_back({"AGE", age});
+    return cols;
+  }
+  cols.push_back({"AGE", age});
+  return cols;
+}
+
+}  // namespace
+
+std::string FormatAge(absl::Time created, absl::Time now) {
+  int64_t s = std::max<int64_t>(0, absl::ToInt64Seconds(now - created));
+  if (s < 120) return absl::StrCat(s, "s");
+  if (s < 3600 * 2) return absl::StrCat(s / 60, "m");
+  if (s < 86400 * 2) return absl::StrCat(s / 3600, "h");
+  return absl::StrCat(s / 86400, "d");
+}
+
+std::string QualifiedName(const resource::KindInfo& kind, const std::string& name) {
+  return absl::StrCat(absl::AsciiStrToLower(kind.kind), ".argoproj.io/", name);
+}
+
+std::string FormatTable(const resource::KindInfo& kind, const std::vector<json>& items,
+                        bool all_namespaces, bool wide, absl::Time now) {
+  std::vector<Column> cols;
+  if (all_namespaces && kind.namespaced) {
+    cols.push_back({"NAMESPACE", [](const json& o) { return At(o, {"metadata", "namespace"}); }});
+  }
+  for (Column& c : ColumnsFor(kind, now)) {
+    if (!c.wide_only || wide) cols.push_back(std::move(c));
+  }
+  if (wide) {
+    cols.push_back({"LABELS", [](const json& o) {
+                      std::vector<std::string> parts;
+                      if (o.contains("metadata") && o["metadata"].contains("labels")) {
+                        for (const auto& [k, v] : o["metadata"]["labels"].items()) {
+                          parts.push_back(absl::StrCat(k, "=", v.is_string() ? v.get<std::string>()
+                                                                              : v.dump()));
+                        }
+                      }
+                      return parts.empty() ? std::string("<none>") : absl::StrJoin(parts, ",");
+                    }});
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<size_t> width(cols.size());
+  rows.emplace_back();
+  for (size_t i = 0; i < cols.size(); ++i) rows.back().push_back(cols[i].header);
+  for (const json& item : items) {
+    rows.emplace_back();
+    for (const Column& c : cols) rows.back().push_back(c.value(item));
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> FormatObjects(const resource::KindInfo& kind,
+                                          const std::vector<json>& items, bool is_list,
+                                          const std::string& format, bool all_namespaces,
+                                          absl::Time now) {
+  if (format.empty() || format == "wide") {
+    if (items.empty()) return std::string("No resources found.\n");
+    return FormatTable(kind, items, all_namespaces, format == "wide", now);
+  }
+  if (format == "name") {
+    std::string out;
+    for (const json& o : items) out += QualifiedName(kind, At(o, {"metadata", "name"})) + "\n";
+    return out;
+  }
+  json doc;
+  if (is_list) {
+    doc = {{"apiVersion", "v1"},
+           {"kind", "List"},
+           {"metadata", {{"resourceVersion", ""}}},
+           {"items", items}};
+  } else {
+    doc = items.empty() ? json::object() : items.front();
+  }
+  if (format == "json") return manifest::ToJsonText(doc, /*pretty=*/true) + "\n";
+  if (format == "yaml") return manifest::ToYaml(doc);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown output format \"", format, "\" (use yaml, json, wide or name)"));
+}
+
+}  // namespace argonaut::cli

@@ -1,0 +1,40 @@
+#include "gateway/gateway_main.h"
+
+#include <iostream>
+
+#include "gateway/rest.h"
+#include "gateway/router.h"
+#include "httplib.h"
+#include "lib/metrics/metrics.h"
+
+namespace argonaut::gateway {
+
+int RunGateway(const GatewayOptions& options) {
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  for (const auto& [name, address] : options.services) {
+    channels[name] = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  metrics::MetricsRegistry registry;
+  ResourceRouter router(std::move(channels));
+  std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
+  server::Server server({.name = "gateway",
+                         .bind_address = options.bind_address,
+                         .grpc_port = options.grpc_port,
+                         .http_port = options.http_port,
+                         .metrics_text = [&registry] { return registry.Serialize(); }});
+  server.AddService(&router);
+  server.ConfigureHttp([&](httplib::Server& http) {
+    http.set_payload_max_length(16 << 20);
+    rest_stub = api::v1::ResourceService::NewStub(server.InProcessChannel());
+    RegisterRestRoutes(http, rest_stub.get());
+  });
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
+  server::WaitForShutdownSignal();
+  server.Shutdown(absl::Seconds(10));
+  return 0;
+}
+
+}  // namespace argonaut::gateway

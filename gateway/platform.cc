@@ -1,0 +1,59 @@
+#include "gateway/platform.h"
+
+#include "absl/strings/str_cat.h"
+#include "gateway/rest.h"
+#include "httplib.h"
+#include "lib/base/log.h"
+#include "lib/base/status_macros.h"
+
+namespace argonaut::gateway {
+
+absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions& options) {
+  auto p = std::unique_ptr<Platform>(new Platform());
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  for (const std::string& name : resource::ServiceNames()) {
+    ASSIGN_OR_RETURN(auto bundle,
+                     resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name)));
+    auto server = std::make_unique<server::Server>(
+        server::ServerOptions{.name = name, .grpc_port = -1, .http_port = -1});
+    server->AddService(&bundle->grpc_service());
+    resource::ServiceBundle* raw = bundle.get();
+    server->OnShutdown([raw] {
+      if (absl::Status s = raw->store().Flush(); !s.ok()) {
+        LogError(raw->name(), "flush failed", {{"error", std::string(s.message())}});
+      }
+    });
+    RETURN_IF_ERROR(server->Start());
+    channels[name] = server->InProcessChannel();
+    p->bundles_[name] = std::move(bundle);
+    p->service_servers_.push_back(std::move(server));
+  }
+  p->router_ = std::make_unique<ResourceRouter>(std::move(channels));
+  metrics::MetricsRegistry* registry = &p->metrics_;
+  p->gateway_server_ = std::make_unique<server::Server>(
+      server::ServerOptions{.name = "gateway",
+                            .bind_address = options.bind_address,
+                            .grpc_port = options.grpc_port,
+                            .http_port = options.http_port,
+                            .metrics_text = [registry] { return registry->Serialize(); }});
+  p->gateway_server_->AddService(p->router_.get());
+  Platform* raw = p.get();
+  // Runs inside Start, after the gRPC server is up and before HTTP serves:
+  // REST calls go through the router over an in-process channel.
+  p->gateway_server_->ConfigureHttp([raw](httplib::Server& http) {
+    http.set_payload_max_length(16 << 20);
+    raw->rest_stub_ = api::v1::ResourceService::NewStub(raw->gateway_server_->InProcessChannel());
+    RegisterRestRoutes(http, raw->rest_stub_.get());
+  });
+  RETURN_IF_ERROR(p->gateway_server_->Start());
+  return p;
+}
+
+Platform::~Platform() { Shutdown(); }
+
+void Platform::Shutdown() {
+  if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
+  for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
+}
+
+}  // namespace argonaut::gateway

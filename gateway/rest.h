@@ -1,0 +1,37 @@
+// The gateway's REST/JSON face: Argo Server-style paths under /api/v1 that
+// call the same ResourceService the gRPC clients use.
+//
+//   GET    /api/v1/workflows/{namespace}[?listOptions.labelSelector=...]
+//   POST   /api/v1/workflows/{namespace}         body: the object, or Argo's
+//                                                {"workflow": {...}} wrapper
+//   GET    /api/v1/workflows/{namespace}/{name}
+//   PUT    /api/v1/workflows/{namespace}/{name}
+//   DELETE /api/v1/workflows/{namespace}/{name}
+//   GET    /api/v1/cluster-workflow-templates[/{name}]   (cluster-scoped kinds)
+//   GET    /api/v1/version, /api/v1/kinds
+//
+// Each kind's path segment is Argo Server's (workflow-templates,
+// cron-workflows, ...), and the kind's plural (workflowtemplates) works too.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "argonaut/api/v1/resource.grpc.pb.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace argonaut::gateway {
+
+// `api` must outlive the server.
+void RegisterRestRoutes(httplib::Server& http, api::v1::ResourceService::StubInterface* api);
+
+// The REST path segment of a kind ("workflow-templates" for WorkflowTemplate).
+std::string RestSegment(std::string_view kind);
+
+// HTTP status for a gRPC status code, as grpc-gateway maps them.
+int HttpStatusFor(int grpc_code);
+
+}  // namespace argonaut::gateway

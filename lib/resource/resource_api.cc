@@ -1,0 +1,302 @@
+#include "lib/resource/resource_api.h"
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+#include "lib/manifest/codec.h"
+#include "lib/manifest/yaml.h"
+#include "lib/resource/label_selector.h"
+#include "lib/resource/object_meta.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::resource {
+namespace {
+
+// Objects larger than this are refused before decoding: Kubernetes' own
+// limit for one object in etcd is 1.5 MiB; we allow more since node status
+// does not live inside the object, but not without bound.
+constexpr size_t kMaxObjectBytes = 8 << 20;
+
+absl::StatusOr<uint64_t> ParseVersion(std::string_view rv) {
+  if (rv.empty()) return 0;
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(AbslView(rv), &v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metadata.resourceVersion: \"", AbslView(rv), "\" is not a resource version"));
+  }
+  return v;
+}
+
+std::string NamespacePrefix(const KindInfo& kind, std::string_view ns) {
+  if (!kind.namespaced) return "/";
+  if (ns.empty()) return "";
+  return absl::StrCat(AbslView(ns), "/");
+}
+
+// A watcher over the store's change log that turns records into objects.
+class StoreObjectWatcher : public ObjectWatcher {
+ public:
+  StoreObjectWatcher(ResourceApi* api, const KindInfo* kind, LabelSelector selector,
+                     std::unique_ptr<store::Watcher> watcher, std::vector<WatchEventOut> initial)
+      : api_(api),
+        kind_(kind),
+        selector_(std::move(selector)),
+        watcher_(std::move(watcher)),
+        pending_(std::move(initial)) {}
+
+  absl::StatusOr<std::vector<WatchEventOut>> Next(absl::Time deadline) override {
+    if (!pending_.empty()) return std::exchange(pending_, {});
+    ASSIGN_OR_RETURN(std::vector<store::Event> events, watcher_->Next(deadline));
+    std::vector<WatchEventOut> out;
+    for (const store::Event& e : events) {
+      ASSIGN_OR_RETURN(auto msg, api_->Decode(*kind_, e.record));
+      if (!selector_.Matches(Meta(*msg).labels())) continue;
+      WatchEventOut ev;
+      if (e.type == store::EventType::kDelete) {
+        ev.type = "DELETED";
+      } else {
+        ev.type = e.created ? "ADDED" : "MODIFIED";
+      }
+      ev.json = manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false);
+      ev.resource_version = e.record.resource_version;
+      out.push_back(std::move(ev));
+    }
+    return out;
+  }
+
+  void Cancel() override { watcher_->Cancel(); }
+
+ private:
+  ResourceApi* api_;
+  const KindInfo* kind_;
+  LabelSelector selector_;
+  std::unique_ptr<store::Watcher> watcher_;
+  std::vector<WatchEventOut> pending_;
+};
+
+}  // namespace
+
+std::string ObjectKey(std::string_view ns, std::string_view name) {
+  return absl::StrCat(AbslView(ns), "/", AbslView(name));
+}
+
+ResourceApi::ResourceApi(store::Store* store, std::vector<const KindInfo*> kinds,
+                         Validator validator)
+    : store_(store), kinds_(std::move(kinds)), validator_(std::move(validator)) {}
+
+std::vector<std::string> ResourceApi::ColumnFamilies(const std::vector<const KindInfo*>& kinds) {
+  std::vector<std::string> out;
+  for (const KindInfo* k : kinds) out.push_back(k->plural);
+  return out;
+}
+
+absl::StatusOr<const KindInfo*> ResourceApi::Resolve(std::string_view kind) const {
+  const KindInfo* k = FindKind(kind);
+  if (k == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown kind \"", AbslView(kind), "\""));
+  }
+  for (const KindInfo* own : kinds_) {
+    if (own == k) return k;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("kind ", k->kind, " is served by the ", k->service, " service"));
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Decode(
+    const KindInfo& kind, const store::Record& record) {
+  auto msg = kind.NewMessage();
+  if (!msg->ParseFromString(record.value)) {
+    return absl::DataLossError(absl::StrCat("stored ", kind.kind, " ", record.key,
+                                            " does not parse"));
+  }
+  MutableMeta(*msg)->set_resource_version(absl::StrCat(record.resource_version));
+  return msg;
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
+    const KindInfo& kind, std::string_view json) {
+  if (json.size() > kMaxObjectBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("object is ", json.size(),
+                                                   " bytes, more than the limit of ",
+                                                   kMaxObjectBytes));
+  }
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return absl::InvalidArgumentError("object is not valid JSON");
+  if (!doc.is_object()) return absl::InvalidArgumentError("object must be a JSON object");
+  if (auto it = doc.find("kind"); it != doc.end()) {
+    if (!it->is_string() || it->get<std::string>() != kind.kind) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kind: expected ", kind.kind, ", got ", it->dump()));
+    }
+  } else {
+    doc["kind"] = kind.kind;
+  }
+  if (auto it = doc.find("apiVersion"); it != doc.end()) {
+    if (!it->is_string() || it->get<std::string>() != kind.api_version) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("apiVersion: expected ", kind.api_version, ", got ", it->dump()));
+    }
+  } else {
+    doc["apiVersion"] = kind.api_version;
+  }
+  auto msg = kind.NewMessage();
+  RETURN_IF_ERROR(manifest::FromJson(doc, msg.get()));
+  return msg;
+}
+
+absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
+                                               google::protobuf::Message& object, bool upsert,
+                                               bool must_exist) {
+  common::v1::ObjectMeta* meta = MutableMeta(object);
+  if (kind.namespaced) {
+    if (meta->namespace_().empty()) meta->set_namespace_("default");
+    RETURN_IF_ERROR(ValidateName(meta->namespace_(), "metadata.namespace"));
+  } else {
+    meta->clear_namespace_();
+  }
+  if (meta->name().empty() && !meta->generate_name().empty() && !must_exist) {
+    meta->set_name(absl::StrCat(meta->generate_name(), RandomSuffix(5)));
+  }
+  RETURN_IF_ERROR(ValidateName(meta->name(), "metadata.name"));
+  if (validator_) RETURN_IF_ERROR(validator_(kind, object));
+
+  ASSIGN_OR_RETURN(uint64_t given_rv, ParseVersion(meta->resource_version()));
+  meta->clear_resource_version();
+  const std::string key = ObjectKey(meta->namespace_(), meta->name());
+
+  // Creation-time fields survive replacement, as with kubectl apply.
+  std::optional<uint64_t> expected;
+  absl::StatusOr<store::Record> existing = store_->Get(kind.plural, key);
+  if (existing.ok()) {
+    if (!upsert && !must_exist) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
+    }
+    ASSIGN_OR_RETURN(auto old, Decode(kind, *existing));
+    meta->set_uid(Meta(*old).uid());
+    meta->set_creation_timestamp(Meta(*old).creation_timestamp());
+    expected = given_rv != 0 ? given_rv : existing->resource_version;
+  } else if (absl::IsNotFound(existing.status())) {
+    if (must_exist) {
+      return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
+    }
+    meta->set_uid(NewUid());
+    meta->set_creation_timestamp(FormatTimestamp(absl::Now()));
+    expected = store::kMustNotExist;
+  } else {
+    return existing.status();
+  }
+
+  std::string bytes;
+  if (!object.SerializeToString(&bytes)) return absl::InternalError("serialize failed");
+  absl::StatusOr<uint64_t> rv = store_->Put(kind.plural, key, bytes, expected);
+  if (absl::IsAborted(rv.status())) {
+    return absl::AbortedError(absl::StrCat(
+        "Operation cannot be fulfilled on ", kind.plural, " \"", meta->name(),
+        "\": the object has been modified; please apply your changes to the latest version"));
+  }
+  if (absl::IsAlreadyExists(rv.status())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
+  }
+  if (!rv.ok()) return rv.status();
+  meta->set_resource_version(absl::StrCat(*rv));
+  return manifest::ToJsonText(manifest::ToJson(object), /*pretty=*/false);
+}
+
+absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name,
+                                                std::string_view json, bool upsert) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
+  // A generated name can collide; Kubernetes retries with a new suffix too.
+  const bool generated = Meta(*object).name().empty();
+  for (int attempt = 0;; ++attempt) {
+    auto copy = std::unique_ptr<google::protobuf::Message>(object->New());
+    copy->CopyFrom(*object);
+    absl::StatusOr<std::string> out = Write(*kind, *copy, upsert, /*must_exist=*/false);
+    if (generated && absl::IsAlreadyExists(out.status()) && attempt < 5) continue;
+    return out;
+  }
+}
+
+absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name,
+                                                std::string_view json) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
+  return Write(*kind, *object, /*upsert=*/true, /*must_exist=*/true);
+}
+
+absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::string_view ns,
+                                             std::string_view name) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  const std::string key = ObjectKey(kind->namespaced ? (ns.empty() ? "default" : ns) : "", name);
+  absl::StatusOr<store::Record> rec = store_->Get(kind->plural, key);
+  if (absl::IsNotFound(rec.status())) {
+    return absl::NotFoundError(absl::StrCat(kind->plural, " \"", AbslView(name), "\" not found"));
+  }
+  if (!rec.ok()) return rec.status();
+  ASSIGN_OR_RETURN(auto msg, Decode(*kind, *rec));
+  return manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false);
+}
+
+absl::StatusOr<std::pair<std::vector<std::string>, uint64_t>> ResourceApi::List(
+    std::string_view kind_name, std::string_view ns, std::string_view label_selector) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(LabelSelector selector, LabelSelector::Parse(AbslView(label_selector)));
+  const uint64_t version = store_->CurrentVersion();
+  ASSIGN_OR_RETURN(std::vector<store::Record> records,
+                   store_->List(kind->plural, NamespacePrefix(*kind, ns)));
+  std::vector<std::string> items;
+  for (const store::Record& r : records) {
+    ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
+    if (!selector.Matches(Meta(*msg).labels())) continue;
+    items.push_back(manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false));
+  }
+  return std::make_pair(std::move(items), version);
+}
+
+absl::Status ResourceApi::Delete(std::string_view kind_name, std::string_view ns,
+                                 std::string_view name, std::string_view resource_version) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(uint64_t rv, ParseVersion(resource_version));
+  const std::string key = ObjectKey(kind->namespaced ? (ns.empty() ? "default" : ns) : "", name);
+  absl::StatusOr<uint64_t> out =
+      store_->Delete(kind->plural, key, rv == 0 ? std::nullopt : std::optional<uint64_t>(rv));
+  if (absl::IsNotFound(out.status())) {
+    return absl::NotFoundError(absl::StrCat(kind->plural, " \"", AbslView(name), "\" not found"));
+  }
+  return out.status();
+}
+
+absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
+    std::string_view kind_name, std::string_view ns, std::string_view label_selector,
+    std::string_view resource_version) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(LabelSelector selector, LabelSelector::Parse(AbslView(label_selector)));
+  ASSIGN_OR_RETURN(uint64_t from, ParseVersion(resource_version));
+  std::vector<WatchEventOut> initial;
+  if (from == 0) {
+    // Kubernetes semantics: a watch without a version starts with the
+    // current state as synthetic ADDED events, then follows changes after it.
+    from = store_->CurrentVersion();
+    ASSIGN_OR_RETURN(std::vector<store::Record> records,
+                     store_->List(kind->plural, NamespacePrefix(*kind, ns)));
+    for (const store::Record& r : records) {
+      ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
+      if (!selector.Matches(Meta(*msg).labels())) continue;
+      initial.push_back({"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false),
+                         r.resource_version});
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Watcher> watcher,
+                   store_->Watch(kind->plural, NamespacePrefix(*kind, ns), from));
+  return std::unique_ptr<ObjectWatcher>(new StoreObjectWatcher(
+      this, kind, std::move(selector), std::move(watcher), std::move(initial)));
+}
+
+}  // namespace argonaut::resource

@@ -1,0 +1,93 @@
+// ResourceApi: the create/get/list/update/delete/watch semantics every
+// service offers for the kinds it owns, independent of gRPC.
+//
+// Objects come in and go out as manifest JSON. On the way in they are decoded
+// into the kind's protobuf message through lib/manifest (so unknown fields and
+// wrong types are rejected with their path), defaulted the way Kubernetes
+// does (namespace, name from generateName, uid, creationTimestamp) and stored
+// as serialized protobuf in the kind's column family. metadata.resourceVersion
+// is never stored inside the value: it is the store's version of the record
+// and is filled in on every read.
+//
+//   ResourceApi api(store.get(), KindsOfService("workflow"));
+//   ASSIGN_OR_RETURN(std::string json, api.Create("wf", manifest_json, /*upsert=*/false));
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "lib/resource/kinds.h"
+#include "lib/store/store.h"
+
+namespace argonaut::resource {
+
+struct WatchEventOut {
+  std::string type;  // ADDED, MODIFIED, DELETED
+  std::string json;
+  uint64_t resource_version = 0;
+};
+
+class ObjectWatcher {
+ public:
+  virtual ~ObjectWatcher() = default;
+  // Blocks until events arrive or the deadline passes (empty result).
+  virtual absl::StatusOr<std::vector<WatchEventOut>> Next(absl::Time deadline) = 0;
+  virtual void Cancel() = 0;
+};
+
+// Extra per-kind validation run on create and update after decoding, e.g.
+// the workflow service's spec checks. May also fill defaults.
+using Validator =
+    std::function<absl::Status(const KindInfo& kind, google::protobuf::Message& object)>;
+
+class ResourceApi {
+ public:
+  ResourceApi(store::Store* store, std::vector<const KindInfo*> kinds, Validator validator = {});
+
+  // Store column families needed for `kinds`.
+  static std::vector<std::string> ColumnFamilies(const std::vector<const KindInfo*>& kinds);
+
+  // With upsert, an existing object is replaced (kubectl apply).
+  absl::StatusOr<std::string> Create(std::string_view kind, std::string_view json, bool upsert);
+  absl::StatusOr<std::string> Get(std::string_view kind, std::string_view ns,
+                                  std::string_view name);
+  // Items in key order plus the store version the list reflects.
+  absl::StatusOr<std::pair<std::vector<std::string>, uint64_t>> List(
+      std::string_view kind, std::string_view ns, std::string_view label_selector);
+  // The object must exist. A non-empty metadata.resourceVersion must match.
+  absl::StatusOr<std::string> Update(std::string_view kind, std::string_view json);
+  absl::Status Delete(std::string_view kind, std::string_view ns, std::string_view name,
+                      std::string_view resource_version);
+  // Starting from version 0 first replays the current objects as ADDED.
+  absl::StatusOr<std::unique_ptr<ObjectWatcher>> Watch(std::string_view kind,
+                                                       std::string_view ns,
+                                                       std::string_view label_selector,
+                                                       std::string_view resource_version);
+
+  // Typed access for controllers in the same service.
+  absl::StatusOr<const KindInfo*> Resolve(std::string_view kind) const;
+  // Decodes a stored value and fills metadata.resourceVersion.
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Decode(const KindInfo& kind,
+                                                                    const store::Record& record);
+
+ private:
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Parse(const KindInfo& kind,
+                                                                   std::string_view json);
+  absl::StatusOr<std::string> Write(const KindInfo& kind, google::protobuf::Message& object,
+                                    bool upsert, bool must_exist);
+
+  store::Store* store_;
+  std::vector<const KindInfo*> kinds_;
+  Validator validator_;
+};
+
+// Key of an object in the store: "namespace/name", or "/name" when cluster-scoped.
+std::string ObjectKey(std::string_view ns, std::string_view name);
+
+}  // namespace argonaut::resource

@@ -1,0 +1,204 @@
+#include "lib/resource/resource_api.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/store/in_memory_store.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::resource {
+namespace {
+
+using ::argonaut::testing::StatusIs;
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+class ResourceApiTest : public ::testing::Test {
+ protected:
+  ResourceApiTest()
+      : store_(*store::InMemoryStore::Create(
+            {.kinds = ResourceApi::ColumnFamilies(KindsOfService("workflow"))})),
+        api_(store_.get(), KindsOfService("workflow")) {}
+
+  json MustCreate(const json& obj, bool upsert = false) {
+    auto out = api_.Create("Workflow", obj.dump(), upsert);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? json::parse(*out) : json();
+  }
+
+  std::unique_ptr<store::InMemoryStore> store_;
+  ResourceApi api_;
+};
+
+const json kHello = json::parse(R"({
+  "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+  "metadata": {"name": "hello", "labels": {"app": "demo"}},
+  "spec": {"entrypoint": "main",
+           "templates": [{"name": "main", "container": {"image": "alpine", "command": ["echo"]}}]}
+})");
+
+TEST_F(ResourceApiTest, CreateFillsDefaults) {
+  json out = MustCreate(kHello);
+  EXPECT_EQ(out["metadata"]["namespace"], "default");
+  EXPECT_EQ(out["metadata"]["uid"].get<std::string>().size(), 36u);
+  EXPECT_FALSE(out["metadata"]["creationTimestamp"].get<std::string>().empty());
+  EXPECT_FALSE(out["metadata"]["resourceVersion"].get<std::string>().empty());
+  EXPECT_EQ(out["spec"]["templates"][0]["container"]["image"], "alpine");
+}
+
+TEST_F(ResourceApiTest, GenerateNameAddsSuffix) {
+  json obj = kHello;
+  obj["metadata"].erase("name");
+  obj["metadata"]["generateName"] = "hello-";
+  json a = MustCreate(obj);
+  json b = MustCreate(obj);
+  std::string name = a["metadata"]["name"];
+  EXPECT_TRUE(absl::StartsWith(name, "hello-"));
+  EXPECT_EQ(name.size(), 11u);
+  EXPECT_NE(a["metadata"]["name"], b["metadata"]["name"]);
+}
+
+TEST_F(ResourceApiTest, RejectsUnknownFieldsWithPath) {
+  json obj = kHello;
+  obj["spec"]["templates"][0]["contaner"] = json::object();
+  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.templates[0].contaner")));
+  EXPECT_THAT(api_.Get("wf", "default", "hello"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, RejectsWrongKindApiVersionAndName) {
+  json obj = kHello;
+  obj["kind"] = "Rollout";
+  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
+  obj = kHello;
+  obj["apiVersion"] = "v1";
+  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("apiVersion")));
+  obj = kHello;
+  obj["metadata"]["name"] = "Not_Valid";
+  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metadata.name")));
+  obj["metadata"].erase("name");
+  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metadata.name: required")));
+  EXPECT_THAT(api_.Create("wf", "{not json", false),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ResourceApiTest, KindOfAnotherServiceIsRefused) {
+  EXPECT_THAT(api_.Create("Rollout", "{}", false),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("rollout service")));
+  EXPECT_THAT(api_.Create("nosuchkind", "{}", false), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, CreateTwiceIsAlreadyExistsButUpsertReplaces) {
+  json first = MustCreate(kHello);
+  EXPECT_THAT(api_.Create("wf", kHello.dump(), false),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  json changed = kHello;
+  changed["spec"]["entrypoint"] = "other";
+  json second = MustCreate(changed, /*upsert=*/true);
+  EXPECT_EQ(second["spec"]["entrypoint"], "other");
+  EXPECT_EQ(second["metadata"]["uid"], first["metadata"]["uid"]);
+  EXPECT_EQ(second["metadata"]["creationTimestamp"], first["metadata"]["creationTimestamp"]);
+  EXPECT_GT(std::stoull(second["metadata"]["resourceVersion"].get<std::string>()),
+            std::stoull(first["metadata"]["resourceVersion"].get<std::string>()));
+}
+
+TEST_F(ResourceApiTest, UpdateWithStaleVersionIsAborted) {
+  json v1 = MustCreate(kHello);
+  json a = v1;
+  a["spec"]["entrypoint"] = "a";
+  ASSERT_OK(api_.Update("wf", a.dump()));
+  json b = v1;  // still names v1's resourceVersion
+  b["spec"]["entrypoint"] = "b";
+  EXPECT_THAT(api_.Update("wf", b.dump()), StatusIs(absl::StatusCode::kAborted));
+  json missing = kHello;
+  missing["metadata"]["name"] = "nope";
+  EXPECT_THAT(api_.Update("wf", missing.dump()), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, ListFiltersByNamespaceAndLabels) {
+  MustCreate(kHello);
+  json other = kHello;
+  other["metadata"]["name"] = "other";
+  other["metadata"]["labels"]["app"] = "else";
+  MustCreate(other);
+  json elsewhere = kHello;
+  elsewhere["metadata"]["namespace"] = "team-a";
+  MustCreate(elsewhere);
+  auto all = api_.List("workflows", "", "");
+  ASSERT_OK(all);
+  EXPECT_EQ(all->first.size(), 3u);
+  auto in_default = api_.List("workflows", "default", "");
+  ASSERT_OK(in_default);
+  EXPECT_EQ(in_default->first.size(), 2u);
+  auto demo = api_.List("wf", "", "app=demo");
+  ASSERT_OK(demo);
+  EXPECT_EQ(demo->first.size(), 2u);
+  EXPECT_THAT(api_.List("wf", "", "app in (x"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ResourceApiTest, ClusterScopedKindsIgnoreNamespace) {
+  json t = {{"apiVersion", "argoproj.io/v1alpha1"},
+            {"kind", "ClusterWorkflowTemplate"},
+            {"metadata", {{"name", "shared"}, {"namespace", "ignored"}}},
+            {"spec", {{"entrypoint", "main"}}}};
+  auto out = api_.Create("cwftmpl", t.dump(), false);
+  ASSERT_OK(out);
+  EXPECT_FALSE(json::parse(*out)["metadata"].contains("namespace"));
+  EXPECT_OK(api_.Get("clusterworkflowtemplates", "", "shared"));
+  EXPECT_OK(api_.Delete("cwft", "", "shared", ""));
+  EXPECT_THAT(api_.Get("cwft", "", "shared"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, DeleteHonoursVersion) {
+  json v1 = MustCreate(kHello);
+  EXPECT_THAT(api_.Delete("wf", "default", "hello", "999999"),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_OK(api_.Delete("wf", "default", "hello",
+                        v1["metadata"]["resourceVersion"].get<std::string>()));
+  EXPECT_THAT(api_.Delete("wf", "default", "hello", ""), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, WatchReplaysThenFollows) {
+  MustCreate(kHello);
+  auto watcher = api_.Watch("wf", "default", "", "");
+  ASSERT_OK(watcher);
+  auto first = (*watcher)->Next(absl::Now() + absl::Seconds(1));
+  ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].type, "ADDED");
+  json other = kHello;
+  other["metadata"]["name"] = "second";
+  MustCreate(other);
+  other["spec"]["entrypoint"] = "x";
+  MustCreate(other, /*upsert=*/true);
+  ASSERT_OK(api_.Delete("wf", "default", "second", ""));
+  std::vector<std::string> types;
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (types.size() < 3 && absl::Now() < deadline) {
+    auto events = (*watcher)->Next(deadline);
+    ASSERT_OK(events);
+    for (const auto& e : *events) types.push_back(e.type);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
+}
+
+TEST_F(ResourceApiTest, WatchFromVersionResumes) {
+  json a = MustCreate(kHello);
+  json other = kHello;
+  other["metadata"]["name"] = "b";
+  MustCreate(other);
+  auto watcher =
+      api_.Watch("wf", "", "", a["metadata"]["resourceVersion"].get<std::string>());
+  ASSERT_OK(watcher);
+  auto events = (*watcher)->Next(absl::Now() + absl::Seconds(2));
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(json::parse((*events)[0].json)["metadata"]["name"], "b");
+}
+
+}  // namespace
+}  // namespace argonaut::resource

@@ -1,0 +1,35 @@
+#include "lib/resource/service_bundle.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
+#include "lib/store/rocksdb_store.h"
+
+namespace argonaut::resource {
+
+absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(const std::string& service,
+                                                                   const std::string& data_dir,
+                                                                   Validator validator) {
+  std::vector<const KindInfo*> kinds = KindsOfService(service);
+  if (kinds.empty()) return absl::InvalidArgumentError(absl::StrCat("unknown service ", service));
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create data directory ", data_dir, ": ", ec.message()));
+  }
+  auto bundle = std::unique_ptr<ServiceBundle>(new ServiceBundle());
+  bundle->name_ = service;
+  store::RocksDbStoreOptions options;
+  options.path = data_dir;
+  options.kinds = ResourceApi::ColumnFamilies(kinds);
+  ASSIGN_OR_RETURN(bundle->store_, store::RocksDbStore::Open(options));
+  bundle->api_ =
+      std::make_unique<ResourceApi>(bundle->store_.get(), std::move(kinds), std::move(validator));
+  bundle->grpc_ = std::make_unique<ResourceGrpcService>(bundle->api_.get(), service);
+  return bundle;
+}
+
+}  // namespace argonaut::resource

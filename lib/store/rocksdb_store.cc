@@ -1,0 +1,407 @@
+#include "lib/store/rocksdb_store.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/memory/memory.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "lib/base/log.h"
+#include "lib/base/status_macros.h"
+#include "lib/store/encoding.h"
+#include "lib/store/string_util.h"
+#include "lib/store/watch_hub.h"
+#include "lib/store/write_plan.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/write_batch.h"
+
+namespace argonaut::store {
+namespace {
+
+constexpr std::string_view kLogCf = "__log";
+constexpr std::string_view kMetaCf = "__meta";
+constexpr std::string_view kMetaLastVersion = "last_version";
+constexpr std::string_view kMetaTrimmedThrough = "trimmed_through";
+
+// Trims up to this many entries with point deletes (the steady state is one
+// per write); larger trims, e.g. after lowering log_retention, use a single
+// range tombstone instead of a huge batch.
+constexpr uint64_t kMaxPointTrim = 64;
+
+rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions options;
+  // The WAL is fsynced before Write returns: this is what makes an
+  // acknowledged write survive a crash.
+  options.sync = true;
+  return options;
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+}  // namespace
+
+absl::Status FromRocksDbStatus(const rocksdb::Status& status, std::string_view context) {
+  if (status.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(internal::AbslView(context), ": rocksdb: ", status.ToString());
+  if (status.IsNotFound()) return absl::NotFoundError(message);
+  if (status.IsBusy() || status.IsTryAgain()) return absl::AbortedError(message);
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsIOError()) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
+    const RocksDbStoreOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("store path is empty");
+  if (options.log_retention == 0) {
+    return absl::InvalidArgumentError("log_retention must be at least 1");
+  }
+  const std::string_view reserved[] = {rocksdb::kDefaultColumnFamilyName, kLogCf, kMetaCf};
+  RETURN_IF_ERROR(internal::ValidateKinds(options.kinds, reserved));
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // RocksDB's own info LOG files; bounded so a long-lived service cannot fill the disk.
+  db_options.keep_log_file_num = 4;
+
+  // RocksDB refuses to open a database without naming every column family it
+  // has, including kinds this process was not given.
+  std::vector<std::string> names;
+  const rocksdb::Status exists = db_options.env->FileExists(options.path + "/CURRENT");
+  if (exists.ok()) {
+    RETURN_IF_ERROR(
+        FromRocksDbStatus(rocksdb::DB::ListColumnFamilies(db_options, options.path, &names),
+                          absl::StrCat("list column families of ", options.path)));
+  } else if (!exists.IsNotFound()) {
+    return FromRocksDbStatus(exists, absl::StrCat("probe ", options.path));
+  }
+  auto add_name = [&names](std::string_view name) {
+    for (const std::string& n : names) {
+      if (n == name) return;
+    }
+    names.emplace_back(name);
+  };
+  for (std::string_view name : reserved) add_name(name);
+  for (const std::string& kind : options.kinds) add_name(kind);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(names.size());
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status open_status =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  RETURN_IF_ERROR(FromRocksDbStatus(open_status, absl::StrCat("open ", options.path)));
+
+  // From here on the store owns the handles, so every error path releases them in order.
+  auto store =
+      absl::WrapUnique(new RocksDbStore(std::move(db), std::move(handles), options.log_retention));
+  // DB::Open returns handles in descriptor order.
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    const std::string& name = descriptors[i].name;
+    rocksdb::ColumnFamilyHandle* handle = store->handles_[i];
+    if (name == kLogCf) {
+      store->log_cf_ = handle;
+    } else if (name == kMetaCf) {
+      store->meta_cf_ = handle;
+    }
+  }
+  for (const std::string& kind : options.kinds) {
+    for (size_t i = 0; i < descriptors.size(); ++i) {
+      if (descriptors[i].name == kind) store->kinds_[kind] = store->handles_[i];
+    }
+  }
+  RETURN_IF_ERROR(store->Recover());
+  LogInfo("store", "opened",
+          {{"path", options.path},
+           {"kinds", absl::StrJoin(options.kinds, ",")},
+           {"version", absl::StrCat(store->last_version_.load())},
+           {"log_from", absl::StrCat(store->trimmed_through_.load() + 1)}});
+  return store;
+}
+
+RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db,
+                           std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                           uint64_t log_retention)
+    : db_(std::move(db)),
+      handles_(std::move(handles)),
+      log_retention_(log_retention),
+      hub_(std::make_shared<internal::WatchHub>(
+          [this](uint64_t after, size_t limit) { return ReadLog(after, limit); },
+          /*published_version=*/0)) {}
+
+RocksDbStore::~RocksDbStore() {
+  // Watchers may be inside ReadLog on other threads; Close() waits for them
+  // and keeps later Next() calls away from the database.
+  hub_->Close();
+  // Column family handles must be released before the DB is deleted: they
+  // reference column family state that the DB owns, and deleting the DB first
+  // leaves them dangling (RocksDB asserts on it in debug builds).
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    const rocksdb::Status s = db_->DestroyColumnFamilyHandle(handle);
+    if (!s.ok()) LogWarn("store", "destroy column family handle failed", {{"error", s.ToString()}});
+  }
+  handles_.clear();
+  // Close() reports errors that deleting the DB would swallow.
+  const rocksdb::Status s = db_->Close();
+  if (!s.ok()) LogWarn("store", "close failed", {{"error", s.ToString()}});
+  db_.reset();
+}
+
+absl::Status RocksDbStore::Recover() {
+  absl::MutexLock lock(&write_mu_);
+  auto read_meta = [this](std::string_view name) -> absl::StatusOr<uint64_t> {
+    std::string value;
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, ToSlice(name), &value);
+    if (s.IsNotFound()) return 0;
+    RETURN_IF_ERROR(FromRocksDbStatus(s, absl::StrCat("read ", internal::AbslView(name))));
+    return internal::DecodeVersion(value);
+  };
+  ASSIGN_OR_RETURN(const uint64_t last, read_meta(kMetaLastVersion));
+  ASSIGN_OR_RETURN(uint64_t trimmed, read_meta(kMetaTrimmedThrough));
+  if (trimmed > last) {
+    return absl::DataLossError(
+        absl::StrCat("log trimmed through ", trimmed, " beyond last version ", last));
+  }
+
+  // Log and metadata are written in the same batches, so the log must hold
+  // exactly (trimmed, last]; checking both ends catches a mismatched restore.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  it->Seek(internal::EncodeVersion(trimmed + 1));
+  std::optional<uint64_t> first;
+  if (it->Valid()) {
+    ASSIGN_OR_RETURN(first, internal::DecodeVersion(it->key().ToStringView()));
+  }
+  std::optional<uint64_t> back;
+  it->SeekToLast();
+  if (it->Valid()) {
+    ASSIGN_OR_RETURN(back, internal::DecodeVersion(it->key().ToStringView()));
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "scan change log"));
+  it.reset();
+  const bool consistent =
+      last == trimmed ? !first.has_value() : first == trimmed + 1 && back == last;
+  if (!consistent) {
+    return absl::DataLossError(absl::StrCat("change log holds [", first.value_or(0), ", ",
+                                            back.value_or(0), "] but metadata says (", trimmed,
+                                            ", ", last, "]"));
+  }
+
+  // A lowered log_retention takes effect now rather than at the next write.
+  if (internal::TrimTarget(last, trimmed, log_retention_) > trimmed) {
+    rocksdb::WriteBatch batch;
+    RETURN_IF_ERROR(AddTrimAndMeta(batch, last, trimmed));
+    RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(SyncWrite(), &batch), "trim change log"));
+  }
+  last_version_.store(last);
+  trimmed_through_.store(trimmed);
+  hub_->Publish(last);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksDbStore::KindHandle(std::string_view kind) const {
+  auto it = kinds_.find(internal::AbslView(kind));
+  if (it == kinds_.end()) return internal::UnknownKindError(kind);
+  return it->second;
+}
+
+absl::StatusOr<std::optional<Record>> RocksDbStore::ReadRecord(std::string_view kind,
+                                                               std::string_view key) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, KindHandle(kind));
+  rocksdb::PinnableSlice bytes;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &bytes);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocksDbStatus(
+      s, absl::StrCat("get ", internal::AbslView(kind), " \"", internal::AbslView(key), "\"")));
+  ASSIGN_OR_RETURN(internal::RecordValue decoded,
+                   internal::DecodeRecordValue(bytes.ToStringView()));
+  return Record{.key = std::string(key),
+                .value = std::string(decoded.value),
+                .resource_version = decoded.version};
+}
+
+absl::Status RocksDbStore::AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,
+                                          uint64_t& trimmed_through) {
+  const uint64_t target = internal::TrimTarget(last_version, trimmed_through, log_retention_);
+  if (target - trimmed_through > kMaxPointTrim) {
+    RETURN_IF_ERROR(
+        FromRocksDbStatus(batch.DeleteRange(log_cf_, internal::EncodeVersion(trimmed_through + 1),
+                                            internal::EncodeVersion(target + 1)),
+                          "batch trim range"));
+  } else {
+    for (uint64_t v = trimmed_through + 1; v <= target; ++v) {
+      RETURN_IF_ERROR(
+          FromRocksDbStatus(batch.Delete(log_cf_, internal::EncodeVersion(v)), "batch trim"));
+    }
+  }
+  trimmed_through = target;
+  RETURN_IF_ERROR(FromRocksDbStatus(
+      batch.Put(meta_cf_, ToSlice(kMetaLastVersion), internal::EncodeVersion(last_version)),
+      "batch meta"));
+  return FromRocksDbStatus(
+      batch.Put(meta_cf_, ToSlice(kMetaTrimmedThrough), internal::EncodeVersion(trimmed_through)),
+      "batch meta");
+}
+
+absl::StatusOr<uint64_t> RocksDbStore::Apply(absl::Span<const internal::WriteRef> writes) {
+  absl::MutexLock lock(&write_mu_);
+  const uint64_t last = last_version_.load();
+  ASSIGN_OR_RETURN(
+      std::vector<internal::PlannedWrite> plan,
+      internal::PlanWrites(writes, last, [this](std::string_view kind, std::string_view key) {
+        return ReadRecord(kind, key);
+      }));
+  if (plan.empty()) return last;
+
+  // Records, log entries and metadata go in one batch: readers and a crash
+  // see all of it or none of it.
+  rocksdb::WriteBatch batch;
+  for (const internal::PlannedWrite& p : plan) {
+    ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, KindHandle(p.kind));
+    const std::string log_key = internal::EncodeVersion(p.version);
+    rocksdb::Status s;
+    if (p.value.has_value()) {
+      s = batch.Put(cf, ToSlice(p.key), internal::EncodeRecordValue(p.version, *p.value));
+      if (s.ok()) {
+        s = batch.Put(log_cf_, log_key,
+                      internal::EncodeLogEntry(EventType::kPut, p.kind, p.key, *p.value));
+      }
+    } else {
+      s = batch.Delete(cf, ToSlice(p.key));
+      if (s.ok()) {
+        s = batch.Put(
+            log_cf_, log_key,
+            internal::EncodeLogEntry(EventType::kDelete, p.kind, p.key, p.previous_value));
+      }
+    }
+    RETURN_IF_ERROR(FromRocksDbStatus(s, "batch write"));
+  }
+  const uint64_t new_last = plan.back().version;
+  uint64_t trimmed = trimmed_through_.load();
+  RETURN_IF_ERROR(AddTrimAndMeta(batch, new_last, trimmed));
+  RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(SyncWrite(), &batch), "write"));
+  last_version_.store(new_last);
+  trimmed_through_.store(trimmed);
+  hub_->Publish(new_last);
+  return new_last;
+}
+
+absl::StatusOr<Record> RocksDbStore::Get(std::string_view kind, std::string_view key) {
+  ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(kind, key));
+  if (!record.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat(internal::AbslView(kind), " \"", internal::AbslView(key), "\" not found"));
+  }
+  return *std::move(record);
+}
+
+absl::StatusOr<uint64_t> RocksDbStore::Put(std::string_view kind, std::string_view key,
+                                           std::string_view value,
+                                           std::optional<uint64_t> expected_version) {
+  const internal::WriteRef write{
+      .kind = kind, .key = key, .value = value, .expected_version = expected_version};
+  return Apply(absl::MakeConstSpan(&write, 1));
+}
+
+absl::StatusOr<uint64_t> RocksDbStore::Delete(std::string_view kind, std::string_view key,
+                                              std::optional<uint64_t> expected_version) {
+  const internal::WriteRef write{
+      .kind = kind, .key = key, .value = std::nullopt, .expected_version = expected_version};
+  return Apply(absl::MakeConstSpan(&write, 1));
+}
+
+absl::StatusOr<uint64_t> RocksDbStore::Commit(const std::vector<Write>& writes) {
+  std::vector<internal::WriteRef> refs;
+  refs.reserve(writes.size());
+  for (const Write& w : writes) {
+    refs.push_back(
+        {.kind = w.kind,
+         .key = w.key,
+         .value = w.value.has_value() ? std::optional<std::string_view>(*w.value) : std::nullopt,
+         .expected_version = w.expected_version});
+  }
+  return Apply(refs);
+}
+
+absl::StatusOr<std::vector<Record>> RocksDbStore::List(std::string_view kind,
+                                                       std::string_view prefix) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, KindHandle(kind));
+  // The iterator reads one consistent snapshot.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  std::vector<Record> records;
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(prefix)) break;
+    ASSIGN_OR_RETURN(internal::RecordValue decoded,
+                     internal::DecodeRecordValue(it->value().ToStringView()));
+    records.push_back(Record{.key = std::string(key),
+                             .value = std::string(decoded.value),
+                             .resource_version = decoded.version});
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), absl::StrCat("list ", internal::AbslView(kind))));
+  return records;
+}
+
+uint64_t RocksDbStore::CurrentVersion() { return last_version_.load(); }
+
+absl::StatusOr<std::unique_ptr<Watcher>> RocksDbStore::Watch(std::string_view kind,
+                                                             std::string_view prefix,
+                                                             uint64_t from_version) {
+  if (!kind.empty()) RETURN_IF_ERROR(KindHandle(kind).status());
+  const uint64_t trimmed = trimmed_through_.load();
+  if (from_version < trimmed) {
+    return absl::OutOfRangeError(absl::StrCat("version ", from_version,
+                                              " is older than the change log, which starts at ",
+                                              trimmed + 1, "; re-list and watch again"));
+  }
+  return internal::WatchHub::NewWatcher(hub_, std::string(kind), std::string(prefix), from_version);
+}
+
+absl::StatusOr<std::vector<Event>> RocksDbStore::ReadLog(uint64_t after, size_t limit) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  std::vector<Event> events;
+  uint64_t expected = after + 1;
+  for (it->Seek(internal::EncodeVersion(expected)); it->Valid() && events.size() < limit;
+       it->Next()) {
+    ASSIGN_OR_RETURN(const uint64_t version, internal::DecodeVersion(it->key().ToStringView()));
+    if (version != expected) {
+      // Versions are contiguous and trimming only removes the oldest entries,
+      // so a hole at the front means the watcher fell behind the retention.
+      if (events.empty()) {
+        return absl::OutOfRangeError(absl::StrCat("change log no longer holds version ", expected,
+                                                  "; re-list and watch again"));
+      }
+      return absl::DataLossError(
+          absl::StrCat("change log skips from ", expected - 1, " to ", version));
+    }
+    ASSIGN_OR_RETURN(Event event, internal::DecodeLogEntry(version, it->value().ToStringView()));
+    events.push_back(std::move(event));
+    ++expected;
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "read change log"));
+  return events;
+}
+
+absl::Status RocksDbStore::Flush() {
+  return FromRocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
+}
+
+}  // namespace argonaut::store

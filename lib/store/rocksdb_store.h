@@ -1,0 +1,117 @@
+// RocksDbStore: the durable Store, one RocksDB database per service.
+//
+// Layout: one column family per kind (records keyed by "namespace/name",
+// value = version + bytes), plus "__log" (change log keyed by big-endian
+// resource version) and "__meta" (last version, trimmed log prefix). Every
+// write updates all three in one synced WriteBatch, so an acknowledged write
+// survives SIGKILL and the log never disagrees with the records.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<RocksDbStore> store,
+//                    RocksDbStore::Open({.path = "/var/lib/x", .kinds = {"workflows"}}));
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "lib/store/store.h"
+#include "rocksdb/status.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace argonaut::store {
+
+namespace internal {
+class WatchHub;
+struct WriteRef;
+}  // namespace internal
+
+struct RocksDbStoreOptions {
+  // Directory of the database; created if missing.
+  std::string path;
+  // One column family each, created if missing. A kind that exists on disk
+  // but is not listed stays untouched (its old events remain in the log).
+  std::vector<std::string> kinds;
+  // Change-log entries kept for Watch; older ones are trimmed and watching
+  // from before them returns OUT_OF_RANGE. Must be at least 1.
+  uint64_t log_retention = 100000;
+};
+
+// The single place where RocksDB statuses become absl::Status codes.
+absl::Status FromRocksDbStatus(const rocksdb::Status& status, std::string_view context);
+
+class RocksDbStore : public Store {
+ public:
+  // INVALID_ARGUMENT for bad options; DATA_LOSS if the log and the metadata disagree.
+  static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
+
+  RocksDbStore(const RocksDbStore&) = delete;
+  RocksDbStore& operator=(const RocksDbStore&) = delete;
+  // Cancels watchers (they return CANCELLED from then on) and closes the database.
+  ~RocksDbStore() override;
+
+  absl::StatusOr<Record> Get(std::string_view kind, std::string_view key) override;
+  absl::StatusOr<uint64_t> Put(std::string_view kind, std::string_view key, std::string_view value,
+                               std::optional<uint64_t> expected_version) override;
+  absl::StatusOr<uint64_t> Delete(std::string_view kind, std::string_view key,
+                                  std::optional<uint64_t> expected_version) override;
+  absl::StatusOr<uint64_t> Commit(const std::vector<Write>& writes) override;
+  absl::StatusOr<std::vector<Record>> List(std::string_view kind, std::string_view prefix) override;
+  uint64_t CurrentVersion() override;
+  absl::StatusOr<std::unique_ptr<Watcher>> Watch(std::string_view kind, std::string_view prefix,
+                                                 uint64_t from_version) override;
+  absl::Status Flush() override;
+
+ private:
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+               uint64_t log_retention);
+
+  // Reads the metadata, checks it against the log and trims to the retention.
+  absl::Status Recover() ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> KindHandle(std::string_view kind) const;
+  absl::StatusOr<std::optional<Record>> ReadRecord(std::string_view kind, std::string_view key);
+  // Plans, writes and publishes `writes`; returns the last version.
+  absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Adds the log trim and the metadata for a store at `last_version` to `batch`.
+  absl::Status AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,
+                              uint64_t& trimmed_through) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<std::vector<Event>> ReadLog(uint64_t after, size_t limit);
+
+  // Declared first so it is destroyed last; ~RocksDbStore releases the handles
+  // explicitly before this goes.
+  std::unique_ptr<rocksdb::DB> db_;
+  // Every open column family (including ones of unlisted kinds), owned here.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> kinds_;
+  rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  const uint64_t log_retention_;
+
+  // Serializes writers, so that precondition checks and version assignment
+  // are exact and log entries land in version order.
+  absl::Mutex write_mu_;
+  // Written under write_mu_; atomic so that readers need not wait for a sync.
+  std::atomic<uint64_t> last_version_{0};
+  // Every log entry <= this version has been removed.
+  std::atomic<uint64_t> trimmed_through_{0};
+
+  std::shared_ptr<internal::WatchHub> hub_;
+};
+
+}  // namespace argonaut::store

@@ -1,0 +1,235 @@
+#include "lib/store/rocksdb_store.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/store/encoding.h"
+#include "lib/store/store_contract_test.h"
+#include "lib/store/test_util.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/status.h"
+
+namespace argonaut::store {
+namespace {
+
+using ::argonaut::testing::StatusIs;
+using ::testing::HasSubstr;
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDb(const StoreTestOptions& options) {
+  const std::string dir = NewTempDir();
+  if (dir.empty()) return absl::InternalError("mkdtemp failed");
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open(
+      {.path = dir, .kinds = options.kinds, .log_retention = options.log_retention});
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(*std::move(store));
+}
+
+INSTANTIATE_TEST_SUITE_P(RocksDb, StoreContractTest,
+                         ::testing::Values(StoreFactory{"RocksDb", OpenRocksDb}), StoreFactoryName);
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewTempDir();
+    ASSERT_FALSE(dir_.empty());
+  }
+
+  std::unique_ptr<RocksDbStore> Open(std::vector<std::string> kinds = {"workflows", "pods"},
+                                     uint64_t log_retention = 100000) {
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open(
+        {.path = dir_, .kinds = std::move(kinds), .log_retention = log_retention});
+    EXPECT_OK(store);
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  std::vector<Event> WatchAll(Store& store, uint64_t from) {
+    absl::StatusOr<std::unique_ptr<Watcher>> watcher = store.Watch("", "", from);
+    EXPECT_OK(watcher);
+    if (!watcher.ok()) return {};
+    std::vector<Event> all;
+    while (true) {
+      absl::StatusOr<std::vector<Event>> batch = (*watcher)->Next(absl::InfinitePast());
+      EXPECT_OK(batch);
+      if (!batch.ok() || batch->empty()) return all;
+      for (Event& e : *batch) all.push_back(std::move(e));
+    }
+  }
+
+  std::string dir_;
+};
+
+TEST_F(RocksDbStoreTest, ReopenFindsDataAndVersionsContinue) {
+  uint64_t last = 0;
+  {
+    std::unique_ptr<RocksDbStore> store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Put("workflows", "ns/a", "a", kMustNotExist));
+    ASSERT_OK(store->Put("pods", "ns/p", "p", kMustNotExist));
+    ASSERT_OK(store->Delete("pods", "ns/p", std::nullopt));
+    last = store->CurrentVersion();
+    EXPECT_EQ(last, 3u);
+  }
+  std::unique_ptr<RocksDbStore> store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->CurrentVersion(), last);
+  absl::StatusOr<Record> a = store->Get("workflows", "ns/a");
+  ASSERT_OK(a);
+  EXPECT_EQ(a->value, "a");
+  EXPECT_EQ(a->resource_version, 1u);
+  EXPECT_THAT(store->Get("pods", "ns/p"), StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<uint64_t> next = store->Put("workflows", "ns/b", "b", kMustNotExist);
+  ASSERT_OK(next);
+  EXPECT_EQ(*next, last + 1);
+  // The change log survived too, and continues without a gap.
+  std::vector<Event> events = WatchAll(*store, 0);
+  ASSERT_EQ(events.size(), 4u);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].record.resource_version, i + 1);
+  EXPECT_EQ(events[2].type, EventType::kDelete);
+  EXPECT_EQ(events[2].record.value, "p");
+}
+
+TEST_F(RocksDbStoreTest, FlushedDataSurvivesReopen) {
+  {
+    std::unique_ptr<RocksDbStore> store = Open();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_OK(store->Put("workflows", "ns/k" + std::to_string(i), "v", std::nullopt));
+    }
+    ASSERT_OK(store->Flush());
+  }
+  std::unique_ptr<RocksDbStore> store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->CurrentVersion(), 20u);
+  EXPECT_EQ(store->List("workflows", "ns/")->size(), 20u);
+  EXPECT_EQ(WatchAll(*store, 0).size(), 20u);
+}
+
+TEST_F(RocksDbStoreTest, KindsCanBeAddedAndLeftOutLater) {
+  {
+    std::unique_ptr<RocksDbStore> store = Open({"workflows"});
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Put("workflows", "ns/a", "a", kMustNotExist));
+  }
+  {
+    std::unique_ptr<RocksDbStore> store = Open({"workflows", "secrets"});
+    ASSERT_NE(store, nullptr);
+    EXPECT_OK(store->Get("workflows", "ns/a"));
+    EXPECT_OK(store->Put("secrets", "ns/s", "s", kMustNotExist));
+  }
+  // Opening without a kind that exists on disk keeps its data but not its API.
+  {
+    std::unique_ptr<RocksDbStore> store = Open({"secrets"});
+    ASSERT_NE(store, nullptr);
+    EXPECT_THAT(store->Get("workflows", "ns/a"),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("workflows")));
+    EXPECT_OK(store->Get("secrets", "ns/s"));
+    EXPECT_EQ(store->CurrentVersion(), 2u);
+  }
+  std::unique_ptr<RocksDbStore> store = Open({"workflows", "secrets"});
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("workflows", "ns/a")->value, "a");
+}
+
+TEST_F(RocksDbStoreTest, ReservedKindNamesAreRejected) {
+  for (const char* kind : {"default", "__log", "__meta"}) {
+    EXPECT_THAT(RocksDbStore::Open({.path = dir_, .kinds = {kind}}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(kind)));
+  }
+  EXPECT_THAT(RocksDbStore::Open({.path = "", .kinds = {"pods"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(RocksDbStoreTest, SecondOpenOfTheSameDirectoryFails) {
+  std::unique_ptr<RocksDbStore> store = Open();
+  ASSERT_NE(store, nullptr);
+  // RocksDB's LOCK file keeps two stores from interleaving versions.
+  EXPECT_THAT(RocksDbStore::Open({.path = dir_, .kinds = {"pods"}}),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(RocksDbStoreTest, LoweredRetentionTrimsOnReopen) {
+  {
+    std::unique_ptr<RocksDbStore> store = Open({"pods"}, /*log_retention=*/1000);
+    ASSERT_NE(store, nullptr);
+    for (int i = 1; i <= 100; ++i) {
+      ASSERT_OK(store->Put("pods", "ns/p" + std::to_string(i), "v", std::nullopt));
+    }
+  }
+  {
+    // Trimming 90 entries at once takes the range-delete path.
+    std::unique_ptr<RocksDbStore> store = Open({"pods"}, /*log_retention=*/10);
+    ASSERT_NE(store, nullptr);
+    EXPECT_THAT(store->Watch("", "", 89), StatusIs(absl::StatusCode::kOutOfRange));
+    std::vector<Event> events = WatchAll(*store, 90);
+    ASSERT_EQ(events.size(), 10u);
+    EXPECT_EQ(events.front().record.resource_version, 91u);
+    for (int i = 101; i <= 105; ++i) {
+      ASSERT_OK(store->Put("pods", "ns/p" + std::to_string(i), "v", std::nullopt));
+    }
+  }
+  std::unique_ptr<RocksDbStore> store = Open({"pods"}, /*log_retention=*/10);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->CurrentVersion(), 105u);
+  EXPECT_THAT(store->Watch("", "", 94), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(WatchAll(*store, 95).size(), 10u);
+  EXPECT_EQ(store->List("pods", "")->size(), 105u);
+}
+
+TEST_F(RocksDbStoreTest, MetadataThatDisagreesWithTheLogIsDataLoss) {
+  {
+    std::unique_ptr<RocksDbStore> store = Open({"pods"});
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Put("pods", "ns/a", "a", std::nullopt));
+    ASSERT_OK(store->Put("pods", "ns/b", "b", std::nullopt));
+  }
+  {
+    // Rewind the recorded last version behind the store's back.
+    rocksdb::Options options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const char* name : {"default", "__log", "__meta", "pods"}) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_, descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    EXPECT_TRUE(
+        db->Put(rocksdb::WriteOptions(), handles[2], "last_version", internal::EncodeVersion(1))
+            .ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles)
+      EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  EXPECT_THAT(RocksDbStore::Open({.path = dir_, .kinds = {"pods"}}),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(FromRocksDbStatusTest, MapsEveryClass) {
+  EXPECT_OK(FromRocksDbStatus(rocksdb::Status::OK(), "op"));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::NotFound("x"), "op"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("op")));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::Busy("x"), "op"),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::TryAgain("x"), "op"),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::Corruption("x"), "op"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::IOError("x"), "op"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::InvalidArgument("x"), "op"),
+              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::NotSupported("x"), "op"),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
+}  // namespace
+}  // namespace argonaut::store

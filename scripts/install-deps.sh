@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package Argonaut needs to build, test and run.
+# Idempotent: skips apt entirely when everything is already there.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  bazel-bootstrap bazel-rules-java g++ pkg-config clang-format
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
+  libabsl-dev libyaml-cpp-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev
+  libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # tests: promtool and a real Prometheus server to scrape the services
+  prometheus curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The prometheus package would start a system-wide server on :9090; tests
+  # start their own on loopback, so keep the packaged one from starting.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,71 @@
+# Shared helpers for the end-to-end shell tests: start and stop `argonaut up`
+# on free loopback ports, and locate the shared corpus beside the workspace.
+
+set -euo pipefail
+
+ARGONAUT="${ARGONAUT:-$PWD/cli/argonaut}"
+WORK="${TEST_TMPDIR:-$(mktemp -d)}"
+UP_PID=""
+
+# The workspace is where this (symlinked) script really lives.
+workspace_dir() {
+  local self
+  self=$(readlink -f "${BASH_SOURCE[0]}")
+  dirname "$(dirname "$self")"
+}
+
+corpus_dir() {
+  local d
+  d="$(workspace_dir)/../shared/corpus"
+  if [[ ! -d "$d" ]]; then
+    echo "corpus not found at $d" >&2
+    return 1
+  fi
+  readlink -f "$d"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_up DATA_DIR: runs `argonaut up` in the background and waits until
+# the gateway answers.
+start_up() {
+  local data=$1
+  GRPC_PORT=$(free_port)
+  HTTP_PORT=$(free_port)
+  export ARGONAUT_SERVER="127.0.0.1:${GRPC_PORT}"
+  "$ARGONAUT" up --data "$data" --port "$GRPC_PORT" --http-port "$HTTP_PORT" \
+    >"$WORK/up.log" 2>&1 &
+  UP_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:${HTTP_PORT}/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$UP_PID" 2>/dev/null; then
+      echo "argonaut up exited early:" >&2
+      cat "$WORK/up.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "argonaut up did not become ready" >&2
+  cat "$WORK/up.log" >&2
+  return 1
+}
+
+stop_up() {
+  local sig=${1:-TERM}
+  if [[ -n "$UP_PID" ]] && kill -0 "$UP_PID" 2>/dev/null; then
+    kill "-$sig" "$UP_PID"
+    wait "$UP_PID" 2>/dev/null || true
+  fi
+  UP_PID=""
+}
+
+trap 'stop_up KILL' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
