@@ -7,8 +7,8 @@
 // key returned by list_keys so that anything missed is eventually repaired.
 //
 //   Controller controller({.name = "workflows", .workers = 4,
-//                          .resync_period = absl::Minutes(10),
-//                          .list_keys = [&] { return store->ListKeys("workflows"); }},
+//                          .list_keys = [&] { return ListWorkflowKeys(*store); },
+//                          .resync_period = absl::Minutes(10)},
 //                         &reconciler);
 //   RETURN_IF_ERROR(controller.Start());
 //   watch.OnEvent([&](const Event& e) { controller.Enqueue(e.record.key); });

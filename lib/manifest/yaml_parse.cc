@@ -85,7 +85,13 @@ class TreeBuilder : public YAML::EventHandler {
  public:
   explicit TreeBuilder(std::vector<json>* docs) : docs_(docs) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 loops forever on some stray tokens (a top-level ","), emitting one empty
+    // document after another at the same position. Real documents always start further on.
+    if (mark.pos <= last_document_pos_) {
+      Fail(mark, "unexpected character; the parser cannot continue past it");
+    }
+    last_document_pos_ = mark.pos;
     stack_.clear();
     anchors_.clear();
     root_ = nullptr;
@@ -293,6 +299,7 @@ class TreeBuilder : public YAML::EventHandler {
   json root_;
   uint64_t nodes_ = 0;
   uint64_t alias_nodes_ = 0;
+  int last_document_pos_ = -1;
 };
 
 absl::Status DocError(size_t doc, const YAML::Mark& mark, absl::string_view message) {

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -171,6 +172,8 @@ TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
     EXPECT_GE(listed->size(), acked.size());
     EXPECT_LE(listed->size(), acked.size() + 1);
     present += listed->size();
+    std::cout << "round " << round << ": " << acked.size() << " acks, " << listed->size()
+              << " writes landed\n";
   }
 
   // Every write that landed has exactly one version and one log entry, in order.

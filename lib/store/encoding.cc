@@ -17,6 +17,7 @@ namespace {
 constexpr char kFormatV1 = 1;
 constexpr char kTypePut = 'P';
 constexpr char kTypeDelete = 'D';
+constexpr char kTypeCreate = 'C';
 
 void AppendBigEndian64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) {
@@ -94,12 +95,12 @@ absl::StatusOr<RecordValue> DecodeRecordValue(std::string_view bytes) {
   return RecordValue{.version = ReadBigEndian64(bytes.substr(1, 8)), .value = bytes.substr(9)};
 }
 
-std::string EncodeLogEntry(EventType type, std::string_view kind, std::string_view key,
-                           std::string_view value) {
+std::string EncodeLogEntry(EventType type, bool created, std::string_view kind,
+                           std::string_view key, std::string_view value) {
   std::string out;
   out.reserve(2 + 4 + kind.size() + 4 + key.size() + value.size());
   out.push_back(kFormatV1);
-  out.push_back(type == EventType::kPut ? kTypePut : kTypeDelete);
+  out.push_back(type == EventType::kDelete ? kTypeDelete : (created ? kTypeCreate : kTypePut));
   AppendLengthPrefixed(out, kind);
   AppendLengthPrefixed(out, key);
   out.append(value);
@@ -118,6 +119,10 @@ absl::StatusOr<Event> DecodeLogEntry(uint64_t version, std::string_view bytes) {
   switch (bytes[1]) {
     case kTypePut:
       event.type = EventType::kPut;
+      break;
+    case kTypeCreate:
+      event.type = EventType::kPut;
+      event.created = true;
       break;
     case kTypeDelete:
       event.type = EventType::kDelete;

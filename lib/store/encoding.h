@@ -35,8 +35,9 @@ struct RecordValue {
 };
 absl::StatusOr<RecordValue> DecodeRecordValue(std::string_view bytes);
 
-std::string EncodeLogEntry(EventType type, std::string_view kind, std::string_view key,
-                           std::string_view value);
+// `created` is recorded for puts (a distinct type byte), ignored for deletes.
+std::string EncodeLogEntry(EventType type, bool created, std::string_view kind,
+                           std::string_view key, std::string_view value);
 // `version` is the log key; it becomes the event's resource_version.
 absl::StatusOr<Event> DecodeLogEntry(uint64_t version, std::string_view bytes);
 

@@ -36,7 +36,7 @@ TEST(EncodingTest, RecordValueRoundTrip) {
 TEST(EncodingTest, LogEntryRoundTrip) {
   const std::string value("v\0v", 3);
   absl::StatusOr<Event> e =
-      DecodeLogEntry(7, EncodeLogEntry(EventType::kDelete, "workflows", "ns/a", value));
+      DecodeLogEntry(7, EncodeLogEntry(EventType::kDelete, false, "workflows", "ns/a", value));
   ASSERT_OK(e);
   EXPECT_EQ(e->type, EventType::kDelete);
   EXPECT_EQ(e->kind, "workflows");
@@ -44,14 +44,15 @@ TEST(EncodingTest, LogEntryRoundTrip) {
   EXPECT_EQ(e->record.value, value);
   EXPECT_EQ(e->record.resource_version, 7u);
 
-  absl::StatusOr<Event> empty = DecodeLogEntry(8, EncodeLogEntry(EventType::kPut, "k", "", ""));
+  absl::StatusOr<Event> empty =
+      DecodeLogEntry(8, EncodeLogEntry(EventType::kPut, true, "k", "", ""));
   ASSERT_OK(empty);
   EXPECT_EQ(empty->type, EventType::kPut);
   EXPECT_EQ(empty->record.key, "");
 }
 
 TEST(EncodingTest, TruncatedLogEntryIsDataLoss) {
-  const std::string full = EncodeLogEntry(EventType::kPut, "workflows", "ns/a", "");
+  const std::string full = EncodeLogEntry(EventType::kPut, false, "workflows", "ns/a", "");
   // Every strict prefix of an entry without a value is truncated somewhere.
   for (size_t n = 0; n < full.size(); ++n) {
     EXPECT_THAT(DecodeLogEntry(1, full.substr(0, n)), StatusIs(absl::StatusCode::kDataLoss))

@@ -71,6 +71,7 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
     event.record.key = std::string(p.key);
     event.record.resource_version = p.version;
     if (p.value.has_value()) {
+      event.created = p.created;
       event.record.value = std::string(*p.value);
       table.insert_or_assign(event.record.key, event.record);
     } else {

@@ -281,15 +281,16 @@ absl::StatusOr<uint64_t> RocksDbStore::Apply(absl::Span<const internal::WriteRef
     if (p.value.has_value()) {
       s = batch.Put(cf, ToSlice(p.key), internal::EncodeRecordValue(p.version, *p.value));
       if (s.ok()) {
-        s = batch.Put(log_cf_, log_key,
-                      internal::EncodeLogEntry(EventType::kPut, p.kind, p.key, *p.value));
+        s = batch.Put(
+            log_cf_, log_key,
+            internal::EncodeLogEntry(EventType::kPut, p.created, p.kind, p.key, *p.value));
       }
     } else {
       s = batch.Delete(cf, ToSlice(p.key));
       if (s.ok()) {
         s = batch.Put(
             log_cf_, log_key,
-            internal::EncodeLogEntry(EventType::kDelete, p.kind, p.key, p.previous_value));
+            internal::EncodeLogEntry(EventType::kDelete, false, p.kind, p.key, p.previous_value));
       }
     }
     RETURN_IF_ERROR(FromRocksDbStatus(s, "batch write"));

@@ -42,6 +42,9 @@ enum class EventType { kPut, kDelete };
 
 struct Event {
   EventType type = EventType::kPut;
+  // For kPut: true when the write created the key (Kubernetes' ADDED),
+  // false when it replaced a value (MODIFIED).
+  bool created = false;
   std::string kind;
   // For kDelete, value holds the last value before deletion and
   // resource_version is the version of the delete itself.

@@ -281,6 +281,11 @@ TEST_P(StoreContractTest, WatchFromZeroSeesEveryEventInOrder) {
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].record.resource_version, i + 1);
   }
+  // Creation is told apart from replacement (Kubernetes' ADDED vs MODIFIED).
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_TRUE(events[0].created);
+  EXPECT_TRUE(events[1].created);
+  EXPECT_FALSE(events[2].created);
 }
 
 TEST_P(StoreContractTest, WatchFromMiddleVersionResumesWithoutGaps) {

@@ -77,7 +77,11 @@ absl::StatusOr<std::vector<PlannedWrite>> PlanWrites(absl::Span<const WriteRef> 
     }
     RETURN_IF_ERROR(CheckPrecondition(w, current));
     ++version;
-    PlannedWrite p{.kind = w.kind, .key = w.key, .value = w.value, .version = version};
+    PlannedWrite p{.kind = w.kind,
+                   .key = w.key,
+                   .value = w.value,
+                   .version = version,
+                   .created = !current.has_value()};
     if (w.value.has_value()) {
       overlay.insert_or_assign(id, Written{.version = version, .value = *w.value});
     } else {

@@ -31,6 +31,8 @@ struct PlannedWrite {
   // nullopt deletes the key.
   std::optional<std::string_view> value;
   uint64_t version = 0;
+  // For a put: whether the key was absent before this write.
+  bool created = false;
   // For a delete: the value being deleted, which the delete event carries.
   std::string previous_value;
 };
