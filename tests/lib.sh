@@ -57,7 +57,7 @@ start_up() {
 stop_up() {
   local sig=${1:-TERM}
   if [[ -n "$UP_PID" ]] && kill -0 "$UP_PID" 2>/dev/null; then
-    kill "-$sig" "$UP_PID"
+    kill "-$sig" "$UP_PID" 2>/dev/null || true
     wait "$UP_PID" 2>/dev/null || true
   fi
   UP_PID=""

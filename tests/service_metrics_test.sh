@@ -19,7 +19,7 @@ YAML
 /usr/bin/prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
   --web.listen-address="127.0.0.1:${PROM}" >"$WORK/prom.log" 2>&1 &
 PROM_PID=$!
-trap 'kill -TERM $SVC_PID $PROM_PID 2>/dev/null; sleep 0.5; kill -KILL $SVC_PID $PROM_PID 2>/dev/null; true' EXIT
+trap 'kill -TERM $SVC_PID $PROM_PID 2>/dev/null || true; sleep 0.5; kill -KILL $SVC_PID $PROM_PID 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:${HTTP}/readyz" >/dev/null 2>&1 && break

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -80,8 +81,7 @@ std::string Describe(const json& v) {
       constexpr size_t kMax = 60;
       const auto& s = v.get_ref<const std::string&>();
       json shown = s.size() <= kMax ? s : s.substr(0, kMax) + "...";
-      return absl::StrCat("string ",
-                          shown.dump(-1, ' ', false, json::error_handler_t::replace));
+      return absl::StrCat("string ", shown.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     case json::value_t::array:
       return "array";
@@ -92,7 +92,7 @@ std::string Describe(const json& v) {
   }
 }
 
-// Path segment for a map or Struct key: `.app` when that reads unambiguously, else `["a.b/c"]`.
+// Path segment for a key: `.app` when that reads unambiguously, else `["a.b/c"]`.
 void AppendKeySegment(std::string* path, const std::string& key) {
   bool simple = !key.empty();
   for (char c : key) {
@@ -107,14 +107,25 @@ void AppendKeySegment(std::string* path, const std::string& key) {
     if (!path->empty()) path->push_back('.');
     path->append(key);
   } else {
-    absl::StrAppend(path, "[", json(key).dump(-1, ' ', false, json::error_handler_t::replace),
-                    "]");
+    absl::StrAppend(path, "[", json(key).dump(-1, ' ', false, json::error_handler_t::replace), "]");
   }
 }
 
+// Protobuf's parsers refuse messages nested deeper than this by default (CodedInputStream's
+// recursion limit). Refusing such input here keeps every accepted object readable after it has
+// been stored in binary form.
+constexpr int kMaxMessageDepth = 100;
+
+// How deep a value sits, in JSON collections (for kMaxDepth) and in protobuf messages below the
+// root (for kMaxMessageDepth).
+struct Depth {
+  int json;
+  int message;
+};
+
 class Decoder {
  public:
-  absl::Status DecodeMessage(const json& j, Message* msg, int depth) {
+  absl::Status DecodeMessage(const json& j, Message* msg, Depth depth) {
     const Descriptor* d = msg->GetDescriptor();
     switch (WellKnownKind(d)) {
       case WellKnown::kStruct:
@@ -131,13 +142,12 @@ class Decoder {
     const Reflection* r = msg->GetReflection();
     for (const auto& [key, value] : j.items()) {
       const size_t mark = path_.size();
-      if (!path_.empty()) path_.push_back('.');
-      path_.append(key);
+      AppendKeySegment(&path_, key);
       const FieldDescriptor* f = FindFieldByJsonName(d, key);
       if (f == nullptr) return Error("unknown field");
-      const bool null_is_value =
-          !f->is_repeated() && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
-          WellKnownKind(f->message_type()) == WellKnown::kValue;
+      const bool null_is_value = !f->is_repeated() &&
+                                 f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+                                 WellKnownKind(f->message_type()) == WellKnown::kValue;
       if (value.is_null() && !null_is_value) {
         path_.resize(mark);
         continue;
@@ -164,16 +174,38 @@ class Decoder {
     return Error(absl::StrCat("expected ", expected, ", got ", Describe(got)));
   }
 
-  absl::Status CheckDepth(int depth) const {
-    if (depth > kMaxDepth) return Error(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
+  // proto3 string fields must hold UTF-8 (peers refuse to parse anything else). ParseDocuments
+  // guarantees it; trees built in code might not.
+  absl::Status CheckUtf8(const std::string& s) const {
+    if (!internal::IsValidUtf8(s)) return Error("invalid UTF-8");
     return absl::OkStatus();
+  }
+
+  absl::Status CheckJsonDepth(Depth depth) const {
+    if (depth.json > kMaxDepth) {
+      return Error(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckMessageDepth(Depth depth) const {
+    if (depth.message > kMaxMessageDepth) {
+      return Error(absl::StrCat("nested too deeply for protobuf (more than ", kMaxMessageDepth,
+                                " message levels; Struct content takes up to 3 per level)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckDepth(Depth depth) const {
+    RETURN_IF_ERROR(CheckJsonDepth(depth));
+    return CheckMessageDepth(depth);
   }
 
   // Struct/Value/ListValue are filled through their generated API. A message from a dynamic pool
   // has the same wire format, so it is filled by way of a generated copy.
   template <typename T>
-  absl::Status DecodeGenerated(const json& j, Message* msg, int depth,
-                               absl::Status (Decoder::*decode)(const json&, T*, int)) {
+  absl::Status DecodeGenerated(const json& j, Message* msg, Depth depth,
+                               absl::Status (Decoder::*decode)(const json&, T*, Depth)) {
     if (T* typed = google::protobuf::DynamicCastToGenerated<T>(msg)) {
       return (this->*decode)(j, typed, depth);
     }
@@ -185,34 +217,37 @@ class Decoder {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeStruct(const json& j, Struct* out, int depth) {
+  absl::Status DecodeStruct(const json& j, Struct* out, Depth depth) {
     if (!j.is_object()) return TypeError("object", j);
     RETURN_IF_ERROR(CheckDepth(depth));
     auto& fields = *out->mutable_fields();
     for (const auto& [key, value] : j.items()) {
       const size_t mark = path_.size();
       AppendKeySegment(&path_, key);
-      RETURN_IF_ERROR(DecodeValue(value, &fields[key], depth + 1));
+      RETURN_IF_ERROR(CheckUtf8(key));
+      // Each entry is a map-entry message holding a Value message.
+      RETURN_IF_ERROR(DecodeValue(value, &fields[key], {depth.json + 1, depth.message + 2}));
       path_.resize(mark);
     }
     return absl::OkStatus();
   }
 
-  absl::Status DecodeListValue(const json& j, ListValue* out, int depth) {
+  absl::Status DecodeListValue(const json& j, ListValue* out, Depth depth) {
     if (!j.is_array()) return TypeError("array", j);
     RETURN_IF_ERROR(CheckDepth(depth));
     out->mutable_values()->Reserve(static_cast<int>(j.size()));
     for (size_t i = 0; i < j.size(); ++i) {
       const size_t mark = path_.size();
       absl::StrAppend(&path_, "[", i, "]");
-      RETURN_IF_ERROR(DecodeValue(j[i], out->add_values(), depth + 1));
+      RETURN_IF_ERROR(DecodeValue(j[i], out->add_values(), {depth.json + 1, depth.message + 1}));
       path_.resize(mark);
     }
     return absl::OkStatus();
   }
 
-  // `depth` is the level `j` would occupy if it is a collection.
-  absl::Status DecodeValue(const json& j, Value* out, int depth) {
+  // `depth.json` is the level `j` would occupy if it is a collection.
+  absl::Status DecodeValue(const json& j, Value* out, Depth depth) {
+    RETURN_IF_ERROR(CheckMessageDepth(depth));
     switch (j.type()) {
       case json::value_t::null:
         out->set_null_value(google::protobuf::NULL_VALUE);
@@ -236,36 +271,41 @@ class Decoder {
         out->set_number_value(j.get<double>());
         return absl::OkStatus();
       case json::value_t::string:
+        RETURN_IF_ERROR(CheckUtf8(j.get_ref<const std::string&>()));
         out->set_string_value(j.get<std::string>());
         return absl::OkStatus();
       case json::value_t::array:
-        return DecodeListValue(j, out->mutable_list_value(), depth);
+        return DecodeListValue(j, out->mutable_list_value(), {depth.json, depth.message + 1});
       case json::value_t::object:
-        return DecodeStruct(j, out->mutable_struct_value(), depth);
+        return DecodeStruct(j, out->mutable_struct_value(), {depth.json, depth.message + 1});
       default:
         return TypeError("JSON value", j);
     }
   }
 
   absl::Status InexactInteger(const json& j) const {
-    return Error(absl::StrCat("integer ", j.dump(), " is too large to keep exactly (limit is +-2^53)"));
+    return Error(
+        absl::StrCat("integer ", j.dump(), " is too large to keep exactly (limit is +-2^53)"));
   }
 
-  absl::Status DecodeField(const json& j, Message* msg, const FieldDescriptor* f, int depth) {
-    if (f->is_map()) return DecodeMap(j, msg, f, depth + 1);
-    if (!f->is_repeated()) return DecodeSingle(j, msg, f, depth + 1);
+  // `depth` is msg's. A message-typed value of f sits one message level below it.
+  absl::Status DecodeField(const json& j, Message* msg, const FieldDescriptor* f, Depth depth) {
+    const Depth child = {depth.json + 1, depth.message + 1};
+    if (f->is_map()) return DecodeMap(j, msg, f, child);
+    if (!f->is_repeated()) return DecodeSingle(j, msg, f, child);
     if (!j.is_array()) return TypeError("array", j);
-    RETURN_IF_ERROR(CheckDepth(depth + 1));
+    RETURN_IF_ERROR(CheckJsonDepth(child));
     for (size_t i = 0; i < j.size(); ++i) {
       const size_t mark = path_.size();
       absl::StrAppend(&path_, "[", i, "]");
-      RETURN_IF_ERROR(DecodeSingle(j[i], msg, f, depth + 2));
+      RETURN_IF_ERROR(DecodeSingle(j[i], msg, f, {child.json + 1, child.message}));
       path_.resize(mark);
     }
     return absl::OkStatus();
   }
 
-  absl::Status DecodeMap(const json& j, Message* msg, const FieldDescriptor* f, int depth) {
+  // `depth.message` is the level of the map-entry messages.
+  absl::Status DecodeMap(const json& j, Message* msg, const FieldDescriptor* f, Depth depth) {
     if (!j.is_object()) return TypeError("object", j);
     RETURN_IF_ERROR(CheckDepth(depth));
     const FieldDescriptor* key_field = f->message_type()->map_key();
@@ -275,7 +315,7 @@ class Decoder {
       AppendKeySegment(&path_, key);
       Message* entry = msg->GetReflection()->AddMessage(msg, f);
       RETURN_IF_ERROR(SetMapKey(key, entry, key_field));
-      RETURN_IF_ERROR(DecodeSingle(value, entry, value_field, depth + 1));
+      RETURN_IF_ERROR(DecodeSingle(value, entry, value_field, {depth.json + 1, depth.message + 1}));
       path_.resize(mark);
     }
     return absl::OkStatus();
@@ -287,6 +327,7 @@ class Decoder {
     const Reflection* r = entry->GetReflection();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
+        RETURN_IF_ERROR(CheckUtf8(key));
         r->SetString(entry, f, key);
         return absl::OkStatus();
       case FieldDescriptor::CPPTYPE_BOOL:
@@ -391,7 +432,8 @@ class Decoder {
     }
   }
 
-  absl::Status DecodeSingle(const json& j, Message* msg, const FieldDescriptor* f, int depth) {
+  // `depth` is what a message-typed value would have.
+  absl::Status DecodeSingle(const json& j, Message* msg, const FieldDescriptor* f, Depth depth) {
     const Reflection* r = msg->GetReflection();
     const bool rep = f->is_repeated();
     switch (f->cpp_type()) {
@@ -428,7 +470,8 @@ class Decoder {
         const EnumValueDescriptor* e = nullptr;
         if (j.is_string()) {
           e = f->enum_type()->FindValueByName(j.get<std::string>());
-          if (e == nullptr) return Error(absl::StrCat("unknown value for ", f->enum_type()->name()));
+          if (e == nullptr)
+            return Error(absl::StrCat("unknown value for ", f->enum_type()->name()));
           rep ? r->AddEnum(msg, f, e) : r->SetEnum(msg, f, e);
           return absl::OkStatus();
         }
@@ -452,7 +495,10 @@ class Decoder {
       }
       return bytes;
     }
-    if (j.is_string()) return j.get<std::string>();
+    if (j.is_string()) {
+      RETURN_IF_ERROR(CheckUtf8(j.get_ref<const std::string&>()));
+      return j.get<std::string>();
+    }
     if (IsIntOrString(f)) {
       // The text a YAML reader would have seen, so `timeout: 30` and `timeout: "30"` agree.
       switch (j.type()) {
@@ -568,8 +614,7 @@ json EncodeSingle(const Message& msg, const FieldDescriptor* f, int index) {
       return s;
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
-      const EnumValueDescriptor* e =
-          rep ? r->GetRepeatedEnum(msg, f, index) : r->GetEnum(msg, f);
+      const EnumValueDescriptor* e = rep ? r->GetRepeatedEnum(msg, f, index) : r->GetEnum(msg, f);
       return e->name();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
@@ -629,7 +674,7 @@ absl::Status FromJson(const json& obj, Message* msg) {
   msg->Clear();
   Decoder decoder;
   try {
-    return decoder.DecodeMessage(obj, msg, 1);
+    return decoder.DecodeMessage(obj, msg, {.json = 1, .message = 0});
   } catch (const std::exception& e) {
     // nlohmann throws only on misuse (type_error); keep the "never throws" promise regardless.
     return absl::InternalError(absl::StrCat("manifest decode: ", e.what()));

@@ -19,6 +19,9 @@
 //     are refused there: a double cannot keep them exactly.
 //   - A JSON null leaves a field unset, except for a google.protobuf.Value field, where null is a
 //     value of its own.
+//   - Input nested deeper than protobuf's default parse limit (100 message levels; Struct content
+//     takes up to 3 per JSON level) is refused, so whatever is accepted can be stored and read
+//     back in binary form.
 //
 // Round trip: ToJson(FromJson(x)) == x for every x FromJson accepts, up to the int_or_string
 // normalization above, "123" strings in int64 fields coming back as numbers, nulls dropped, and

@@ -35,8 +35,7 @@ absl::Status Decode(std::string_view yaml, Doc* doc) { return FromJson(Yaml(yaml
 template <typename M>
 void ExpectError(std::string_view yaml, M message) {
   Doc doc;
-  EXPECT_THAT(Decode(yaml, &doc), StatusIs(absl::StatusCode::kInvalidArgument, message))
-      << yaml;
+  EXPECT_THAT(Decode(yaml, &doc), StatusIs(absl::StatusCode::kInvalidArgument, message)) << yaml;
 }
 
 constexpr std::string_view kFullDoc = R"(
@@ -174,21 +173,18 @@ TEST(FromJsonTest, UnknownFieldPath) {
 }
 
 TEST(FromJsonTest, WrongTypePaths) {
-  ExpectError("spec: {parallelism: abc}",
-              "spec.parallelism: expected integer, got string \"abc\"");
+  ExpectError("spec: {parallelism: abc}", "spec.parallelism: expected integer, got string \"abc\"");
   ExpectError("metadata: {labels: {app: {x: 1}}}",
               "metadata.labels.app: expected string, got object");
   ExpectError("metadata: {labels: {app.kubernetes.io/name: 3}}",
               "metadata.labels[\"app.kubernetes.io/name\"]: expected string, got integer 3");
   ExpectError("spec: {count: 1.5}", "spec.count: expected integer, got number 1.5");
   ExpectError("spec: {count: \"5\"}", "spec.count: expected integer, got string \"5\"");
-  ExpectError("spec: {suspend: \"true\"}",
-              "spec.suspend: expected boolean, got string \"true\"");
+  ExpectError("spec: {suspend: \"true\"}", "spec.suspend: expected boolean, got string \"true\"");
   ExpectError("spec: {entrypoint: [a]}", "spec.entrypoint: expected string, got array");
   ExpectError("spec: {entrypoint: 3}", "spec.entrypoint: expected string, got integer 3");
   ExpectError("spec: {templates: {name: a}}", "spec.templates: expected array, got object");
-  ExpectError("spec: {templates: [x]}",
-              "spec.templates[0]: expected object, got string \"x\"");
+  ExpectError("spec: {templates: [x]}", "spec.templates[0]: expected object, got string \"x\"");
   ExpectError("spec: {templates: [{containers: [{}, {}, {port: x}]}]}",
               "spec.templates[0].containers[2].port: expected integer, got string \"x\"");
   ExpectError("spec: {templates: [{containers: [{args: [a, null]}]}]}",
@@ -196,11 +192,17 @@ TEST(FromJsonTest, WrongTypePaths) {
   ExpectError("spec: {ratio: \"0.5\"}", "spec.ratio: expected number, got string \"0.5\"");
   ExpectError("spec: {podSpecPatch: [1]}", "spec.podSpecPatch: expected object, got array");
   ExpectError("spec: {volumes: {a: 1}}", "spec.volumes: expected array, got object");
-  ExpectError("spec: {timeout: {a: 1}}",
-              "spec.timeout: expected string or number, got object");
+  ExpectError("spec: {timeout: {a: 1}}", "spec.timeout: expected string or number, got object");
   ExpectError("spec: {blob: \"***\"}", "spec.blob: invalid base64");
-  ExpectError("spec: {byCode: {\"01\": x}}",
-              "spec.byCode.01: map key must be a canonical integer");
+  ExpectError("spec: {byCode: {\"01\": x}}", "spec.byCode.01: map key must be a canonical integer");
+}
+
+TEST(FromJsonTest, InvalidUtf8FromCodeBuiltTrees) {
+  Doc doc;
+  EXPECT_THAT(FromJson(json{{"kind", "\xff"}}, &doc),
+              StatusIs(absl::StatusCode::kInvalidArgument, "kind: invalid UTF-8"));
+  EXPECT_THAT(FromJson(json{{"status", {{"a", {"\xc3"}}}}}, &doc),
+              StatusIs(absl::StatusCode::kInvalidArgument, "status.a[0]: invalid UTF-8"));
 }
 
 TEST(FromJsonTest, RangeChecks) {
@@ -259,10 +261,10 @@ TEST(IntOrStringTest, AcceptsEveryScalarAndKeepsText) {
     json back;
   };
   const std::vector<Case> cases = {
-      {"30", "30", 30},         {"\"30\"", "30", 30},     {"-5", "-5", -5},
-      {"30s", "30s", "30s"},    {"1.5", "1.5", "1.5"},    {"2.0", "2.0", "2.0"},
+      {"30", "30", 30},         {"\"30\"", "30", 30},      {"-5", "-5", -5},
+      {"30s", "30s", "30s"},    {"1.5", "1.5", "1.5"},     {"2.0", "2.0", "2.0"},
       {"true", "true", "true"}, {"\"007\"", "007", "007"}, {"\"-0\"", "-0", "-0"},
-      {"\"\"", "", nullptr},    {"50%", "50%", "50%"},    {"0x10", "16", 16},
+      {"\"\"", "", nullptr},    {"50%", "50%", "50%"},     {"0x10", "16", 16},
   };
   for (const Case& c : cases) {
     Doc doc;
@@ -290,9 +292,9 @@ TEST(StructTest, ArbitraryContentRoundTripsVerbatim) {
     "text": "multi\nline\n"
   })");
   Doc doc;
-  ASSERT_OK(FromJson(json{{"spec", {{"podSpecPatch", content}, {"arbitrary", content}}},
-                          {"status", content}},
-                     &doc));
+  ASSERT_OK(FromJson(
+      json{{"spec", {{"podSpecPatch", content}, {"arbitrary", content}}}, {"status", content}},
+      &doc));
   const json out = ToJson(doc);
   EXPECT_EQ(out["status"], content);
   EXPECT_EQ(out["spec"]["podSpecPatch"], content);
@@ -318,32 +320,52 @@ TEST(StructTest, ErrorPathsInsideStruct) {
               HasSubstr("spec.podSpecPatch.a[1][\"b.c\"]: integer"));
 }
 
-TEST(DepthTest, DeepStructIsRefusedNotOverflowed) {
-  json deep = json::object();
-  json* cur = &deep;
-  // Three levels (the document, spec, podSpecPatch) are taken before `deep`'s children.
-  for (int i = 0; i < kMaxDepth - 3; ++i) cur = &((*cur)["x"] = json::object());
-  Doc doc;
-  EXPECT_OK(FromJson(json{{"spec", {{"podSpecPatch", deep}}}}, &doc));
-  (*cur)["x"] = json::object();
-  EXPECT_THAT(FromJson(json{{"spec", {{"podSpecPatch", deep}}}}, &doc),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nesting deeper than 200")));
+// Wraps `leaf` in `levels` objects ({"x": ...}) or arrays ([...]).
+json Nest(int levels, bool arrays, json leaf = 1) {
+  for (int i = 0; i < levels; ++i) leaf = arrays ? json::array({leaf}) : json{{"x", leaf}};
+  return leaf;
+}
 
-  // Built and moved in place: copying a json this deep would itself recurse.
+// Whatever FromJson accepts must parse back from its binary form with protobuf's default
+// recursion limit; one level more must be refused with a clear error.
+TEST(DepthTest, AcceptedNestingStaysParseableAsProtobuf) {
+  for (bool arrays : {false, true}) {
+    int first_refused = -1;
+    for (int levels = 1; levels < 80 && first_refused < 0; ++levels) {
+      Doc doc;
+      absl::Status s = FromJson(json{{"status", {{"v", Nest(levels, arrays)}}}}, &doc);
+      if (!s.ok()) {
+        EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("nested too deeply for protobuf")));
+        first_refused = levels;
+        continue;
+      }
+      Doc back;
+      EXPECT_TRUE(back.ParseFromString(doc.SerializeAsString())) << levels;
+      EXPECT_EQ(ToJson(back), ToJson(doc));
+    }
+    // Struct costs 3 message levels per JSON object and 2 per array.
+    EXPECT_GT(first_refused, arrays ? 40 : 30) << arrays;
+  }
+}
+
+TEST(DepthTest, VeryDeepInputIsRefusedNotOverflowed) {
+  // Built in place: copying a json this deep would itself recurse.
   json very_deep = json::object();
   json* tail = &(very_deep["status"]["x"] = json::array());
   for (int i = 0; i < 20000; ++i) tail = &(tail->emplace_back(json::array()));
+  Doc doc;
   EXPECT_THAT(FromJson(very_deep, &doc),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nesting deeper")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested too deeply")));
 }
 
 TEST(ToJsonTest, EmitsOnlyPresentFields) {
   Doc doc;
-  doc.mutable_spec()->set_count(0);          // no presence: dropped
-  doc.mutable_spec()->set_parallelism(0);    // optional: kept
-  doc.mutable_spec()->set_dry_run(false);    // optional: kept
-  doc.mutable_spec()->set_entrypoint("");    // no presence: dropped
-  doc.mutable_metadata();                    // message presence: {}
+  doc.mutable_spec()->set_count(0);        // no presence: dropped
+  doc.mutable_spec()->set_parallelism(0);  // optional: kept
+  doc.mutable_spec()->set_dry_run(false);  // optional: kept
+  doc.mutable_spec()->set_entrypoint("");  // no presence: dropped
+  doc.mutable_metadata();                  // message presence: {}
   doc.mutable_spec()->add_numbers(int64_t{1} << 60);
   doc.mutable_spec()->set_weight(0.1f);
   (*doc.mutable_metadata()->mutable_labels())["a"] = "b";
@@ -359,7 +381,8 @@ TEST(ToJsonTest, EmitsOnlyPresentFields) {
 TEST(ToJsonTest, OptionalZeroesSurviveYamlText) {
   Doc doc;
   ASSERT_OK(Decode("spec:\n  parallelism: 0\n  dryRun: false\n  optionalText: \"\"\n", &doc));
-  EXPECT_EQ(ToYaml(ToJson(doc)), "spec:\n  dryRun: false\n  optionalText: \"\"\n  parallelism: 0\n");
+  EXPECT_EQ(ToYaml(ToJson(doc)),
+            "spec:\n  dryRun: false\n  optionalText: \"\"\n  parallelism: 0\n");
 }
 
 }  // namespace

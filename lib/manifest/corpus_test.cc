@@ -150,8 +150,8 @@ TEST(CorpusTest, ArgoRolloutsExamplesRoundTrip) {
     }
   }
   std::cerr << "corpus: " << files.size() << " files, " << documents << " documents, " << decoded
-            << " decoded as rollout.v1 kinds (" << absl::StrJoin(kinds, ", ") << "), "
-            << templated << " templated files skipped\n";
+            << " decoded as rollout.v1 kinds (" << absl::StrJoin(kinds, ", ") << "), " << templated
+            << " templated files skipped\n";
   // Guards against the test silently matching nothing (moved corpus, renamed kinds).
   EXPECT_GE(decoded, 20);
   EXPECT_GE(kinds.size(), 3u);

@@ -1,8 +1,8 @@
 #include "lib/manifest/scalar.h"
 
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <system_error>

@@ -37,7 +37,8 @@ absl::StatusOr<std::vector<nlohmann::json>> ParseDocuments(std::string_view text
 
 // Renders one document as block-style YAML ending in a newline. Strings that YAML would read as
 // something else ("true", "3", "", "a: b", "- x", ...) are double-quoted; multi-line strings
-// become `|` blocks. ParseDocuments(ToYaml(x)) yields exactly x (for non-null x). Join documents with "---\n".
+// become `|` blocks. ParseDocuments(ToYaml(x)) yields exactly x (for non-null x). Join documents
+// with "---\n".
 std::string ToYaml(const nlohmann::json& doc);
 
 // JSON text of a document: two-space indented when `pretty`, else one line. Invalid UTF-8 is

@@ -24,8 +24,7 @@ using nlohmann::json;
 // Characters that must not appear raw in a plain or block scalar: C0/C1 controls, DEL, and the
 // code points YAML 1.1 readers treat as line breaks (NEL, LS, PS) or strip (BOM).
 bool NeedsEscape(uint32_t cp) {
-  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0xFEFF;
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF;
 }
 
 // True if every character may appear unescaped in a plain or literal scalar (tab and newline
@@ -44,9 +43,9 @@ bool AllPrintable(std::string_view s, bool allow_newline) {
 // YAML 1.1 spellings of booleans. Our reader keeps them as strings, but go-yaml v2 and other
 // 1.1 readers would not, so they are quoted for anyone else reading the output.
 bool IsYaml11Bool(std::string_view s) {
-  static constexpr std::string_view kWords[] = {"y",   "Y",   "yes", "Yes", "YES", "n",
-                                                "N",   "no",  "No",  "NO",  "on",  "On",
-                                                "ON",  "off", "Off", "OFF"};
+  static constexpr std::string_view kWords[] = {"y",  "Y",   "yes", "Yes", "YES", "n",
+                                                "N",  "no",  "No",  "NO",  "on",  "On",
+                                                "ON", "off", "Off", "OFF"};
   for (std::string_view w : kWords) {
     if (s == w) return true;
   }

@@ -18,8 +18,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "lib/manifest/scalar.h"
 #include "lib/manifest/yaml.h"
@@ -166,8 +166,8 @@ class TreeBuilder : public YAML::EventHandler {
  private:
   struct Anchored {
     json value;
-    uint64_t nodes;  // size after expansion, charged again at every alias
-    int height;      // collection levels inside, for the depth limit at alias sites
+    uint64_t nodes;    // size after expansion, charged again at every alias
+    int height;        // collection levels inside, for the depth limit at alias sites
     std::string text;  // source text of a scalar, used when an alias is a mapping key
   };
 
@@ -247,9 +247,8 @@ class TreeBuilder : public YAML::EventHandler {
     for (auto& [source, mark] : frame.merges) {
       if (source.is_object()) {
         MergeInto(frame.value, source);
-      } else if (source.is_array() &&
-                 std::all_of(source.begin(), source.end(),
-                             [](const json& j) { return j.is_object(); })) {
+      } else if (source.is_array() && std::all_of(source.begin(), source.end(),
+                                                  [](const json& j) { return j.is_object(); })) {
         for (json& item : source) MergeInto(frame.value, item);
       } else {
         Fail(mark, "merge key << needs a mapping or a sequence of mappings");
@@ -314,9 +313,8 @@ absl::Status DocError(size_t doc, const YAML::Mark& mark, absl::string_view mess
 
 absl::StatusOr<std::vector<json>> ParseDocuments(std::string_view text) {
   if (text.size() > kMaxInputBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("input is ", text.size(),
-                                                   " bytes; the limit is ", kMaxInputBytes >> 20,
-                                                   " MiB"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input is ", text.size(), " bytes; the limit is ", kMaxInputBytes >> 20, " MiB"));
   }
   std::vector<json> docs;
   ViewStreamBuf buf(text);

@@ -16,63 +16,94 @@ void ToProto(const KindInfo& k, api::v1::KindInfo* out) {
   out->set_service(k.service);
 }
 
+grpc::Status ResourceGrpcService::Record(const char* method, const std::string& kind,
+                                         absl::Time start, grpc::Status status) const {
+  if (metrics_ != nullptr) {
+    // Label by the canonical kind only: a caller must not be able to mint
+    // label values (and so series) by sending made-up kind names.
+    const KindInfo* info = FindKind(kind);
+    metrics_->Observe(service_, method, info != nullptr ? info->kind : "unknown",
+                      status.error_code(), absl::Now() - start);
+  }
+  return status;
+}
+
 grpc::Status ResourceGrpcService::Create(grpc::ServerContext*, const api::v1::CreateRequest* req,
                                          api::v1::Object* resp) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::string> out = api_->Create(req->kind(), req->json(), req->upsert());
-  if (!out.ok()) return ToGrpcStatus(out.status());
-  resp->set_json(std::move(*out));
-  return grpc::Status::OK;
+  if (out.ok()) resp->set_json(std::move(*out));
+  return Record("Create", req->kind(), start, ToGrpcStatus(out.status()));
 }
 
 grpc::Status ResourceGrpcService::Get(grpc::ServerContext*, const api::v1::GetRequest* req,
                                       api::v1::Object* resp) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::string> out = api_->Get(req->kind(), req->namespace_(), req->name());
-  if (!out.ok()) return ToGrpcStatus(out.status());
-  resp->set_json(std::move(*out));
-  return grpc::Status::OK;
+  if (out.ok()) resp->set_json(std::move(*out));
+  return Record("Get", req->kind(), start, ToGrpcStatus(out.status()));
 }
 
 grpc::Status ResourceGrpcService::List(grpc::ServerContext*, const api::v1::ListRequest* req,
                                        api::v1::ListResponse* resp) {
+  const absl::Time start = absl::Now();
   auto out = api_->List(req->kind(), req->namespace_(), req->label_selector());
-  if (!out.ok()) return ToGrpcStatus(out.status());
-  for (std::string& item : out->first) resp->add_items()->set_json(std::move(item));
-  resp->set_resource_version(absl::StrCat(out->second));
-  return grpc::Status::OK;
+  if (out.ok()) {
+    for (std::string& item : out->first) resp->add_items()->set_json(std::move(item));
+    resp->set_resource_version(absl::StrCat(out->second));
+  }
+  return Record("List", req->kind(), start, ToGrpcStatus(out.status()));
 }
 
 grpc::Status ResourceGrpcService::Update(grpc::ServerContext*, const api::v1::UpdateRequest* req,
                                          api::v1::Object* resp) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::string> out = api_->Update(req->kind(), req->json());
-  if (!out.ok()) return ToGrpcStatus(out.status());
-  resp->set_json(std::move(*out));
-  return grpc::Status::OK;
+  if (out.ok()) resp->set_json(std::move(*out));
+  return Record("Update", req->kind(), start, ToGrpcStatus(out.status()));
 }
 
 grpc::Status ResourceGrpcService::Delete(grpc::ServerContext*, const api::v1::DeleteRequest* req,
                                          api::v1::DeleteResponse*) {
-  return ToGrpcStatus(
-      api_->Delete(req->kind(), req->namespace_(), req->name(), req->resource_version()));
+  const absl::Time start = absl::Now();
+  return Record(
+      "Delete", req->kind(), start,
+      ToGrpcStatus(
+          api_->Delete(req->kind(), req->namespace_(), req->name(), req->resource_version())));
 }
 
 grpc::Status ResourceGrpcService::Watch(grpc::ServerContext* ctx,
                                         const api::v1::WatchRequest* req,
                                         grpc::ServerWriter<api::v1::WatchEvent>* writer) {
+  const absl::Time start = absl::Now();
   auto watcher =
       api_->Watch(req->kind(), req->namespace_(), req->label_selector(), req->resource_version());
-  if (!watcher.ok()) return ToGrpcStatus(watcher.status());
+  if (!watcher.ok()) return Record("Watch", req->kind(), start, ToGrpcStatus(watcher.status()));
+  prometheus::Gauge* open =
+      metrics_ != nullptr ? &metrics_->watchers.Add({{"service", service_}}) : nullptr;
+  if (open != nullptr) open->Increment();
+  grpc::Status result = grpc::Status::OK;
   while (!ctx->IsCancelled()) {
     auto events = (*watcher)->Next(absl::Now() + absl::Seconds(1));
-    if (!events.ok()) return ToGrpcStatus(events.status());
+    if (!events.ok()) {
+      result = ToGrpcStatus(events.status());
+      break;
+    }
+    bool gone = false;
     for (auto& e : *events) {
       api::v1::WatchEvent out;
       out.set_type(e.type);
       out.mutable_object()->set_json(std::move(e.json));
       out.set_resource_version(absl::StrCat(e.resource_version));
-      if (!writer->Write(out)) return grpc::Status::OK;  // client went away
+      if (!writer->Write(out)) {
+        gone = true;  // client went away
+        break;
+      }
     }
+    if (gone) break;
   }
-  return grpc::Status::OK;
+  if (open != nullptr) open->Decrement();
+  return Record("Watch", req->kind(), start, result);
 }
 
 grpc::Status ResourceGrpcService::ListKinds(grpc::ServerContext*,

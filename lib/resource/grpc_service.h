@@ -5,14 +5,16 @@
 #include <string>
 
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "lib/resource/api_metrics.h"
 #include "lib/resource/resource_api.h"
 
 namespace argonaut::resource {
 
 class ResourceGrpcService final : public api::v1::ResourceService::Service {
  public:
-  // `service` names the owner ("workflow", ...), reported by Version.
-  ResourceGrpcService(ResourceApi* api, std::string service) : api_(api), service_(service) {}
+  // `service` names the owner ("workflow", ...). `metrics` may be null.
+  ResourceGrpcService(ResourceApi* api, std::string service, const ApiMetrics* metrics = nullptr)
+      : api_(api), service_(std::move(service)), metrics_(metrics) {}
 
   grpc::Status Create(grpc::ServerContext*, const api::v1::CreateRequest* req,
                       api::v1::Object* resp) override;
@@ -33,8 +35,13 @@ class ResourceGrpcService final : public api::v1::ResourceService::Service {
                        api::v1::VersionResponse* resp) override;
 
  private:
+  // Records the call's outcome and latency; returns `status`.
+  grpc::Status Record(const char* method, const std::string& kind, absl::Time start,
+                      grpc::Status status) const;
+
   ResourceApi* api_;
   std::string service_;
+  const ApiMetrics* metrics_;
 };
 
 // Fills a KindInfo proto from the kind table.

@@ -11,6 +11,7 @@ namespace argonaut::resource {
 
 absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(const std::string& service,
                                                                    const std::string& data_dir,
+                                                                   metrics::MetricsRegistry* registry,
                                                                    Validator validator) {
   std::vector<const KindInfo*> kinds = KindsOfService(service);
   if (kinds.empty()) return absl::InvalidArgumentError(absl::StrCat("unknown service ", service));
@@ -28,7 +29,12 @@ absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(const std::st
   ASSIGN_OR_RETURN(bundle->store_, store::RocksDbStore::Open(options));
   bundle->api_ =
       std::make_unique<ResourceApi>(bundle->store_.get(), std::move(kinds), std::move(validator));
-  bundle->grpc_ = std::make_unique<ResourceGrpcService>(bundle->api_.get(), service);
+  if (registry != nullptr) {
+    ASSIGN_OR_RETURN(ApiMetrics m, ApiMetrics::Create(*registry));
+    bundle->metrics_.emplace(std::move(m));
+  }
+  bundle->grpc_ = std::make_unique<ResourceGrpcService>(
+      bundle->api_.get(), service, bundle->metrics_ ? &*bundle->metrics_ : nullptr);
   return bundle;
 }
 

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "lib/metrics/metrics.h"
+#include "lib/resource/api_metrics.h"
 #include "lib/resource/grpc_service.h"
 #include "lib/resource/resource_api.h"
 #include "lib/store/store.h"
@@ -18,8 +21,10 @@ class ServiceBundle {
  public:
   // Opens (creating if needed) the store under `data_dir` for the kinds of
   // `service` ("workflow", "rollout", "events", "cd").
+  // `registry` (may be null) receives the API's metric families.
   static absl::StatusOr<std::unique_ptr<ServiceBundle>> Open(const std::string& service,
                                                              const std::string& data_dir,
+                                                             metrics::MetricsRegistry* registry,
                                                              Validator validator = {});
 
   const std::string& name() const { return name_; }
@@ -32,6 +37,7 @@ class ServiceBundle {
   // Declared in dependency order so destruction runs API before store.
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ResourceApi> api_;
+  std::optional<ApiMetrics> metrics_;
   std::unique_ptr<ResourceGrpcService> grpc_;
 };
 

@@ -39,7 +39,7 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
   if (data_dir.empty()) data_dir = absl::StrCat("data/", service);
 
   metrics::MetricsRegistry registry;
-  auto bundle = resource::ServiceBundle::Open(service, data_dir, std::move(validator));
+  auto bundle = resource::ServiceBundle::Open(service, data_dir, &registry, std::move(validator));
   if (!bundle.ok()) {
     std::cerr << service << ": " << bundle.status().message() << "\n";
     return 1;
