@@ -54,6 +54,15 @@ bool IsIntOrString(const FieldDescriptor* f) {
          f->options().GetExtension(argonaut::common::v1::int_or_string);
 }
 
+// A message manifests write as a bare list of its single repeated field (Argo's ParallelSteps).
+const FieldDescriptor* InlineListField(const Descriptor* d) {
+  if (!d->options().GetExtension(argonaut::common::v1::inline_list)) return nullptr;
+  if (d->field_count() != 1 || !d->field(0)->is_repeated() || d->field(0)->is_map()) {
+    return nullptr;
+  }
+  return d->field(0);
+}
+
 // json_name lookup. Descriptor has no index by json_name in protobuf 3.21; camelCase names equal
 // json_name unless the option overrides it, so try that index first and scan otherwise.
 const FieldDescriptor* FindFieldByJsonName(const Descriptor* d, const std::string& key) {
@@ -136,6 +145,12 @@ class Decoder {
         return DecodeGenerated<ListValue>(j, msg, depth, &Decoder::DecodeListValue);
       case WellKnown::kNone:
         break;
+    }
+    if (const FieldDescriptor* list = InlineListField(d); list != nullptr) {
+      if (!j.is_array()) return TypeError("array", j);
+      RETURN_IF_ERROR(CheckDepth(depth));
+      // The elements sit at this message's path: `steps[0][1]`, not `steps[0].steps[1]`.
+      return DecodeField(j, msg, list, depth);
     }
     if (!j.is_object()) return TypeError("object", j);
     RETURN_IF_ERROR(CheckDepth(depth));
@@ -655,6 +670,10 @@ json EncodeMessage(const Message& msg) {
       return EncodeGenerated<ListValue>(msg, &EncodeListValue);
     case WellKnown::kNone:
       break;
+  }
+  if (const FieldDescriptor* list = InlineListField(msg.GetDescriptor()); list != nullptr) {
+    if (msg.GetReflection()->FieldSize(msg, list) == 0) return json::array();
+    return EncodeField(msg, list);
   }
   json out = json::object();
   std::vector<const FieldDescriptor*> fields;
