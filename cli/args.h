@@ -13,10 +13,10 @@
 namespace argonaut::cli {
 
 struct FlagSpec {
-  std::string name;                  // long name without dashes: "namespace"
-  std::string short_name;            // "n", or empty
-  bool takes_value = true;           // false: boolean switch
-  bool repeated = false;             // may be given more than once
+  std::string name;         // long name without dashes: "namespace"
+  std::string short_name;   // "n", or empty
+  bool takes_value = true;  // false: boolean switch
+  bool repeated = false;    // may be given more than once
 };
 
 struct Args {

@@ -10,8 +10,10 @@ namespace {
 using ::argonaut::testing::StatusIs;
 using nlohmann::json;
 
-const std::vector<FlagSpec> kSpecs = {
-    {"namespace", "n"}, {"output", "o"}, {"all-namespaces", "A", false}, {"filename", "f", true, true}};
+const std::vector<FlagSpec> kSpecs = {{"namespace", "n"},
+                                      {"output", "o"},
+                                      {"all-namespaces", "A", false},
+                                      {"filename", "f", true, true}};
 
 TEST(ArgsTest, MixedPositionalsAndFlags) {
   auto a = ParseArgs({"wf", "-n", "team", "hello", "--output=json", "-A"}, kSpecs);

@@ -33,21 +33,21 @@ std::string ServerAddress(const std::string& flag_value) {
 
 Client::Client(std::string address)
     : address_(std::move(address)),
-      stub_(api::v1::ResourceService::NewStub(grpc::CreateChannel(
-          address_, grpc::InsecureChannelCredentials()))) {}
+      stub_(api::v1::ResourceService::NewStub(
+          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))) {}
 
 absl::Status Client::Convert(const grpc::Status& s) const {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
       s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(absl::StrCat("cannot reach the Argonaut server at ", address_,
-                                               " (is `argonaut up` running?): ",
-                                               s.error_message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the Argonaut server at ", address_,
+                     " (is `argonaut up` running?): ", s.error_message()));
   }
   return FromGrpcStatus(s);
 }
 
-absl::StatusOr<nlohmann::json> Client::Create(const std::string& kind,
-                                              const nlohmann::json& object, bool upsert) {
+absl::StatusOr<nlohmann::json> Client::Create(const std::string& kind, const nlohmann::json& object,
+                                              bool upsert) {
   api::v1::CreateRequest req;
   req.set_kind(kind);
   req.set_json(object.dump());

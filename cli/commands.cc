@@ -136,11 +136,9 @@ int RunApply(const std::vector<std::string>& argv, std::ostream& out, std::ostre
 }
 
 int RunGet(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto args = ParseArgs(argv, {kServer,
-                               kNamespace,
-                               {"selector", "l"},
-                               {"output", "o"},
-                               {"all-namespaces", "A", false}});
+  auto args = ParseArgs(
+      argv,
+      {kServer, kNamespace, {"selector", "l"}, {"output", "o"}, {"all-namespaces", "A", false}});
   if (!args.ok()) return Fail(err, args.status());
   if (args->positional.empty()) {
     return Fail(err, "you must specify the type of resource to get, e.g. `argonaut get wf`");
@@ -241,8 +239,7 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
                                             .http_port = http_port});
   if (!platform.ok()) return Fail(err, platform.status());
   out << "Argonaut is up: gRPC localhost:" << (*platform)->grpc_port()
-      << ", REST http://localhost:" << (*platform)->http_port() << "/api/v1, data " << data
-      << "\n"
+      << ", REST http://localhost:" << (*platform)->http_port() << "/api/v1, data " << data << "\n"
       << "Press Ctrl-C to stop.\n"
       << std::flush;
   server::WaitForShutdownSignal();

@@ -84,9 +84,12 @@ std::vector<Column> ColumnsFor(const resource::KindInfo& kind, absl::Time now) {
     return cols;
   }
   if (kind.kind == "Application") {
-    cols.push_back({"SYNC STATUS", [](const json& o) { return At(o, {"status", "sync", "status"}); }});
-    cols.push_back(
-        {"HEALTH STATUS", [](const json& o) { return At(o, {"status", "health", "status"}); }});
+    cols.push_back({"SYNC STATUS", [](const json& o) {
+                      return At(o, {"status", "sync", "status"});
+                    }});
+    cols.push_back({"HEALTH STATUS", [](const json& o) {
+                      return At(o, {"status", "health", "status"});
+                    }});
     cols.push_back({"AGE", age});
     return cols;
   }
@@ -122,8 +125,8 @@ std::string FormatTable(const resource::KindInfo& kind, const std::vector<json>&
                       std::vector<std::string> parts;
                       if (o.contains("metadata") && o["metadata"].contains("labels")) {
                         for (const auto& [k, v] : o["metadata"]["labels"].items()) {
-                          parts.push_back(absl::StrCat(k, "=", v.is_string() ? v.get<std::string>()
-                                                                              : v.dump()));
+                          parts.push_back(absl::StrCat(
+                              k, "=", v.is_string() ? v.get<std::string>() : v.dump()));
                         }
                       }
                       return parts.empty() ? std::string("<none>") : absl::StrJoin(parts, ",");

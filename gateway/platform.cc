@@ -13,7 +13,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   for (const std::string& name : resource::ServiceNames()) {
     ASSIGN_OR_RETURN(auto bundle,
-                     resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name), &p->metrics_));
+                     resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
+                                                   &p->metrics_));
     auto server = std::make_unique<server::Server>(
         server::ServerOptions{.name = name, .grpc_port = -1, .http_port = -1});
     server->AddService(&bundle->grpc_service());

@@ -246,9 +246,9 @@ void RegisterRestRoutes(httplib::Server& http, api::v1::ResourceService::StubInt
     }
     const bool collection = kind->namespaced ? third.empty() : second.empty();
     if (!kind->namespaced && !third.empty()) {
-      return SendError(res, grpc::StatusCode::NOT_FOUND,
-                       absl::StrCat(kind->kind, " is cluster-scoped: use /api/v1/", segment,
-                                    "/{name}"));
+      return SendError(
+          res, grpc::StatusCode::NOT_FOUND,
+          absl::StrCat(kind->kind, " is cluster-scoped: use /api/v1/", segment, "/{name}"));
     }
     if (collection) {
       const std::string ns = kind->namespaced ? second : "";

@@ -24,8 +24,7 @@ ResourceRouter::ResourceRouter(std::map<std::string, std::shared_ptr<grpc::Chann
   for (auto& [name, channel] : channels) stubs_[name] = api::v1::ResourceService::NewStub(channel);
 }
 
-grpc::Status ResourceRouter::Route(const std::string& kind,
-                                   api::v1::ResourceService::Stub** stub) {
+grpc::Status ResourceRouter::Route(const std::string& kind, api::v1::ResourceService::Stub** stub) {
   const resource::KindInfo* info = resource::FindKind(kind);
   if (info == nullptr) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -40,14 +39,14 @@ grpc::Status ResourceRouter::Route(const std::string& kind,
   return grpc::Status::OK;
 }
 
-#define ARGONAUT_FORWARD(Method, Request, Response)                                        \
-  grpc::Status ResourceRouter::Method(grpc::ServerContext* ctx, const Request* req,        \
-                                      Response* resp) {                                    \
-    api::v1::ResourceService::Stub* stub = nullptr;                                        \
-    if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;                     \
-    grpc::ClientContext client;                                                            \
-    Propagate(ctx, &client);                                                               \
-    return stub->Method(&client, *req, resp);                                              \
+#define ARGONAUT_FORWARD(Method, Request, Response)                                 \
+  grpc::Status ResourceRouter::Method(grpc::ServerContext* ctx, const Request* req, \
+                                      Response* resp) {                             \
+    api::v1::ResourceService::Stub* stub = nullptr;                                 \
+    if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;              \
+    grpc::ClientContext client;                                                     \
+    Propagate(ctx, &client);                                                        \
+    return stub->Method(&client, *req, resp);                                       \
   }
 
 ARGONAUT_FORWARD(Create, api::v1::CreateRequest, api::v1::Object)

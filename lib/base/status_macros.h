@@ -10,12 +10,12 @@
 #define ARGONAUT_CONCAT_INNER(a, b) a##b
 #define ARGONAUT_CONCAT(a, b) ARGONAUT_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::absl::Status _status_to_return = (expr);   \
-    if (!_status_to_return.ok()) {               \
-      return _status_to_return;                  \
-    }                                            \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::absl::Status _status_to_return = (expr); \
+    if (!_status_to_return.ok()) {             \
+      return _status_to_return;                \
+    }                                          \
   } while (0)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

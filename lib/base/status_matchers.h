@@ -33,8 +33,8 @@ MATCHER_P(StatusIs, code, "has status code " + ::testing::PrintToString(code)) {
 MATCHER_P2(StatusIs, code, message_matcher, "has status code and message") {
   const absl::Status& s = ::argonaut::testing::GetStatus(arg);
   *result_listener << s.ToString();
-  return s.code() == code && ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                                           result_listener);
+  return s.code() == code &&
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 }  // namespace argonaut::testing

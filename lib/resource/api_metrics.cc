@@ -5,14 +5,14 @@
 namespace argonaut::resource {
 
 absl::StatusOr<ApiMetrics> ApiMetrics::Create(metrics::MetricsRegistry& registry) {
-  ASSIGN_OR_RETURN(metrics::CounterFamily * requests,
-                   registry.AddCounter("argonaut_api_requests_total",
-                                       "Resource API calls by service, method, kind and gRPC code."));
   ASSIGN_OR_RETURN(
-      metrics::HistogramFamily duration,
-      registry.AddHistogram("argonaut_api_request_duration_seconds",
-                            "Latency of resource API calls (watch excluded).",
-                            metrics::ExponentialBuckets(0.0005, 2, 16)));
+      metrics::CounterFamily * requests,
+      registry.AddCounter("argonaut_api_requests_total",
+                          "Resource API calls by service, method, kind and gRPC code."));
+  ASSIGN_OR_RETURN(metrics::HistogramFamily duration,
+                   registry.AddHistogram("argonaut_api_request_duration_seconds",
+                                         "Latency of resource API calls (watch excluded).",
+                                         metrics::ExponentialBuckets(0.0005, 2, 16)));
   ASSIGN_OR_RETURN(metrics::GaugeFamily * watchers,
                    registry.AddGauge("argonaut_api_watchers", "Open watch streams."));
   return ApiMetrics{*requests, std::move(duration), *watchers};

@@ -66,14 +66,12 @@ grpc::Status ResourceGrpcService::Update(grpc::ServerContext*, const api::v1::Up
 grpc::Status ResourceGrpcService::Delete(grpc::ServerContext*, const api::v1::DeleteRequest* req,
                                          api::v1::DeleteResponse*) {
   const absl::Time start = absl::Now();
-  return Record(
-      "Delete", req->kind(), start,
-      ToGrpcStatus(
-          api_->Delete(req->kind(), req->namespace_(), req->name(), req->resource_version())));
+  return Record("Delete", req->kind(), start,
+                ToGrpcStatus(api_->Delete(req->kind(), req->namespace_(), req->name(),
+                                          req->resource_version())));
 }
 
-grpc::Status ResourceGrpcService::Watch(grpc::ServerContext* ctx,
-                                        const api::v1::WatchRequest* req,
+grpc::Status ResourceGrpcService::Watch(grpc::ServerContext* ctx, const api::v1::WatchRequest* req,
                                         grpc::ServerWriter<api::v1::WatchEvent>* writer) {
   const absl::Time start = absl::Now();
   auto watcher =
@@ -106,8 +104,7 @@ grpc::Status ResourceGrpcService::Watch(grpc::ServerContext* ctx,
   return Record("Watch", req->kind(), start, result);
 }
 
-grpc::Status ResourceGrpcService::ListKinds(grpc::ServerContext*,
-                                            const api::v1::ListKindsRequest*,
+grpc::Status ResourceGrpcService::ListKinds(grpc::ServerContext*, const api::v1::ListKindsRequest*,
                                             api::v1::ListKindsResponse* resp) {
   for (const KindInfo* k : KindsOfService(service_)) ToProto(*k, resp->add_kinds());
   return grpc::Status::OK;

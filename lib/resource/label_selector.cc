@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<std::string>> SplitTerms(absl::string_view text) {
     if (c == '(') ++depth;
     if (c == ')') --depth;
     if (depth < 0 || depth > 1) {
-      return absl::InvalidArgumentError(absl::StrCat("label selector \"", text,
-                                                     "\": unbalanced parentheses"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("label selector \"", text, "\": unbalanced parentheses"));
     }
     if (c == ',' && depth == 0) {
       out.push_back(cur);
@@ -64,8 +64,7 @@ absl::StatusOr<LabelSelector> LabelSelector::Parse(absl::string_view text) {
   for (const std::string& raw : *terms) {
     absl::string_view term = absl::StripAsciiWhitespace(raw);
     auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("label selector term \"", term, "\": ", why));
+      return absl::InvalidArgumentError(absl::StrCat("label selector term \"", term, "\": ", why));
     };
     if (term.empty()) return bad("empty term");
     Requirement req;

@@ -36,8 +36,8 @@ TEST(LabelSelectorTest, SetForms) {
   EXPECT_TRUE(Match("!legacy", {}));
   EXPECT_FALSE(Match("!legacy", {{"legacy", "1"}}));
   EXPECT_TRUE(Match("env in (a,b),app=x,!old", {{"env", "b"}, {"app", "x"}}));
-  EXPECT_TRUE(Match("workflows.argoproj.io/completed=true",
-                    {{"workflows.argoproj.io/completed", "true"}}));
+  EXPECT_TRUE(
+      Match("workflows.argoproj.io/completed=true", {{"workflows.argoproj.io/completed", "true"}}));
 }
 
 TEST(LabelSelectorTest, EmptyMatchesEverything) {
@@ -47,8 +47,7 @@ TEST(LabelSelectorTest, EmptyMatchesEverything) {
 
 TEST(LabelSelectorTest, Errors) {
   EXPECT_THAT(LabelSelector::Parse("env in (a,b"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(LabelSelector::Parse("env within (a)"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LabelSelector::Parse("env within (a)"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LabelSelector::Parse("app=web,"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LabelSelector::Parse("a b=c"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LabelSelector::Parse("app=w e b"), StatusIs(absl::StatusCode::kInvalidArgument));

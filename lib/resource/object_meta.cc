@@ -29,8 +29,8 @@ absl::BitGen& Gen() {
 std::string NewUid() {
   uint64_t hi = absl::Uniform<uint64_t>(Gen());
   uint64_t lo = absl::Uniform<uint64_t>(Gen());
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                  // version 4
-  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);      // RFC 4122 variant
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;              // version 4
+  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
   return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
                          lo >> 48, lo & 0xFFFFFFFFFFFFULL);
 }
@@ -55,9 +55,9 @@ absl::Status ValidateName(absl::string_view name, absl::string_view field) {
   }
   for (char c : name) {
     if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '.')) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": \"", name,
-          "\" is not a valid name (lowercase letters, digits, '-' and '.' only)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": \"", name,
+                       "\" is not a valid name (lowercase letters, digits, '-' and '.' only)"));
     }
   }
   if (!absl::ascii_isalnum(name.front()) || !absl::ascii_isalnum(name.back())) {

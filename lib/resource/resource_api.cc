@@ -111,8 +111,8 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Decode(
     const KindInfo& kind, const store::Record& record) {
   auto msg = kind.NewMessage();
   if (!msg->ParseFromString(record.value)) {
-    return absl::DataLossError(absl::StrCat("stored ", kind.kind, " ", record.key,
-                                            " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("stored ", kind.kind, " ", record.key, " does not parse"));
   }
   MutableMeta(*msg)->set_resource_version(absl::StrCat(record.resource_version));
   return msg;
@@ -121,9 +121,8 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Decode(
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
     const KindInfo& kind, std::string_view json) {
   if (json.size() > kMaxObjectBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("object is ", json.size(),
-                                                   " bytes, more than the limit of ",
-                                                   kMaxObjectBytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "object is ", json.size(), " bytes, more than the limit of ", kMaxObjectBytes));
   }
   nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return absl::InvalidArgumentError("object is not valid JSON");
@@ -209,8 +208,8 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
   return manifest::ToJsonText(manifest::ToJson(object), /*pretty=*/false);
 }
 
-absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name,
-                                                std::string_view json, bool upsert) {
+absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name, std::string_view json,
+                                                bool upsert) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
   // A generated name can collide; Kubernetes retries with a new suffix too.
@@ -224,8 +223,7 @@ absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name,
   }
 }
 
-absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name,
-                                                std::string_view json) {
+absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name, std::string_view json) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
   return Write(*kind, *object, /*upsert=*/true, /*must_exist=*/true);
@@ -289,8 +287,8 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
     for (const store::Record& r : records) {
       ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
       if (!selector.Matches(Meta(*msg).labels())) continue;
-      initial.push_back({"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false),
-                         r.resource_version});
+      initial.push_back(
+          {"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false), r.resource_version});
     }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<store::Watcher> watcher,

@@ -65,8 +65,7 @@ class ResourceApi {
   absl::Status Delete(std::string_view kind, std::string_view ns, std::string_view name,
                       std::string_view resource_version);
   // Starting from version 0 first replays the current objects as ADDED.
-  absl::StatusOr<std::unique_ptr<ObjectWatcher>> Watch(std::string_view kind,
-                                                       std::string_view ns,
+  absl::StatusOr<std::unique_ptr<ObjectWatcher>> Watch(std::string_view kind, std::string_view ns,
                                                        std::string_view label_selector,
                                                        std::string_view resource_version);
 

@@ -10,8 +10,8 @@ namespace argonaut::resource {
 namespace {
 
 using ::argonaut::testing::StatusIs;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 class ResourceApiTest : public ::testing::Test {
  protected:
@@ -61,8 +61,9 @@ TEST_F(ResourceApiTest, GenerateNameAddsSuffix) {
 TEST_F(ResourceApiTest, RejectsUnknownFieldsWithPath) {
   json obj = kHello;
   obj["spec"]["templates"][0]["contaner"] = json::object();
-  EXPECT_THAT(api_.Create("wf", obj.dump(), false),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.templates[0].contaner")));
+  EXPECT_THAT(
+      api_.Create("wf", obj.dump(), false),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.templates[0].contaner")));
   EXPECT_THAT(api_.Get("wf", "default", "hello"), StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -82,8 +83,7 @@ TEST_F(ResourceApiTest, RejectsWrongKindApiVersionAndName) {
   obj["metadata"].erase("name");
   EXPECT_THAT(api_.Create("wf", obj.dump(), false),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metadata.name: required")));
-  EXPECT_THAT(api_.Create("wf", "{not json", false),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(api_.Create("wf", "{not json", false), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(ResourceApiTest, KindOfAnotherServiceIsRefused) {
@@ -94,8 +94,7 @@ TEST_F(ResourceApiTest, KindOfAnotherServiceIsRefused) {
 
 TEST_F(ResourceApiTest, CreateTwiceIsAlreadyExistsButUpsertReplaces) {
   json first = MustCreate(kHello);
-  EXPECT_THAT(api_.Create("wf", kHello.dump(), false),
-              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(api_.Create("wf", kHello.dump(), false), StatusIs(absl::StatusCode::kAlreadyExists));
   json changed = kHello;
   changed["spec"]["entrypoint"] = "other";
   json second = MustCreate(changed, /*upsert=*/true);
@@ -157,8 +156,8 @@ TEST_F(ResourceApiTest, DeleteHonoursVersion) {
   json v1 = MustCreate(kHello);
   EXPECT_THAT(api_.Delete("wf", "default", "hello", "999999"),
               StatusIs(absl::StatusCode::kAborted));
-  EXPECT_OK(api_.Delete("wf", "default", "hello",
-                        v1["metadata"]["resourceVersion"].get<std::string>()));
+  EXPECT_OK(
+      api_.Delete("wf", "default", "hello", v1["metadata"]["resourceVersion"].get<std::string>()));
   EXPECT_THAT(api_.Delete("wf", "default", "hello", ""), StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -191,8 +190,7 @@ TEST_F(ResourceApiTest, WatchFromVersionResumes) {
   json other = kHello;
   other["metadata"]["name"] = "b";
   MustCreate(other);
-  auto watcher =
-      api_.Watch("wf", "", "", a["metadata"]["resourceVersion"].get<std::string>());
+  auto watcher = api_.Watch("wf", "", "", a["metadata"]["resourceVersion"].get<std::string>());
   ASSERT_OK(watcher);
   auto events = (*watcher)->Next(absl::Now() + absl::Seconds(2));
   ASSERT_OK(events);

@@ -9,10 +9,9 @@
 
 namespace argonaut::resource {
 
-absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(const std::string& service,
-                                                                   const std::string& data_dir,
-                                                                   metrics::MetricsRegistry* registry,
-                                                                   Validator validator) {
+absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(
+    const std::string& service, const std::string& data_dir, metrics::MetricsRegistry* registry,
+    Validator validator) {
   std::vector<const KindInfo*> kinds = KindsOfService(service);
   if (kinds.empty()) return absl::InvalidArgumentError(absl::StrCat("unknown service ", service));
   std::error_code ec;

@@ -70,8 +70,7 @@ absl::Status Server::Start() {
     if (http_port_ <= 0) {
       grpc_->Shutdown();
       return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen for HTTP on ",
-                                                 options_.bind_address, ":",
-                                                 options_.http_port));
+                                                 options_.bind_address, ":", options_.http_port));
     }
     http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   }

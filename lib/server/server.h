@@ -33,8 +33,8 @@ namespace argonaut::server {
 struct ServerOptions {
   std::string name;
   std::string bind_address = "127.0.0.1";
-  int grpc_port = 0;   // -1: no gRPC listener (in-process channels only)
-  int http_port = 0;   // -1: no HTTP listener
+  int grpc_port = 0;  // -1: no gRPC listener (in-process channels only)
+  int http_port = 0;  // -1: no HTTP listener
   // Text exposition of the process' metrics, served at /metrics.
   std::function<std::string()> metrics_text;
   // Extra readiness condition for /readyz (beyond "started").

@@ -70,9 +70,8 @@ TEST(ServerTest, ShutdownLetsInFlightCallsFinishAndRunsHooks) {
   ASSERT_OK(server.Start());
   // A TCP channel: the in-process transport closes at shutdown, which is why
   // `argonaut up` stops the gateway before the services behind it.
-  auto stub = api::v1::ResourceService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(server.BoundGrpcPort()),
-                          grpc::InsecureChannelCredentials()));
+  auto stub = api::v1::ResourceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server.BoundGrpcPort()), grpc::InsecureChannelCredentials()));
   grpc::Status status;
   api::v1::Object obj;
   std::thread call([&] {
