@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
-#include "lib/store/string_util.h"
+#include "lib/base/strings.h"
 
 namespace argonaut::store::internal {
 namespace {
@@ -44,7 +44,8 @@ void AppendLengthPrefixed(std::string& out, std::string_view s) {
 // Consumes a length-prefixed string from the front of `in`.
 absl::StatusOr<std::string_view> ReadLengthPrefixed(std::string_view& in, std::string_view what) {
   if (in.size() < 4) {
-    return absl::DataLossError(absl::StrCat("log entry truncated in length of ", AbslView(what)));
+    return absl::DataLossError(
+        absl::StrCat("log entry truncated in length of ", ::argonaut::AbslView(what)));
   }
   uint32_t n = 0;
   for (int i = 3; i >= 0; --i) {
@@ -52,7 +53,7 @@ absl::StatusOr<std::string_view> ReadLengthPrefixed(std::string_view& in, std::s
   }
   in.remove_prefix(4);
   if (in.size() < n) {
-    return absl::DataLossError(absl::StrCat("log entry truncated in ", AbslView(what)));
+    return absl::DataLossError(absl::StrCat("log entry truncated in ", ::argonaut::AbslView(what)));
   }
   std::string_view s = in.substr(0, n);
   in.remove_prefix(n);

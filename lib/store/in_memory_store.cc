@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "lib/base/status_macros.h"
-#include "lib/store/string_util.h"
+#include "lib/base/strings.h"
 #include "lib/store/watch_hub.h"
 #include "lib/store/write_plan.h"
 
@@ -44,7 +44,7 @@ InMemoryStore::InMemoryStore(const InMemoryStoreOptions& options)
 InMemoryStore::~InMemoryStore() { hub_->Close(); }
 
 absl::StatusOr<InMemoryStore::Table*> InMemoryStore::FindTable(std::string_view kind) {
-  auto it = tables_.find(internal::AbslView(kind));
+  auto it = tables_.find(::argonaut::AbslView(kind));
   if (it == tables_.end()) return internal::UnknownKindError(kind);
   return &it->second;
 }
@@ -65,7 +65,7 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
   if (plan.empty()) return last_version_;
   // Preconditions all held, so applying cannot fail halfway.
   for (internal::PlannedWrite& p : plan) {
-    Table& table = tables_.find(internal::AbslView(p.kind))->second;
+    Table& table = tables_.find(::argonaut::AbslView(p.kind))->second;
     Event event;
     event.kind = std::string(p.kind);
     event.record.key = std::string(p.key);
@@ -97,37 +97,9 @@ absl::StatusOr<Record> InMemoryStore::Get(std::string_view kind, std::string_vie
   auto it = table->find(key);
   if (it == table->end()) {
     return absl::NotFoundError(
-        absl::StrCat(internal::AbslView(kind), " \"", internal::AbslView(key), "\" not found"));
+        absl::StrCat(::argonaut::AbslView(kind), " \"", ::argonaut::AbslView(key), "\" not found"));
   }
   return it->second;
-}
-
-absl::StatusOr<uint64_t> InMemoryStore::Put(std::string_view kind, std::string_view key,
-                                            std::string_view value,
-                                            std::optional<uint64_t> expected_version) {
-  const internal::WriteRef write{
-      .kind = kind, .key = key, .value = value, .expected_version = expected_version};
-  return Apply(absl::MakeConstSpan(&write, 1));
-}
-
-absl::StatusOr<uint64_t> InMemoryStore::Delete(std::string_view kind, std::string_view key,
-                                               std::optional<uint64_t> expected_version) {
-  const internal::WriteRef write{
-      .kind = kind, .key = key, .value = std::nullopt, .expected_version = expected_version};
-  return Apply(absl::MakeConstSpan(&write, 1));
-}
-
-absl::StatusOr<uint64_t> InMemoryStore::Commit(const std::vector<Write>& writes) {
-  std::vector<internal::WriteRef> refs;
-  refs.reserve(writes.size());
-  for (const Write& w : writes) {
-    refs.push_back(
-        {.kind = w.kind,
-         .key = w.key,
-         .value = w.value.has_value() ? std::optional<std::string_view>(*w.value) : std::nullopt,
-         .expected_version = w.expected_version});
-  }
-  return Apply(refs);
 }
 
 absl::StatusOr<std::vector<Record>> InMemoryStore::List(std::string_view kind,

@@ -22,12 +22,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "lib/store/store.h"
+#include "lib/store/write_plan.h"
 
 namespace argonaut::store {
 
 namespace internal {
 class WatchHub;
-struct WriteRef;
 }  // namespace internal
 
 struct InMemoryStoreOptions {
@@ -36,7 +36,7 @@ struct InMemoryStoreOptions {
   uint64_t log_retention = 100000;
 };
 
-class InMemoryStore : public Store {
+class InMemoryStore : public internal::WriteRefStore {
  public:
   // INVALID_ARGUMENT for empty or duplicate kinds or a zero log_retention.
   static absl::StatusOr<std::unique_ptr<InMemoryStore>> Create(const InMemoryStoreOptions& options);
@@ -47,11 +47,6 @@ class InMemoryStore : public Store {
   ~InMemoryStore() override;
 
   absl::StatusOr<Record> Get(std::string_view kind, std::string_view key) override;
-  absl::StatusOr<uint64_t> Put(std::string_view kind, std::string_view key, std::string_view value,
-                               std::optional<uint64_t> expected_version) override;
-  absl::StatusOr<uint64_t> Delete(std::string_view kind, std::string_view key,
-                                  std::optional<uint64_t> expected_version) override;
-  absl::StatusOr<uint64_t> Commit(const std::vector<Write>& writes) override;
   absl::StatusOr<std::vector<Record>> List(std::string_view kind, std::string_view prefix) override;
   uint64_t CurrentVersion() override;
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(std::string_view kind, std::string_view prefix,
@@ -66,7 +61,7 @@ class InMemoryStore : public Store {
   explicit InMemoryStore(const InMemoryStoreOptions& options);
 
   absl::StatusOr<Table*> FindTable(std::string_view kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes)
+  absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::vector<Event>> ReadLog(uint64_t after, size_t limit) ABSL_LOCKS_EXCLUDED(mu_);
 

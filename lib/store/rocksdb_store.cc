@@ -19,8 +19,8 @@
 #include "absl/types/span.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
 #include "lib/store/encoding.h"
-#include "lib/store/string_util.h"
 #include "lib/store/watch_hub.h"
 #include "lib/store/write_plan.h"
 #include "rocksdb/db.h"
@@ -56,7 +56,8 @@ rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 
 absl::Status FromRocksDbStatus(const rocksdb::Status& status, std::string_view context) {
   if (status.ok()) return absl::OkStatus();
-  std::string message = absl::StrCat(internal::AbslView(context), ": rocksdb: ", status.ToString());
+  std::string message =
+      absl::StrCat(::argonaut::AbslView(context), ": rocksdb: ", status.ToString());
   if (status.IsNotFound()) return absl::NotFoundError(message);
   if (status.IsBusy() || status.IsTryAgain()) return absl::AbortedError(message);
   if (status.IsCorruption()) return absl::DataLossError(message);
@@ -172,7 +173,7 @@ absl::Status RocksDbStore::Recover() {
     std::string value;
     const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, ToSlice(name), &value);
     if (s.IsNotFound()) return 0;
-    RETURN_IF_ERROR(FromRocksDbStatus(s, absl::StrCat("read ", internal::AbslView(name))));
+    RETURN_IF_ERROR(FromRocksDbStatus(s, absl::StrCat("read ", ::argonaut::AbslView(name))));
     return internal::DecodeVersion(value);
   };
   ASSIGN_OR_RETURN(const uint64_t last, read_meta(kMetaLastVersion));
@@ -218,7 +219,7 @@ absl::Status RocksDbStore::Recover() {
 }
 
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksDbStore::KindHandle(std::string_view kind) const {
-  auto it = kinds_.find(internal::AbslView(kind));
+  auto it = kinds_.find(::argonaut::AbslView(kind));
   if (it == kinds_.end()) return internal::UnknownKindError(kind);
   return it->second;
 }
@@ -230,7 +231,7 @@ absl::StatusOr<std::optional<Record>> RocksDbStore::ReadRecord(std::string_view 
   const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &bytes);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocksDbStatus(
-      s, absl::StrCat("get ", internal::AbslView(kind), " \"", internal::AbslView(key), "\"")));
+      s, absl::StrCat("get ", ::argonaut::AbslView(kind), " \"", ::argonaut::AbslView(key), "\"")));
   ASSIGN_OR_RETURN(internal::RecordValue decoded,
                    internal::DecodeRecordValue(bytes.ToStringView()));
   return Record{.key = std::string(key),
@@ -309,37 +310,9 @@ absl::StatusOr<Record> RocksDbStore::Get(std::string_view kind, std::string_view
   ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(kind, key));
   if (!record.has_value()) {
     return absl::NotFoundError(
-        absl::StrCat(internal::AbslView(kind), " \"", internal::AbslView(key), "\" not found"));
+        absl::StrCat(::argonaut::AbslView(kind), " \"", ::argonaut::AbslView(key), "\" not found"));
   }
   return *std::move(record);
-}
-
-absl::StatusOr<uint64_t> RocksDbStore::Put(std::string_view kind, std::string_view key,
-                                           std::string_view value,
-                                           std::optional<uint64_t> expected_version) {
-  const internal::WriteRef write{
-      .kind = kind, .key = key, .value = value, .expected_version = expected_version};
-  return Apply(absl::MakeConstSpan(&write, 1));
-}
-
-absl::StatusOr<uint64_t> RocksDbStore::Delete(std::string_view kind, std::string_view key,
-                                              std::optional<uint64_t> expected_version) {
-  const internal::WriteRef write{
-      .kind = kind, .key = key, .value = std::nullopt, .expected_version = expected_version};
-  return Apply(absl::MakeConstSpan(&write, 1));
-}
-
-absl::StatusOr<uint64_t> RocksDbStore::Commit(const std::vector<Write>& writes) {
-  std::vector<internal::WriteRef> refs;
-  refs.reserve(writes.size());
-  for (const Write& w : writes) {
-    refs.push_back(
-        {.kind = w.kind,
-         .key = w.key,
-         .value = w.value.has_value() ? std::optional<std::string_view>(*w.value) : std::nullopt,
-         .expected_version = w.expected_version});
-  }
-  return Apply(refs);
 }
 
 absl::StatusOr<std::vector<Record>> RocksDbStore::List(std::string_view kind,
@@ -357,7 +330,8 @@ absl::StatusOr<std::vector<Record>> RocksDbStore::List(std::string_view kind,
                              .value = std::string(decoded.value),
                              .resource_version = decoded.version});
   }
-  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), absl::StrCat("list ", internal::AbslView(kind))));
+  RETURN_IF_ERROR(
+      FromRocksDbStatus(it->status(), absl::StrCat("list ", ::argonaut::AbslView(kind))));
   return records;
 }
 

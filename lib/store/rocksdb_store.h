@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "lib/store/store.h"
+#include "lib/store/write_plan.h"
 #include "rocksdb/status.h"
 
 namespace rocksdb {
@@ -38,7 +39,6 @@ namespace argonaut::store {
 
 namespace internal {
 class WatchHub;
-struct WriteRef;
 }  // namespace internal
 
 struct RocksDbStoreOptions {
@@ -55,7 +55,7 @@ struct RocksDbStoreOptions {
 // The single place where RocksDB statuses become absl::Status codes.
 absl::Status FromRocksDbStatus(const rocksdb::Status& status, std::string_view context);
 
-class RocksDbStore : public Store {
+class RocksDbStore : public internal::WriteRefStore {
  public:
   // INVALID_ARGUMENT for bad options; DATA_LOSS if the log and the metadata disagree.
   static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
@@ -66,11 +66,6 @@ class RocksDbStore : public Store {
   ~RocksDbStore() override;
 
   absl::StatusOr<Record> Get(std::string_view kind, std::string_view key) override;
-  absl::StatusOr<uint64_t> Put(std::string_view kind, std::string_view key, std::string_view value,
-                               std::optional<uint64_t> expected_version) override;
-  absl::StatusOr<uint64_t> Delete(std::string_view kind, std::string_view key,
-                                  std::optional<uint64_t> expected_version) override;
-  absl::StatusOr<uint64_t> Commit(const std::vector<Write>& writes) override;
   absl::StatusOr<std::vector<Record>> List(std::string_view kind, std::string_view prefix) override;
   uint64_t CurrentVersion() override;
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(std::string_view kind, std::string_view prefix,
@@ -86,7 +81,7 @@ class RocksDbStore : public Store {
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> KindHandle(std::string_view kind) const;
   absl::StatusOr<std::optional<Record>> ReadRecord(std::string_view kind, std::string_view key);
   // Plans, writes and publishes `writes`; returns the last version.
-  absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes)
+  absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes) override
       ABSL_LOCKS_EXCLUDED(write_mu_);
   // Adds the log trim and the metadata for a store at `last_version` to `batch`.
   absl::Status AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,

@@ -13,34 +13,35 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
-#include "lib/store/string_util.h"
+#include "lib/base/strings.h"
 
 namespace argonaut::store::internal {
 namespace {
 
 absl::Status CheckPrecondition(const WriteRef& w, const std::optional<Record>& current) {
   if (!w.value.has_value() && !current.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot delete ", AbslView(w.kind), " \"", AbslView(w.key), "\": not found"));
+    return absl::NotFoundError(absl::StrCat("cannot delete ", ::argonaut::AbslView(w.kind), " \"",
+                                            ::argonaut::AbslView(w.key), "\": not found"));
   }
   if (!w.expected_version.has_value()) return absl::OkStatus();
   const uint64_t expected = *w.expected_version;
   if (expected == kMustNotExist) {
     if (current.has_value()) {
-      return absl::AlreadyExistsError(absl::StrCat(AbslView(w.kind), " \"", AbslView(w.key),
-                                                   "\" already exists at version ",
-                                                   current->resource_version));
+      return absl::AlreadyExistsError(
+          absl::StrCat(::argonaut::AbslView(w.kind), " \"", ::argonaut::AbslView(w.key),
+                       "\" already exists at version ", current->resource_version));
     }
     return absl::OkStatus();
   }
   if (!current.has_value()) {
-    return absl::NotFoundError(absl::StrCat(AbslView(w.kind), " \"", AbslView(w.key),
+    return absl::NotFoundError(absl::StrCat(::argonaut::AbslView(w.kind), " \"",
+                                            ::argonaut::AbslView(w.key),
                                             "\" not found, expected version ", expected));
   }
   if (current->resource_version != expected) {
-    return absl::AbortedError(absl::StrCat(AbslView(w.kind), " \"", AbslView(w.key),
-                                           "\" is at version ", current->resource_version,
-                                           ", expected ", expected));
+    return absl::AbortedError(absl::StrCat(::argonaut::AbslView(w.kind), " \"",
+                                           ::argonaut::AbslView(w.key), "\" is at version ",
+                                           current->resource_version, ", expected ", expected));
   }
   return absl::OkStatus();
 }
@@ -62,9 +63,10 @@ absl::StatusOr<std::vector<PlannedWrite>> PlanWrites(absl::Span<const WriteRef> 
   uint64_t version = last_version;
   for (const WriteRef& w : writes) {
     if (w.key.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("empty key for kind ", AbslView(w.kind)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("empty key for kind ", ::argonaut::AbslView(w.kind)));
     }
-    const auto id = std::make_pair(AbslView(w.kind), AbslView(w.key));
+    const auto id = std::make_pair(::argonaut::AbslView(w.kind), ::argonaut::AbslView(w.key));
     std::optional<Record> current;
     if (auto it = overlay.find(id); it != overlay.end()) {
       if (it->second.has_value()) {
@@ -93,8 +95,37 @@ absl::StatusOr<std::vector<PlannedWrite>> PlanWrites(absl::Span<const WriteRef> 
   return plan;
 }
 
+absl::StatusOr<uint64_t> WriteRefStore::Put(std::string_view kind, std::string_view key,
+                                            std::string_view value,
+                                            std::optional<uint64_t> expected_version) {
+  const WriteRef write{
+      .kind = kind, .key = key, .value = value, .expected_version = expected_version};
+  return Apply(absl::MakeConstSpan(&write, 1));
+}
+
+absl::StatusOr<uint64_t> WriteRefStore::Delete(std::string_view kind, std::string_view key,
+                                               std::optional<uint64_t> expected_version) {
+  const WriteRef write{
+      .kind = kind, .key = key, .value = std::nullopt, .expected_version = expected_version};
+  return Apply(absl::MakeConstSpan(&write, 1));
+}
+
+absl::StatusOr<uint64_t> WriteRefStore::Commit(const std::vector<Write>& writes) {
+  std::vector<WriteRef> refs;
+  refs.reserve(writes.size());
+  for (const Write& w : writes) {
+    refs.push_back(
+        {.kind = w.kind,
+         .key = w.key,
+         .value = w.value.has_value() ? std::optional<std::string_view>(*w.value) : std::nullopt,
+         .expected_version = w.expected_version});
+  }
+  return Apply(refs);
+}
+
 absl::Status UnknownKindError(std::string_view kind) {
-  return absl::InvalidArgumentError(absl::StrCat("unknown kind \"", AbslView(kind), "\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown kind \"", ::argonaut::AbslView(kind), "\""));
 }
 
 absl::Status ValidateKinds(const std::vector<std::string>& kinds,

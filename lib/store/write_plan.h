@@ -50,6 +50,22 @@ absl::StatusOr<std::vector<PlannedWrite>> PlanWrites(absl::Span<const WriteRef> 
 
 absl::Status UnknownKindError(std::string_view kind);
 
+// The write half of Store shared by every implementation: Put, Delete and
+// Commit all become one call of Apply over borrowed writes, so that the
+// implementations differ only in how they apply a planned batch.
+class WriteRefStore : public Store {
+ public:
+  absl::StatusOr<uint64_t> Put(std::string_view kind, std::string_view key, std::string_view value,
+                               std::optional<uint64_t> expected_version) final;
+  absl::StatusOr<uint64_t> Delete(std::string_view kind, std::string_view key,
+                                  std::optional<uint64_t> expected_version) final;
+  absl::StatusOr<uint64_t> Commit(const std::vector<Write>& writes) final;
+
+ protected:
+  // Checks and applies `writes` atomically; returns the last version.
+  virtual absl::StatusOr<uint64_t> Apply(absl::Span<const WriteRef> writes) = 0;
+};
+
 // Rejects empty, duplicate and `reserved` kind names.
 absl::Status ValidateKinds(const std::vector<std::string>& kinds,
                            absl::Span<const std::string_view> reserved);
