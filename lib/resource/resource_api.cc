@@ -1,5 +1,7 @@
 #include "lib/resource/resource_api.h"
 
+#include <algorithm>
+#include <map>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -41,19 +43,31 @@ std::string NamespacePrefix(const KindInfo& kind, std::string_view ns) {
 // A watcher over the store's change log that turns records into objects.
 class StoreObjectWatcher : public ObjectWatcher {
  public:
+  // `listed` maps the keys of the initial list to their versions.
   StoreObjectWatcher(ResourceApi* api, const KindInfo* kind, LabelSelector selector,
-                     std::unique_ptr<store::Watcher> watcher, std::vector<WatchEventOut> initial)
+                     std::unique_ptr<store::Watcher> watcher, std::vector<WatchEventOut> initial,
+                     std::map<std::string, uint64_t> listed)
       : api_(api),
         kind_(kind),
         selector_(std::move(selector)),
         watcher_(std::move(watcher)),
-        pending_(std::move(initial)) {}
+        pending_(std::move(initial)),
+        listed_(std::move(listed)) {
+    for (const auto& [key, rv] : listed_) max_listed_ = std::max(max_listed_, rv);
+  }
 
   absl::StatusOr<std::vector<WatchEventOut>> Next(absl::Time deadline) override {
     if (!pending_.empty()) return std::exchange(pending_, {});
     ASSIGN_OR_RETURN(std::vector<store::Event> events, watcher_->Next(deadline));
     std::vector<WatchEventOut> out;
     for (const store::Event& e : events) {
+      // The list and the log overlap by the writes that landed between
+      // reading the version and listing: skip what the list already showed.
+      if (!listed_.empty()) {
+        auto it = listed_.find(e.record.key);
+        if (it != listed_.end() && e.record.resource_version <= it->second) continue;
+        if (e.record.resource_version > max_listed_) listed_.clear();
+      }
       ASSIGN_OR_RETURN(auto msg, api_->Decode(*kind_, e.record));
       if (!selector_.Matches(Meta(*msg).labels())) continue;
       WatchEventOut ev;
@@ -77,6 +91,8 @@ class StoreObjectWatcher : public ObjectWatcher {
   LabelSelector selector_;
   std::unique_ptr<store::Watcher> watcher_;
   std::vector<WatchEventOut> pending_;
+  std::map<std::string, uint64_t> listed_;
+  uint64_t max_listed_ = 0;
 };
 
 }  // namespace
@@ -278,6 +294,7 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
   ASSIGN_OR_RETURN(LabelSelector selector, LabelSelector::Parse(AbslView(label_selector)));
   ASSIGN_OR_RETURN(uint64_t from, ParseVersion(resource_version));
   std::vector<WatchEventOut> initial;
+  std::map<std::string, uint64_t> listed;
   if (from == 0) {
     // Kubernetes semantics: a watch without a version starts with the
     // current state as synthetic ADDED events, then follows changes after it.
@@ -285,6 +302,7 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
     ASSIGN_OR_RETURN(std::vector<store::Record> records,
                      store_->List(kind->plural, NamespacePrefix(*kind, ns)));
     for (const store::Record& r : records) {
+      listed[r.key] = r.resource_version;
       ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
       if (!selector.Matches(Meta(*msg).labels())) continue;
       initial.push_back(
@@ -294,7 +312,7 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
   ASSIGN_OR_RETURN(std::unique_ptr<store::Watcher> watcher,
                    store_->Watch(kind->plural, NamespacePrefix(*kind, ns), from));
   return std::unique_ptr<ObjectWatcher>(new StoreObjectWatcher(
-      this, kind, std::move(selector), std::move(watcher), std::move(initial)));
+      this, kind, std::move(selector), std::move(watcher), std::move(initial), std::move(listed)));
 }
 
 }  // namespace argonaut::resource

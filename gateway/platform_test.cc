@@ -1,0 +1,125 @@
+// The all-in-one platform through its gateway: routing by kind to the owning
+// service, watch streams forwarded through the router, REST over the same API.
+#include "gateway/platform.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "lib/base/status_matchers.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::gateway {
+namespace {
+
+using nlohmann::json;
+
+class PlatformTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    auto p = Platform::Start(
+        {.data_dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name), .grpc_port = 0, .http_port = 0});
+    ASSERT_OK(p);
+    platform_ = std::move(*p);
+    stub_ = api::v1::ResourceService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", platform_->grpc_port()), grpc::InsecureChannelCredentials()));
+  }
+
+  grpc::Status Create(const std::string& kind, const json& obj, bool upsert = true) {
+    api::v1::CreateRequest req;
+    req.set_kind(kind);
+    req.set_json(obj.dump());
+    req.set_upsert(upsert);
+    api::v1::Object out;
+    grpc::ClientContext ctx;
+    return stub_->Create(&ctx, req, &out);
+  }
+
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<api::v1::ResourceService::Stub> stub_;
+};
+
+TEST_F(PlatformTest, RoutesEachKindToItsService) {
+  ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", {{"entrypoint", "m"}}}}).ok());
+  ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", {{"replicas", 3}}}}).ok());
+  ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", json::object()}}).ok());
+  ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", json::object()}}).ok());
+  // Each object lives only in the store of the service that owns its kind.
+  EXPECT_OK(platform_->service("workflow").store().Get("workflows", "default/w"));
+  EXPECT_OK(platform_->service("rollout").store().Get("rollouts", "default/r"));
+  EXPECT_OK(platform_->service("events").store().Get("sensors", "default/s"));
+  EXPECT_OK(platform_->service("cd").store().Get("applications", "default/a"));
+  grpc::Status unknown = Create("gadget", {{"metadata", {{"name", "g"}}}});
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
+  // A first object, seen as the watch's initial ADDED, proves the stream is
+  // established before the changes below.
+  ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "first"}}}}).ok());
+  grpc::ClientContext ctx;
+  api::v1::WatchRequest req;
+  req.set_kind("Workflow");
+  req.set_namespace_("default");
+  auto reader = stub_->Watch(&ctx, req);
+  api::v1::WatchEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.type(), "ADDED");
+  json wf = {{"metadata", {{"name", "watched"}}}, {"spec", {{"entrypoint", "m"}}}};
+  ASSERT_TRUE(Create("wf", wf).ok());
+  wf["spec"]["entrypoint"] = "n";
+  ASSERT_TRUE(Create("wf", wf).ok());
+  std::vector<std::string> types;
+  while (types.size() < 2 && reader->Read(&event)) types.push_back(event.type());
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED"}));
+  EXPECT_EQ(json::parse(event.object().json())["spec"]["entrypoint"], "n");
+  // Cancelling the client ends the stream on both hops.
+  ctx.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(PlatformTest, RestMirrorsTheApi) {
+  httplib::Client http("127.0.0.1", platform_->http_port());
+  auto res = http.Post("/api/v1/workflow-templates/team-a",
+                       R"({"template":{"metadata":{"name":"t"},"spec":{"entrypoint":"m"}}})",
+                       "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = http.Get("/api/v1/workflow-templates/team-a/t");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["metadata"]["namespace"], "team-a");
+  res = http.Get("/api/v1/workflowtemplates/team-a");  // the plural works too
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["items"].size(), 1u);
+  res = http.Post("/api/v1/cluster-workflow-templates",
+                  R"({"metadata":{"name":"c"},"spec":{"entrypoint":"m"}})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = http.Delete("/api/v1/cluster-workflow-templates/c");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = http.Get("/api/v1/cluster-workflow-templates/c");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(json::parse(res->body)["code"], 5);
+  res = http.Post("/api/v1/workflows/default", "not json", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = http.Get("/api/v1/no-such-things/default");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  // Bodies beyond the limit are refused before they are parsed.
+  res = http.Post("/api/v1/workflows/default", std::string(17 << 20, ' '), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+}
+
+}  // namespace
+}  // namespace argonaut::gateway
