@@ -40,11 +40,11 @@ for svc in workflow rollout events cd; do
   wait_ready "http://127.0.0.1:$h/readyz"
   eval "PID_$svc=$!"
 done
-g=$(free_port) h=$(free_port)
-"$BIN/gateway/gateway" --grpc_port="$g" --http_port="$h" >"$WORK/gw.log" 2>&1 &
+g=$(free_port)
+"$BIN/gateway/gateway" --port="$g" >"$WORK/gw.log" 2>&1 &
 PIDS+=($!)
 PID_gateway=$!
-wait_ready "http://127.0.0.1:$h/readyz"
+wait_ready "http://127.0.0.1:$g/readyz"
 
 p=$(free_port)
 printf 'global: {scrape_interval: 1h}\nscrape_configs: []\n' >"$WORK/prom.yml"

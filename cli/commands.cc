@@ -217,29 +217,23 @@ int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ost
 }
 
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"http-port"}, {"bind"}});
+  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"bind"}});
   if (!args.ok()) return Fail(err, args.status());
   std::string data = args->Get("data");
   if (data.empty()) {
     const char* home = std::getenv("HOME");
     data = absl::StrCat(home != nullptr ? home : ".", "/.argonaut/data");
   }
-  int port = 0, http_port = 0;
+  int port = 0;
   if (!absl::SimpleAtoi(args->Get("port", "2746"), &port) || port < 0 || port > 65535) {
     return Fail(err, "--port: expected a port number");
   }
-  if (!absl::SimpleAtoi(args->Get("http-port", absl::StrCat(port == 0 ? 0 : port + 1)),
-                        &http_port) ||
-      http_port < 0 || http_port > 65535) {
-    return Fail(err, "--http-port: expected a port number");
-  }
-  auto platform = gateway::Platform::Start({.data_dir = data,
-                                            .bind_address = args->Get("bind", "127.0.0.1"),
-                                            .grpc_port = port,
-                                            .http_port = http_port});
+  auto platform = gateway::Platform::Start(
+      {.data_dir = data, .bind_address = args->Get("bind", "127.0.0.1"), .port = port});
   if (!platform.ok()) return Fail(err, platform.status());
-  out << "Argonaut is up: gRPC localhost:" << (*platform)->grpc_port()
-      << ", REST http://localhost:" << (*platform)->http_port() << "/api/v1, data " << data << "\n"
+  out << "Argonaut is up on localhost:" << (*platform)->port()
+      << " (gRPC, and REST under http://localhost:" << (*platform)->port() << "/api/v1), data in "
+      << data << "\n"
       << "Press Ctrl-C to stop.\n"
       << std::flush;
   server::WaitForShutdownSignal();

@@ -12,7 +12,7 @@ namespace {
 constexpr char kUsage[] = R"(argonaut: workflows, rollouts, events and GitOps, compatible with Argo.
 
 Usage:
-  argonaut up [--data DIR] [--port 2746] [--http-port 2747]   run the platform here
+  argonaut up [--data DIR] [--port 2746]      run the platform here (gRPC + REST on one port)
   argonaut apply -f FILE|-  [-n NS]                             create or update objects
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]
   argonaut delete KIND NAME [-n NS]

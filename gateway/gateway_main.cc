@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "gateway/port_mux.h"
 #include "gateway/rest.h"
 #include "gateway/router.h"
 #include "httplib.h"
@@ -17,11 +18,10 @@ int RunGateway(const GatewayOptions& options) {
   metrics::MetricsRegistry registry;
   ResourceRouter router(std::move(channels));
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
-  server::Server server({.name = "gateway",
-                         .bind_address = options.bind_address,
-                         .grpc_port = options.grpc_port,
-                         .http_port = options.http_port,
-                         .metrics_text = [&registry] { return registry.Serialize(); }});
+  server::Server server(
+      {.name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [&registry] {
+         return registry.Serialize();
+       }});
   server.AddService(&router);
   server.ConfigureHttp([&](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
@@ -32,7 +32,16 @@ int RunGateway(const GatewayOptions& options) {
     std::cerr << s.message() << "\n";
     return 1;
   }
+  PortMux mux({.bind_address = options.bind_address,
+               .port = options.port,
+               .http2_backend_port = server.BoundGrpcPort(),
+               .http1_backend_port = server.BoundHttpPort()});
+  if (absl::Status s = mux.Start(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
   server::WaitForShutdownSignal();
+  mux.Stop();
   server.Shutdown(absl::Seconds(10));
   return 0;
 }

@@ -10,8 +10,8 @@ namespace argonaut::gateway {
 
 struct GatewayOptions {
   std::string bind_address;
-  int grpc_port = 2746;
-  int http_port = 2747;
+  // gRPC and REST share this port.
+  int port = 2746;
   // Service name -> "host:port".
   std::map<std::string, std::string> services;
 };

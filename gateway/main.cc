@@ -6,8 +6,7 @@
 #include "absl/flags/parse.h"
 #include "gateway/gateway_main.h"
 
-ABSL_FLAG(int, grpc_port, 2746, "gRPC port");
-ABSL_FLAG(int, http_port, 2747, "REST, /metrics and health port");
+ABSL_FLAG(int, port, 2746, "port serving gRPC and REST (/api/v1, /metrics, /healthz)");
 ABSL_FLAG(std::string, bind, "127.0.0.1", "address to listen on");
 ABSL_FLAG(std::string, workflow, "127.0.0.1:7001", "workflow service address");
 ABSL_FLAG(std::string, rollout, "127.0.0.1:7002", "rollout service address");
@@ -18,8 +17,7 @@ int main(int argc, char** argv) {
   argonaut::server::BlockShutdownSignals();
   absl::ParseCommandLine(argc, argv);
   return argonaut::gateway::RunGateway({.bind_address = absl::GetFlag(FLAGS_bind),
-                                        .grpc_port = absl::GetFlag(FLAGS_grpc_port),
-                                        .http_port = absl::GetFlag(FLAGS_http_port),
+                                        .port = absl::GetFlag(FLAGS_port),
                                         .services = {{"workflow", absl::GetFlag(FLAGS_workflow)},
                                                      {"rollout", absl::GetFlag(FLAGS_rollout)},
                                                      {"events", absl::GetFlag(FLAGS_events)},

@@ -31,12 +31,10 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   }
   p->router_ = std::make_unique<ResourceRouter>(std::move(channels));
   metrics::MetricsRegistry* registry = &p->metrics_;
-  p->gateway_server_ = std::make_unique<server::Server>(
-      server::ServerOptions{.name = "gateway",
-                            .bind_address = options.bind_address,
-                            .grpc_port = options.grpc_port,
-                            .http_port = options.http_port,
-                            .metrics_text = [registry] { return registry->Serialize(); }});
+  p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
+      .name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [registry] {
+        return registry->Serialize();
+      }});
   p->gateway_server_->AddService(p->router_.get());
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
@@ -47,12 +45,21 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());
+  // The gateway's own listeners stay on loopback ephemeral ports; the public
+  // port carries both protocols.
+  p->mux_ = std::make_unique<PortMux>(
+      PortMuxOptions{.bind_address = options.bind_address,
+                     .port = options.port,
+                     .http2_backend_port = p->gateway_server_->BoundGrpcPort(),
+                     .http1_backend_port = p->gateway_server_->BoundHttpPort()});
+  RETURN_IF_ERROR(p->mux_->Start());
   return p;
 }
 
 Platform::~Platform() { Shutdown(); }
 
 void Platform::Shutdown() {
+  if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
 }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "gateway/port_mux.h"
 #include "gateway/router.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
@@ -25,8 +26,9 @@ namespace argonaut::gateway {
 struct PlatformOptions {
   std::string data_dir;
   std::string bind_address = "127.0.0.1";
-  int grpc_port = 2746;  // 0 picks a free port
-  int http_port = 2747;  // REST, /metrics, /healthz; 0 picks a free port
+  // gRPC and REST (/api/v1, /metrics, /healthz) share this port, as on Argo
+  // Server; 0 picks a free port.
+  int port = 2746;
 };
 
 class Platform {
@@ -34,8 +36,7 @@ class Platform {
   static absl::StatusOr<std::unique_ptr<Platform>> Start(const PlatformOptions& options);
   ~Platform();
 
-  int grpc_port() const { return gateway_server_->BoundGrpcPort(); }
-  int http_port() const { return gateway_server_->BoundHttpPort(); }
+  int port() const { return mux_->port(); }
   resource::ServiceBundle& service(const std::string& name) { return *bundles_.at(name); }
 
   // Gateway first, so calls in flight through it finish while the services
@@ -50,6 +51,7 @@ class Platform {
   std::vector<std::unique_ptr<server::Server>> service_servers_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;
+  std::unique_ptr<PortMux> mux_;
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub_;
 };
 

@@ -21,12 +21,11 @@ class PlatformTest : public ::testing::Test {
   void SetUp() override {
     const char* tmp = std::getenv("TEST_TMPDIR");
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    auto p = Platform::Start(
-        {.data_dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name), .grpc_port = 0, .http_port = 0});
+    auto p = Platform::Start({.data_dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name), .port = 0});
     ASSERT_OK(p);
     platform_ = std::move(*p);
     stub_ = api::v1::ResourceService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", platform_->grpc_port()), grpc::InsecureChannelCredentials()));
+        absl::StrCat("127.0.0.1:", platform_->port()), grpc::InsecureChannelCredentials()));
   }
 
   grpc::Status Create(const std::string& kind, const json& obj, bool upsert = true) {
@@ -85,7 +84,7 @@ TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
 }
 
 TEST_F(PlatformTest, RestMirrorsTheApi) {
-  httplib::Client http("127.0.0.1", platform_->http_port());
+  httplib::Client http("127.0.0.1", platform_->port());
   auto res = http.Post("/api/v1/workflow-templates/team-a",
                        R"({"template":{"metadata":{"name":"t"},"spec":{"entrypoint":"m"}}})",
                        "application/json");

@@ -32,11 +32,11 @@ free_port() {
 # the gateway answers.
 start_up() {
   local data=$1
-  GRPC_PORT=$(free_port)
-  HTTP_PORT=$(free_port)
-  export ARGONAUT_SERVER="127.0.0.1:${GRPC_PORT}"
-  "$ARGONAUT" up --data "$data" --port "$GRPC_PORT" --http-port "$HTTP_PORT" \
-    >"$WORK/up.log" 2>&1 &
+  # gRPC and REST share one port, as on Argo Server.
+  PORT=$(free_port)
+  HTTP_PORT=$PORT
+  export ARGONAUT_SERVER="127.0.0.1:${PORT}"
+  "$ARGONAUT" up --data "$data" --port "$PORT" >"$WORK/up.log" 2>&1 &
   UP_PID=$!
   for _ in $(seq 1 100); do
     if curl -sf "http://127.0.0.1:${HTTP_PORT}/readyz" >/dev/null 2>&1; then
