@@ -45,7 +45,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
       body = body.substr(0, eq);
       has_value = true;
     }
-    const FlagSpec* spec = find(body, !is_long);
+    const FlagSpec* spec = body.empty() ? nullptr : find(body, !is_long);
     if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag: ", a));
     if (!spec->takes_value) {
       if (has_value) {

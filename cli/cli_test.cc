@@ -35,6 +35,7 @@ TEST(ArgsTest, Errors) {
   EXPECT_THAT(ParseArgs({"--bogus"}, kSpecs), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseArgs({"-n"}, kSpecs), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseArgs({"-A=x"}, kSpecs), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseArgs({"-=x"}, kSpecs), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PrinterTest, Ages) {

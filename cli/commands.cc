@@ -117,7 +117,11 @@ int RunApply(const std::vector<std::string>& argv, std::ostream& out, std::ostre
       const std::string name = NameOf(doc);
       std::string verb = "created";
       if (!name.empty()) {
-        std::string ns = doc["metadata"].value("namespace", ns_flag);
+        const json& meta = doc["metadata"];
+        std::string ns = ns_flag;
+        if (meta.contains("namespace") && meta["namespace"].is_string()) {
+          ns = meta["namespace"].get<std::string>();
+        }
         if (client.Get(kind->kind, ns, name).ok()) verb = "configured";
       }
       // An object with only generateName gets a new name each time, as

@@ -114,6 +114,27 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
   res = http.Get("/api/v1/no-such-things/default");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
+  // Deep nesting is refused before anything recurses over it.
+  res = http.Post(
+      "/api/v1/workflows/default",
+      R"({"metadata":{},"spec":)" + std::string(1000000, '[') + std::string(1000000, ']') + "}",
+      "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  // Errors that echo invalid UTF-8 stay well-formed JSON.
+  res = http.Get("/api/v1/workflows/default?labelSelector=%FF");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_FALSE(json::parse(res->body, nullptr, false).is_discarded());
+  // A wrong method is 405; an empty namespace in the body comes from the path.
+  res = http.Put("/api/v1/workflows/default", "{}", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  res = http.Post("/api/v1/workflows/team-b",
+                  R"({"metadata":{"name":"e","namespace":""},"spec":{"entrypoint":"m"}})",
+                  "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
   // Bodies beyond the limit are refused before they are parsed.
   res = http.Post("/api/v1/workflows/default", std::string(17 << 20, ' '), "application/json");
   ASSERT_TRUE(res);

@@ -3,7 +3,10 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "httplib.h"
+#include "lib/manifest/json_text.h"
+#include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
 #include "nlohmann/json.hpp"
 
@@ -42,7 +45,14 @@ const resource::KindInfo* KindForSegment(const std::string& segment) {
 
 void SendError(httplib::Response& res, int grpc_code, const std::string& message) {
   res.status = HttpStatusFor(grpc_code);
-  res.set_content(json{{"code", grpc_code}, {"message", message}}.dump(), "application/json");
+  // Messages can echo user bytes; ToJsonText replaces invalid UTF-8 instead of throwing.
+  res.set_content(manifest::ToJsonText(json{{"code", grpc_code}, {"message", message}}, false),
+                  "application/json");
+}
+
+void SendMethodNotAllowed(httplib::Response& res) {
+  res.status = 405;
+  res.set_content(R"({"code":12,"message":"method not allowed"})", "application/json");
 }
 
 void SendStatus(httplib::Response& res, const grpc::Status& s) {
@@ -59,8 +69,13 @@ std::string Selector(const httplib::Request& req) {
 // Argo Server wraps the object ({"namespace": "x", "workflow": {...}}); plain
 // Kubernetes clients send the object itself. Accept both.
 bool UnwrapBody(const std::string& body, json* object, std::string* error) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  absl::StatusOr<json> parsed = manifest::ParseJsonText(body);
+  if (!parsed.ok()) {
+    *error = absl::StrCat("request body: ", parsed.status().message());
+    return false;
+  }
+  json& doc = *parsed;
+  if (!doc.is_object()) {
     *error = "request body must be a JSON object";
     return false;
   }
@@ -70,7 +85,7 @@ bool UnwrapBody(const std::string& body, json* object, std::string* error) {
   }
   for (auto& [key, value] : doc.items()) {
     if (value.is_object() && value.contains("metadata")) {
-      *object = value;
+      *object = std::move(value);
       return true;
     }
   }
@@ -80,10 +95,16 @@ bool UnwrapBody(const std::string& body, json* object, std::string* error) {
 
 void HandleList(api::v1::ResourceService::StubInterface* api, const resource::KindInfo& kind,
                 const std::string& ns, const httplib::Request& req, httplib::Response& res) {
+  const std::string selector = Selector(req);
+  // protobuf strings must be UTF-8; refuse here rather than fail the call.
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(selector.data(),
+                                                           static_cast<int>(selector.size()))) {
+    return SendError(res, grpc::StatusCode::INVALID_ARGUMENT, "labelSelector: invalid UTF-8");
+  }
   api::v1::ListRequest lr;
   lr.set_kind(kind.kind);
   lr.set_namespace_(ns);
-  lr.set_label_selector(Selector(req));
+  lr.set_label_selector(selector);
   api::v1::ListResponse resp;
   grpc::ClientContext ctx;
   grpc::Status s = api->List(&ctx, lr, &resp);
@@ -109,7 +130,10 @@ void HandleCreate(api::v1::ResourceService::StubInterface* api, const resource::
   if (!ns.empty()) {
     json& meta = object["metadata"];
     if (!meta.is_object()) return SendError(res, 3, "metadata: expected object");
-    if (!meta.contains("namespace")) meta["namespace"] = ns;
+    // As Kubernetes: an absent, null or empty namespace comes from the path.
+    if (!meta.contains("namespace") || meta["namespace"].is_null() || meta["namespace"] == "") {
+      meta["namespace"] = ns;
+    }
     if (meta["namespace"] != ns) {
       return SendError(res, grpc::StatusCode::INVALID_ARGUMENT,
                        "metadata.namespace does not match the namespace in the path");
@@ -158,7 +182,10 @@ void HandleObject(api::v1::ResourceService::StubInterface* api, const resource::
   json& meta = object["metadata"];
   if (!meta.is_object()) return SendError(res, 3, "metadata: expected object");
   if (!meta.contains("name")) meta["name"] = name;
-  if (kind.namespaced && !meta.contains("namespace")) meta["namespace"] = ns;
+  if (kind.namespaced &&
+      (!meta.contains("namespace") || meta["namespace"].is_null() || meta["namespace"] == "")) {
+    meta["namespace"] = ns;
+  }
   if (meta["name"] != name || (kind.namespaced && meta["namespace"] != ns)) {
     return SendError(res, grpc::StatusCode::INVALID_ARGUMENT,
                      "metadata.name/namespace do not match the path");
@@ -254,10 +281,10 @@ void RegisterRestRoutes(httplib::Server& http, api::v1::ResourceService::StubInt
       const std::string ns = kind->namespaced ? second : "";
       if (req.method == "GET") return HandleList(api, *kind, ns, req, res);
       if (req.method == "POST") return HandleCreate(api, *kind, ns, req, res);
-      return SendError(res, grpc::StatusCode::UNIMPLEMENTED, "method not allowed");
+      return SendMethodNotAllowed(res);
     }
     if (req.method == "POST") {
-      return SendError(res, grpc::StatusCode::UNIMPLEMENTED, "method not allowed");
+      return SendMethodNotAllowed(res);
     }
     if (kind->namespaced) return HandleObject(api, *kind, second, third, req, res);
     return HandleObject(api, *kind, "", second, req, res);

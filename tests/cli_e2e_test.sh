@@ -83,6 +83,15 @@ ARGONAUT_SERVER=127.0.0.1:1 "$ARGONAUT" get wf 2>"$WORK/err" && fail "unreachabl
 set -e
 grep -q "cannot reach the Argonaut server" "$WORK/err" || fail "unreachable message"
 
+# A null or numeric namespace is a field error, never a crash.
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: n, namespace: 123}\nspec: {entrypoint: m}\n' >"$WORK/ns.yaml"
+set +e
+err=$("$ARGONAUT" apply -f "$WORK/ns.yaml" 2>&1 >/dev/null)
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "numeric namespace: exit $rc"
+grep -q "metadata.namespace" <<<"$err" || fail "numeric namespace error: $err"
+
 # REST, Argo Server paths.
 curl -sf "http://127.0.0.1:${HTTP_PORT}/api/v1/workflows/default/hello" | grep -q '"name":"hello"' ||
   fail "REST get"

@@ -83,6 +83,7 @@ absl::StatusOr<LabelSelector> LabelSelector::Parse(absl::string_view text) {
       } else {
         return bad(absl::StrCat("unknown operator \"", parts[1], "\""));
       }
+      if (absl::StripAsciiWhitespace(body).empty()) return bad("empty value set");
       for (absl::string_view v : absl::StrSplit(body, ',')) {
         v = absl::StripAsciiWhitespace(v);
         if (!ValidValue(v)) return bad(absl::StrCat("invalid value \"", v, "\""));

@@ -52,6 +52,9 @@ TEST(LabelSelectorTest, Errors) {
   EXPECT_THAT(LabelSelector::Parse("a b=c"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LabelSelector::Parse("app=w e b"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LabelSelector::Parse("((a))"), StatusIs(absl::StatusCode::kInvalidArgument));
+  // Kubernetes refuses an empty value set rather than matching "".
+  EXPECT_THAT(LabelSelector::Parse("a in ()"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LabelSelector::Parse("a notin ( )"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

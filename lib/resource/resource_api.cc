@@ -11,6 +11,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/manifest/codec.h"
+#include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/label_selector.h"
 #include "lib/resource/object_meta.h"
@@ -32,6 +33,15 @@ absl::StatusOr<uint64_t> ParseVersion(std::string_view rv) {
         absl::StrCat("metadata.resourceVersion: \"", AbslView(rv), "\" is not a resource version"));
   }
   return v;
+}
+
+// A user value for an error message: strings quoted and cut short, other
+// types by name, so that a hostile value cannot make the message huge.
+std::string Shown(const nlohmann::json& v) {
+  if (!v.is_string()) return v.type_name();
+  std::string s = v.get<std::string>();
+  if (s.size() > 64) s = s.substr(0, 64) + "...";
+  return absl::StrCat("\"", s, "\"");
 }
 
 std::string NamespacePrefix(const KindInfo& kind, std::string_view ns) {
@@ -140,13 +150,16 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
     return absl::InvalidArgumentError(absl::StrCat(
         "object is ", json.size(), " bytes, more than the limit of ", kMaxObjectBytes));
   }
-  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return absl::InvalidArgumentError("object is not valid JSON");
+  absl::StatusOr<nlohmann::json> parsed = manifest::ParseJsonText(json);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("object: ", parsed.status().message()));
+  }
+  nlohmann::json& doc = *parsed;
   if (!doc.is_object()) return absl::InvalidArgumentError("object must be a JSON object");
   if (auto it = doc.find("kind"); it != doc.end()) {
     if (!it->is_string() || it->get<std::string>() != kind.kind) {
       return absl::InvalidArgumentError(
-          absl::StrCat("kind: expected ", kind.kind, ", got ", it->dump()));
+          absl::StrCat("kind: expected ", kind.kind, ", got ", Shown(*it)));
     }
   } else {
     doc["kind"] = kind.kind;
@@ -154,7 +167,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
   if (auto it = doc.find("apiVersion"); it != doc.end()) {
     if (!it->is_string() || it->get<std::string>() != kind.api_version) {
       return absl::InvalidArgumentError(
-          absl::StrCat("apiVersion: expected ", kind.api_version, ", got ", it->dump()));
+          absl::StrCat("apiVersion: expected ", kind.api_version, ", got ", Shown(*it)));
     }
   } else {
     doc["apiVersion"] = kind.api_version;
@@ -199,6 +212,10 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
   } else if (absl::IsNotFound(existing.status())) {
     if (must_exist) {
       return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
+    }
+    if (given_rv != 0 && !upsert) {
+      return absl::InvalidArgumentError(
+          "metadata.resourceVersion: must not be set on objects to be created");
     }
     meta->set_uid(NewUid());
     meta->set_creation_timestamp(FormatTimestamp(absl::Now()));

@@ -86,6 +86,21 @@ TEST_F(ResourceApiTest, RejectsWrongKindApiVersionAndName) {
   EXPECT_THAT(api_.Create("wf", "{not json", false), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(ResourceApiTest, HostileJsonIsRefusedNotCrashed) {
+  // 1,000,000 nested arrays: parsing is fine for nlohmann, copying and
+  // dumping would overflow the stack; the depth check comes first.
+  std::string deep = R"({"kind":)" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
+  EXPECT_THAT(api_.Create("wf", deep, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deeper than")));
+  std::string wrong_kind = R"({"kind":[1,2,3]})";
+  EXPECT_THAT(api_.Create("wf", wrong_kind, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got array")));
+  json with_rv = kHello;
+  with_rv["metadata"]["resourceVersion"] = "7";
+  EXPECT_THAT(api_.Create("wf", with_rv.dump(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resourceVersion")));
+}
+
 TEST_F(ResourceApiTest, KindOfAnotherServiceIsRefused) {
   EXPECT_THAT(api_.Create("Rollout", "{}", false),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("rollout service")));
