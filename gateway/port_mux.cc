@@ -4,12 +4,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,6 +74,13 @@ absl::Status PortMux::Start() {
   socklen_t len = sizeof(addr);
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
+  // Each connection holds two descriptors; leave most of the process' limit
+  // to the stores and servers that share it.
+  max_connections_ = options_.max_connections;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    max_connections_ = std::min<int>(max_connections_, static_cast<int>(limit.rlim_cur / 4));
+  }
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return absl::OkStatus();
 }
@@ -81,9 +90,14 @@ void PortMux::AcceptLoop() {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
     int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
+    if (client < 0) {
+      // Out of descriptors: the pending connection stays readable, so back
+      // off instead of spinning until something closes.
+      if (errno == EMFILE || errno == ENFILE) ::usleep(100 * 1000);
+      continue;
+    }
     absl::MutexLock lock(&mu_);
-    if (active_ >= options_.max_connections || stopping_) {
+    if (active_ >= max_connections_ || stopping_) {
       ::close(client);
       continue;
     }
@@ -91,7 +105,14 @@ void PortMux::AcceptLoop() {
     open_fds_.push_back(client);
     // Detached: Stop waits for active_ to reach zero instead of joining, so
     // finished connections leave nothing behind in a long-running server.
-    std::thread([this, client] { Serve(client); }).detach();
+    try {
+      std::thread([this, client] { Serve(client); }).detach();
+    } catch (const std::system_error&) {
+      // No thread to be had (pids limit): refuse this connection, keep serving.
+      --active_;
+      open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), client), open_fds_.end());
+      ::close(client);
+    }
   }
 }
 
@@ -111,7 +132,7 @@ void PortMux::Serve(int client) {
     if (n <= 0 || n == static_cast<ssize_t>(sizeof(head)) || (p.revents & (POLLHUP | POLLRDHUP))) {
       break;
     }
-    ::usleep(2000);  // a partial preface: give the rest a moment to arrive
+    ::usleep(20 * 1000);  // a partial preface: give the rest a moment to arrive
   }
   int backend = -1;
   if (n > 0) {
@@ -139,8 +160,16 @@ void PortMux::Splice(int a, int b) {
   char buf[16384];
   pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
   bool a_open = true, b_open = true;
-  // Half-closes are forwarded so request/response protocols finish cleanly.
+  // Half-closes are forwarded so request/response protocols finish cleanly,
+  // but a side that keeps its half open after the other closed cannot hold
+  // the connection (and its slot) longer than this.
+  constexpr absl::Duration kHalfCloseGrace = absl::Seconds(5);
+  absl::Time half_closed_at = absl::InfiniteFuture();
   while ((a_open || b_open) && !stopping_) {
+    if (!(a_open && b_open)) {
+      if (half_closed_at == absl::InfiniteFuture()) half_closed_at = absl::Now();
+      if (absl::Now() - half_closed_at > kHalfCloseGrace) return;
+    }
     fds[0].events = a_open ? POLLIN : 0;
     fds[1].events = b_open ? POLLIN : 0;
     int r = ::poll(fds, 2, 500);

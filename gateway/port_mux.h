@@ -53,6 +53,7 @@ class PortMux {
   PortMuxOptions options_;
   int listen_fd_ = -1;
   int port_ = -1;
+  int max_connections_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   absl::Mutex mu_;

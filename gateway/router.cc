@@ -1,25 +1,10 @@
 #include "gateway/router.h"
 
-#include <atomic>
-#include <thread>
-
 #include "absl/strings/str_cat.h"
 #include "lib/resource/grpc_service.h"
 #include "lib/resource/kinds.h"
 
 namespace argonaut::gateway {
-namespace {
-
-// Forwards the caller's deadline so a slow service cannot hold a gateway
-// thread longer than the client is willing to wait.
-void Propagate(const grpc::ServerContext* in, grpc::ClientContext* out) {
-  if (in->deadline() != std::chrono::system_clock::time_point::max()) {
-    out->set_deadline(in->deadline());
-  }
-}
-
-}  // namespace
-
 ResourceRouter::ResourceRouter(std::map<std::string, std::shared_ptr<grpc::Channel>> channels) {
   for (auto& [name, channel] : channels) stubs_[name] = api::v1::ResourceService::NewStub(channel);
 }
@@ -44,9 +29,9 @@ grpc::Status ResourceRouter::Route(const std::string& kind, api::v1::ResourceSer
                                       Response* resp) {                             \
     api::v1::ResourceService::Stub* stub = nullptr;                                 \
     if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;              \
-    grpc::ClientContext client;                                                     \
-    Propagate(ctx, &client);                                                        \
-    return stub->Method(&client, *req, resp);                                       \
+    /* The downstream call inherits the caller's deadline and cancellation. */      \
+    auto client = grpc::ClientContext::FromServerContext(*ctx);                     \
+    return stub->Method(client.get(), *req, resp);                                  \
   }
 
 ARGONAUT_FORWARD(Create, api::v1::CreateRequest, api::v1::Object)
@@ -61,28 +46,16 @@ grpc::Status ResourceRouter::Watch(grpc::ServerContext* ctx, const api::v1::Watc
                                    grpc::ServerWriter<api::v1::WatchEvent>* writer) {
   api::v1::ResourceService::Stub* stub = nullptr;
   if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;
-  grpc::ClientContext client;
-  auto reader = stub->Watch(&client, *req);
-  // The upstream Read blocks; a small watchdog cancels it when our client leaves.
-  std::atomic<bool> done{false};
-  std::thread watchdog([&] {
-    while (!done) {
-      if (ctx->IsCancelled()) {
-        client.TryCancel();
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  });
+  // Cancellation propagates: when our client leaves, the upstream stream ends too.
+  auto client = grpc::ClientContext::FromServerContext(*ctx);
+  auto reader = stub->Watch(client.get(), *req);
   api::v1::WatchEvent event;
   while (reader->Read(&event)) {
     if (!writer->Write(event)) {
-      client.TryCancel();
+      client->TryCancel();
       break;
     }
   }
-  done = true;
-  watchdog.join();
   grpc::Status s = reader->Finish();
   if (ctx->IsCancelled() || s.error_code() == grpc::StatusCode::CANCELLED) {
     return grpc::Status::OK;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "httplib.h"
 #include "lib/base/log.h"
 
@@ -34,6 +35,13 @@ absl::Status Server::Start() {
   }
   for (grpc::Service* s : services_) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(16 << 20);
+  // Sync handlers (and so open watches) each hold a thread: bound them, so
+  // a client opening streams in a loop meets RESOURCE_EXHAUSTED, not an
+  // unbounded thread count.
+  grpc::ResourceQuota quota(options_.name);
+  quota.SetMaxThreads(512);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
   grpc_ = builder.BuildAndStart();
   if (grpc_ == nullptr || (options_.grpc_port >= 0 && selected <= 0)) {
     return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen for gRPC on ",
