@@ -31,10 +31,18 @@ std::string ServerAddress(const std::string& flag_value) {
   return "localhost:2746";
 }
 
+namespace {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  // Lists are not paginated yet: accept as much as the server may send.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+}  // namespace
+
 Client::Client(std::string address)
     : address_(std::move(address)),
-      stub_(api::v1::ResourceService::NewStub(
-          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))) {}
+      stub_(api::v1::ResourceService::NewStub(MakeChannel(address_))) {}
 
 absl::Status Client::Convert(const grpc::Status& s) const {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -35,6 +35,7 @@ absl::Status Server::Start() {
   }
   for (grpc::Service* s : services_) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(16 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
   // Sync handlers (and so open watches) each hold a thread: bound them, so
   // a client opening streams in a loop meets RESOURCE_EXHAUSTED, not an
   // unbounded thread count.
@@ -90,7 +91,7 @@ absl::Status Server::Start() {
 
 std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(16 << 20);
+  args.SetMaxReceiveMessageSize(64 << 20);
   return grpc_->InProcessChannel(args);
 }
 
