@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,7 @@ class StoreObjectWatcher : public ObjectWatcher {
         watcher_(std::move(watcher)),
         pending_(std::move(initial)),
         listed_(std::move(listed)) {
+    for (const WatchEventOut& e : pending_) matching_.insert(e.key);
     for (const auto& [key, rv] : listed_) max_listed_ = std::max(max_listed_, rv);
   }
 
@@ -79,15 +81,24 @@ class StoreObjectWatcher : public ObjectWatcher {
         if (e.record.resource_version > max_listed_) listed_.clear();
       }
       ASSIGN_OR_RETURN(auto msg, api_->Decode(*kind_, e.record));
-      if (!selector_.Matches(Meta(*msg).labels())) continue;
       WatchEventOut ev;
-      if (e.type == store::EventType::kDelete) {
-        ev.type = "DELETED";
+      if (selector_.Empty()) {
+        ev.type = e.type == store::EventType::kDelete ? "DELETED"
+                  : e.created                         ? "ADDED"
+                                                      : "MODIFIED";
       } else {
-        ev.type = e.created ? "ADDED" : "MODIFIED";
+        // Kubernetes' filtered watch: an object entering the selection is
+        // ADDED, one leaving it (by a label change) is DELETED.
+        const bool matches =
+            e.type != store::EventType::kDelete && selector_.Matches(Meta(*msg).labels());
+        const bool matched = matching_.erase(e.record.key) > 0;
+        if (matches) matching_.insert(e.record.key);
+        if (!matches && !matched) continue;
+        ev.type = !matches ? "DELETED" : matched ? "MODIFIED" : "ADDED";
       }
       ev.json = manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false);
       ev.resource_version = e.record.resource_version;
+      ev.key = e.record.key;
       out.push_back(std::move(ev));
     }
     return out;
@@ -102,6 +113,8 @@ class StoreObjectWatcher : public ObjectWatcher {
   std::unique_ptr<store::Watcher> watcher_;
   std::vector<WatchEventOut> pending_;
   std::map<std::string, uint64_t> listed_;
+  // Keys currently inside a label selection (only used with a selector).
+  absl::flat_hash_set<std::string> matching_;
   uint64_t max_listed_ = 0;
 };
 
@@ -322,8 +335,8 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
       listed[r.key] = r.resource_version;
       ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
       if (!selector.Matches(Meta(*msg).labels())) continue;
-      initial.push_back(
-          {"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false), r.resource_version});
+      initial.push_back({"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false),
+                         r.resource_version, r.key});
     }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<store::Watcher> watcher,

@@ -31,6 +31,7 @@ struct WatchEventOut {
   std::string type;  // ADDED, MODIFIED, DELETED
   std::string json;
   uint64_t resource_version = 0;
+  std::string key;  // namespace/name in the store
 };
 
 class ObjectWatcher {

@@ -200,6 +200,28 @@ TEST_F(ResourceApiTest, WatchReplaysThenFollows) {
   EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
 }
 
+TEST_F(ResourceApiTest, SelectorWatchSeesObjectsEnterAndLeave) {
+  auto watcher = api_.Watch("wf", "default", "app=demo", "");
+  ASSERT_OK(watcher);
+  json obj = kHello;
+  obj["metadata"]["labels"]["app"] = "other";
+  MustCreate(obj);  // outside the selection: nothing
+  obj["metadata"]["labels"]["app"] = "demo";
+  MustCreate(obj, /*upsert=*/true);  // enters: ADDED
+  obj["spec"]["entrypoint"] = "x";
+  MustCreate(obj, /*upsert=*/true);  // stays: MODIFIED
+  obj["metadata"]["labels"]["app"] = "gone";
+  MustCreate(obj, /*upsert=*/true);  // leaves: DELETED
+  std::vector<std::string> types;
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (types.size() < 3 && absl::Now() < deadline) {
+    auto events = (*watcher)->Next(deadline);
+    ASSERT_OK(events);
+    for (const auto& e : *events) types.push_back(e.type);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
+}
+
 TEST_F(ResourceApiTest, WatchFromVersionResumes) {
   json a = MustCreate(kHello);
   json other = kHello;
