@@ -30,6 +30,18 @@ class ResourceApiTest : public ::testing::Test {
   ResourceApi api_;
 };
 
+// The types of the next `n` events, waiting at most 5 s in all.
+std::vector<std::string> ReadTypes(ObjectWatcher& watcher, size_t n) {
+  std::vector<std::string> types;
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (types.size() < n && absl::Now() < deadline) {
+    auto events = watcher.Next(deadline);
+    if (!events.ok()) break;
+    for (const auto& e : *events) types.push_back(e.type);
+  }
+  return types;
+}
+
 const json kHello = json::parse(R"({
   "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
   "metadata": {"name": "hello", "labels": {"app": "demo"}},
@@ -190,14 +202,7 @@ TEST_F(ResourceApiTest, WatchReplaysThenFollows) {
   other["spec"]["entrypoint"] = "x";
   MustCreate(other, /*upsert=*/true);
   ASSERT_OK(api_.Delete("wf", "default", "second", ""));
-  std::vector<std::string> types;
-  absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (types.size() < 3 && absl::Now() < deadline) {
-    auto events = (*watcher)->Next(deadline);
-    ASSERT_OK(events);
-    for (const auto& e : *events) types.push_back(e.type);
-  }
-  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
+  EXPECT_EQ(ReadTypes(**watcher, 3), (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
 }
 
 TEST_F(ResourceApiTest, SelectorWatchSeesObjectsEnterAndLeave) {
@@ -212,14 +217,7 @@ TEST_F(ResourceApiTest, SelectorWatchSeesObjectsEnterAndLeave) {
   MustCreate(obj, /*upsert=*/true);  // stays: MODIFIED
   obj["metadata"]["labels"]["app"] = "gone";
   MustCreate(obj, /*upsert=*/true);  // leaves: DELETED
-  std::vector<std::string> types;
-  absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (types.size() < 3 && absl::Now() < deadline) {
-    auto events = (*watcher)->Next(deadline);
-    ASSERT_OK(events);
-    for (const auto& e : *events) types.push_back(e.type);
-  }
-  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
+  EXPECT_EQ(ReadTypes(**watcher, 3), (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
 }
 
 TEST_F(ResourceApiTest, WatchFromVersionResumes) {
