@@ -135,10 +135,44 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
                   "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
+  // A REST watch streams newline-delimited events until the client stops.
+  {
+    httplib::Client watcher("127.0.0.1", platform_->port());
+    std::string received;
+    std::thread writer([&] {
+      absl::SleepFor(absl::Milliseconds(300));
+      httplib::Client c("127.0.0.1", platform_->port());
+      c.Post("/api/v1/workflows/team-w", R"({"metadata":{"name":"streamed"}})", "application/json");
+    });
+    auto streamed =
+        watcher.Get("/api/v1/workflows/team-w?watch=true", [&](const char* data, size_t n) {
+          received.append(data, n);
+          // Stop reading once the event is in.
+          return received.find('\n') == std::string::npos;
+        });
+    writer.join();
+    json line = json::parse(received.substr(0, received.find('\n')));
+    EXPECT_EQ(line["result"]["type"], "ADDED");
+    EXPECT_EQ(line["result"]["object"]["metadata"]["name"], "streamed");
+  }
   // Bodies beyond the limit are refused before they are parsed.
   res = http.Post("/api/v1/workflows/default", std::string(17 << 20, ' '), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
+}
+
+TEST_F(PlatformTest, ShutdownEndsOpenRestWatches) {
+  // Shutdown does not hang on a REST watch that is still open.
+  std::thread open_watch([port = platform_->port()] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60);
+    c.Get("/api/v1/workflows/default?watch=true", [](const char*, size_t) { return true; });
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  platform_->Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  open_watch.join();
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //   PUT    /api/v1/workflows/{namespace}/{name}
 //   DELETE /api/v1/workflows/{namespace}/{name}
 //   GET    /api/v1/cluster-workflow-templates[/{name}]   (cluster-scoped kinds)
+//   GET    /api/v1/workflows/{namespace}?watch=true   (or listOptions.watch=true):
+//          newline-delimited {"result":{"type":"ADDED","object":{...}}}
 //   GET    /api/v1/version, /api/v1/kinds
 //
 // Each kind's path segment is Argo Server's (workflow-templates,

@@ -97,14 +97,18 @@ std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
 
 void Server::Shutdown(absl::Duration grace) {
   if (!started_ || stopped_.exchange(true)) return;
+  // Shutdown(deadline) lets in-flight calls finish until the deadline and
+  // then cancels them; open watch streams notice through IsCancelled(). It
+  // runs beside the HTTP stop because httplib's stop waits for its handlers,
+  // and a REST watch handler ends only when its gRPC stream is cancelled.
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
+  std::thread grpc_stop([this, deadline] { grpc_->Shutdown(deadline); });
   if (http_) {
     http_->stop();
     if (http_thread_.joinable()) http_thread_.join();
   }
-  // Shutdown(deadline) lets in-flight calls finish until the deadline and
-  // then cancels them; open watch streams notice through IsCancelled().
-  grpc_->Shutdown(std::chrono::system_clock::now() +
-                  std::chrono::milliseconds(absl::ToInt64Milliseconds(grace)));
+  grpc_stop.join();
   grpc_->Wait();
   for (auto& fn : on_shutdown_) fn();
   LogInfo(options_.name, "stopped");
