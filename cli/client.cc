@@ -5,20 +5,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/base/status_macros.h"
+#include "lib/manifest/json_text.h"
 #include "lib/server/grpc_status.h"
 
 namespace argonaut::cli {
 namespace {
 
-constexpr auto kCallTimeout = std::chrono::seconds(30);
-
-void SetDeadline(grpc::ClientContext* ctx) {
-  ctx->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-}
-
 absl::StatusOr<nlohmann::json> ParseObject(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return absl::InternalError("server returned invalid JSON");
+  absl::StatusOr<nlohmann::json> j = manifest::ParseJsonText(text);
+  if (!j.ok()) return absl::InternalError("server returned invalid JSON");
   return j;
 }
 
@@ -61,9 +57,7 @@ absl::StatusOr<nlohmann::json> Client::Create(const std::string& kind, const nlo
   req.set_json(object.dump());
   req.set_upsert(upsert);
   api::v1::Object resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  if (grpc::Status s = stub_->Create(&ctx, req, &resp); !s.ok()) return Convert(s);
+  RETURN_IF_ERROR(Call(&Stub::Create, req, &resp));
   return ParseObject(resp.json());
 }
 
@@ -74,9 +68,7 @@ absl::StatusOr<nlohmann::json> Client::Get(const std::string& kind, const std::s
   req.set_namespace_(ns);
   req.set_name(name);
   api::v1::Object resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  if (grpc::Status s = stub_->Get(&ctx, req, &resp); !s.ok()) return Convert(s);
+  RETURN_IF_ERROR(Call(&Stub::Get, req, &resp));
   return ParseObject(resp.json());
 }
 
@@ -87,9 +79,7 @@ absl::StatusOr<std::pair<std::vector<nlohmann::json>, std::string>> Client::List
   req.set_namespace_(ns);
   req.set_label_selector(selector);
   api::v1::ListResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  if (grpc::Status s = stub_->List(&ctx, req, &resp); !s.ok()) return Convert(s);
+  RETURN_IF_ERROR(Call(&Stub::List, req, &resp));
   std::vector<nlohmann::json> items;
   for (const auto& item : resp.items()) {
     auto j = ParseObject(item.json());
@@ -106,18 +96,12 @@ absl::Status Client::Delete(const std::string& kind, const std::string& ns,
   req.set_namespace_(ns);
   req.set_name(name);
   api::v1::DeleteResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  return Convert(stub_->Delete(&ctx, req, &resp));
+  return Call(&Stub::Delete, req, &resp);
 }
 
 absl::StatusOr<std::string> Client::Version() {
   api::v1::VersionResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  if (grpc::Status s = stub_->Version(&ctx, api::v1::VersionRequest(), &resp); !s.ok()) {
-    return Convert(s);
-  }
+  RETURN_IF_ERROR(Call(&Stub::Version, api::v1::VersionRequest(), &resp, std::chrono::seconds(5)));
   return resp.version();
 }
 

@@ -1,6 +1,7 @@
 // The CLI's connection to the gateway, with CLI-friendly errors.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,17 @@ class Client {
   absl::StatusOr<std::string> Version();
 
  private:
+  using Stub = api::v1::ResourceService::Stub;
+
+  // One unary call with a deadline, its failure turned into a CLI error.
+  template <typename Req, typename Resp>
+  absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const Req& req, Resp* resp,
+                    std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    return Convert((stub_.get()->*method)(&ctx, req, resp));
+  }
   absl::Status Convert(const grpc::Status& s) const;
 
   std::string address_;

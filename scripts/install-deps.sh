@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libyaml-cpp-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev
   libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests: promtool and a real Prometheus server to scrape the services
-  prometheus curl
+  prometheus curl python3 git
 )
 
 missing=()

@@ -2,7 +2,7 @@
 //
 //   ASSIGN_OR_RETURN(std::vector<nlohmann::json> docs, ParseDocuments(text));
 //   argonaut::rollout::v1::Rollout rollout;
-//   if (absl::Status s = DecodeDocument(docs[0], &rollout); !s.ok()) {
+//   if (absl::Status s = FromJson(docs[0], &rollout); !s.ok()) {
 //     return absl::InvalidArgumentError(absl::StrCat("doc 1: ", s.message()));
 //   }
 //   nlohmann::json back = ToJson(rollout);
@@ -45,10 +45,5 @@ absl::Status FromJson(const nlohmann::json& obj, google::protobuf::Message* msg)
 // The manifest form of `msg`: only fields that are present (has-bit set, or non-default for
 // fields without presence, or non-empty repeated/map) appear. int64 values are JSON numbers.
 nlohmann::json ToJson(const google::protobuf::Message& msg);
-
-// FromJson for one element of ParseDocuments' result. Callers prefix errors with "doc N: ".
-inline absl::Status DecodeDocument(const nlohmann::json& doc, google::protobuf::Message* msg) {
-  return FromJson(doc, msg);
-}
 
 }  // namespace argonaut::manifest
