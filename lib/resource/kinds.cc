@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "argonaut/cd/v1/cd.pb.h"
+#include "argonaut/cluster/v1/cluster.pb.h"
 #include "argonaut/events/v1/events.pb.h"
 #include "argonaut/rollout/v1/rollout.pb.h"
 #include "argonaut/workflow/v1/workflow.pb.h"
@@ -16,6 +17,7 @@ std::vector<KindInfo> BuildKinds() {
   namespace ro = ::argonaut::rollout::v1;
   namespace ev = ::argonaut::events::v1;
   namespace cd = ::argonaut::cd::v1;
+  const auto* kube = &::argonaut::cluster::v1::KubeObject::default_instance();
   // Short names are Argo's own (from its CRDs) so muscle memory carries over.
   return {
       {"Workflow",
@@ -138,6 +140,25 @@ std::vector<KindInfo> BuildKinds() {
        true,
        "cd",
        &cd::AppProject::default_instance()},
+      // Kubernetes kinds the local cluster runtime serves, with kubectl's
+      // short names. Status is a subresource on the workload kinds: a spec
+      // write keeps the status the controllers reported.
+      {"Pod", "v1", "pods", "pod", {"po"}, true, "cluster", kube, true},
+      {"Service", "v1", "services", "service", {"svc"}, true, "cluster", kube, true},
+      {"ConfigMap", "v1", "configmaps", "configmap", {"cm"}, true, "cluster", kube},
+      {"Secret", "v1", "secrets", "secret", {}, true, "cluster", kube},
+      {"Namespace", "v1", "namespaces", "namespace", {"ns"}, false, "cluster", kube, true},
+      {"ReplicaSet", "apps/v1", "replicasets", "replicaset", {"rs"}, true, "cluster", kube, true},
+      {"Deployment",
+       "apps/v1",
+       "deployments",
+       "deployment",
+       {"deploy"},
+       true,
+       "cluster",
+       kube,
+       true},
+      {"Job", "batch/v1", "jobs", "job", {}, true, "cluster", kube, true},
   };
 }
 
@@ -171,7 +192,7 @@ std::vector<const KindInfo*> KindsOfService(std::string_view service) {
 
 const std::vector<std::string>& ServiceNames() {
   static const std::vector<std::string>* names =
-      new std::vector<std::string>{"workflow", "rollout", "events", "cd"};
+      new std::vector<std::string>{"cluster", "workflow", "rollout", "events", "cd"};
   return *names;
 }
 

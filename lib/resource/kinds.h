@@ -21,9 +21,13 @@ struct KindInfo {
   std::string singular;     // workflow
   std::vector<std::string> short_names;
   bool namespaced = true;
-  std::string service;  // workflow | rollout | events | cd
+  std::string service;  // cluster | workflow | rollout | events | cd
   // Default instance of the message that types the kind.
   const google::protobuf::Message* prototype = nullptr;
+  // Kubernetes' status subresource: spec writes keep the stored status and
+  // bump metadata.generation when the spec changes; UpdateStatus writes only
+  // the status.
+  bool status_subresource = false;
 
   std::unique_ptr<google::protobuf::Message> NewMessage() const {
     return std::unique_ptr<google::protobuf::Message>(prototype->New());

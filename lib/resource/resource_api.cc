@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/manifest/codec.h"
@@ -190,9 +192,40 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
   return msg;
 }
 
+namespace {
+
+// Copies the message field `name` (spec, status) from `from` to `to`.
+void CopyField(const google::protobuf::Message& from, google::protobuf::Message& to,
+               const char* name) {
+  const google::protobuf::FieldDescriptor* f = to.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) return;
+  if (from.GetReflection()->HasField(from, f)) {
+    to.GetReflection()->MutableMessage(&to, f)->CopyFrom(from.GetReflection()->GetMessage(from, f));
+  } else {
+    to.GetReflection()->ClearField(&to, f);
+  }
+}
+
+std::string FieldBytes(const google::protobuf::Message& m, const char* name) {
+  const google::protobuf::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+    return "";
+  }
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  // Deterministic, so that equal specs (maps included) compare equal.
+  coded.SetSerializationDeterministic(true);
+  m.GetReflection()->GetMessage(m, f).SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
                                                google::protobuf::Message& object, bool upsert,
-                                               bool must_exist) {
+                                               bool must_exist, bool status_write) {
   common::v1::ObjectMeta* meta = MutableMeta(object);
   if (kind.namespaced) {
     if (meta->namespace_().empty()) meta->set_namespace_("default");
@@ -221,6 +254,12 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
     ASSIGN_OR_RETURN(auto old, Decode(kind, *existing));
     meta->set_uid(Meta(*old).uid());
     meta->set_creation_timestamp(Meta(*old).creation_timestamp());
+    if (kind.status_subresource && !status_write) {
+      CopyField(*old, object, "status");
+      const int64_t generation = std::max<int64_t>(Meta(*old).generation(), 1);
+      meta->set_generation(FieldBytes(*old, "spec") == FieldBytes(object, "spec") ? generation
+                                                                                  : generation + 1);
+    }
     expected = given_rv != 0 ? given_rv : existing->resource_version;
   } else if (absl::IsNotFound(existing.status())) {
     if (must_exist) {
@@ -232,6 +271,7 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
     }
     meta->set_uid(NewUid());
     meta->set_creation_timestamp(FormatTimestamp(absl::Now()));
+    if (kind.status_subresource) meta->set_generation(1);
     expected = store::kMustNotExist;
   } else {
     return existing.status();
@@ -273,6 +313,28 @@ absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name, std:
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
   return Write(*kind, *object, /*upsert=*/true, /*must_exist=*/true);
+}
+
+absl::StatusOr<std::string> ResourceApi::UpdateStatus(std::string_view kind_name,
+                                                      std::string_view json) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
+  if (!kind->status_subresource) {
+    return absl::InvalidArgumentError(absl::StrCat(kind->kind, " has no status subresource"));
+  }
+  const common::v1::ObjectMeta& meta = Meta(*object);
+  const std::string ns =
+      kind->namespaced ? (meta.namespace_().empty() ? "default" : meta.namespace_()) : "";
+  absl::StatusOr<store::Record> rec = store_->Get(kind->plural, ObjectKey(ns, meta.name()));
+  if (absl::IsNotFound(rec.status())) {
+    return absl::NotFoundError(absl::StrCat(kind->plural, " \"", meta.name(), "\" not found"));
+  }
+  if (!rec.ok()) return rec.status();
+  ASSIGN_OR_RETURN(auto stored, Decode(*kind, *rec));
+  CopyField(*object, *stored, "status");
+  // The caller's version (if any) is the precondition; else last writer wins.
+  MutableMeta(*stored)->set_resource_version(meta.resource_version());
+  return Write(*kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
 }
 
 absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::string_view ns,

@@ -63,6 +63,9 @@ class ResourceApi {
       std::string_view kind, std::string_view ns, std::string_view label_selector);
   // The object must exist. A non-empty metadata.resourceVersion must match.
   absl::StatusOr<std::string> Update(std::string_view kind, std::string_view json);
+  // Writes only the status of a kind with a status subresource; the stored
+  // spec and metadata stay. A non-empty metadata.resourceVersion must match.
+  absl::StatusOr<std::string> UpdateStatus(std::string_view kind, std::string_view json);
   absl::Status Delete(std::string_view kind, std::string_view ns, std::string_view name,
                       std::string_view resource_version);
   // Starting from version 0 first replays the current objects as ADDED.
@@ -80,7 +83,7 @@ class ResourceApi {
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Parse(const KindInfo& kind,
                                                                    std::string_view json);
   absl::StatusOr<std::string> Write(const KindInfo& kind, google::protobuf::Message& object,
-                                    bool upsert, bool must_exist);
+                                    bool upsert, bool must_exist, bool status_write = false);
 
   store::Store* store_;
   std::vector<const KindInfo*> kinds_;

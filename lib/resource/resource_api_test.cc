@@ -235,3 +235,54 @@ TEST_F(ResourceApiTest, WatchFromVersionResumes) {
 
 }  // namespace
 }  // namespace argonaut::resource
+
+namespace argonaut::resource {
+namespace {
+
+// Kubernetes' status subresource on the cluster kinds: an apply of the spec
+// keeps what the controllers reported and bumps generation only on change.
+TEST(StatusSubresourceTest, SpecWritesKeepStatusAndCountGenerations) {
+  auto store = *store::InMemoryStore::Create(
+      {.kinds = ResourceApi::ColumnFamilies(KindsOfService("cluster"))});
+  ResourceApi api(store.get(), KindsOfService("cluster"));
+  json deploy = json::parse(R"({"apiVersion": "apps/v1", "kind": "Deployment",
+      "metadata": {"name": "web"}, "spec": {"replicas": 3}})");
+  auto created = api.Create("deploy", deploy.dump(), /*upsert=*/true);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(json::parse(*created)["metadata"]["generation"], 1);
+
+  json with_status = json::parse(*created);
+  with_status["status"] = {{"replicas", 3}, {"readyReplicas", 2}};
+  with_status["spec"]["replicas"] = 99;  // ignored by a status write
+  auto status_out = api.UpdateStatus("Deployment", with_status.dump());
+  ASSERT_TRUE(status_out.ok()) << status_out.status();
+  EXPECT_EQ(json::parse(*status_out)["spec"]["replicas"], 3);
+  EXPECT_EQ(json::parse(*status_out)["status"]["readyReplicas"], 2);
+
+  // Same spec again: generation stays; status stays.
+  auto same = api.Create("deploy", deploy.dump(), /*upsert=*/true);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(json::parse(*same)["metadata"]["generation"], 1);
+  EXPECT_EQ(json::parse(*same)["status"]["readyReplicas"], 2);
+
+  deploy["spec"]["replicas"] = 5;
+  auto changed = api.Create("deploy", deploy.dump(), /*upsert=*/true);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(json::parse(*changed)["metadata"]["generation"], 2);
+  EXPECT_EQ(json::parse(*changed)["status"]["readyReplicas"], 2);
+
+  // A stale version on a status write is refused like any other write.
+  with_status["metadata"]["resourceVersion"] = json::parse(*created)["metadata"]["resourceVersion"];
+  EXPECT_THAT(api.UpdateStatus("Deployment", with_status.dump()).status(),
+              StatusIs(absl::StatusCode::kAborted));
+  // ConfigMaps keep their data fields and have no status subresource.
+  auto cm = api.Create(
+      "cm", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k":"v"}})",
+      false);
+  ASSERT_TRUE(cm.ok()) << cm.status();
+  EXPECT_EQ(json::parse(*cm)["data"]["k"], "v");
+  EXPECT_THAT(api.UpdateStatus("cm", *cm).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace argonaut::resource
