@@ -38,7 +38,25 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 
 Client::Client(std::string address)
     : address_(std::move(address)),
-      stub_(api::v1::ResourceService::NewStub(MakeChannel(address_))) {}
+      channel_(MakeChannel(address_)),
+      stub_(api::v1::ResourceService::NewStub(channel_)),
+      cluster_stub_(cluster::v1::ClusterService::NewStub(channel_)) {}
+
+absl::Status Client::PodLogs(const std::string& ns, const std::string& name,
+                             const std::string& container, bool follow,
+                             const std::function<void(std::string_view)>& sink) {
+  grpc::ClientContext ctx;
+  if (!follow) ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  cluster::v1::PodLogsRequest req;
+  req.set_namespace_(ns);
+  req.set_name(name);
+  req.set_container(container);
+  req.set_follow(follow);
+  auto reader = cluster_stub_->PodLogs(&ctx, req);
+  cluster::v1::LogChunk chunk;
+  while (reader->Read(&chunk)) sink(chunk.data());
+  return Convert(reader->Finish());
+}
 
 absl::Status Client::Convert(const grpc::Status& s) const {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -2,12 +2,15 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "argonaut/cluster/v1/cluster_service.grpc.pb.h"
 #include "nlohmann/json.hpp"
 
 namespace argonaut::cli {
@@ -28,6 +31,10 @@ class Client {
       const std::string& kind, const std::string& ns, const std::string& selector);
   absl::Status Delete(const std::string& kind, const std::string& ns, const std::string& name);
   absl::StatusOr<std::string> Version();
+  // Streams one container's log to `sink`; with follow, until it ends.
+  absl::Status PodLogs(const std::string& ns, const std::string& name,
+                       const std::string& container, bool follow,
+                       const std::function<void(std::string_view)>& sink);
 
  private:
   using Stub = api::v1::ResourceService::Stub;
@@ -44,7 +51,9 @@ class Client {
   absl::Status Convert(const grpc::Status& s) const;
 
   std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<api::v1::ResourceService::Stub> stub_;
+  std::unique_ptr<cluster::v1::ClusterService::Stub> cluster_stub_;
 };
 
 }  // namespace argonaut::cli

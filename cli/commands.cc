@@ -200,9 +200,31 @@ int RunDelete(const std::vector<std::string>& argv, std::ostream& out, std::ostr
       rc = Fail(err, s);
       continue;
     }
-    out << absl::AsciiStrToLower(kind->kind) << ".argoproj.io \"" << pos[i] << "\" deleted\n";
+    out << KindWithGroup(*kind) << " \"" << pos[i] << "\" deleted\n";
   }
   return rc;
+}
+
+int RunLogs(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer, kNamespace, {"container", "c"}, {"follow", "f", false}});
+  if (!args.ok()) return Fail(err, args.status());
+  if (args->positional.size() != 1) {
+    return Fail(err, "usage: argonaut logs pod/NAME [-c CONTAINER] [-f] [-n NS]");
+  }
+  std::string target = args->positional[0];
+  const size_t slash = target.find('/');
+  const resource::KindInfo* kind =
+      slash == std::string::npos ? nullptr : resource::FindKind(target.substr(0, slash));
+  if (kind == nullptr || kind->kind != "Pod") {
+    // A bare name is a workflow in Argo's CLI; that needs the workflow controller.
+    return Fail(err, absl::StrCat("logs of \"", target,
+                                  "\": only pod logs are served so far; use pod/NAME"));
+  }
+  Client client(ServerAddress(args->Get("server")));
+  absl::Status s = client.PodLogs(args->Get("namespace", "default"), target.substr(slash + 1),
+                                  args->Get("container"), args->Has("follow"),
+                                  [&out](std::string_view chunk) { out << chunk << std::flush; });
+  return s.ok() ? 0 : Fail(err, s);
 }
 
 int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {

@@ -11,6 +11,7 @@ namespace argonaut::cli {
 int RunApply(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunVersion(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunUp(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "lib/cluster/images/builtin.h"
 #include "lib/server/server.h"
 
 namespace {
@@ -16,6 +17,7 @@ Usage:
   argonaut apply -f FILE|-  [-n NS]                             create or update objects
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]
   argonaut delete KIND NAME [-n NS]
+  argonaut logs pod/NAME [-c CONTAINER] [-f] [-n NS]              a pod's log
   argonaut version
 
 The server address comes from --server or ARGONAUT_SERVER (default localhost:2746).
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
   if (cmd == "apply") return argonaut::cli::RunApply(args, std::cout, std::cerr);
   if (cmd == "get") return argonaut::cli::RunGet(args, std::cout, std::cerr);
   if (cmd == "delete") return argonaut::cli::RunDelete(args, std::cout, std::cerr);
+  if (cmd == "logs") return argonaut::cli::RunLogs(args, std::cout, std::cerr);
+  // Built-in images run as `argonaut __image NAME ...` in pods (see the image table).
+  if (cmd == "__image") return argonaut::cluster::RunBuiltinImage(argc - 2, argv + 2);
   if (cmd == "version") return argonaut::cli::RunVersion(args, std::cout, std::cerr);
   std::cerr << "error: unknown command \"" << cmd << "\" (see `argonaut help`)\n";
   return 1;

@@ -32,6 +32,162 @@ struct Column {
   bool wide_only = false;
 };
 
+std::string Count(const json& o, std::initializer_list<const char*> path) {
+  std::string v = At(o, path);
+  return v.empty() ? std::string("0") : v;
+}
+
+size_t Size(const json& o, const char* field) {
+  return o.is_object() && o.contains(field) && o[field].is_object() ? o[field].size() : 0;
+}
+
+// kubectl's STATUS column: a waiting or terminated reason says more than
+// the phase (CrashLoopBackOff, Completed, Error).
+std::string PodStatus(const json& pod) {
+  if (!At(pod, {"metadata", "deletionTimestamp"}).empty()) return "Terminating";
+  std::string reason;
+  if (pod.contains("status") && pod["status"].contains("containerStatuses")) {
+    for (const json& cs : pod["status"]["containerStatuses"]) {
+      std::string r = At(cs, {"state", "waiting", "reason"});
+      if (r.empty()) r = At(cs, {"state", "terminated", "reason"});
+      if (!r.empty() && r != "ContainerCreating") reason = r;
+    }
+  }
+  if (!reason.empty()) return reason;
+  std::string phase = At(pod, {"status", "phase"});
+  return phase.empty() ? std::string("Pending") : phase;
+}
+
+std::string PodReady(const json& pod) {
+  int total = 0, ready = 0;
+  if (pod.contains("spec") && pod["spec"].contains("containers")) {
+    total = static_cast<int>(pod["spec"]["containers"].size());
+  }
+  if (pod.contains("status") && pod["status"].contains("containerStatuses")) {
+    for (const json& cs : pod["status"]["containerStatuses"]) {
+      if (cs.value("ready", false)) ++ready;
+    }
+  }
+  return absl::StrCat(ready, "/", total);
+}
+
+std::string PodRestarts(const json& pod) {
+  int64_t n = 0;
+  if (pod.contains("status") && pod["status"].contains("containerStatuses")) {
+    for (const json& cs : pod["status"]["containerStatuses"]) {
+      if (cs.contains("restartCount") && cs["restartCount"].is_number_integer()) {
+        n += cs["restartCount"].get<int64_t>();
+      }
+    }
+  }
+  return absl::StrCat(n);
+}
+
+std::string ServicePorts(const json& svc) {
+  std::vector<std::string> parts;
+  if (!svc.contains("spec") || !svc["spec"].contains("ports")) return "<none>";
+  const json* lb = nullptr;
+  if (svc.contains("status") && svc["status"].contains("loadBalancer") &&
+      svc["status"]["loadBalancer"].contains("ingress") &&
+      !svc["status"]["loadBalancer"]["ingress"].empty()) {
+    lb = &svc["status"]["loadBalancer"]["ingress"][0];
+  }
+  size_t i = 0;
+  for (const json& p : svc["spec"]["ports"]) {
+    std::string local;
+    if (lb != nullptr && lb->contains("ports") && i < (*lb)["ports"].size()) {
+      local = At((*lb)["ports"][i], {"port"});
+    }
+    std::string proto = At(p, {"protocol"});
+    parts.push_back(absl::StrCat(At(p, {"port"}), local.empty() ? "" : ":", local, "/",
+                                 proto.empty() ? "TCP" : proto));
+    ++i;
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+std::vector<Column> KubeColumns(const resource::KindInfo& kind) {
+  if (kind.kind == "Pod") {
+    return {{"READY", PodReady},
+            {"STATUS", PodStatus},
+            {"RESTARTS", PodRestarts},
+            {"IP",
+             [](const json& o) {
+               return At(o, {"status", "podIP"});
+             },
+             true}};
+  }
+  if (kind.kind == "Deployment") {
+    return {{"READY",
+             [](const json& o) {
+               return absl::StrCat(Count(o, {"status", "readyReplicas"}), "/",
+                                   Count(o, {"spec", "replicas"}));
+             }},
+            {"UP-TO-DATE",
+             [](const json& o) {
+               return Count(o, {"status", "updatedReplicas"});
+             }},
+            {"AVAILABLE", [](const json& o) {
+               return Count(o, {"status", "availableReplicas"});
+             }}};
+  }
+  if (kind.kind == "ReplicaSet") {
+    return {{"DESIRED",
+             [](const json& o) {
+               return Count(o, {"spec", "replicas"});
+             }},
+            {"CURRENT",
+             [](const json& o) {
+               return Count(o, {"status", "replicas"});
+             }},
+            {"READY", [](const json& o) {
+               return Count(o, {"status", "readyReplicas"});
+             }}};
+  }
+  if (kind.kind == "Service") {
+    return {{"TYPE",
+             [](const json& o) {
+               std::string t = At(o, {"spec", "type"});
+               return t.empty() ? std::string("ClusterIP") : t;
+             }},
+            {"EXTERNAL-IP",
+             [](const json& o) {
+               if (!o.contains("status") || !o["status"].contains("loadBalancer") ||
+                   !o["status"]["loadBalancer"].contains("ingress") ||
+                   o["status"]["loadBalancer"]["ingress"].empty()) {
+                 return std::string("<pending>");
+               }
+               return At(o["status"]["loadBalancer"]["ingress"][0], {"ip"});
+             }},
+            {"PORT(S)", ServicePorts}};
+  }
+  if (kind.kind == "Job") {
+    return {{"COMPLETIONS", [](const json& o) {
+               std::string c = At(o, {"spec", "completions"});
+               return absl::StrCat(Count(o, {"status", "succeeded"}), "/", c.empty() ? "1" : c);
+             }}};
+  }
+  if (kind.kind == "ConfigMap") {
+    return {{"DATA", [](const json& o) { return absl::StrCat(Size(o, "data")); }}};
+  }
+  if (kind.kind == "Secret") {
+    return {{"TYPE",
+             [](const json& o) {
+               std::string t = At(o, {"type"});
+               return t.empty() ? std::string("Opaque") : t;
+             }},
+            {"DATA",
+             [](const json& o) { return absl::StrCat(Size(o, "data") + Size(o, "stringData")); }}};
+  }
+  if (kind.kind == "Namespace") {
+    return {{"STATUS", [](const json& o) {
+               std::string p = At(o, {"status", "phase"});
+               return p.empty() ? std::string("Active") : p;
+             }}};
+  }
+  return {};
+}
+
 std::vector<Column> ColumnsFor(const resource::KindInfo& kind, absl::Time now) {
   auto age = [now](const json& o) {
     absl::Time t;
@@ -93,6 +249,9 @@ std::vector<Column> ColumnsFor(const resource::KindInfo& kind, absl::Time now) {
     cols.push_back({"AGE", age});
     return cols;
   }
+  if (kind.service == "cluster") {
+    for (Column& c : KubeColumns(kind)) cols.push_back(std::move(c));
+  }
   cols.push_back({"AGE", age});
   return cols;
 }
@@ -107,8 +266,15 @@ std::string FormatAge(absl::Time created, absl::Time now) {
   return absl::StrCat(s / 86400, "d");
 }
 
+std::string KindWithGroup(const resource::KindInfo& kind) {
+  const std::string lower = absl::AsciiStrToLower(kind.kind);
+  const size_t slash = kind.api_version.find('/');
+  if (slash == std::string::npos) return lower;  // core kinds have no group
+  return absl::StrCat(lower, ".", kind.api_version.substr(0, slash));
+}
+
 std::string QualifiedName(const resource::KindInfo& kind, const std::string& name) {
-  return absl::StrCat(absl::AsciiStrToLower(kind.kind), ".argoproj.io/", name);
+  return absl::StrCat(KindWithGroup(kind), "/", name);
 }
 
 std::string FormatTable(const resource::KindInfo& kind, const std::vector<json>& items,

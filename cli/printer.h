@@ -15,7 +15,10 @@ namespace argonaut::cli {
 // kubectl's short ages: 45s, 12m, 5h, 3d.
 std::string FormatAge(absl::Time created, absl::Time now);
 
-// "workflow.argoproj.io/hello"
+// kubectl's kind with API group: "workflow.argoproj.io", "deployment.apps", "pod".
+std::string KindWithGroup(const resource::KindInfo& kind);
+
+// "workflow.argoproj.io/hello", "pod/web-1"
 std::string QualifiedName(const resource::KindInfo& kind, const std::string& name);
 
 std::string FormatTable(const resource::KindInfo& kind, const std::vector<nlohmann::json>& items,

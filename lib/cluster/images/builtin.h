@@ -1,0 +1,13 @@
+// Built-in images: programs that stand in for container images which cannot
+// be pulled here (argoproj/argosay, jocatalin/kubernetes-bootcamp). The image
+// table runs them as `<binary> [__image] NAME args...`.
+#pragma once
+
+namespace argonaut::cluster {
+
+// Runs built-in image argv[0] ("argosay", "kubernetes-bootcamp") with
+// argv[1..] as its arguments and returns the process exit code. An unknown
+// name prints the known ones to stderr and returns 127, like a missing command.
+int RunBuiltinImage(int argc, char** argv);
+
+}  // namespace argonaut::cluster
