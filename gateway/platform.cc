@@ -5,6 +5,7 @@
 #include "httplib.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
+#include "lib/cluster/validator.h"
 
 namespace argonaut::gateway {
 
@@ -12,9 +13,10 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   auto p = std::unique_ptr<Platform>(new Platform());
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   for (const std::string& name : resource::ServiceNames()) {
-    ASSIGN_OR_RETURN(auto bundle,
-                     resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
-                                                   &p->metrics_));
+    ASSIGN_OR_RETURN(auto bundle, resource::ServiceBundle::Open(
+                                      name, absl::StrCat(options.data_dir, "/", name), &p->metrics_,
+                                      name == "cluster" ? cluster::KubernetesValidator()
+                                                        : resource::Validator()));
     auto server = std::make_unique<server::Server>(
         server::ServerOptions{.name = name, .grpc_port = -1, .http_port = -1});
     server->AddService(&bundle->grpc_service());
@@ -24,18 +26,29 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
         LogError(raw->name(), "flush failed", {{"error", std::string(s.message())}});
       }
     });
+    if (name == "cluster") {
+      // The runtime runs next to the store it reconciles; pods live in
+      // data_dir/runtime, apart from the store's files.
+      cluster::LocalClusterOptions copts = options.cluster;
+      if (copts.data_dir.empty()) copts.data_dir = absl::StrCat(options.data_dir, "/runtime");
+      ASSIGN_OR_RETURN(p->cluster_, cluster::LocalCluster::Start(&bundle->api(), copts));
+      p->cluster_grpc_ = std::make_unique<cluster::ClusterGrpcService>(p->cluster_.get());
+      server->AddService(p->cluster_grpc_.get());
+    }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
     p->bundles_[name] = std::move(bundle);
     p->service_servers_.push_back(std::move(server));
   }
-  p->router_ = std::make_unique<ResourceRouter>(std::move(channels));
+  p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
       .name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [registry] {
         return registry->Serialize();
       }});
   p->gateway_server_->AddService(p->router_.get());
+  p->cluster_router_ = std::make_unique<ClusterRouter>(channels.at("cluster"));
+  p->gateway_server_->AddService(p->cluster_router_.get());
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
   // REST calls go through the router over an in-process channel.
@@ -61,6 +74,7 @@ Platform::~Platform() { Shutdown(); }
 void Platform::Shutdown() {
   if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
+  if (cluster_) cluster_->Stop();
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
 }
 

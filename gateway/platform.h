@@ -15,8 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "gateway/cluster_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/router.h"
+#include "lib/cluster/grpc_service.h"
+#include "lib/cluster/local_cluster.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
@@ -29,6 +32,8 @@ struct PlatformOptions {
   // gRPC and REST (/api/v1, /metrics, /healthz) share this port, as on Argo
   // Server; 0 picks a free port.
   int port = 2746;
+  // The local cluster runtime (pods as processes); see LocalClusterOptions.
+  cluster::LocalClusterOptions cluster;
 };
 
 class Platform {
@@ -38,9 +43,11 @@ class Platform {
 
   int port() const { return mux_->port(); }
   resource::ServiceBundle& service(const std::string& name) { return *bundles_.at(name); }
+  cluster::LocalCluster& local_cluster() { return *cluster_; }
 
   // Gateway first, so calls in flight through it finish while the services
-  // behind it still answer; then each service, whose stores are flushed.
+  // behind it still answer; then the cluster runtime (every pod stopped);
+  // then each service, whose stores are flushed.
   void Shutdown();
 
  private:
@@ -49,6 +56,9 @@ class Platform {
   metrics::MetricsRegistry metrics_;
   std::map<std::string, std::unique_ptr<resource::ServiceBundle>> bundles_;
   std::vector<std::unique_ptr<server::Server>> service_servers_;
+  std::unique_ptr<cluster::LocalCluster> cluster_;
+  std::unique_ptr<cluster::ClusterGrpcService> cluster_grpc_;
+  std::unique_ptr<ClusterRouter> cluster_router_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;

@@ -1,0 +1,619 @@
+#include "lib/cluster/kubelet/pod_worker.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "lib/base/log.h"
+#include "lib/cluster/kubelet/container_config.h"
+#include "lib/cluster/kubelet/probe.h"
+#include "lib/cluster/workloads/kubelet_policy.h"
+#include "lib/cluster/workloads/objects.h"
+#include "lib/cluster/workloads/probe.h"
+
+namespace argonaut::cluster::kubelet {
+namespace {
+
+namespace fs = std::filesystem;
+namespace wl = ::argonaut::cluster::workloads;
+
+int64_t IntOr(const Object& o, const char* key, int64_t def) {
+  auto it = o.is_object() ? o.find(key) : o.end();
+  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : def;
+}
+
+// A pod that already has container statuses ran under a previous runtime:
+// its count carries on, plus one for the restart this run makes.
+int PreviousRestarts(const Object& pod, bool init, const std::string& name) {
+  const Object status = pod.value("status", Object::object());
+  const char* list = init ? "initContainerStatuses" : "containerStatuses";
+  if (!status.is_object() || !status.contains(list) || !status[list].is_array()) return 0;
+  for (const Object& cs : status[list]) {
+    if (!cs.is_object() || cs.value("name", "") != name) continue;
+    const Object state = cs.value("state", Object::object());
+    const bool ran = state.contains("running") || state.contains("terminated");
+    return IntOr(cs, "restartCount", 0) + (ran ? 1 : 0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct PodWorker::Container {
+  Object spec;
+  std::string name;
+  std::string image;
+  bool init = false;
+  ContainerConfig config;
+  std::string log_path;
+  std::unique_ptr<sandbox::Process> proc;
+
+  enum class State { kWaiting, kRunning, kTerminated } state = State::kWaiting;
+  std::string waiting_reason = "ContainerCreating";
+  std::string waiting_message;
+  absl::Time started_at;
+  absl::Time finished_at;
+  int exit_code = 0;
+  std::string term_reason;
+  std::string term_message;
+  Object last_state = Object::object();
+  int restarts = 0;
+  wl::CrashLoopBackoff backoff;
+  absl::Time restart_at = absl::InfiniteFuture();
+  bool ready = false;
+  wl::ContainerProbes probes;
+
+  // Will run again (now or after a back-off).
+  bool Pending() const { return state == State::kWaiting; }
+};
+
+PodWorker::PodWorker(Object pod, std::string pod_dir, PodWorkerEnv env)
+    : pod_dir_(std::move(pod_dir)), env_(std::move(env)), pod_(std::move(pod)) {
+  const Object spec = pod_.value("spec", Object::object());
+  // Validated by the API before the pod is stored; Always is the default.
+  restart_policy_ = wl::ParseRestartPolicy(spec.value("restartPolicy", ""), "spec.restartPolicy")
+                        .value_or(wl::RestartPolicy::kAlways);
+  for (const char* list : {"initContainers", "containers"}) {
+    if (!spec.contains(list) || !spec[list].is_array()) continue;
+    for (const Object& c : spec[list]) {
+      auto ct = std::make_unique<Container>();
+      ct->spec = c;
+      ct->name = c.value("name", "");
+      ct->image = c.value("image", "");
+      ct->init = std::string(list) == "initContainers";
+      ct->log_path = (fs::path(pod_dir_) / "logs" / (ct->name + ".log")).string();
+      ct->restarts = PreviousRestarts(pod_, ct->init, ct->name);
+      (ct->init ? init_ : containers_).push_back(std::move(ct));
+    }
+  }
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+PodWorker::~PodWorker() {
+  Stop(absl::ZeroDuration());
+  Join();
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+void PodWorker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void PodWorker::Stop(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (stop_) return;
+    stop_ = true;
+    grace_ = grace;
+  }
+  uint64_t one = 1;
+  (void)!write(stop_fd_, &one, sizeof(one));
+}
+
+void PodWorker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool PodWorker::stopping() {
+  absl::MutexLock lock(&stop_mu_);
+  return stop_;
+}
+
+absl::Duration PodWorker::grace() {
+  absl::MutexLock lock(&stop_mu_);
+  return grace_;
+}
+
+std::string PodWorker::LogPath(const std::string& container) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto* list : {&containers_, &init_}) {
+    for (const auto& c : *list) {
+      if (container.empty() || c->name == container) return c->log_path;
+    }
+  }
+  return "";
+}
+
+bool PodWorker::ContainerActive(const std::string& container) const {
+  if (finished_) return false;
+  absl::MutexLock lock(&mu_);
+  for (const auto* list : {&containers_, &init_}) {
+    for (const auto& c : *list) {
+      if (container.empty() || c->name == container) {
+        return c->state != Container::State::kTerminated;
+      }
+    }
+  }
+  return false;
+}
+
+void PodWorker::Fail(const std::string& reason, const std::string& message) {
+  {
+    absl::MutexLock lock(&mu_);
+    phase_ = "Failed";
+    reason_ = reason;
+    message_ = message;
+    for (const auto* list : {&init_, &containers_}) {
+      for (const auto& c : *list) {
+        if (c->state == Container::State::kWaiting) {
+          c->waiting_reason = reason;
+          c->waiting_message = message;
+          c->restart_at = absl::InfiniteFuture();
+        }
+      }
+    }
+  }
+  LogWarn("kubelet", "pod failed", {{"pod", KeyOf(pod_)}, {"reason", reason}});
+}
+
+bool PodWorker::StartContainer(Container& c) {
+  std::error_code ec;
+  fs::create_directories(fs::path(c.log_path).parent_path(), ec);
+  sandbox::ProcessSpec spec{.argv = c.config.argv,
+                            .env = c.config.env,
+                            .working_dir = c.config.working_dir,
+                            .log_path = c.log_path};
+  absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
+  absl::MutexLock lock(&mu_);
+  if (c.restart_at != absl::InfiniteFuture() && c.started_at != absl::Time()) {
+    ++c.restarts;
+    c.backoff.RecordRestart(c.finished_at, absl::Now());
+  }
+  c.restart_at = absl::InfiniteFuture();
+  if (!proc.ok()) {
+    // Kubernetes reports an exec failure as a container that ran and failed
+    // with 128 (StartError); the restart policy then applies as usual.
+    c.state = Container::State::kTerminated;
+    c.exit_code = 128;
+    c.term_reason = "StartError";
+    c.term_message = std::string(proc.status().message());
+    c.started_at = c.finished_at = absl::Now();
+    return false;
+  }
+  c.proc = std::move(*proc);
+  c.state = Container::State::kRunning;
+  c.started_at = absl::Now();
+  // A new container instance starts its probes over, as the kubelet does.
+  for (auto* w : {&c.probes.startup, &c.probes.liveness, &c.probes.readiness}) {
+    if (w->has_value()) (*w)->Reset();
+  }
+  c.ready = c.probes.Ready(/*running=*/true);
+  return true;
+}
+
+void PodWorker::HandleExit(Container& c, const sandbox::ExitStatus& status) {
+  absl::MutexLock lock(&mu_);
+  c.proc.reset();
+  c.state = Container::State::kTerminated;
+  c.exit_code = status.KubernetesExitCode();
+  c.term_reason = wl::TerminatedReason(c.exit_code, /*oom_killed=*/false);
+  c.finished_at = absl::Now();
+  c.ready = false;
+}
+
+// Decides, after a container terminated, whether and when it runs again.
+void PodWorker::ScheduleRestart(Container& c) {
+  absl::MutexLock lock(&mu_);
+  if (c.state != Container::State::kTerminated) return;
+  const absl::Time now = absl::Now();
+  const wl::RestartDecision d =
+      wl::DecideRestart(restart_policy_, c.name,
+                        {.exit_code = c.exit_code, .finished_at = c.finished_at}, c.backoff, now);
+  if (d.action == wl::RestartDecision::Action::kLeaveTerminated) return;
+  c.last_state = {{"terminated",
+                   {{"exitCode", c.exit_code},
+                    {"reason", c.term_reason},
+                    {"startedAt", wl::FormatK8sTime(c.started_at)},
+                    {"finishedAt", wl::FormatK8sTime(c.finished_at)}}}};
+  c.state = Container::State::kWaiting;
+  if (d.action == wl::RestartDecision::Action::kWaitBackoff) {
+    c.waiting_reason = d.reason;
+    c.waiting_message = d.message;
+    c.restart_at = now + d.wait;
+  } else {
+    c.waiting_reason = "ContainerCreating";
+    c.waiting_message.clear();
+    c.restart_at = now;
+  }
+}
+
+absl::Status PodWorker::Probe(Container& c, const Object& probe) {
+  const absl::Duration timeout =
+      absl::Seconds(std::max<int64_t>(1, IntOr(probe, "timeoutSeconds", 1)));
+  auto port_of = [&c](const Object& p) -> int {
+    const Object& port = p.value("port", Object());
+    if (port.is_number_integer()) return port.get<int>();
+    if (port.is_string() && c.spec.contains("ports")) {
+      for (const Object& cp : c.spec["ports"]) {
+        if (cp.value("name", "") == port.get<std::string>()) return cp.value("containerPort", 0);
+      }
+    }
+    return 0;
+  };
+  const std::string ip = pod_ip_.empty() ? "127.0.0.1" : pod_ip_;
+  if (probe.contains("httpGet")) {
+    return ProbeHttpGet(ip, port_of(probe["httpGet"]), probe["httpGet"].value("path", "/"),
+                        timeout);
+  }
+  if (probe.contains("tcpSocket")) return ProbeTcp(ip, port_of(probe["tcpSocket"]), timeout);
+  if (probe.contains("exec")) {
+    std::vector<std::string> argv;
+    for (const Object& a : probe["exec"].value("command", Object::array())) {
+      if (a.is_string()) argv.push_back(a.get<std::string>());
+    }
+    if (argv.empty()) return absl::InvalidArgumentError("exec probe without a command");
+    sandbox::ProcessSpec spec{
+        .argv = argv, .env = c.config.env, .working_dir = c.config.working_dir};
+    absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
+    if (!proc.ok()) return proc.status();
+    absl::StatusOr<sandbox::ExitStatus> exit = (*proc)->Wait(timeout);
+    if (!exit.ok()) {
+      (void)(*proc)->Kill(absl::ZeroDuration());
+      return absl::DeadlineExceededError("command timed out");
+    }
+    if (!exit->success()) return absl::UnavailableError(absl::StrCat("exit ", exit->ToString()));
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("probe has no handler");
+}
+
+void PodWorker::RunProbes(absl::Time now) {
+  static constexpr std::pair<wl::ProbeKind, const char*> kKinds[] = {
+      {wl::ProbeKind::kStartup, "startupProbe"},
+      {wl::ProbeKind::kLiveness, "livenessProbe"},
+      {wl::ProbeKind::kReadiness, "readinessProbe"}};
+  for (auto& cp : containers_) {
+    Container& c = *cp;
+    for (const auto& [kind, field] : kKinds) {
+      if (c.state != Container::State::kRunning || !c.probes.Active(kind)) continue;
+      std::optional<wl::ProbeWorker>& worker = kind == wl::ProbeKind::kStartup ? c.probes.startup
+                                               : kind == wl::ProbeKind::kLiveness
+                                                   ? c.probes.liveness
+                                                   : c.probes.readiness;
+      if (!worker.has_value() || !worker->Due(c.started_at, now)) continue;
+      const bool ok = Probe(c, c.spec[field]).ok();
+      wl::ProbeWorker::Outcome outcome;
+      {
+        absl::MutexLock lock(&mu_);
+        outcome =
+            worker->Record(ok ? wl::ProbeResult::kSuccess : wl::ProbeResult::kFailure, absl::Now());
+        c.ready = c.probes.Ready(/*running=*/true);
+      }
+      if (outcome.kill_container && c.proc) {
+        LogInfo("kubelet", "probe failed, restarting container",
+                {{"pod", KeyOf(pod_)}, {"container", c.name}, {"probe", field}});
+        absl::StatusOr<sandbox::ExitStatus> exit = c.proc->Kill(TerminationGrace());
+        HandleExit(c, exit.ok() ? *exit : sandbox::ExitStatus{.code = 137});
+        ScheduleRestart(c);
+      }
+    }
+  }
+}
+
+absl::Duration PodWorker::TerminationGrace() const {
+  const Object spec = pod_.value("spec", Object::object());
+  return absl::Seconds(std::max<int64_t>(0, IntOr(spec, "terminationGracePeriodSeconds", 30)));
+}
+
+Object PodWorker::BuildStatus() const {
+  absl::MutexLock lock(&mu_);
+  auto container_status = [](const Container& c) {
+    Object state;
+    if (c.state == Container::State::kRunning) {
+      state = {{"running", {{"startedAt", wl::FormatK8sTime(c.started_at)}}}};
+    } else if (c.state == Container::State::kTerminated) {
+      Object t = {{"exitCode", c.exit_code},
+                  {"reason", c.term_reason},
+                  {"startedAt", wl::FormatK8sTime(c.started_at)},
+                  {"finishedAt", wl::FormatK8sTime(c.finished_at)}};
+      if (!c.term_message.empty()) t["message"] = c.term_message;
+      state = {{"terminated", t}};
+    } else {
+      Object w = {{"reason", c.waiting_reason}};
+      if (!c.waiting_message.empty()) w["message"] = c.waiting_message;
+      state = {{"waiting", w}};
+    }
+    Object s = {{"name", c.name},
+                {"image", c.image},
+                {"imageID", ""},
+                {"ready", c.ready},
+                {"started", c.state == Container::State::kRunning},
+                {"restartCount", c.restarts},
+                {"state", state},
+                {"lastState", c.last_state}};
+    if (c.proc) s["containerID"] = absl::StrCat("argonaut://", c.proc->pid());
+    return s;
+  };
+  Object status = {{"phase", phase_}, {"hostIP", "127.0.0.1"}, {"qosClass", "BestEffort"}};
+  if (start_time_ != absl::Time()) status["startTime"] = wl::FormatK8sTime(start_time_);
+  if (!pod_ip_.empty()) {
+    status["podIP"] = pod_ip_;
+    status["podIPs"] = Object::array({{{"ip", pod_ip_}}});
+  }
+  if (!reason_.empty()) status["reason"] = reason_;
+  if (!message_.empty()) status["message"] = message_;
+  Object init = Object::array(), main = Object::array();
+  bool all_ready = !containers_.empty();
+  for (const auto& c : init_) init.push_back(container_status(*c));
+  for (const auto& c : containers_) {
+    main.push_back(container_status(*c));
+    all_ready = all_ready && c->ready;
+  }
+  if (!init.empty()) status["initContainerStatuses"] = init;
+  status["containerStatuses"] = main;
+  // Ready follows the containers only while the pod runs: a finished pod is
+  // never ready, as in Kubernetes.
+  const bool ready = all_ready && phase_ == "Running";
+  auto cond = [](const char* type, bool ok, const char* reason = nullptr) {
+    Object c = {{"type", type}, {"status", ok ? "True" : "False"}};
+    if (reason != nullptr && !ok) c["reason"] = reason;
+    return c;
+  };
+  status["conditions"] = Object::array(
+      {cond("PodScheduled", true), cond("Initialized", initialized_, "ContainersNotInitialized"),
+       cond("ContainersReady", ready, "ContainersNotReady"),
+       cond("Ready", ready, "ContainersNotReady")});
+  return status;
+}
+
+void PodWorker::Publish() {
+  Object status = BuildStatus();
+  // Timestamps of conditions are not tracked, so equal content means no change.
+  if (status == last_published_) return;
+  last_published_ = status;
+  Object pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", NameOf(pod_)}, {"namespace", NamespaceOf(pod_)}}},
+                {"status", std::move(status)}};
+  if (env_.write_status) env_.write_status(pod);
+}
+
+bool PodWorker::Wait(absl::Duration timeout) {
+  std::vector<pollfd> fds;
+  fds.push_back({stop_fd_, POLLIN, 0});
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto* list : {&init_, &containers_}) {
+      for (const auto& c : *list) {
+        if (c->proc) fds.push_back({c->proc->pidfd(), POLLIN, 0});
+      }
+    }
+  }
+  const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0, 1000));
+  (void)poll(fds.data(), fds.size(), ms);
+  return stopping();
+}
+
+void PodWorker::KillAll(absl::Duration grace) {
+  std::vector<sandbox::Process*> procs;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto* list : {&init_, &containers_}) {
+      for (const auto& c : *list) {
+        if (c->proc) procs.push_back(c->proc.get());
+      }
+    }
+  }
+  // One grace period for all: SIGTERM everyone first, then wait.
+  for (sandbox::Process* p : procs) (void)p->Signal(SIGTERM);
+  const absl::Time deadline = absl::Now() + grace;
+  for (auto* list : {&init_, &containers_}) {
+    for (auto& c : *list) {
+      if (!c->proc) continue;
+      absl::StatusOr<sandbox::ExitStatus> exit =
+          c->proc->Wait(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+      if (!exit.ok()) exit = c->proc->Kill(absl::ZeroDuration());
+      HandleExit(*c, exit.ok() ? *exit : sandbox::ExitStatus{.code = 137});
+    }
+  }
+}
+
+// Reaps whatever exited; true if any container changed state.
+bool PodWorker::Reap(std::vector<std::unique_ptr<Container>>& list) {
+  bool changed = false;
+  for (auto& c : list) {
+    if (!c->proc) continue;
+    absl::StatusOr<std::optional<sandbox::ExitStatus>> exit = c->proc->TryWait();
+    if (!exit.ok() || !exit->has_value()) continue;
+    HandleExit(*c, **exit);
+    changed = true;
+  }
+  return changed;
+}
+
+void PodWorker::Finish() {
+  if (sandbox_) {
+    absl::Status s = sandbox_->Destroy(absl::ZeroDuration());
+    if (!s.ok()) LogWarn("kubelet", "sandbox teardown", {{"error", s.ToString()}});
+    sandbox_.reset();
+  }
+  Publish();
+  finished_ = true;
+}
+
+void PodWorker::Run() {
+  {
+    absl::MutexLock lock(&mu_);
+    start_time_ = absl::Now();
+  }
+  Publish();
+  // Configuration: argv through the image table, environment, volumes.
+  ObjectLookup lookup = [this](const std::string& kind, const std::string& name) {
+    return env_.lookup ? env_.lookup(kind, NamespaceOf(pod_), name) : std::nullopt;
+  };
+  absl::StatusOr<std::map<std::string, std::string>> volumes =
+      PrepareVolumes(pod_, pod_dir_, lookup);
+  if (!volumes.ok()) {
+    Fail("CreateContainerConfigError", std::string(volumes.status().message()));
+    return Finish();
+  }
+  auto path_of = [](const Container& c, size_t i) {
+    return absl::StrCat(c.init ? "spec.initContainers[" : "spec.containers[", i, "]");
+  };
+  // One mount namespace per pod: the union of the containers' mounts.
+  std::vector<sandbox::VolumeMount> mounts;
+  for (auto* list : {&init_, &containers_}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      Container& c = *(*list)[i];
+      absl::StatusOr<std::vector<VolumeMount>> cm =
+          ContainerMounts(c.spec, *volumes, path_of(c, i));
+      if (!cm.ok()) {
+        Fail("CreateContainerConfigError", std::string(cm.status().message()));
+        return Finish();
+      }
+      for (const VolumeMount& m : *cm) {
+        bool seen = false;
+        for (const auto& existing : mounts) seen = seen || existing.mount_path == m.mount_path;
+        if (!seen) mounts.push_back({m.host_path, m.mount_path, m.read_only});
+      }
+    }
+  }
+  // The sandbox removes its directory when torn down; logs and volumes live
+  // beside it so they outlast the pod's processes.
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb =
+      sandbox::Sandbox::Create({.pod_name = NameOf(pod_),
+                                .isolate = env_.isolate,
+                                .network = env_.network,
+                                .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
+                                .volumes = mounts});
+  if (!sb.ok()) {
+    Fail("SandboxCreationFailed", std::string(sb.status().message()));
+    return Finish();
+  }
+  sandbox_ = std::move(*sb);
+  std::string ip;
+  {
+    absl::MutexLock lock(&mu_);
+    ip = pod_ip_ = sandbox_->ip();
+  }
+  // After the sandbox, so that status.podIP references resolve.
+  for (auto* list : {&init_, &containers_}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      Container& c = *(*list)[i];
+      absl::StatusOr<ContainerConfig> config =
+          BuildContainerConfig(pod_, c.init, i, *env_.images, lookup, ip);
+      if (!config.ok()) {
+        const bool image = absl::StrContains(config.status().message(), "ImageNotRunnableLocally");
+        Fail(image ? "ImageNotRunnableLocally" : "CreateContainerConfigError",
+             std::string(config.status().message()));
+        return Finish();
+      }
+      c.config = std::move(*config);
+      absl::StatusOr<wl::ContainerProbes> probes = wl::ProbesForContainer(c.spec, path_of(c, i));
+      if (!probes.ok()) {
+        Fail("CreateContainerConfigError", std::string(probes.status().message()));
+        return Finish();
+      }
+      c.probes = std::move(*probes);
+    }
+  }
+  Publish();
+
+  const int64_t deadline_s =
+      IntOr(pod_.value("spec", Object::object()), "activeDeadlineSeconds", 0);
+  const absl::Time deadline =
+      deadline_s > 0 ? start_time_ + absl::Seconds(deadline_s) : absl::InfiniteFuture();
+
+  // Init containers, one at a time, each to success.
+  for (auto& c : init_) {
+    StartContainer(*c);
+    Publish();
+    while (true) {
+      if (Wait(std::min(absl::Seconds(1), deadline - absl::Now()))) {
+        KillAll(grace());
+        return Finish();
+      }
+      if (absl::Now() >= deadline) {
+        KillAll(TerminationGrace());
+        Fail("DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+        return Finish();
+      }
+      Reap(init_);
+      if (c->state == Container::State::kRunning) continue;
+      if (c->state == Container::State::kTerminated) {
+        if (c->exit_code == 0) break;
+        ScheduleRestart(*c);
+        if (c->state == Container::State::kTerminated) {
+          Fail("Init:Error",
+               absl::StrCat("init container ", c->name, " failed with exit code ", c->exit_code));
+          return Finish();
+        }
+        Publish();
+      }
+      if (c->state == Container::State::kWaiting && absl::Now() >= c->restart_at) {
+        StartContainer(*c);
+        Publish();
+      }
+    }
+    Publish();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    initialized_ = true;
+    phase_ = "Running";
+  }
+  for (auto& c : containers_) StartContainer(*c);
+  Publish();
+
+  while (true) {
+    // Probes are due at whole-second periods; half a second keeps them close.
+    absl::Time wake = std::min(deadline, absl::Now() + absl::Milliseconds(500));
+    for (const auto& c : containers_) wake = std::min(wake, c->restart_at);
+    if (Wait(wake - absl::Now())) {
+      KillAll(grace());
+      return Finish();
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      KillAll(TerminationGrace());
+      Fail("DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+      return Finish();
+    }
+    if (Reap(containers_)) {
+      for (auto& c : containers_) ScheduleRestart(*c);
+    }
+    for (auto& c : containers_) {
+      if (c->state == Container::State::kWaiting && now >= c->restart_at) StartContainer(*c);
+    }
+    RunProbes(now);
+    bool all_done = true, all_ok = true;
+    for (const auto& c : containers_) {
+      all_done = all_done && c->state == Container::State::kTerminated;
+      all_ok = all_ok && c->exit_code == 0;
+    }
+    if (all_done) {
+      absl::MutexLock lock(&mu_);
+      phase_ = all_ok ? "Succeeded" : "Failed";
+    }
+    Publish();
+    if (all_done) return Finish();
+  }
+}
+
+}  // namespace argonaut::cluster::kubelet

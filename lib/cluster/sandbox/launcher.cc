@@ -1,0 +1,665 @@
+#include "lib/cluster/sandbox/launcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "lib/base/status_macros.h"
+#include "lib/cluster/sandbox/mount_plan.h"
+#include "lib/cluster/sandbox/netlink.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace argonaut::cluster::sandbox::internal {
+namespace {
+
+constexpr size_t kChildStackBytes = 64 * 1024;
+// One holder request (the encoded setup steps): far above what real pods
+// need, and below the size of one SEQPACKET message.
+constexpr size_t kMaxRequestBytes = 60 * 1024;
+constexpr int kHolderReadyTimeoutMs = 10000;
+
+// ---------------------------------------------------------------------------
+// Code below, up to the next rule, runs in children between clone and exec
+// (or forever, for zygote and holder): async-signal-safe calls only, no
+// allocation, no locks.
+
+enum ChildStage : int { kStageOk = 0, kStageSetns, kStageStdio, kStageChdir, kStageExec };
+
+struct ChildArgs {
+  const char* const* candidates;
+  int num_candidates;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;  // nullptr: stay
+  int stdin_fd;
+  int output_fd;
+  int ns_fds[4];
+  int ns_types[4];
+  int num_ns;
+  pid_t expected_ppid;  // what getppid() shows while the launcher lives
+  sigset_t empty_mask;
+  // Written by the child; the parent reads them after the vfork wait.
+  int stage;
+  int error;
+  int failed_candidate;
+};
+
+int ChildMain(void* p) {
+  auto* a = static_cast<ChildArgs*>(p);
+  // Handlers of the runtime must not run in the child (it still shares the
+  // runtime's memory) and containers expect default dispositions.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < _NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != a->expected_ppid) _exit(127);  // launcher already gone
+  setpgid(0, 0);
+  for (int i = 0; i < a->num_ns; ++i) {
+    if (setns(a->ns_fds[i], a->ns_types[i]) != 0) {
+      a->error = errno;
+      a->stage = kStageSetns;
+      _exit(127);
+    }
+  }
+  if (dup2(a->stdin_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 || dup2(a->output_fd, 2) < 0) {
+    a->error = errno;
+    a->stage = kStageStdio;
+    _exit(127);
+  }
+  // Descriptors the runtime opened without O_CLOEXEC must not leak into pods.
+  syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  if (a->cwd != nullptr && chdir(a->cwd) != 0) {
+    a->error = errno;
+    a->stage = kStageChdir;
+    _exit(127);
+  }
+  sigprocmask(SIG_SETMASK, &a->empty_mask, nullptr);
+  int err = ENOENT;
+  bool saw_eacces = false;
+  for (int i = 0; i < a->num_candidates; ++i) {
+    execve(a->candidates[i], a->argv, a->envp);
+    const int e = errno;
+    if (e == EACCES) {
+      saw_eacces = true;
+    } else if (e != ENOENT && e != ENOTDIR) {
+      err = e;
+      a->failed_candidate = i;
+      break;
+    }
+  }
+  a->error = (err == ENOENT && saw_eacces) ? EACCES : err;
+  a->stage = kStageExec;
+  _exit(a->error == EACCES ? 126 : 127);
+}
+
+void WriteAll(int fd, const void* data, size_t len) {
+  const char* p = static_cast<const char*>(data);
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(1);  // runtime gone: nothing to report to
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+int BringLoopbackUp() {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, "lo", 3);
+  int err = 0;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  close(s);
+  return err;
+}
+
+// Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
+int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* target,
+            const char* fstype, const char* data) {
+  switch (kind) {
+    case MountOpKind::kSetHostname:
+      return sethostname(source, strlen(source)) == 0 ? 0 : errno;
+    case MountOpKind::kLoopbackUp:
+      return BringLoopbackUp();
+    case MountOpKind::kMkdir:
+      if (mkdir(target, 0755) == 0 || errno == EEXIST) return 0;
+      return errno;
+    case MountOpKind::kMkfile: {
+      int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) return errno;
+      close(fd);
+      return 0;
+    }
+    case MountOpKind::kMount:
+      return mount(*source ? source : nullptr, target, *fstype ? fstype : nullptr, flags,
+                   *data ? data : nullptr) == 0
+                 ? 0
+                 : errno;
+    case MountOpKind::kRemountReadOnly:
+      return mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, nullptr) == 0
+                 ? 0
+                 : errno;
+  }
+  return EINVAL;
+}
+
+[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_NAME, "argn-pause", 0, 0, 0);
+  close(3);  // the zygote's socket
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+  }
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, nullptr);  // the zygote ignores it; PID 1 must reap
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+
+  int32_t report[2] = {-1, 0};
+  size_t pos = 0;
+  for (int32_t step = 0; pos < len; ++step) {
+    if (len - pos < 9) {
+      report[0] = step;
+      report[1] = EINVAL;
+      break;
+    }
+    const auto kind = static_cast<MountOpKind>(buf[pos]);
+    uint64_t flags = 0;
+    for (int b = 0; b < 8; ++b) {
+      flags |= static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 1 + b])) << (8 * b);
+    }
+    pos += 9;
+    const char* s[4];
+    bool ok = true;
+    for (int k = 0; k < 4; ++k) {
+      const void* end = memchr(buf + pos, '\0', len - pos);
+      if (end == nullptr) {
+        ok = false;
+        break;
+      }
+      s[k] = buf + pos;
+      pos = static_cast<size_t>(static_cast<const char*>(end) - buf) + 1;
+    }
+    const int err = ok ? RunStep(kind, flags, s[0], s[1], s[2], s[3]) : EINVAL;
+    if (err != 0) {
+      report[0] = step;
+      report[1] = err;
+      break;
+    }
+  }
+  WriteAll(ready_fd, report, sizeof(report));
+  if (report[0] >= 0) _exit(1);
+  close(ready_fd);
+  // PID 1 of the pod: adopt and reap orphans until killed.
+  for (;;) {
+    siginfo_t info;
+    if (sigwaitinfo(&all, &info) == SIGCHLD) {
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    }
+  }
+}
+
+// Zygote request: the encoded steps, plus the holder's ready pipe (SCM_RIGHTS).
+// Reply: int32 holder pid or -errno, plus the holder's pidfd.
+[[noreturn]] void ZygoteMain(int sock, pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(0);
+  prctl(PR_SET_NAME, "argn-zygote", 0, 0, 0);
+  if (sock != 3) {
+    dup2(sock, 3);
+    close(sock);
+  }
+  syscall(SYS_close_range, 4u, ~0u, 0u);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    close(null_fd);
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < _NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &sa, nullptr);
+  }
+  sa.sa_handler = SIG_IGN;  // holders are reaped by the kernel
+  sigaction(SIGCHLD, &sa, nullptr);
+  sigaction(SIGPIPE, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  static char buf[kMaxRequestBytes];
+  for (;;) {
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    iovec iov{buf, sizeof(buf)};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);  // runtime closed its end
+    int ready_fd = -1;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      memcpy(&ready_fd, CMSG_DATA(c), sizeof(int));
+    }
+    int32_t reply = -EINVAL;
+    int pidfd = -1;
+    if (ready_fd >= 0 && !(msg.msg_flags & MSG_TRUNC)) {
+      long pid = syscall(SYS_clone,
+                         CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
+                             CLONE_PIDFD | SIGCHLD,
+                         nullptr, &pidfd, nullptr, nullptr);
+      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd);
+      reply = pid > 0 ? static_cast<int32_t>(pid) : -errno;
+    }
+    alignas(cmsghdr) char out_control[CMSG_SPACE(sizeof(int))];
+    iovec out_iov{&reply, sizeof(reply)};
+    msghdr out{};
+    out.msg_iov = &out_iov;
+    out.msg_iovlen = 1;
+    if (pidfd >= 0) {
+      memset(out_control, 0, sizeof(out_control));
+      out.msg_control = out_control;
+      out.msg_controllen = sizeof(out_control);
+      cmsghdr* oc = CMSG_FIRSTHDR(&out);
+      oc->cmsg_level = SOL_SOCKET;
+      oc->cmsg_type = SCM_RIGHTS;
+      oc->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(oc), &pidfd, sizeof(int));
+    }
+    ssize_t sent;
+    do {
+      sent = sendmsg(3, &out, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (ready_fd >= 0) close(ready_fd);
+    if (pidfd >= 0) close(pidfd);
+    if (sent < 0) _exit(0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+class Launcher {
+ public:
+  Launcher() {
+    self_pidns_fd_ = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    const unsigned hw = std::thread::hardware_concurrency();
+    threads_ = static_cast<int>(std::clamp(hw, 2u, 4u));
+    for (int i = 0; i < threads_; ++i) {
+      // Detached and never joined: launcher threads must outlive every child
+      // (PR_SET_PDEATHSIG follows the creating thread).
+      std::thread([this] { Loop(); }).detach();
+    }
+  }
+
+  int threads() const { return threads_; }
+  int self_pidns_fd() const { return self_pidns_fd_; }
+
+  // Runs `fn` on a launcher thread and returns when it finished.
+  void Run(const std::function<void()>& fn) {
+    Task task{&fn, false};
+    {
+      absl::MutexLock lock(&mu_);
+      queue_.push_back(&task);
+    }
+    mu_.LockWhen(absl::Condition(&task.done));
+    mu_.Unlock();
+  }
+
+  // Zygote state; zygote_mu serialises requests on the socket.
+  absl::Mutex zygote_mu;
+  int zygote_sock ABSL_GUARDED_BY(zygote_mu) = -1;
+  int zygote_pidfd ABSL_GUARDED_BY(zygote_mu) = -1;
+
+ private:
+  struct Task {
+    const std::function<void()>* fn;
+    bool done;
+  };
+
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty(); }
+
+  void Loop() {
+    // Signals are handled by the runtime's own threads, never here: a
+    // handler must not run while this thread is between clone and exec.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    for (;;) {
+      mu_.LockWhen(absl::Condition(this, &Launcher::HasWork));
+      Task* task = queue_.front();
+      queue_.pop_front();
+      mu_.Unlock();
+      (*task->fn)();
+      absl::MutexLock lock(&mu_);
+      task->done = true;
+    }
+  }
+
+  int threads_ = 0;
+  int self_pidns_fd_ = -1;
+  absl::Mutex mu_;
+  std::deque<Task*> queue_ ABSL_GUARDED_BY(mu_);
+};
+
+// After fork() the child has none of the parent's launcher threads; it gets a
+// fresh Launcher (the old one is leaked: its mutexes may be held forever).
+std::atomic<Launcher*> g_launcher{nullptr};
+std::mutex* g_launcher_mu = new std::mutex;
+
+void ResetLauncherAfterFork() {
+  g_launcher.store(nullptr);
+  g_launcher_mu = new std::mutex;
+}
+
+Launcher& GetLauncher() {
+  static const int registered = pthread_atfork(nullptr, nullptr, &ResetLauncherAfterFork);
+  (void)registered;
+  Launcher* l = g_launcher.load();
+  if (l != nullptr) return *l;
+  std::lock_guard<std::mutex> lock(*g_launcher_mu);
+  l = g_launcher.load();
+  if (l == nullptr) {
+    l = new Launcher();
+    g_launcher.store(l);
+  }
+  return *l;
+}
+
+thread_local char* t_child_stack = nullptr;
+
+std::vector<char*> CStrings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const std::string& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+absl::Status EnsureZygote(Launcher& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+  if (l.zygote_sock >= 0) return absl::OkStatus();
+  absl::Status status = absl::OkStatus();
+  l.Run([&] {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      status = ErrnoStatus(errno, "zygote socketpair");
+      return;
+    }
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid == 0) ZygoteMain(sv[1], parent);
+    close(sv[1]);
+    if (pid < 0) {
+      status = ErrnoStatus(errno, "fork zygote");
+      close(sv[0]);
+      return;
+    }
+    timeval tv{10, 0};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    l.zygote_sock = sv[0];
+    l.zygote_pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  });
+  return status;
+}
+
+void DropZygote(Launcher& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+  if (l.zygote_sock >= 0) close(l.zygote_sock);
+  l.zygote_sock = -1;
+  if (l.zygote_pidfd >= 0) {
+    syscall(SYS_pidfd_send_signal, l.zygote_pidfd, SIGKILL, nullptr, 0);
+    siginfo_t info;
+    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l.zygote_pidfd), &info, WEXITED);
+    close(l.zygote_pidfd);
+  }
+  l.zygote_pidfd = -1;
+}
+
+// One request/reply with the zygote. Returns the holder pid and its pidfd.
+absl::Status AskZygote(Launcher& l, const std::string& encoded, int ready_w, pid_t* pid, int* pidfd)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof(control));
+  iovec iov{const_cast<char*>(encoded.data()), encoded.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &ready_w, sizeof(int));
+  ssize_t n;
+  do {
+    n = sendmsg(l.zygote_sock, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoStatus(errno, "send to zygote");
+
+  int32_t reply = 0;
+  alignas(cmsghdr) char in_control[CMSG_SPACE(sizeof(int))];
+  iovec in_iov{&reply, sizeof(reply)};
+  msghdr in{};
+  in.msg_iov = &in_iov;
+  in.msg_iovlen = 1;
+  in.msg_control = in_control;
+  in.msg_controllen = sizeof(in_control);
+  do {
+    n = recvmsg(l.zygote_sock, &in, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoStatus(errno, "receive from zygote");
+  if (n != sizeof(reply)) return absl::UnavailableError("zygote exited");
+  if (reply <= 0) return ErrnoStatus(-reply, "clone pod holder with new namespaces");
+  cmsghdr* rc = CMSG_FIRSTHDR(&in);
+  if (rc == nullptr || rc->cmsg_type != SCM_RIGHTS) {
+    return absl::InternalError("zygote reply without pidfd");
+  }
+  memcpy(pidfd, CMSG_DATA(rc), sizeof(int));
+  *pid = reply;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int LauncherThreads() { return GetLauncher().threads(); }
+
+absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
+  if (spec.argv.empty() || spec.candidates.empty()) {
+    return absl::InvalidArgumentError("argv: must not be empty");
+  }
+  if (spec.stdin_fd < 0 || spec.output_fd < 0) {
+    return absl::InvalidArgumentError("stdin and output descriptors are required");
+  }
+  Launcher& launcher = GetLauncher();
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+  std::vector<char*> candidates = CStrings(spec.candidates);
+  ChildArgs args{};
+  args.candidates = candidates.data();
+  args.num_candidates = static_cast<int>(spec.candidates.size());
+  args.argv = argv.data();
+  args.envp = envp.data();
+  args.cwd = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  args.stdin_fd = spec.stdin_fd;
+  args.output_fd = spec.output_fd;
+  args.failed_candidate = -1;
+  sigemptyset(&args.empty_mask);
+  // Mount last: after it, paths resolve inside the pod.
+  const std::pair<int, int> ns[] = {{spec.netns_fd, CLONE_NEWNET},
+                                    {spec.utsns_fd, CLONE_NEWUTS},
+                                    {spec.ipcns_fd, CLONE_NEWIPC},
+                                    {spec.mntns_fd, CLONE_NEWNS}};
+  for (const auto& [fd, type] : ns) {
+    if (fd < 0) continue;
+    args.ns_fds[args.num_ns] = fd;
+    args.ns_types[args.num_ns] = type;
+    ++args.num_ns;
+  }
+  // A child in the pod's PID namespace sees its parent (outside) as pid 0.
+  args.expected_ppid = spec.pidns_fd >= 0 ? 0 : getpid();
+
+  pid_t pid = -1;
+  int pidfd = -1;
+  int clone_errno = 0;
+  absl::Status setup = absl::OkStatus();
+  launcher.Run([&] {
+    if (t_child_stack == nullptr) {
+      void* m = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (m == MAP_FAILED) {
+        setup = ErrnoStatus(errno, "allocate clone stack");
+        return;
+      }
+      t_child_stack = static_cast<char*>(m);
+    }
+    if (spec.pidns_fd >= 0 && setns(spec.pidns_fd, CLONE_NEWPID) != 0) {
+      setup = ErrnoStatus(errno, "enter pod PID namespace");
+      return;
+    }
+    pid = clone(&ChildMain, t_child_stack + kChildStackBytes,
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args, &pidfd);
+    clone_errno = errno;
+    if (spec.pidns_fd >= 0 && setns(launcher.self_pidns_fd(), CLONE_NEWPID) != 0) {
+      // Later children of this thread would land in the wrong pod.
+      abort();
+    }
+  });
+  RETURN_IF_ERROR(setup);
+  if (pid < 0) return ErrnoStatus(clone_errno, "clone");
+  if (args.stage == kStageOk) return ChildHandle{pid, pidfd};
+
+  siginfo_t info;
+  waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
+  close(pidfd);
+  switch (args.stage) {
+    case kStageSetns:
+      return ErrnoStatus(args.error, "join pod namespaces");
+    case kStageStdio:
+      return ErrnoStatus(args.error, "redirect stdio");
+    case kStageChdir:
+      return ErrnoStatus(args.error, absl::StrCat("working directory \"", spec.working_dir, "\""));
+    default:
+      break;
+  }
+  if (args.failed_candidate >= 0) {
+    return ErrnoStatus(args.error,
+                       absl::StrCat("exec \"", spec.candidates[args.failed_candidate], "\""));
+  }
+  if (spec.candidates.size() == 1) {
+    return ErrnoStatus(args.error, absl::StrCat("exec \"", spec.candidates[0], "\""));
+  }
+  return ErrnoStatus(args.error, absl::StrCat("exec \"", spec.argv[0], "\" (searched ",
+                                              absl::StrJoin(spec.candidates, ", "), ")"));
+}
+
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps) {
+  if (encoded_steps.size() > kMaxRequestBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pod setup of ", encoded_steps.size(), " bytes exceeds ", kMaxRequestBytes));
+  }
+  Launcher& launcher = GetLauncher();
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  HolderResult result;
+  absl::Status asked = absl::OkStatus();
+  {
+    absl::MutexLock lock(&launcher.zygote_mu);
+    // Two attempts: a zygote that died (e.g. killed by an operator) is
+    // replaced once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      asked = EnsureZygote(launcher);
+      if (!asked.ok()) break;
+      asked = AskZygote(launcher, encoded_steps, ready[1], &result.pid, &result.pidfd);
+      if (asked.ok()) break;
+      DropZygote(launcher);
+    }
+  }
+  close(ready[1]);
+  if (!asked.ok()) {
+    close(ready[0]);
+    return asked;
+  }
+  int32_t report[2] = {0, 0};
+  size_t got = 0;
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kHolderReadyTimeoutMs);
+  while (got < sizeof(report)) {
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd p{ready[0], POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) == 0) {
+      close(ready[0]);
+      syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
+      close(result.pidfd);
+      return absl::DeadlineExceededError("pod holder did not finish setup within 10s");
+    }
+    ssize_t n = read(ready[0], reinterpret_cast<char*>(report) + got, sizeof(report) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(ready[0]);
+      close(result.pidfd);
+      return absl::InternalError("pod holder exited during setup without a report");
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(ready[0]);
+  result.failed_step = report[0];
+  result.error = report[1];
+  return result;
+}
+
+}  // namespace argonaut::cluster::sandbox::internal

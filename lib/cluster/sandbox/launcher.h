@@ -1,0 +1,72 @@
+// Process creation for sandboxes. Internal to //lib/cluster/sandbox.
+//
+// Two paths:
+// - Containers: clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) from one of a few
+//   long-lived launcher threads. The child joins the pod's namespaces and
+//   execs; sharing memory until exec makes starting cost independent of the
+//   runtime's size, and the vfork wait tells exec failures apart. The pod's PID
+//   namespace is entered through the launcher thread's pid_for_children.
+// - Holders (the pod's PID 1): cloned with new namespaces by a "zygote", a
+//   small single-threaded process forked once from a launcher thread. A holder
+//   never execs, so forking it from the big runtime would pin a copy-on-write
+//   snapshot of the runtime's memory per pod; from the zygote it shares one.
+//
+// PR_SET_PDEATHSIG fires when the *thread* that created a child exits: every
+// child is therefore created by a launcher thread (or the zygote), which live
+// as long as the process. The chain runtime -> zygote -> holder -> pod PID
+// namespace means a SIGKILLed runtime leaves no pod process behind.
+//
+// fork(): a child of the runtime gets fresh launchers and zygote on first use.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace argonaut::cluster::sandbox::internal {
+
+struct ChildSpec {
+  // execve() candidates in order (PATH expanded); the first that is not
+  // ENOENT/ENOTDIR wins, as with execvp.
+  std::vector<std::string> candidates;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string working_dir;  // empty: stay
+  int stdin_fd = -1;        // required
+  int output_fd = -1;       // required; becomes stdout and stderr
+  // Namespaces to join (-1: stay in the runtime's).
+  int netns_fd = -1;
+  int utsns_fd = -1;
+  int ipcns_fd = -1;
+  int mntns_fd = -1;
+  int pidns_fd = -1;
+};
+
+struct ChildHandle {
+  pid_t pid = -1;
+  int pidfd = -1;
+};
+
+// On exec failure the child has been reaped and the status names the
+// candidate(s): NotFound (ENOENT), PermissionDenied (EACCES), etc.
+absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec);
+
+struct HolderResult {
+  pid_t pid = -1;
+  int pidfd = -1;
+  int failed_step = -1;  // index into the encoded steps, -1: all done
+  int error = 0;         // errno of the failed step
+};
+
+// Starts a holder in new mount, UTS, IPC, PID and network namespaces that runs
+// the encoded steps (EncodeMountOps) and then reaps orphans as PID 1 forever.
+// With failed_step >= 0 the holder has exited already; pidfd is still open.
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps);
+
+// Number of launcher threads (fixed at first use).
+int LauncherThreads();
+
+}  // namespace argonaut::cluster::sandbox::internal

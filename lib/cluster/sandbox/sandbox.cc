@@ -1,0 +1,340 @@
+#include "lib/cluster/sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lib/base/log.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+#include "lib/cluster/sandbox/launcher.h"
+#include "lib/cluster/sandbox/netlink.h"
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+constexpr char kComponent[] = "sandbox";
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr size_t kMaxPathEntries = 64;
+constexpr size_t kMaxArgs = 100000;
+
+absl::Status MakeDir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create directory ", path, ": ", ec.message()));
+  // create_directories applies the umask; /tmp needs its sticky 1777.
+  if (chmod(path.c_str(), mode) != 0) return ErrnoStatus(errno, absl::StrCat("chmod ", path));
+  return absl::OkStatus();
+}
+
+// Opens with O_CLOEXEC at a descriptor >= 3, so dup2 onto 0-2 in the child
+// never meets itself (which would keep O_CLOEXEC and close it at exec).
+absl::StatusOr<int> OpenHigh(const std::string& path, int flags, std::string_view field) {
+  int fd = open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return ErrnoStatus(errno, absl::StrCat(AbslView(field), " \"", path, "\""));
+  }
+  if (fd < 3) {
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int err = errno;
+    close(fd);
+    if (high < 0) return ErrnoStatus(err, "dup");
+    fd = high;
+  }
+  return fd;
+}
+
+absl::Status CheckNoNul(const std::string& s, std::string_view field) {
+  if (s.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": contains a NUL byte"));
+  }
+  return absl::OkStatus();
+}
+
+bool WaitPidfd(int pidfd, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    pollfd p{pidfd, POLLIN, 0};
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    const int rc = poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0)));
+    if (rc > 0) return true;
+    if (rc == 0 || left <= 0) return false;
+    // EINTR: loop, bounded by the deadline.
+  }
+}
+
+}  // namespace
+
+bool Sandbox::CanIsolate() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))) != 0;
+}
+
+absl::Status Sandbox::CleanupStale(std::string_view seed) { return PodNetwork::CleanupStale(seed); }
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) {
+  std::unique_ptr<Sandbox> sb(new Sandbox(options));
+  RETURN_IF_ERROR(CheckNoNul(options.pod_name, "pod_name"));
+  for (size_t i = 0; i < options.env.size(); ++i) {
+    const std::string field = absl::StrCat("env[", i, "]");
+    RETURN_IF_ERROR(CheckNoNul(options.env[i], field));
+    if (options.env[i].find('=') == std::string::npos || options.env[i][0] == '=') {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": not of the form KEY=VALUE"));
+    }
+  }
+  if (!options.pod_dir.empty()) {
+    ASSIGN_OR_RETURN(std::string dir, NormalizeAbsolutePath(options.pod_dir, "pod_dir"));
+    (void)dir;
+  }
+  bool isolate = options.isolate;
+  if (isolate && !CanIsolate()) {
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      LogWarn(kComponent,
+              "no CAP_SYS_ADMIN: pods run as plain processes without namespaces, private /tmp, "
+              "volumes or pod IPs");
+    });
+    isolate = false;
+  }
+  absl::Status started = isolate ? sb->StartIsolated() : sb->StartPlain();
+  if (!started.ok()) {
+    (void)sb->Destroy(absl::ZeroDuration());
+    return started;
+  }
+  return sb;
+}
+
+absl::Status Sandbox::StartPlain() {
+  if (options_.pod_dir.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(MakeDir(options_.pod_dir, 0755));
+  RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/tmp", 01777));
+  RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/work", 0755));
+  if (!options_.volumes.empty()) {
+    LogWarn(kComponent, "plain mode: volumes are not mounted",
+            {{"pod", options_.pod_name}, {"volumes", std::to_string(options_.volumes.size())}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Sandbox::StartIsolated() {
+  PodMountInput input;
+  input.hostname = options_.pod_name;
+  input.volumes = options_.volumes;
+  if (!options_.pod_dir.empty()) {
+    RETURN_IF_ERROR(MakeDir(options_.pod_dir, 0755));
+    RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/tmp", 01777));
+    input.tmp_source = options_.pod_dir + "/tmp";
+    input.scratch_dir = options_.pod_dir;
+  }
+  ASSIGN_OR_RETURN(std::vector<MountOp> steps, PlanPodMounts(input, &ProbeHostPath));
+  ASSIGN_OR_RETURN(std::string encoded, EncodeMountOps(steps));
+  ASSIGN_OR_RETURN(internal::HolderResult holder, internal::LaunchHolder(encoded));
+  holder_pid_ = holder.pid;
+  holder_pidfd_ = holder.pidfd;
+  isolated_ = true;
+  if (holder.failed_step >= 0) {
+    const std::string step = static_cast<size_t>(holder.failed_step) < steps.size()
+                                 ? steps[holder.failed_step].Describe()
+                                 : "decode setup";
+    return ErrnoStatus(holder.error, absl::StrCat("pod ", options_.pod_name, ": ", step));
+  }
+  const char* names[5] = {"net", "uts", "ipc", "mnt", "pid"};
+  for (int i = 0; i < 5; ++i) {
+    const std::string path = absl::StrCat("/proc/", holder_pid_, "/ns/", names[i]);
+    ns_fds_[i] = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns_fds_[i] < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  }
+  // The fds above name the holder's namespaces only if that pid was still
+  // the holder when they were opened; the pidfd tells.
+  pollfd p{holder_pidfd_, POLLIN, 0};
+  if (poll(&p, 1, 0) != 0) {
+    return absl::InternalError(absl::StrCat("pod ", options_.pod_name, ": holder exited"));
+  }
+  if (options_.network != nullptr) {
+    ASSIGN_OR_RETURN(attachment_, options_.network->Attach(ns_fds_[0]));
+    attached_ = true;
+    ip_ = attachment_.ip;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec& spec) const {
+  std::vector<std::string> env;
+  std::map<std::string, size_t> index;
+  auto add = [&](const std::string& kv) {
+    const std::string key = kv.substr(0, kv.find('='));
+    auto it = index.find(key);
+    if (it != index.end()) {
+      env[it->second] = kv;
+    } else {
+      index[key] = env.size();
+      env.push_back(kv);
+    }
+  };
+  if (!isolated_ && !options_.pod_dir.empty()) add("TMPDIR=" + options_.pod_dir + "/tmp");
+  for (const std::string& kv : options_.env) add(kv);
+  for (size_t i = 0; i < spec.env.size(); ++i) {
+    const std::string field = absl::StrCat("env[", i, "]");
+    RETURN_IF_ERROR(CheckNoNul(spec.env[i], field));
+    if (spec.env[i].find('=') == std::string::npos || spec.env[i][0] == '=') {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": not of the form KEY=VALUE"));
+    }
+    add(spec.env[i]);
+  }
+  return env;
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (destroyed_) return absl::FailedPreconditionError("sandbox was destroyed");
+  }
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return absl::InvalidArgumentError("argv: argv[0] must not be empty");
+  }
+  if (spec.argv.size() > kMaxArgs) {
+    return absl::InvalidArgumentError(absl::StrCat("argv: more than ", kMaxArgs, " arguments"));
+  }
+  for (size_t i = 0; i < spec.argv.size(); ++i) {
+    RETURN_IF_ERROR(CheckNoNul(spec.argv[i], absl::StrCat("argv[", i, "]")));
+  }
+  RETURN_IF_ERROR(CheckNoNul(spec.working_dir, "working_dir"));
+  RETURN_IF_ERROR(CheckNoNul(spec.log_path, "log_path"));
+  internal::ChildSpec child;
+  ASSIGN_OR_RETURN(child.env, MergedEnv(spec));
+  child.argv = spec.argv;
+  const std::string& cmd = spec.argv[0];
+  if (cmd.find('/') != std::string::npos) {
+    child.candidates.push_back(cmd);
+  } else {
+    std::string path = kDefaultPath;
+    for (const std::string& kv : child.env) {
+      if (absl::StartsWith(kv, "PATH=")) path = kv.substr(5);
+    }
+    for (absl::string_view dir : absl::StrSplit(path, ':')) {
+      if (child.candidates.size() >= kMaxPathEntries) break;
+      child.candidates.push_back(absl::StrCat(dir.empty() ? "." : dir, "/", cmd));
+    }
+  }
+  child.working_dir = spec.working_dir;
+  if (child.working_dir.empty()) {
+    if (isolated_) {
+      child.working_dir = "/";
+    } else if (!options_.pod_dir.empty()) {
+      child.working_dir = options_.pod_dir + "/work";
+    }
+  }
+  ASSIGN_OR_RETURN(int null_fd, OpenHigh("/dev/null", O_RDONLY, "stdin"));
+  absl::StatusOr<int> log_fd =
+      spec.log_path.empty() ? OpenHigh("/dev/null", O_WRONLY, "stdout")
+                            : OpenHigh(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, "log_path");
+  if (!log_fd.ok()) {
+    close(null_fd);
+    return log_fd.status();
+  }
+  child.stdin_fd = null_fd;
+  child.output_fd = *log_fd;
+  if (isolated_) {
+    child.netns_fd = ns_fds_[0];
+    child.utsns_fd = ns_fds_[1];
+    child.ipcns_fd = ns_fds_[2];
+    child.mntns_fd = ns_fds_[3];
+    child.pidns_fd = ns_fds_[4];
+  }
+  absl::StatusOr<internal::ChildHandle> handle = internal::LaunchChild(child);
+  if (!handle.ok() && !spec.log_path.empty()) {
+    const std::string line =
+        absl::StrCat("argonaut: cannot start ", cmd, ": ", handle.status().message(), "\n");
+    (void)!write(*log_fd, line.data(), line.size());
+  }
+  close(null_fd);
+  close(*log_fd);
+  if (!handle.ok()) return handle.status();
+  auto state = std::make_shared<internal::ProcessState>(handle->pid, handle->pidfd);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!destroyed_) {
+      // Drop entries of processes already gone so a long-lived pod that
+      // runs many probes does not grow this list without bound.
+      std::erase_if(procs_,
+                    [](const std::weak_ptr<internal::ProcessState>& w) { return w.expired(); });
+      procs_.push_back(state);
+      return std::make_unique<Process>(std::move(state));
+    }
+  }
+  KillAll({state}, absl::ZeroDuration());
+  return absl::FailedPreconditionError("sandbox was destroyed while the process started");
+}
+
+absl::Status Sandbox::Destroy(absl::Duration grace) {
+  std::vector<std::shared_ptr<internal::ProcessState>> live;
+  {
+    absl::MutexLock lock(&mu_);
+    if (destroyed_) return absl::OkStatus();
+    destroyed_ = true;
+    for (const auto& w : procs_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    procs_.clear();
+  }
+  absl::Status result = absl::OkStatus();
+  KillAll(live, grace);
+  bool holder_gone = holder_pidfd_ < 0;
+  if (holder_pidfd_ >= 0) {
+    // Killing PID 1 makes the kernel kill everything left in the pod.
+    syscall(SYS_pidfd_send_signal, holder_pidfd_, SIGKILL, nullptr, 0);
+    if (WaitPidfd(holder_pidfd_, absl::Seconds(10))) {
+      holder_gone = true;
+    } else if (result.ok()) {
+      result = absl::DeadlineExceededError(
+          absl::StrCat("pod ", options_.pod_name, ": holder ", holder_pid_, " did not exit"));
+    }
+    close(holder_pidfd_);
+    holder_pidfd_ = -1;
+  }
+  for (int& fd : ns_fds_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+  if (attached_) {
+    // With the holder dead and our fds closed the namespace is gone, and the
+    // veth with it: skip the slow explicit delete.
+    absl::Status s = holder_gone ? options_.network->Release(attachment_)
+                                 : options_.network->Detach(attachment_);
+    if (!s.ok() && result.ok()) result = s;
+    attached_ = false;
+  }
+  if (!options_.pod_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(options_.pod_dir, ec);
+    if (ec && result.ok()) {
+      result = absl::InternalError(
+          absl::StrCat("remove pod dir ", options_.pod_dir, ": ", ec.message()));
+    }
+  }
+  return result;
+}
+
+Sandbox::~Sandbox() {
+  if (absl::Status s = Destroy(absl::ZeroDuration()); !s.ok()) {
+    LogWarn(kComponent, "destroy failed", {{"pod", options_.pod_name}, {"error", s.ToString()}});
+  }
+}
+
+}  // namespace argonaut::cluster::sandbox

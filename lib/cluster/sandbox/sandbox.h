@@ -1,0 +1,106 @@
+// Sandbox: the processes of one pod.
+//
+// Isolated (needs CAP_SYS_ADMIN): a holder process is PID 1 of new mount, UTS,
+// IPC, PID and network namespaces; it reaps orphans and keeps the namespaces
+// alive. Its hostname is the pod name, mounts are private (nothing propagates
+// to the host), /tmp is private (a bind of <pod_dir>/tmp, or a tmpfs), /proc
+// shows the pod's PIDs and volumes are mounted at their mount paths. Every
+// process started with Spawn joins those namespaces. With a PodNetwork the pod
+// gets eth0 with its own address; without one it has only lo.
+//
+// Plain (isolate=false, or no CAP_SYS_ADMIN; the latter logged once): plain
+// child processes working in <pod_dir>/work with TMPDIR=<pod_dir>/tmp, sharing
+// the host's network (ip() is 127.0.0.1); volumes are not mounted.
+//
+//   ASSIGN_OR_RETURN(auto sb, Sandbox::Create({.pod_name = "web-1", .network = net,
+//                                              .pod_dir = dir}));
+//   ASSIGN_OR_RETURN(auto proc, sb->Spawn({.argv = {"nginx"}, .log_path = log}));
+//   ...
+//   RETURN_IF_ERROR(sb->Destroy(absl::Seconds(30)));
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "lib/cluster/sandbox/mount_plan.h"
+#include "lib/cluster/sandbox/network.h"
+#include "lib/cluster/sandbox/process.h"
+
+namespace argonaut::cluster::sandbox {
+
+struct SandboxOptions {
+  std::string pod_name;  // also the hostname: letters, digits, '-', '.'; <= 63
+  bool isolate = true;
+  PodNetwork* network = nullptr;  // not owned, must outlive the sandbox; null: lo only
+  // Per-pod host directory, created if missing and removed by Destroy. Backs
+  // the private /tmp and overlay scratch space. Empty: /tmp is a tmpfs and
+  // mount paths missing on the host outside /tmp are refused.
+  std::string pod_dir;
+  std::vector<VolumeMount> volumes;
+  std::vector<std::string> env;  // "KEY=VALUE" given to every process
+};
+
+class Sandbox {
+ public:
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const SandboxOptions& options);
+
+  // Whether this process may create namespaces (CAP_SYS_ADMIN in effect).
+  static bool CanIsolate();
+
+  // Removes what a crashed runtime using `seed` for its PodNetwork left on
+  // the host: its bridge and host veths. (Pod processes and namespaces die
+  // with the runtime; pod directories belong to the caller's data dir.)
+  static absl::Status CleanupStale(std::string_view seed);
+
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+  ~Sandbox();  // Destroy(no grace), errors logged
+
+  // Starts a process in the pod. An exec failure (argv[0] not found, not
+  // executable) is returned as an error status (NotFound, PermissionDenied,
+  // ...) and also appended to the log file; no Process is returned then.
+  absl::StatusOr<std::unique_ptr<Process>> Spawn(const ProcessSpec& spec);
+
+  // SIGTERM to every process group, SIGKILL after `grace`; then kills the
+  // holder (and with it anything left in the pod), releases the network and
+  // removes pod_dir. Idempotent.
+  absl::Status Destroy(absl::Duration grace);
+
+  bool isolated() const { return isolated_; }
+  const std::string& pod_name() const { return options_.pod_name; }
+  const std::string& pod_dir() const { return options_.pod_dir; }
+  const std::string& ip() const { return ip_; }
+  pid_t holder_pid() const { return holder_pid_; }  // -1 in plain mode
+  int holder_pidfd() const { return holder_pidfd_; }
+
+ private:
+  explicit Sandbox(SandboxOptions options) : options_(std::move(options)) {}
+  absl::Status StartIsolated();
+  absl::Status StartPlain();
+  absl::StatusOr<std::vector<std::string>> MergedEnv(const ProcessSpec& spec) const;
+
+  const SandboxOptions options_;
+  bool isolated_ = false;
+  std::string ip_ = "127.0.0.1";
+  pid_t holder_pid_ = -1;
+  int holder_pidfd_ = -1;
+  // Namespace fds of the holder: net, uts, ipc, mnt, pid (-1 when plain).
+  int ns_fds_[5] = {-1, -1, -1, -1, -1};
+  PodAttachment attachment_;
+  bool attached_ = false;
+
+  absl::Mutex mu_;
+  bool destroyed_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::weak_ptr<internal::ProcessState>> procs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace argonaut::cluster::sandbox

@@ -1,0 +1,481 @@
+// Real processes and namespaces. Namespace checks need root (CAP_SYS_ADMIN)
+// and are skipped with a reason otherwise; plain mode runs everywhere.
+#include "lib/cluster/sandbox/sandbox.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/cluster/sandbox/network.h"
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+using ::argonaut::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string TestDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  std::string base = t != nullptr ? t : "/tmp";
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string dir = absl::StrCat(base, "/", info->name(), "-", getpid());
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool WaitForFile(const std::string& path, const std::string& needle, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (ReadFile(path).find(needle) != std::string::npos) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
+
+// Runs `script` with sh in the sandbox and returns its output.
+std::string RunSh(Sandbox& sb, const std::string& dir, const std::string& script,
+                  ExitStatus* status = nullptr) {
+  static int counter = 0;
+  const std::string log = absl::StrCat(dir, "/run-", ++counter, ".log");
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      sb.Spawn({.argv = {"sh", "-c", script}, .log_path = log});
+  EXPECT_OK(p);
+  if (!p.ok()) return "";
+  absl::StatusOr<ExitStatus> st = (*p)->Wait(absl::Seconds(10));
+  EXPECT_OK(st);
+  if (status != nullptr && st.ok()) *status = *st;
+  return ReadFile(log);
+}
+
+bool ProcessGone(pid_t pid) {
+  std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (stat.empty()) return true;
+  const size_t paren = stat.rfind(')');
+  // A zombie waiting for its new parent (init) to reap it is dead already.
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+bool WaitGone(pid_t pid, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (ProcessGone(pid)) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return ProcessGone(pid);
+}
+
+bool LinkExists(const std::string& name) {
+  return std::filesystem::exists("/sys/class/net/" + name);
+}
+
+// The kernel removes a dead namespace's veth asynchronously.
+bool WaitLinkGone(const std::string& name, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (LinkExists(name) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  return !LinkExists(name);
+}
+
+#define REQUIRE_ISOLATION()                                                              \
+  if (!Sandbox::CanIsolate()) {                                                          \
+    GTEST_SKIP() << "namespaces need CAP_SYS_ADMIN (run as root); plain mode is tested"; \
+  }
+
+// --- plain mode ------------------------------------------------------------
+
+TEST(PlainSandboxTest, RunsProcessesInPodWorkDir) {
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb = Sandbox::Create(
+      {.pod_name = "plain-a", .isolate = false, .pod_dir = dir + "/pod", .env = {"A=1", "B=2"}});
+  ASSERT_OK(sb);
+  EXPECT_FALSE((*sb)->isolated());
+  EXPECT_EQ((*sb)->ip(), "127.0.0.1");
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"sh", "-c", "echo out; echo err >&2; pwd; echo $A$B$TMPDIR; exit 3"},
+                    .env = {"B=3"},
+                    .log_path = dir + "/log"});
+  ASSERT_OK(p);
+  absl::StatusOr<ExitStatus> st = (*p)->Wait(absl::Seconds(10));
+  ASSERT_OK(st);
+  EXPECT_EQ(st->code, 3);
+  EXPECT_EQ(ReadFile(dir + "/log"),
+            absl::StrCat("out\nerr\n", dir, "/pod/work\n13", dir, "/pod/tmp\n"));
+  ASSERT_OK((*sb)->Destroy(absl::Seconds(1)));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/pod"));
+}
+
+TEST(PlainSandboxTest, ExecFailureIsAnErrorStatusAndLogged) {
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "plain-b", .isolate = false, .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  EXPECT_THAT((*sb)->Spawn({.argv = {"argn-no-such-binary"}, .log_path = dir + "/log"}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("argn-no-such-binary")));
+  EXPECT_THAT(ReadFile(dir + "/log"), HasSubstr("cannot start argn-no-such-binary"));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"/nonexistent/x"}}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x")));
+  // A file without exec permission: EACCES, as execvp reports it.
+  const std::string script = dir + "/noexec.sh";
+  std::ofstream(script) << "#!/bin/sh\n";
+  chmod(script.c_str(), 0644);
+  EXPECT_THAT((*sb)->Spawn({.argv = {script}}), StatusIs(absl::StatusCode::kPermissionDenied));
+  // PATH comes from the spec's env.
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}, .env = {"PATH=/nonexistent"}}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/true")));
+  EXPECT_THAT((*sb)->Spawn({.argv = {}}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}, .env = {"NOEQUALS"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("env[0]")));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}, .working_dir = "/nonexistent"}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("working directory")));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}, .log_path = "/nonexistent/log"}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("log_path")));
+}
+
+TEST(PlainSandboxTest, SignalsAndKillWithGrace) {
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "plain-c", .isolate = false, .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  // Ignores SIGTERM, as does its child sleep (SIG_IGN survives exec).
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"sh", "-c", "trap '' TERM; echo ready; sleep 30; echo survived"},
+                    .log_path = dir + "/log"});
+  ASSERT_OK(p);
+  ASSERT_TRUE(WaitForFile(dir + "/log", "ready", absl::Seconds(5)));
+  absl::StatusOr<std::optional<ExitStatus>> running = (*p)->TryWait();
+  ASSERT_OK(running);
+  EXPECT_FALSE(running->has_value());
+  EXPECT_THAT((*p)->Wait(absl::Milliseconds(50)), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ExitStatus> st = (*p)->Kill(absl::Milliseconds(300));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_OK(st);
+  EXPECT_EQ(st->signal, SIGKILL);
+  EXPECT_EQ(st->KubernetesExitCode(), 137);
+  EXPECT_GE(took, absl::Milliseconds(290));
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_THAT((*p)->Signal(SIGTERM), StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  // A process that honours SIGTERM exits at once, with that signal.
+  absl::StatusOr<std::unique_ptr<Process>> q =
+      (*sb)->Spawn({.argv = {"sleep", "30"}, .log_path = dir + "/log2"});
+  ASSERT_OK(q);
+  absl::StatusOr<ExitStatus> st2 = (*q)->Kill(absl::Seconds(10));
+  ASSERT_OK(st2);
+  EXPECT_EQ(st2->signal, SIGTERM);
+}
+
+TEST(PlainSandboxTest, DestroyKillsEveryProcessGroup) {
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "plain-d", .isolate = false, .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  absl::StatusOr<std::unique_ptr<Process>> p = (*sb)->Spawn(
+      {.argv = {"sh", "-c", "sleep 30 & echo $! > " + dir + "/child; wait"}, .log_path = ""});
+  ASSERT_OK(p);
+  ASSERT_TRUE(WaitForFile(dir + "/child", "\n", absl::Seconds(5)));
+  const pid_t child = std::stoi(ReadFile(dir + "/child"));
+  ASSERT_OK((*sb)->Destroy(absl::Seconds(2)));
+  EXPECT_TRUE(WaitGone((*p)->pid(), absl::Seconds(5)));
+  EXPECT_TRUE(WaitGone(child, absl::Seconds(5)));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}}), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// --- isolated ----------------------------------------------------------------
+
+TEST(IsolatedSandboxTest, PrivateTmpHostnameAndPid1) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string host_out = "/tmp/out";
+  const bool host_had = std::filesystem::exists(host_out);
+  const std::string host_before = host_had ? ReadFile(host_out) : "";
+  absl::StatusOr<std::unique_ptr<Sandbox>> a =
+      Sandbox::Create({.pod_name = "pod-a", .pod_dir = dir + "/a"});
+  ASSERT_OK(a);
+  absl::StatusOr<std::unique_ptr<Sandbox>> b =
+      Sandbox::Create({.pod_name = "pod-b", .pod_dir = dir + "/b"});
+  ASSERT_OK(b);
+  ASSERT_TRUE((*a)->isolated());
+  const std::string script = "hostname > /tmp/out; cat /tmp/out; cat /proc/1/comm; echo $$";
+  ExitStatus st;
+  EXPECT_EQ(RunSh(**a, dir, script, &st), "pod-a\nargn-pause\n2\n");
+  EXPECT_TRUE(st.success());
+  EXPECT_EQ(RunSh(**b, dir, script), "pod-b\nargn-pause\n2\n");
+  // Each pod's /tmp is its own directory; the host's /tmp/out is untouched.
+  EXPECT_EQ(ReadFile(dir + "/a/tmp/out"), "pod-a\n");
+  EXPECT_EQ(ReadFile(dir + "/b/tmp/out"), "pod-b\n");
+  EXPECT_EQ(std::filesystem::exists(host_out), host_had);
+  EXPECT_EQ(host_had ? ReadFile(host_out) : "", host_before);
+  // The holder is the pod's PID 1, seen from the host as a process named so.
+  EXPECT_EQ(ReadFile(absl::StrCat("/proc/", (*a)->holder_pid(), "/comm")), "argn-pause\n");
+  // Processes of one pod share its namespaces; /proc lists only the pod's
+  // own processes: the holder, sh, ls and grep.
+  EXPECT_EQ(RunSh(**a, dir, "cat /tmp/out; ls /proc | grep -c '^[0-9]'"), "pod-a\n4\n");
+}
+
+TEST(IsolatedSandboxTest, ExecFailureInsidePod) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-e", .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  EXPECT_THAT((*sb)->Spawn({.argv = {"argn-no-such-binary"}, .log_path = dir + "/log"}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("argn-no-such-binary")));
+  EXPECT_THAT(ReadFile(dir + "/log"), HasSubstr("cannot start"));
+  // Paths resolve in the pod's mount namespace: the pod's /tmp, not the host's.
+  EXPECT_EQ(RunSh(**sb, dir, "printf '#!/bin/sh\\necho inside\\n' > /tmp/x.sh; chmod +x /tmp/x.sh"),
+            "");
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"/tmp/x.sh"}, .log_path = dir + "/x.log"});
+  ASSERT_OK(p);
+  ASSERT_OK((*p)->Wait(absl::Seconds(5)));
+  EXPECT_EQ(ReadFile(dir + "/x.log"), "inside\n");
+}
+
+TEST(IsolatedSandboxTest, VolumesMountedWithoutTouchingHost) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string src = dir + "/src";
+  std::filesystem::create_directories(src);
+  std::ofstream(src + "/in.txt") << "from-host\n";
+  // Missing on the host under an existing directory: created on an overlay.
+  const std::string missing = "/mnt/argn-test-" + std::to_string(getpid()) + "/vol";
+  ASSERT_FALSE(std::filesystem::exists("/mnt/argn-test-" + std::to_string(getpid())));
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-v",
+                       .pod_dir = dir + "/pod",
+                       .volumes = {{src, "/tmp/work/data", false},
+                                   {src, "/tmp/ro", true},
+                                   {"", "/tmp/scratch", false},
+                                   {src, missing, false}}});
+  ASSERT_OK(sb);
+  ExitStatus st;
+  std::string out = RunSh(**sb, dir,
+                          "cat /tmp/work/data/in.txt; echo pod > /tmp/work/data/out.txt; "
+                          "(echo x > /tmp/ro/y) 2>/dev/null || echo ro-refused; "
+                          "echo s > /tmp/scratch/s && cat /tmp/scratch/s; "
+                          "cat " +
+                              missing + "/in.txt",
+                          &st);
+  EXPECT_EQ(out, "from-host\nro-refused\ns\nfrom-host\n");
+  EXPECT_EQ(ReadFile(src + "/out.txt"), "pod\n");
+  EXPECT_FALSE(std::filesystem::exists("/mnt/argn-test-" + std::to_string(getpid())));
+  EXPECT_THAT(Sandbox::Create({.pod_name = "pod-w",
+                               .pod_dir = dir + "/pod2",
+                               .volumes = {{dir + "/absent", "/tmp/x", false}}}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("volumes[0].source")));
+}
+
+// Connects to ip:port and returns what the server sent before closing.
+std::string Fetch(const std::string& ip, int port, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      std::string got;
+      char buf[256];
+      for (int i = 0; i < 100; ++i) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+      }
+      close(fd);
+      return got;
+    }
+    close(fd);
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return "";
+}
+
+TEST(IsolatedSandboxTest, TwoPodsListenOnSamePortEachAtItsIp) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<PodNetwork>> net = PodNetwork::Create({.seed = dir});
+  ASSERT_OK(net);
+  const std::string bridge = (*net)->bridge_name();
+  EXPECT_TRUE(LinkExists(bridge));
+  const std::string server =
+      "import socket\n"
+      "s = socket.socket()\n"
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('0.0.0.0', 8080))\n"
+      "s.listen(8)\n"
+      "print('listening', flush=True)\n"
+      "for _ in range(3):\n"
+      "    c, _ = s.accept()\n"
+      "    c.sendall(socket.gethostname().encode())\n"
+      "    c.close()\n";
+  std::vector<std::unique_ptr<Sandbox>> pods;
+  std::vector<std::unique_ptr<Process>> servers;
+  for (const std::string name : {"web-a", "web-b"}) {
+    absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+        Sandbox::Create({.pod_name = name, .network = net->get(), .pod_dir = dir + "/" + name});
+    ASSERT_OK(sb);
+    absl::StatusOr<std::unique_ptr<Process>> p =
+        (*sb)->Spawn({.argv = {"python3", "-c", server}, .log_path = dir + "/" + name + ".log"});
+    ASSERT_OK(p);
+    pods.push_back(std::move(*sb));
+    servers.push_back(std::move(*p));
+  }
+  EXPECT_NE(pods[0]->ip(), pods[1]->ip());
+  EXPECT_EQ((*net)->attached(), 2u);
+  for (size_t i = 0; i < pods.size(); ++i) {
+    ASSERT_TRUE(
+        WaitForFile(dir + "/" + pods[i]->pod_name() + ".log", "listening", absl::Seconds(10)));
+    EXPECT_EQ(Fetch(pods[i]->ip(), 8080, absl::Seconds(5)), pods[i]->pod_name());
+  }
+  // The pod reaches the host's bridge address (its default gateway).
+  std::string route =
+      RunSh(*pods[0], dir, "ip route show default; cat /sys/class/net/eth0/operstate");
+  EXPECT_THAT(route, HasSubstr("default via " + (*net)->gateway_ip() + " dev eth0"));
+
+  std::vector<pid_t> holders;
+  std::vector<std::string> veths;
+  for (auto& p : pods) holders.push_back(p->holder_pid());
+  std::vector<std::string> links;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/net")) {
+    const std::string n = e.path().filename();
+    if (n.rfind((*net)->veth_prefix(), 0) == 0) veths.push_back(n);
+  }
+  EXPECT_EQ(veths.size(), 2u);
+  servers.clear();
+  for (auto& p : pods) ASSERT_OK(p->Destroy(absl::Seconds(1)));
+  pods.clear();
+  for (pid_t h : holders) EXPECT_TRUE(WaitGone(h, absl::Seconds(5))) << h;
+  for (const std::string& v : veths) EXPECT_TRUE(WaitLinkGone(v, absl::Seconds(5))) << v;
+  EXPECT_EQ((*net)->attached(), 0u);
+  ASSERT_OK((*net)->Destroy());
+  EXPECT_FALSE(LinkExists(bridge));
+}
+
+TEST(IsolatedSandboxTest, DestroyKillsEverythingInThePod) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-k", .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  // A daemon that leaves the process group (setsid) is reached only through
+  // the pod's PID 1.
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"sh", "-c", "setsid sleep 30 & trap '' TERM; echo ready; sleep 30"},
+                    .log_path = dir + "/log"});
+  ASSERT_OK(p);
+  ASSERT_TRUE(WaitForFile(dir + "/log", "ready", absl::Seconds(5)));
+  const pid_t holder = (*sb)->holder_pid();
+  ASSERT_OK((*sb)->Destroy(absl::Milliseconds(100)));
+  absl::StatusOr<std::optional<ExitStatus>> st = (*p)->TryWait();
+  ASSERT_OK(st);
+  ASSERT_TRUE(st->has_value());
+  EXPECT_EQ((*st)->signal, SIGKILL);
+  EXPECT_TRUE(WaitGone(holder, absl::Seconds(5)));
+  // The holder (PID 1) exits only after every process of its PID namespace
+  // was reaped, the setsid daemon included.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/pod"));
+}
+
+// A runtime that is SIGKILLed leaves no pod process behind; CleanupStale then
+// removes what stays in the kernel (its bridge).
+TEST(IsolatedSandboxTest, KilledRuntimeLeavesNoOrphans) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string seed = dir + "/runtime";
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const pid_t runtime = fork();
+  ASSERT_GE(runtime, 0);
+  if (runtime == 0) {
+    close(pipefd[0]);
+    std::string report;
+    auto fail = [&](const absl::Status& s) {
+      report = "ERR " + s.ToString() + "\n";
+      (void)!write(pipefd[1], report.data(), report.size());
+      _exit(1);
+    };
+    absl::StatusOr<std::unique_ptr<PodNetwork>> net = PodNetwork::Create({.seed = seed});
+    if (!net.ok()) fail(net.status());
+    std::vector<std::unique_ptr<Sandbox>> pods;
+    std::vector<std::unique_ptr<Process>> procs;
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+          Sandbox::Create({.pod_name = absl::StrCat("orphan-", i),
+                           .isolate = i < 2,
+                           .network = i == 0 ? net->get() : nullptr,
+                           .pod_dir = absl::StrCat(dir, "/pod", i)});
+      if (!sb.ok()) fail(sb.status());
+      absl::StatusOr<std::unique_ptr<Process>> p =
+          // Plain mode only covers the direct child (PR_SET_PDEATHSIG); in a
+          // pod, PID 1's death also takes the background sleep.
+          (*sb)->Spawn({.argv = {"sh", "-c", i < 2 ? "sleep 60 & sleep 60" : "exec sleep 60"}});
+      if (!p.ok()) fail(p.status());
+      if ((*sb)->holder_pid() > 0) report += absl::StrCat((*sb)->holder_pid(), " ");
+      report += absl::StrCat((*p)->pid(), " ");
+      pods.push_back(std::move(*sb));
+      procs.push_back(std::move(*p));
+    }
+    report += "\n";
+    (void)!write(pipefd[1], report.data(), report.size());
+    for (int i = 0; i < 600; ++i) pause();  // until SIGKILLed
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string report;
+  char buf[512];
+  for (int i = 0; i < 200 && report.find('\n') == std::string::npos; ++i) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    report.append(buf, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  kill(runtime, SIGKILL);
+  waitpid(runtime, nullptr, 0);
+  ASSERT_THAT(report, ::testing::Not(HasSubstr("ERR"))) << report;
+  std::vector<pid_t> pids;
+  for (absl::string_view s : absl::StrSplit(report, ' ', absl::SkipWhitespace())) {
+    int pid = 0;
+    if (absl::SimpleAtoi(s, &pid)) pids.push_back(pid);
+  }
+  ASSERT_EQ(pids.size(), 5u) << report;  // 2 holders + 3 processes
+  for (pid_t pid : pids) EXPECT_TRUE(WaitGone(pid, absl::Seconds(5))) << pid;
+  const std::string bridge = DeriveNetworkNames(seed).bridge;
+  EXPECT_TRUE(LinkExists(bridge));
+  ASSERT_OK(Sandbox::CleanupStale(seed));
+  EXPECT_FALSE(LinkExists(bridge));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace argonaut::cluster::sandbox
