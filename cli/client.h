@@ -3,9 +3,9 @@
 
 #include <chrono>
 #include <functional>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,9 +32,8 @@ class Client {
   absl::Status Delete(const std::string& kind, const std::string& ns, const std::string& name);
   absl::StatusOr<std::string> Version();
   // Streams one container's log to `sink`; with follow, until it ends.
-  absl::Status PodLogs(const std::string& ns, const std::string& name,
-                       const std::string& container, bool follow,
-                       const std::function<void(std::string_view)>& sink);
+  absl::Status PodLogs(const std::string& ns, const std::string& name, const std::string& container,
+                       bool follow, const std::function<void(std::string_view)>& sink);
 
  private:
   using Stub = api::v1::ResourceService::Stub;
