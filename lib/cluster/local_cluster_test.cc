@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/sandbox/sandbox.h"
 #include "lib/cluster/validator.h"
@@ -292,6 +293,80 @@ TEST_F(LocalClusterTest, InvalidSpecIsRefusedWithItsFieldPath) {
       cluster_->Create(Pod("bad", {{"containers", {{{"image", "busybox"}}}}}));
   EXPECT_THAT(out.status(), ::argonaut::testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                                           HasSubstr("spec.containers[0].name")));
+}
+
+}  // namespace
+}  // namespace argonaut::cluster
+
+namespace argonaut::cluster {
+namespace {
+
+// GET http://127.0.0.1:port/ over a fresh connection; the body, or "".
+std::string HttpGet(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(2);
+  auto res = client.Get("/");
+  return res && res->status == 200 ? res->body : "";
+}
+
+TEST_F(LocalClusterTest, ServiceBalancesAndFollowsTheTrafficSplit) {
+  if (BuiltinBinary().empty()) GTEST_SKIP() << "needs the built-in images binary (bazel test)";
+  for (const char* track : {"stable", "canary"}) {
+    Object pod =
+        Pod(absl::StrCat("web-", track),
+            {{"containers",
+              {{{"name", "web"},
+                {"image", "jocatalin/kubernetes-bootcamp:v1"},
+                {"ports", {{{"containerPort", 8080}}}},
+                {"readinessProbe", {{"tcpSocket", {{"port", 8080}}}, {"periodSeconds", 1}}}}}}});
+    pod["metadata"]["labels"] = {{"app", "web"}, {"track", track}};
+    ASSERT_OK(cluster_->Create(pod).status());
+  }
+  if (!cluster_->isolated()) GTEST_SKIP() << "two pods on port 8080 need network namespaces";
+  ASSERT_OK(cluster_
+                ->Create(Object{{"apiVersion", "v1"},
+                                {"kind", "Service"},
+                                {"metadata", {{"name", "web"}}},
+                                {"spec",
+                                 {{"selector", {{"app", "web"}}},
+                                  {"ports", {{{"port", 80}, {"targetPort", 8080}}}}}}})
+                .status());
+  auto ready = [](const Object& p) {
+    const Object statuses =
+        p.value("status", Object::object()).value("containerStatuses", Object::array());
+    return !statuses.empty() && statuses[0].value("ready", false);
+  };
+  WaitPod("web-stable", ready);
+  WaitPod("web-canary", ready);
+  // The local port appears in the status once the proxy listens.
+  int port = 0;
+  std::map<std::string, int> answers;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && answers.size() < 2) {
+    Object svc = *cluster_->Get("Service", "default", "web");
+    const Object lb = svc.value("status", Object::object()).value("loadBalancer", Object::object());
+    if (lb.contains("ingress")) port = lb["ingress"][0]["ports"][0]["port"].get<int>();
+    if (port > 0) {
+      const std::string body = HttpGet(port);
+      if (absl::StrContains(body, "web-stable")) answers["stable"]++;
+      if (absl::StrContains(body, "web-canary")) answers["canary"]++;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(answers.size(), 2u) << "round-robin should reach both pods";
+
+  ASSERT_OK(cluster_->SetTrafficSplit(
+      "default", "web", {.group_label = "track", .weights = {{"stable", 0}, {"canary", 100}}}));
+  // The proxy picks the split up from the Service; afterwards every new
+  // connection goes to the canary.
+  const absl::Time split_deadline = absl::Now() + absl::Seconds(10);
+  int consecutive = 0;
+  while (absl::Now() < split_deadline && consecutive < 20) {
+    consecutive = absl::StrContains(HttpGet(port), "web-canary") ? consecutive + 1 : 0;
+  }
+  EXPECT_EQ(consecutive, 20);
+  for (int i = 0; i < 20; ++i) EXPECT_THAT(HttpGet(port), HasSubstr("web-canary"));
 }
 
 }  // namespace
