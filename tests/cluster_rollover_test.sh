@@ -147,4 +147,8 @@ pids=$(pod_pids)
 stop_up KILL
 # shellcheck disable=SC2086
 assert_gone $pids
+# The next start removes the bridge the killed run left; a clean stop then
+# leaves nothing on the host.
+start_up "$WORK/data"
+stop_up TERM
 echo "PASS"

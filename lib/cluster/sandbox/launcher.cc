@@ -277,6 +277,11 @@ int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* ta
   sa.sa_handler = SIG_IGN;  // holders are reaped by the kernel
   sigaction(SIGCHLD, &sa, nullptr);
   sigaction(SIGPIPE, &sa, nullptr);
+  // Ctrl-C at a terminal or `pkill argonaut` reaches the zygote too (same
+  // process group and command line); its death would kill every pod at
+  // once, before the runtime's graceful stop. It ends with the runtime
+  // instead (PR_SET_PDEATHSIG, or its socket closing).
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
