@@ -113,6 +113,30 @@ TEST_F(LocalClusterTest, RunsContainerAndKeepsLogsAndExitCode) {
   }
 }
 
+TEST_F(LocalClusterTest, TerminationMessageComesFromTheFileOrTheLogTail) {
+  ASSERT_OK(cluster_
+                ->Create(Pod("msg", {{"restartPolicy", "Never"},
+                                     {"containers",
+                                      {{{"name", "file"},
+                                        {"image", "busybox"},
+                                        {"command",
+                                         {"sh", "-c",
+                                          "printf '{\"result\":\"42\"}' > "
+                                          "$ARGONAUT_TERMINATION_MESSAGE_PATH"}}},
+                                       {{"name", "logs"},
+                                        {"image", "busybox"},
+                                        {"terminationMessagePolicy", "FallbackToLogsOnError"},
+                                        {"command", {"sh", "-c", "echo boom; exit 2"}}}}}}))
+                .status());
+  Object p = WaitPod("msg", Done);
+  std::map<std::string, std::string> messages;
+  for (const Object& cs : p["status"]["containerStatuses"]) {
+    messages[cs["name"]] = cs["state"]["terminated"].value("message", "");
+  }
+  EXPECT_EQ(messages["file"], "{\"result\":\"42\"}");
+  EXPECT_EQ(messages["logs"], "boom\n");
+}
+
 TEST_F(LocalClusterTest, InitContainersRunFirstInOrderAndEnvResolves) {
   ASSERT_OK(cluster_
                 ->Create(Object{{"apiVersion", "v1"},

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,32 @@ int PreviousRestarts(const Object& pod, bool init, const std::string& name) {
   return 0;
 }
 
+// Kubernetes caps termination messages at 4 KiB; workflow step results
+// travel this way, so the local runtime allows what Argo allows a result.
+constexpr size_t kMaxTerminationMessageBytes = 256 * 1024;
+constexpr size_t kFallbackLogBytes = 2048;
+
+std::string ReadCapped(const std::string& path, size_t cap) {
+  if (path.empty()) return "";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::string out(cap, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(cap));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+std::string TailOfFile(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(n));
+  in.seekg(from);
+  std::string out(static_cast<size_t>(size - from), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  return out;
+}
+
 }  // namespace
 
 struct PodWorker::Container {
@@ -52,6 +79,10 @@ struct PodWorker::Container {
   bool init = false;
   ContainerConfig config;
   std::string log_path;
+  // Kubernetes' termination message: the file the container may write
+  // before exiting, as seen from the host and from inside the pod.
+  std::string termination_host_path;
+  std::string termination_pod_path;
   std::unique_ptr<sandbox::Process> proc;
 
   enum class State { kWaiting, kRunning, kTerminated } state = State::kWaiting;
@@ -175,6 +206,11 @@ void PodWorker::Fail(const std::string& reason, const std::string& message) {
 bool PodWorker::StartContainer(Container& c) {
   std::error_code ec;
   fs::create_directories(fs::path(c.log_path).parent_path(), ec);
+  if (!c.termination_host_path.empty()) fs::remove(c.termination_host_path, ec);
+  {
+    absl::MutexLock lock(&mu_);
+    c.term_message.clear();
+  }
   sandbox::ProcessSpec spec{.argv = c.config.argv,
                             .env = c.config.env,
                             .working_dir = c.config.working_dir,
@@ -207,12 +243,22 @@ bool PodWorker::StartContainer(Container& c) {
   return true;
 }
 
+std::string PodWorker::TerminationMessage(const Container& c) const {
+  std::string msg = ReadCapped(c.termination_host_path, kMaxTerminationMessageBytes);
+  if (msg.empty() && c.exit_code != 0 &&
+      c.spec.value("terminationMessagePolicy", "File") == "FallbackToLogsOnError") {
+    msg = TailOfFile(c.log_path, kFallbackLogBytes);
+  }
+  return msg;
+}
+
 void PodWorker::HandleExit(Container& c, const sandbox::ExitStatus& status) {
   absl::MutexLock lock(&mu_);
   c.proc.reset();
   c.state = Container::State::kTerminated;
   c.exit_code = status.KubernetesExitCode();
   c.term_reason = wl::TerminatedReason(c.exit_code, /*oom_killed=*/false);
+  c.term_message = TerminationMessage(c);
   c.finished_at = absl::Now();
   c.ready = false;
 }
@@ -525,6 +571,13 @@ void PodWorker::Run() {
         return Finish();
       }
       c.config = std::move(*config);
+      const fs::path dir = fs::path(pod_dir_) / "sandbox" / "tmp" / ".argonaut";
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      c.termination_host_path = (dir / ("termination-" + c.name)).string();
+      c.termination_pod_path =
+          sandbox_->isolated() ? "/tmp/.argonaut/termination-" + c.name : c.termination_host_path;
+      c.config.env.push_back("ARGONAUT_TERMINATION_MESSAGE_PATH=" + c.termination_pod_path);
       absl::StatusOr<wl::ContainerProbes> probes = wl::ProbesForContainer(c.spec, path_of(c, i));
       if (!probes.ok()) {
         Fail("CreateContainerConfigError", std::string(probes.status().message()));

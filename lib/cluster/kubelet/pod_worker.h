@@ -68,6 +68,7 @@ class PodWorker {
   void Fail(const std::string& reason, const std::string& message);
   bool StartContainer(Container& c);
   void HandleExit(Container& c, const sandbox::ExitStatus& status);
+  std::string TerminationMessage(const Container& c) const;
   void ScheduleRestart(Container& c);
   bool Reap(std::vector<std::unique_ptr<Container>>& list);
   void RunProbes(absl::Time now);
