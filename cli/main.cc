@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "lib/cluster/images/builtin.h"
 #include "lib/server/server.h"
+#include "services/workflow/executor/executor.h"
 
 namespace {
 
@@ -41,7 +42,12 @@ int main(int argc, char** argv) {
   if (cmd == "delete") return argonaut::cli::RunDelete(args, std::cout, std::cerr);
   if (cmd == "logs") return argonaut::cli::RunLogs(args, std::cout, std::cerr);
   // Built-in images run as `argonaut __image NAME ...` in pods (see the image table).
-  if (cmd == "__image") return argonaut::cluster::RunBuiltinImage(argc - 2, argv + 2);
+  if (cmd == "__image") {
+    return argonaut::cluster::RunBuiltinImage(
+        argc - 2, argv + 2, {{"argoexec", [](const std::vector<std::string>& a) {
+                                return argonaut::workflow::executor::RunArgoexec(a, {});
+                              }}});
+  }
   if (cmd == "version") return argonaut::cli::RunVersion(args, std::cout, std::cerr);
   std::cerr << "error: unknown command \"" << cmd << "\" (see `argonaut help`)\n";
   return 1;

@@ -3,12 +3,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
-#include "lib/manifest/json_text.h"
+#include "lib/cluster/api_cluster.h"
 
 namespace argonaut::cluster {
 
 Informer::Informer(resource::ResourceApi* api, std::string kind, Handler handler)
-    : api_(api), kind_(std::move(kind)), handler_(std::move(handler)) {}
+    : name_(kind),
+      factory_([api, kind](const std::string& rv) {
+        return ApiCluster(api).WatchObjects(kind, "", "", rv);
+      }),
+      handler_(std::move(handler)) {}
+
+Informer::Informer(std::string name, WatchFactory factory, Handler handler)
+    : name_(std::move(name)), factory_(std::move(factory)), handler_(std::move(handler)) {}
 
 Informer::~Informer() { Stop(); }
 
@@ -20,7 +27,7 @@ void Informer::Stop() {
   stopping_ = true;
   {
     absl::MutexLock lock(&mu_);
-    if (watcher_) watcher_->Cancel();
+    if (watch_) watch_->Cancel();
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -28,38 +35,37 @@ void Informer::Stop() {
 void Informer::Run() {
   std::string from;  // empty: list, then follow
   while (!stopping_) {
-    absl::StatusOr<std::unique_ptr<resource::ObjectWatcher>> w = api_->Watch(kind_, "", "", from);
+    absl::StatusOr<std::unique_ptr<Watch>> w = factory_(from);
     if (!w.ok()) {
-      LogWarn("informer", "watch failed", {{"kind", kind_}, {"error", w.status().ToString()}});
+      LogWarn("informer", "watch failed", {{"watch", name_}, {"error", w.status().ToString()}});
       absl::SleepFor(absl::Milliseconds(200));
       from.clear();
       continue;
     }
+    Watch* watch = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      watcher_ = std::move(*w);
-      if (stopping_) watcher_->Cancel();
+      watch_ = std::move(*w);
+      watch = watch_.get();
+      if (stopping_) watch_->Cancel();
     }
     while (!stopping_) {
-      absl::StatusOr<std::vector<resource::WatchEventOut>> events =
-          watcher_->Next(absl::Now() + absl::Seconds(1));
+      absl::StatusOr<std::vector<WatchEvent>> events = watch->Next(absl::Now() + absl::Seconds(1));
       if (!events.ok()) {
         if (!absl::IsCancelled(events.status())) {
           LogWarn("informer", "watch ended, re-listing",
-                  {{"kind", kind_}, {"error", events.status().ToString()}});
+                  {{"watch", name_}, {"error", events.status().ToString()}});
         }
         from.clear();
         break;
       }
-      for (const resource::WatchEventOut& e : *events) {
-        absl::StatusOr<nlohmann::json> object = manifest::ParseJsonText(e.json);
-        if (!object.ok()) continue;
-        handler_(WatchEvent{e.type, std::move(*object), e.resource_version});
+      for (const WatchEvent& e : *events) {
+        handler_(e);
         from = absl::StrCat(e.resource_version);
       }
     }
     absl::MutexLock lock(&mu_);
-    watcher_.reset();
+    watch_.reset();
   }
 }
 

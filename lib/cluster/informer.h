@@ -19,8 +19,14 @@ namespace argonaut::cluster {
 class Informer {
  public:
   using Handler = std::function<void(const WatchEvent& event)>;
+  // Opens a watch from a resource version ("" = list first).
+  using WatchFactory =
+      std::function<absl::StatusOr<std::unique_ptr<Watch>>(const std::string& resource_version)>;
 
+  // Every object of `kind` in the store behind `api`.
   Informer(resource::ResourceApi* api, std::string kind, Handler handler);
+  // Any watch, e.g. a Cluster's pods with a label selector.
+  Informer(std::string name, WatchFactory factory, Handler handler);
   ~Informer();
 
   void Start();
@@ -29,12 +35,12 @@ class Informer {
  private:
   void Run();
 
-  resource::ResourceApi* const api_;
-  const std::string kind_;
+  const std::string name_;
+  const WatchFactory factory_;
   const Handler handler_;
   std::atomic<bool> stopping_{false};
   absl::Mutex mu_;
-  std::unique_ptr<resource::ObjectWatcher> watcher_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Watch> watch_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

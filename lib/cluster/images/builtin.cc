@@ -9,7 +9,7 @@
 
 namespace argonaut::cluster {
 
-int RunBuiltinImage(int argc, char** argv) {
+int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra) {
   if (argc < 1 || argv == nullptr || argv[0] == nullptr) {
     fprintf(stderr, "builtin image: missing image name (known: argosay, kubernetes-bootcamp)\n");
     return 127;
@@ -19,6 +19,7 @@ int RunBuiltinImage(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] != nullptr ? argv[i] : "");
   if (name == "argosay") return RunArgosay(args);
   if (name == "kubernetes-bootcamp") return RunKubernetesBootcamp(args);
+  if (auto it = extra.find(name); it != extra.end()) return it->second(args);
   fprintf(stderr,
           "builtin image: unknown image program \"%s\" (known: argosay, kubernetes-bootcamp)\n",
           name.c_str());

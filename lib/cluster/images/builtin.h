@@ -3,11 +3,20 @@
 // table runs them as `<binary> [__image] NAME args...`.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
 namespace argonaut::cluster {
 
 // Runs built-in image argv[0] ("argosay", "kubernetes-bootcamp") with
 // argv[1..] as its arguments and returns the process exit code. An unknown
 // name prints the known ones to stderr and returns 127, like a missing command.
-int RunBuiltinImage(int argc, char** argv);
+// `extra` adds programs that live above this library (the workflow
+// executor, argoexec), by name.
+using ExtraBuiltins =
+    std::map<std::string, std::function<int(const std::vector<std::string>& args)>>;
+int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra = {});
 
 }  // namespace argonaut::cluster

@@ -1,0 +1,225 @@
+#include "services/workflow/controller.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "lib/base/log.h"
+#include "lib/base/status_macros.h"
+#include "lib/manifest/json_text.h"
+#include "services/workflow/metrics.h"
+
+namespace argonaut::workflow {
+namespace {
+
+using nlohmann::json;
+
+std::pair<std::string, std::string> SplitKey(const std::string& key) {
+  const size_t slash = key.find('/');
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+absl::Time TimeAt(const json& obj, const char* key) {
+  absl::Time t = absl::InfinitePast();
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_string()) return t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, obj[key].get<std::string>(), &t, &err)) {
+    return absl::InfinitePast();
+  }
+  return t;
+}
+
+bool Completed(const json& wf) {
+  const std::string phase = wf.value("status", json::object()).value("phase", "");
+  return phase == "Succeeded" || phase == "Failed" || phase == "Error";
+}
+
+}  // namespace
+
+WorkflowController::WorkflowController(resource::ResourceApi* workflows, cluster::Cluster* cluster,
+                                       WorkflowControllerOptions options)
+    : workflows_(workflows), cluster_(cluster), options_(options) {}
+
+WorkflowController::~WorkflowController() { Stop(); }
+
+absl::Status WorkflowController::Start() {
+  if (options_.metrics != nullptr) {
+    ASSIGN_OR_RETURN(metrics_, WorkflowMetrics::Create(*options_.metrics));
+  }
+  controller::ControllerOptions copts{
+      .name = "workflow",
+      .workers = options_.workers,
+      .list_keys =
+          [this] {
+            std::vector<std::string> keys;
+            auto listed = workflows_->List("Workflow", "", "");
+            if (!listed.ok()) return keys;
+            for (const std::string& text : listed->first) {
+              absl::StatusOr<json> wf = manifest::ParseJsonText(text);
+              if (wf.ok() && !Completed(*wf)) {
+                keys.push_back(absl::StrCat((*wf)["metadata"].value("namespace", "default"), "/",
+                                            (*wf)["metadata"].value("name", "")));
+              }
+            }
+            return keys;
+          },
+      .resync_period = absl::Minutes(1)};
+  if (metrics_) copts.queue_observer = metrics_.get();
+  controller_ = std::make_unique<controller::Controller>(std::move(copts), this);
+  RETURN_IF_ERROR(controller_->Start());
+  auto workflows = std::make_unique<cluster::Informer>(
+      workflows_, "Workflow", [this](const cluster::WatchEvent& e) {
+        const std::string key =
+            absl::StrCat(cluster::NamespaceOf(e.object), "/", cluster::NameOf(e.object));
+        if (metrics_) metrics_->ObserveWorkflow(e);
+        controller_->Enqueue(key);
+      });
+  auto pods = std::make_unique<cluster::Informer>(
+      "workflow pods",
+      [this](const std::string& rv) {
+        return cluster_->WatchObjects("Pod", "", kWorkflowLabel, rv);
+      },
+      [this](const cluster::WatchEvent& e) {
+        const json labels =
+            e.object.value("metadata", json::object()).value("labels", json::object());
+        const std::string wf = labels.is_object() ? labels.value(kWorkflowLabel, "") : "";
+        if (metrics_) metrics_->ObservePod(e);
+        if (!wf.empty()) controller_->Enqueue(cluster::NamespaceOf(e.object) + "/" + wf);
+      });
+  workflows->Start();
+  pods->Start();
+  informers_.push_back(std::move(workflows));
+  informers_.push_back(std::move(pods));
+  return absl::OkStatus();
+}
+
+void WorkflowController::Stop() {
+  for (auto& i : informers_) i->Stop();
+  informers_.clear();
+  if (controller_) controller_->Stop();
+}
+
+engine::PodState WorkflowController::ObservePod(const json& pod) {
+  engine::PodState s;
+  const json status = pod.value("status", json::object());
+  s.phase = status.value("phase", "Pending");
+  s.pod_ip = status.value("podIP", "");
+  s.started_at = TimeAt(status, "startTime");
+  s.finished_at = absl::InfinitePast();
+  std::string reason = status.value("reason", "");
+  std::string message = status.value("message", "");
+  for (const json& cs : status.value("containerStatuses", json::array())) {
+    if (!cs.is_object() || cs.value("name", "") != "main") continue;
+    s.ready = cs.value("ready", false);
+    const json state = cs.value("state", json::object());
+    if (state.contains("terminated")) {
+      const json& t = state["terminated"];
+      if (t.contains("exitCode") && t["exitCode"].is_number_integer()) {
+        s.exit_code = t["exitCode"].get<int>();
+      }
+      s.finished_at = TimeAt(t, "finishedAt");
+      const std::string report = t.value("message", "");
+      absl::StatusOr<json> parsed =
+          report.empty() ? absl::StatusOr<json>(json()) : manifest::ParseJsonText(report);
+      if (parsed.ok()) s.outputs = *parsed;
+      if (s.outputs.is_object() && s.outputs.contains("error")) {
+        message = s.outputs["error"].get<std::string>();
+      } else if (message.empty() && s.exit_code.has_value() && *s.exit_code != 0) {
+        // Argo's wording for a failed main container.
+        message = t.value("reason", "Error") == "Error"
+                      ? absl::StrCat("Error (exit code ", *s.exit_code, ")")
+                      : absl::StrCat(t.value("reason", ""), " (exit code ", *s.exit_code, ")");
+      }
+    } else if (state.contains("waiting") && s.phase == "Failed" && message.empty()) {
+      message = state["waiting"].value("message", state["waiting"].value("reason", ""));
+    }
+  }
+  if (!reason.empty() && !message.empty() && message.find(reason) == std::string::npos) {
+    message = absl::StrCat(reason, ": ", message);
+  }
+  s.message = message;
+  return s;
+}
+
+std::optional<json> WorkflowController::LookupTemplate(const std::string& ns, std::string_view kind,
+                                                       std::string_view name) {
+  absl::StatusOr<std::string> text = workflows_->Get(kind, ns, name);
+  if (!text.ok()) return std::nullopt;
+  absl::StatusOr<json> parsed = manifest::ParseJsonText(*text);
+  if (!parsed.ok()) return std::nullopt;
+  return *parsed;
+}
+
+absl::Status WorkflowController::DeletePods(const std::string& ns, const std::string& workflow) {
+  ASSIGN_OR_RETURN(std::vector<json> pods,
+                   cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", workflow)));
+  for (const json& p : pods) {
+    absl::Status s = cluster_->Delete("Pod", ns, cluster::NameOf(p));
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::string& key) {
+  auto [ns, name] = SplitKey(key);
+  absl::StatusOr<std::string> text = workflows_->Get("Workflow", ns, name);
+  if (absl::IsNotFound(text.status())) {
+    // A deleted workflow takes its pods with it.
+    RETURN_IF_ERROR(DeletePods(ns, name));
+    return controller::Result{};
+  }
+  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(json wf, manifest::ParseJsonText(*text));
+
+  ASSIGN_OR_RETURN(std::vector<json> pods,
+                   cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
+  if (Completed(wf) && pods.empty()) return controller::Result{};
+  engine::EngineInput in;
+  in.workflow = wf;
+  in.now = absl::Now();
+  for (const json& p : pods) in.pods[cluster::NameOf(p)] = ObservePod(p);
+  const std::string wf_ns = ns;
+  in.lookup = [this, wf_ns](std::string_view kind, std::string_view tname) {
+    return LookupTemplate(wf_ns, kind, tname);
+  };
+  const absl::Time started = absl::Now();
+  absl::StatusOr<engine::EngineOutput> out = engine::Operate(in);
+  if (metrics_) metrics_->ObserveOperation(absl::Now() - started);
+  if (!out.ok()) {
+    if (metrics_) metrics_->CountError("operate");
+    return out.status();
+  }
+  for (const json& pod : out->pods_to_create) {
+    absl::StatusOr<json> created = cluster_->Create(pod);
+    if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
+      if (metrics_) metrics_->CountError("pod_create");
+      return created.status();
+    }
+  }
+  for (const std::string& pod : out->pods_to_delete) {
+    absl::Status s = cluster_->Delete("Pod", ns, pod);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  if (wf.value("status", json()) != out->status) {
+    json updated = wf;
+    updated["status"] = out->status;
+    const std::string phase = out->status.value("phase", "");
+    json& labels = updated["metadata"]["labels"];
+    if (!phase.empty()) labels[kPhaseLabel] = phase;
+    const bool done = phase == "Succeeded" || phase == "Failed" || phase == "Error";
+    labels[kCompletedLabel] = done ? "true" : "false";
+    // The resourceVersion read above is the precondition: a concurrent
+    // change (resume, stop, ...) makes this ABORTED and the key is retried.
+    absl::StatusOr<std::string> written = workflows_->Update("Workflow", updated.dump());
+    if (!written.ok()) {
+      if (!absl::IsAborted(written.status()) && metrics_) metrics_->CountError("status_write");
+      return written.status();
+    }
+    for (const std::string& note : out->events) {
+      LogInfo("workflow-controller", note, {{"workflow", key}});
+    }
+  }
+  controller::Result result;
+  if (out->requeue_after.has_value()) result.requeue_after = *out->requeue_after;
+  return result;
+}
+
+}  // namespace argonaut::workflow

@@ -1,0 +1,66 @@
+// WorkflowController: the I/O half of the workflow controller. For each
+// Workflow it reads the object and its pods, asks the pure engine
+// (services/workflow/engine) what to do, creates and deletes pods through the
+// Cluster interface and writes the new status back with the resourceVersion
+// as precondition. Level-triggered: driven by watches on Workflows and on
+// pods labelled workflows.argoproj.io/workflow, plus the engine's timers.
+//
+// State lives only in the store (status.nodes) and the cluster (pods), so
+// after a restart, even a SIGKILL, every running workflow simply continues:
+// finished nodes are in the status and never run again; a pod that finished
+// while the controller was down is read back from the cluster.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lib/cluster/cluster.h"
+#include "lib/cluster/informer.h"
+#include "lib/controller/controller.h"
+#include "lib/metrics/metrics.h"
+#include "lib/resource/resource_api.h"
+#include "services/workflow/engine/engine.h"
+#include "services/workflow/metrics.h"
+
+namespace argonaut::workflow {
+
+inline constexpr char kWorkflowLabel[] = "workflows.argoproj.io/workflow";
+inline constexpr char kCompletedLabel[] = "workflows.argoproj.io/completed";
+inline constexpr char kPhaseLabel[] = "workflows.argoproj.io/phase";
+
+struct WorkflowControllerOptions {
+  int workers = 4;
+  // May be null: no metrics.
+  metrics::MetricsRegistry* metrics = nullptr;
+};
+
+class WorkflowController : public controller::Reconciler {
+ public:
+  WorkflowController(resource::ResourceApi* workflows, cluster::Cluster* cluster,
+                     WorkflowControllerOptions options = {});
+  ~WorkflowController() override;
+
+  absl::Status Start();
+  void Stop();
+
+  absl::StatusOr<controller::Result> Reconcile(const std::string& key) override;
+
+  // The engine's view of a pod, from the pod object (exposed for tests).
+  static engine::PodState ObservePod(const nlohmann::json& pod);
+
+ private:
+  absl::Status DeletePods(const std::string& ns, const std::string& workflow);
+  std::optional<nlohmann::json> LookupTemplate(const std::string& ns, std::string_view kind,
+                                               std::string_view name);
+
+  resource::ResourceApi* const workflows_;
+  cluster::Cluster* const cluster_;
+  const WorkflowControllerOptions options_;
+  std::unique_ptr<controller::Controller> controller_;
+  std::vector<std::unique_ptr<cluster::Informer>> informers_;
+  std::unique_ptr<WorkflowMetrics> metrics_;
+};
+
+}  // namespace argonaut::workflow

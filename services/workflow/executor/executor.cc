@@ -1,0 +1,229 @@
+#include "services/workflow/executor/executor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
+#include "lib/cluster/images/image_table.h"
+#include "lib/manifest/json_text.h"
+
+extern char** environ;
+
+namespace argonaut::workflow::executor {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::atomic<pid_t> g_child{0};
+
+// The pod's SIGTERM (deletion, Terminate, deadline) goes to the step.
+void Forward(int sig) {
+  const pid_t child = g_child.load();
+  if (child > 0) kill(child, sig);
+}
+
+std::vector<std::string> Strings(const json& j) {
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const json& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("open ", path, ": no such file or directory"));
+  }
+  std::string out;
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > kMaxReportBytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, ": larger than ", kMaxReportBytes, " bytes"));
+    }
+  }
+  return out;
+}
+
+void WriteAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void Report(const json& report) {
+  const char* path = std::getenv("ARGONAUT_TERMINATION_MESSAGE_PATH");
+  if (path == nullptr || *path == '\0') return;
+  std::string text = report.dump();
+  if (text.size() > kMaxReportBytes) {
+    text = json{{"exitCode", report.value("exitCode", "1")},
+                {"error", absl::StrCat("outputs are larger than ", kMaxReportBytes, " bytes")}}
+               .dump();
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+int Fail(const std::string& message) {
+  fprintf(stderr, "argoexec: %s\n", message.c_str());
+  Report({{"exitCode", "1"}, {"error", message}});
+  return 1;
+}
+
+}  // namespace
+
+absl::StatusOr<ExecPlan> PlanFromTemplate(const json& tmpl, const std::string& script_dir) {
+  if (!tmpl.is_object()) return absl::InvalidArgumentError("template: not an object");
+  ExecPlan plan;
+  if (tmpl.contains("script") && tmpl["script"].is_object()) {
+    const json& s = tmpl["script"];
+    plan.image = s.value("image", "");
+    plan.command = Strings(s.value("command", json::array()));
+    plan.args = Strings(s.value("args", json::array()));
+    plan.script_source = s.value("source", "");
+    if (plan.command.empty()) plan.command = {"sh"};
+    plan.script_path = (fs::path(script_dir) / "argo-script").string();
+    plan.args.push_back(plan.script_path);
+    return plan;
+  }
+  if (tmpl.contains("container") && tmpl["container"].is_object()) {
+    const json& c = tmpl["container"];
+    plan.image = c.value("image", "");
+    plan.command = Strings(c.value("command", json::array()));
+    plan.args = Strings(c.value("args", json::array()));
+    return plan;
+  }
+  return absl::InvalidArgumentError("template has neither container nor script");
+}
+
+json BuildReport(const json& tmpl, const std::string& stdout_text, int exit_code,
+                 const std::function<absl::StatusOr<std::string>(const std::string&)>& read_file) {
+  json report = {{"exitCode", absl::StrCat(exit_code)}};
+  std::string result = stdout_text;
+  // `echo heads` yields "heads": Argo drops the final newline of the result.
+  if (!result.empty() && result.back() == '\n') result.pop_back();
+  if (!result.empty() && result.back() == '\r') result.pop_back();
+  report["result"] = result;
+  json params = json::array();
+  const json outputs = tmpl.value("outputs", json::object());
+  for (const json& p : outputs.value("parameters", json::array())) {
+    if (!p.is_object()) continue;
+    const json vf = p.value("valueFrom", json::object());
+    if (!vf.is_object() || !vf.contains("path")) continue;
+    const std::string name = p.value("name", "");
+    absl::StatusOr<std::string> value = read_file(vf.value("path", ""));
+    if (value.ok()) {
+      params.push_back({{"name", name}, {"value", *value}});
+    } else if (vf.contains("default") && vf["default"].is_string()) {
+      params.push_back({{"name", name}, {"value", vf["default"].get<std::string>()}});
+    } else if (!report.contains("error")) {
+      report["error"] = absl::StrCat("output parameter \"", name, "\": ", value.status().message());
+    }
+  }
+  if (!params.empty()) report["parameters"] = params;
+  return report;
+}
+
+int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& options) {
+  if (args.empty() || args[0] != "emissary") {
+    fprintf(stderr, "usage: argoexec emissary (the template comes from ARGO_TEMPLATE)\n");
+    return 2;
+  }
+  const char* tmpl_text = std::getenv("ARGO_TEMPLATE");
+  if (tmpl_text == nullptr) return Fail("ARGO_TEMPLATE is not set");
+  absl::StatusOr<json> tmpl = manifest::ParseJsonText(tmpl_text);
+  if (!tmpl.ok()) return Fail(absl::StrCat("ARGO_TEMPLATE: ", tmpl.status().message()));
+  const char* tmpdir = std::getenv("TMPDIR");
+  absl::StatusOr<ExecPlan> plan = PlanFromTemplate(*tmpl, tmpdir != nullptr ? tmpdir : "/tmp");
+  if (!plan.ok()) return Fail(std::string(plan.status().message()));
+  if (!plan->script_path.empty()) {
+    std::ofstream script(plan->script_path, std::ios::binary | std::ios::trunc);
+    script << plan->script_source;
+    if (!script) return Fail(absl::StrCat("cannot write ", plan->script_path));
+  }
+  const char* user_table = std::getenv("ARGONAUT_IMAGE_TABLE");
+  absl::StatusOr<cluster::ImageTable> table = cluster::ImageTable::Load(
+      user_table != nullptr ? user_table : "",
+      {.builtin_binary = options.builtin_binary, .builtin_prefix = options.builtin_prefix});
+  if (!table.ok()) return Fail(std::string(table.status().message()));
+  absl::StatusOr<std::vector<std::string>> argv =
+      table->Resolve(plan->image, plan->command, plan->args);
+  if (!argv.ok()) return Fail(std::string(argv.status().message()));
+
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Fail("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  std::vector<char*> cargv;
+  for (std::string& a : *argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = Forward;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  pid_t child = 0;
+  const int rc = posix_spawnp(&child, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  if (rc != 0) {
+    close(out_pipe[0]);
+    return Fail(absl::StrCat("exec ", (*argv)[0], ": ", strerror(rc)));
+  }
+  g_child = child;
+  std::string captured;
+  bool overflow = false;
+  char buf[64 * 1024];
+  while (true) {
+    ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    WriteAll(STDOUT_FILENO, buf, static_cast<size_t>(n));
+    if (captured.size() + static_cast<size_t>(n) <= kMaxResultBytes) {
+      captured.append(buf, static_cast<size_t>(n));
+    } else {
+      overflow = true;
+    }
+  }
+  close(out_pipe[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child = 0;
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  json report = BuildReport(*tmpl, captured, code, ReadFile);
+  if (overflow) {
+    report["result"] = "";
+    report["error"] = absl::StrCat("outputs.result is larger than ", kMaxResultBytes, " bytes");
+  }
+  Report(report);
+  // Outputs that could not be collected fail a step that itself succeeded.
+  if (code == 0 && report.contains("error")) {
+    fprintf(stderr, "argoexec: %s\n", report["error"].get<std::string>().c_str());
+    return 1;
+  }
+  return code;
+}
+
+}  // namespace argonaut::workflow::executor
