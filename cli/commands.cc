@@ -243,7 +243,7 @@ int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ost
 }
 
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"bind"}});
+  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"bind"}, {"isolation"}, {"images"}});
   if (!args.ok()) return Fail(err, args.status());
   std::string data = args->Get("data");
   if (data.empty()) {
@@ -254,8 +254,22 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
   if (!absl::SimpleAtoi(args->Get("port", "2746"), &port) || port < 0 || port > 65535) {
     return Fail(err, "--port: expected a port number");
   }
-  auto platform = gateway::Platform::Start(
-      {.data_dir = data, .bind_address = args->Get("bind", "127.0.0.1"), .port = port});
+  gateway::PlatformOptions options{
+      .data_dir = data, .bind_address = args->Get("bind", "127.0.0.1"), .port = port};
+  // Pods: isolated in namespaces when privileged (auto), or forced either way.
+  const std::string isolation = args->Get("isolation", "auto");
+  using Isolation = cluster::LocalClusterOptions::Isolation;
+  if (isolation == "auto") {
+    options.cluster.isolation = Isolation::kAuto;
+  } else if (isolation == "namespaces") {
+    options.cluster.isolation = Isolation::kNamespaces;
+  } else if (isolation == "plain") {
+    options.cluster.isolation = Isolation::kPlain;
+  } else {
+    return Fail(err, "--isolation: expected auto, namespaces or plain");
+  }
+  options.cluster.image_table = args->Get("images");
+  auto platform = gateway::Platform::Start(options);
   if (!platform.ok()) return Fail(err, platform.status());
   out << "Argonaut is up on localhost:" << (*platform)->port()
       << " (gRPC, and REST under http://localhost:" << (*platform)->port() << "/api/v1), data in "

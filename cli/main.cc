@@ -14,7 +14,8 @@ namespace {
 constexpr char kUsage[] = R"(argonaut: workflows, rollouts, events and GitOps, compatible with Argo.
 
 Usage:
-  argonaut up [--data DIR] [--port 2746]      run the platform here (gRPC + REST on one port)
+  argonaut up [--data DIR] [--port 2746] [--isolation auto|namespaces|plain] [--images FILE]
+                                              run the platform here (gRPC + REST on one port)
   argonaut apply -f FILE|-  [-n NS]                             create or update objects
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]
   argonaut delete KIND NAME [-n NS]

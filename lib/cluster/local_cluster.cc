@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
       c.get(), kubelet::KubeletOptions{.root_dir = absl::StrCat(options.data_dir, "/pods"),
                                        .isolate = c->isolated_,
                                        .network = c->network_.get(),
-                                       .images = c->images_.get()});
+                                       .images = c->images_.get(),
+                                       .image_table_file = options.image_table});
   c->gc_ = std::make_unique<GarbageCollector>(c.get());
   c->workloads_ = std::make_unique<WorkloadControllers>(c.get());
   c->services_ = std::make_unique<ServiceController>(c.get(), options.service_address);

@@ -32,6 +32,7 @@ struct KubeletOptions {
   bool isolate = true;
   sandbox::PodNetwork* network = nullptr;
   const ImageTable* images = nullptr;
+  std::string image_table_file;  // the user's table, if any
 };
 
 class Kubelet {

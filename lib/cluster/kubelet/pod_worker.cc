@@ -578,6 +578,9 @@ void PodWorker::Run() {
       c.termination_pod_path =
           sandbox_->isolated() ? "/tmp/.argonaut/termination-" + c.name : c.termination_host_path;
       c.config.env.push_back("ARGONAUT_TERMINATION_MESSAGE_PATH=" + c.termination_pod_path);
+      if (!env_.image_table_file.empty()) {
+        c.config.env.push_back("ARGONAUT_IMAGE_TABLE=" + env_.image_table_file);
+      }
       absl::StatusOr<wl::ContainerProbes> probes = wl::ProbesForContainer(c.spec, path_of(c, i));
       if (!probes.ok()) {
         Fail("CreateContainerConfigError", std::string(probes.status().message()));

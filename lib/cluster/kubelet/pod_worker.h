@@ -32,6 +32,9 @@ struct PodWorkerEnv {
   const ImageTable* images = nullptr;
   sandbox::PodNetwork* network = nullptr;  // null: no pod network
   bool isolate = true;
+  // The user's image table file, passed on to containers (the workflow
+  // executor resolves images with it); empty when none.
+  std::string image_table_file;
   // Writes the pod's status (the status subresource).
   std::function<void(const Object& pod)> write_status;
   // ConfigMaps and Secrets of the pod's namespace.
