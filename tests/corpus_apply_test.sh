@@ -26,7 +26,7 @@ cat "$WORK/rejections"
 if ! diff -u tests/corpus_expected_rejections.txt "$WORK/rejections"; then
   fail "rejections differ from tests/corpus_expected_rejections.txt"
 fi
-[[ $accepted -eq 222 ]] || fail "$accepted documents accepted, expected 222"
+[[ $accepted -eq 223 ]] || fail "$accepted documents accepted, expected 223"
 # Every stored object reads back.
 n=$("$ARGONAUT" get wf -A -o name | wc -l)
 [[ $n -ge 190 ]] || fail "only $n workflows listed"

@@ -58,12 +58,19 @@ stop_up() {
   local sig=${1:-TERM}
   if [[ -n "$UP_PID" ]] && kill -0 "$UP_PID" 2>/dev/null; then
     kill "-$sig" "$UP_PID" 2>/dev/null || true
+    # A graceful stop tears down pods and the pod network; give it 20 s.
+    for _ in $(seq 1 200); do
+      kill -0 "$UP_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$UP_PID" 2>/dev/null || true
     wait "$UP_PID" 2>/dev/null || true
   fi
   UP_PID=""
 }
 
-trap 'stop_up KILL' EXIT
+# On any exit, stop gracefully so that no pod network is left on the host.
+trap 'stop_up TERM' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
