@@ -40,6 +40,12 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     p->bundles_[name] = std::move(bundle);
     p->service_servers_.push_back(std::move(server));
   }
+  // Controllers start once every store is open; they reach the cluster
+  // in-process, through the same interface a remote cluster would offer.
+  p->workflow_controller_ = std::make_unique<workflow::WorkflowController>(
+      &p->bundles_.at("workflow")->api(), p->cluster_.get(),
+      workflow::WorkflowControllerOptions{.metrics = &p->metrics_});
+  RETURN_IF_ERROR(p->workflow_controller_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
@@ -74,6 +80,7 @@ Platform::~Platform() { Shutdown(); }
 void Platform::Shutdown() {
   if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
+  if (workflow_controller_) workflow_controller_->Stop();
   if (cluster_) cluster_->Stop();
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
 }

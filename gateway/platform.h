@@ -23,6 +23,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/workflow/controller.h"
 
 namespace argonaut::gateway {
 
@@ -58,6 +59,7 @@ class Platform {
   std::vector<std::unique_ptr<server::Server>> service_servers_;
   std::unique_ptr<cluster::LocalCluster> cluster_;
   std::unique_ptr<cluster::ClusterGrpcService> cluster_grpc_;
+  std::unique_ptr<workflow::WorkflowController> workflow_controller_;
   std::unique_ptr<ClusterRouter> cluster_router_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;

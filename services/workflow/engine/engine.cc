@@ -1,0 +1,497 @@
+// Orchestration of one Operate() call (Argo operator.go operate / executeTemplate) and the node
+// bookkeeping every other part uses.
+#include "services/workflow/engine/engine.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/workflow/engine/operator.h"
+
+namespace argonaut::workflow::engine {
+namespace internal {
+namespace {
+
+bool ActiveType(const std::string& type) {
+  return type == "Pod" || type == "Steps" || type == "DAG";
+}
+bool ActivePhase(const std::string& phase) { return phase == "Pending" || phase == "Running"; }
+
+std::string TypeOf(const json& t) {
+  if (t.contains("steps")) return "Steps";
+  if (t.contains("dag")) return "DAG";
+  if (t.contains("suspend")) return "Suspend";
+  if (t.contains("container") || t.contains("script") || t.contains("resource") ||
+      t.contains("containerSet") || t.contains("data") || t.contains("http") ||
+      t.contains("plugin")) {
+    return "Pod";
+  }
+  return "";
+}
+
+// The part of a node name a UI shows: after the last '.' or from the last '[' outside loop-item
+// parentheses ("wf[0].step(1:a.b)" -> "step(1:a.b)", "wf[0]" -> "[0]").
+std::string DisplayName(const std::string& name) {
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '(') ++depth;
+    if (c == ')' && depth > 0) --depth;
+    if (depth != 0) continue;
+    if (c == '.') start = i + 1;
+    if (c == '[') start = i;
+  }
+  return name.substr(start);
+}
+
+// Merges a WorkflowTemplate's spec under the workflow's own: the workflow's fields win and its
+// arguments.parameters override the template's by name (Argo JoinWorkflowSpec).
+json MergeWorkflowSpec(const json& base, const json& own) {
+  json merged = base.is_object() ? base : json::object();
+  for (auto it = own.begin(); it != own.end(); ++it) {
+    if (it.key() == "workflowTemplateRef" || it.key() == "arguments") continue;
+    merged[it.key()] = it.value();
+  }
+  json params = json::array();
+  if (merged.contains("arguments") && merged["arguments"].is_object() &&
+      merged["arguments"].contains("parameters") && merged["arguments"]["parameters"].is_array()) {
+    params = merged["arguments"]["parameters"];
+  }
+  if (own.contains("arguments") && own["arguments"].is_object() &&
+      own["arguments"].contains("parameters") && own["arguments"]["parameters"].is_array()) {
+    for (const json& p : own["arguments"]["parameters"]) {
+      bool replaced = false;
+      for (json& q : params) {
+        if (Str(q, "name") == Str(p, "name")) {
+          for (auto f = p.begin(); f != p.end(); ++f) q[f.key()] = f.value();
+          replaced = true;
+        }
+      }
+      if (!replaced) params.push_back(p);
+    }
+  }
+  if (!params.empty()) merged["arguments"]["parameters"] = params;
+  return merged;
+}
+
+}  // namespace
+
+Operator::Operator(const EngineInput& in) : in_(in) {}
+
+json* Operator::NodeById(const std::string& id) {
+  auto it = nodes_->find(id);
+  return it == nodes_->end() ? nullptr : &*it;
+}
+
+json* Operator::NodeByName(const std::string& name) { return NodeById(Id(name)); }
+
+json& Operator::InitNode(const std::string& name, const std::string& type,
+                         const std::string& display, const std::string& boundary_id,
+                         const std::string& phase, const std::string& message,
+                         const Resolved* r) {
+  const std::string id = Id(name);
+  json node = {{"id", id},
+               {"name", name},
+               {"displayName", display.empty() ? DisplayName(name) : display},
+               {"type", type},
+               {"phase", phase},
+               {"startedAt", FormatTimestamp(in_.now)}};
+  if (!boundary_id.empty()) node["boundaryID"] = boundary_id;
+  if (!message.empty()) node["message"] = message;
+  if (r != nullptr) {
+    if (!r->template_name.empty()) node["templateName"] = r->template_name;
+    if (!r->template_ref.is_null()) node["templateRef"] = r->template_ref;
+    if (!r->ctx.kind.empty()) {
+      node["templateScope"] = absl::StrCat(r->ctx.kind == "ClusterWorkflowTemplate" ? "cluster" : "namespaced",
+                                           "/", r->ctx.name);
+    } else {
+      node["templateScope"] = "local/" + wf_name_;
+    }
+  }
+  if (PhaseCompleted(phase)) node["finishedAt"] = FormatTimestamp(in_.now);
+  if (ActiveType(type) && ActivePhase(phase)) {
+    ++active_children_[boundary_id];
+    if (type == "Pod") ++active_pods_;
+  }
+  json& slot = (*nodes_)[id];
+  slot = std::move(node);
+  return slot;
+}
+
+void Operator::AddChild(const std::string& parent_name, const std::string& child_name) {
+  json* parent = NodeByName(parent_name);
+  if (parent == nullptr) return;
+  json& children = (*parent)["children"];
+  if (!children.is_array()) children = json::array();
+  const std::string id = Id(child_name);
+  for (const json& c : children) {
+    if (c == id) return;
+  }
+  children.push_back(id);
+}
+
+void Operator::MarkPhase(json& node, const std::string& phase,
+                         const std::optional<std::string>& message) {
+  const std::string old = Str(node, "phase");
+  const std::string type = Str(node, "type");
+  if (old != phase) {
+    if (ActiveType(type)) {
+      const bool was = ActivePhase(old), is = ActivePhase(phase);
+      const int delta = (is ? 1 : 0) - (was ? 1 : 0);
+      active_children_[Str(node, "boundaryID")] += delta;
+      if (type == "Pod") active_pods_ += delta;
+    }
+    node["phase"] = phase;
+  }
+  if (message.has_value()) {
+    if (message->empty()) {
+      node.erase("message");
+    } else {
+      node["message"] = *message;
+    }
+  }
+  if (PhaseCompleted(phase) && !node.contains("finishedAt")) node["finishedAt"] = FormatTimestamp(in_.now);
+}
+
+std::vector<std::string> Operator::OutboundNodes(const std::string& id, int depth) {
+  const json* node = NodeById(id);
+  if (node == nullptr || depth > 2 * kMaxDepth) return {id};
+  const std::string type = Str(*node, "type");
+  const json children = node->value("children", json::array());
+  if (type == "Pod" || type == "Skipped" || type == "Suspend") return {id};
+  if (type == "TaskGroup") {
+    if (children.empty()) return {id};
+    std::vector<std::string> out;
+    for (const json& c : children) {
+      for (std::string& o : OutboundNodes(c.get<std::string>(), depth + 1)) out.push_back(std::move(o));
+    }
+    return out;
+  }
+  if (type == "Retry") {
+    if (!children.empty()) return {children.back().get<std::string>()};
+    return {id};
+  }
+  std::vector<std::string> out;
+  for (const json& o : node->value("outboundNodes", json::array())) {
+    for (std::string& x : OutboundNodes(o.get<std::string>(), depth + 1)) out.push_back(std::move(x));
+  }
+  if (out.empty()) out.push_back(id);
+  return out;
+}
+
+void Operator::Requeue(absl::Duration d) {
+  if (d < absl::ZeroDuration()) d = absl::ZeroDuration();
+  if (!out_.requeue_after.has_value() || d < *out_.requeue_after) out_.requeue_after = d;
+}
+
+bool Operator::ShutdownBlocks(bool on_exit) const {
+  if (shutdown_.empty()) return false;
+  if (shutdown_ == "Stop") return !on_exit;
+  return true;
+}
+
+std::string Operator::ShutdownMessage() const {
+  return absl::StrCat("Stopped with strategy '", shutdown_, "'");
+}
+
+absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, const json& holder,
+                                                const TmplCtx& ctx, const json& args,
+                                                const ExecOpts& opts, int depth) {
+  json* node = NodeByName(node_name);
+  if (node != nullptr && NodeFulfilled(*node)) return node;
+  auto fail = [&](const std::string& type, const std::string& message) -> json* {
+    if (node == nullptr) {
+      node = &InitNode(node_name, type, "", opts.boundary_id, "Error", message, nullptr);
+    } else {
+      MarkPhase(*node, "Error", message);
+    }
+    return node;
+  };
+  if (depth > kMaxDepth) {
+    return fail("Skipped", absl::StrCat("Maximum recursion depth exceeded (", kMaxDepth, ")"));
+  }
+  absl::StatusOr<Resolved> r = Resolve(holder, ctx);
+  if (!r.ok()) return fail("Skipped", std::string(r.status().message()));
+  const std::string type = TypeOf(r->tmpl);
+  if (type.empty()) {
+    return fail("Skipped", absl::StrCat("template \"", r->template_name, "\" has no known type"));
+  }
+  absl::StatusOr<json> processed = ProcessInputs(r->tmpl, args);
+  if (!processed.ok()) return fail(type, std::string(processed.status().message()));
+  tmpl::RenderOptions leave;
+  leave.unresolved = tmpl::Unresolved::kLeave;
+  absl::StatusOr<json> t = tmpl::RenderJson(*processed, TemplateScope(*processed), leave);
+  if (!t.ok()) return fail(type, std::string(t.status().message()));
+
+  if (node == nullptr) {
+    if (ShutdownBlocks(opts.on_exit)) {
+      return &InitNode(node_name, type, "", opts.boundary_id, "Failed", ShutdownMessage(), &*r);
+    }
+    if (deadline_exceeded_ && !opts.on_exit) {
+      return &InitNode(node_name, type, "", opts.boundary_id, "Failed",
+                       "Step exceeded its deadline", &*r);
+    }
+    if (type == "Pod" && suspended_) return nullptr;
+    const int64_t wf_par = IntOrString(spec_.value("parallelism", json(nullptr))).value_or(0);
+    if (type == "Pod" && wf_par > 0 && active_pods_ >= wf_par) return nullptr;
+    if (!opts.boundary_id.empty()) {
+      auto lim = boundary_parallelism_.find(opts.boundary_id);
+      if (lim != boundary_parallelism_.end() && lim->second > 0 &&
+          active_children_[opts.boundary_id] >= lim->second) {
+        return nullptr;
+      }
+    }
+  }
+
+  std::string name = node_name;
+  std::string retry_parent;
+  int retries = 0;
+  json strategy = t->value("retryStrategy", spec_.value("retryStrategy", json(nullptr)));
+  if (strategy.is_object()) {
+    if (node == nullptr) node = &InitNode(name, "Retry", "", opts.boundary_id, "Running", "", &*r);
+    if (!ProcessRetries(*node, strategy)) return node;
+    if (NodeFulfilled(*node)) return node;
+    const json children = node->value("children", json::array());
+    const json* last = children.empty() ? nullptr : NodeById(children.back().get<std::string>());
+    retry_parent = name;
+    if (last != nullptr && !NodeFulfilled(*last)) {
+      name = Str(*last, "name");
+      retries = static_cast<int>(children.size()) - 1;
+    } else {
+      retries = static_cast<int>(children.size());
+      name = absl::StrCat(retry_parent, "(", retries, ")");
+    }
+    node = NodeByName(name);
+  }
+  const bool created = node == nullptr;
+  ExecOpts child_opts = opts;
+  absl::StatusOr<json*> result = nullptr;
+  if (type == "Steps") {
+    result = ExecuteSteps(name, *r, *t, child_opts, depth);
+  } else if (type == "DAG") {
+    result = ExecuteDag(name, *r, *t, child_opts, depth);
+  } else if (type == "Suspend") {
+    result = ExecuteSuspend(name, *r, *t, child_opts);
+  } else if (t->contains("resource")) {
+    result = ExecuteResource(name, *r, *t, child_opts);
+  } else {
+    result = ExecutePod(name, *r, *t, child_opts, retries);
+  }
+  if (!result.ok()) return result.status();
+  json* n = *result;
+  if (retry_parent.empty()) return n;
+  if (created && n != nullptr) AddChild(retry_parent, name);
+  json* parent = NodeByName(retry_parent);
+  if (n != nullptr && NodeFulfilled(*n) && !NodeFulfilled(*parent)) {
+    return ExecuteTemplate(retry_parent, holder, ctx, args, opts, depth + 1);
+  }
+  return parent;
+}
+
+absl::StatusOr<EngineOutput> Operator::Run() {
+  if (!in_.workflow.is_object()) return absl::InvalidArgumentError("workflow is not an object");
+  wf_ = in_.workflow;
+  const json meta = wf_.value("metadata", json::object());
+  wf_name_ = Str(meta, "name");
+  ns_ = Str(meta, "namespace");
+  if (wf_name_.empty()) return absl::InvalidArgumentError("workflow metadata.name is empty");
+  spec_ = wf_.value("spec", json::object());
+  status_ = wf_.value("status", json::object());
+  if (!status_.is_object()) status_ = json::object();
+  if (!status_["nodes"].is_object()) status_["nodes"] = json::object();
+  nodes_ = &status_["nodes"];
+  const std::string phase0 = Str(status_, "phase");
+  if (phase0 == "Succeeded" || phase0 == "Failed" || phase0 == "Error") {
+    out_.status = status_;
+    return std::move(out_);
+  }
+  auto finish = [&](const std::string& phase, const std::string& message) {
+    status_["phase"] = phase;
+    if (!message.empty()) status_["message"] = message;
+    if (!status_.contains("startedAt")) status_["startedAt"] = FormatTimestamp(in_.now);
+    status_["finishedAt"] = FormatTimestamp(in_.now);
+  };
+  if (phase0.empty() || phase0 == "Pending") {
+    status_["phase"] = "Running";
+    status_["startedAt"] = FormatTimestamp(in_.now);
+  }
+  if (spec_.contains("workflowTemplateRef") && spec_["workflowTemplateRef"].is_object()) {
+    const json& ref = spec_["workflowTemplateRef"];
+    const std::string kind =
+        ref.value("clusterScope", false) ? "ClusterWorkflowTemplate" : "WorkflowTemplate";
+    std::optional<json> obj;
+    if (in_.lookup) obj = in_.lookup(kind, Str(ref, "name"));
+    if (!obj.has_value() || !obj->is_object()) {
+      finish("Error", absl::StrCat("spec.workflowTemplateRef: ", kind, " \"", Str(ref, "name"),
+                                   "\" not found"));
+    } else {
+      spec_ = MergeWorkflowSpec(obj->value("spec", json::object()), spec_);
+    }
+  }
+  if (Str(status_, "phase") == "Running" && Str(spec_, "entrypoint").empty()) {
+    finish("Error", "spec.entrypoint: entrypoint is required");
+  }
+  // Globals.
+  SetGlobal("workflow.name", wf_name_);
+  SetGlobal("workflow.namespace", ns_);
+  SetGlobal("workflow.uid", Str(meta, "uid"));
+  SetGlobal("workflow.mainEntrypoint", Str(spec_, "entrypoint"));
+  SetGlobal("workflow.serviceAccountName", Str(spec_, "serviceAccountName"));
+  SetGlobal("workflow.priority", std::to_string(IntOrString(spec_.value("priority", json(0))).value_or(0)));
+  const absl::Time created = ParseTimestamp(meta.value("creationTimestamp", json(nullptr)));
+  const absl::Time created_at = created == absl::InfinitePast() ? in_.now : created;
+  SetGlobal("workflow.creationTimestamp", FormatTimestamp(created_at));
+  SetGlobal("workflow.creationTimestamp.RFC3339", FormatTimestamp(created_at));
+  for (const char c : std::string("YmdHMSyjbBaAeIpZz")) {
+    SetGlobal(absl::StrCat("workflow.creationTimestamp.", std::string(1, c)),
+              absl::FormatTime(absl::StrCat("%", std::string(1, c)), created_at, absl::UTCTimeZone()));
+  }
+  for (const char* kind : {"labels", "annotations"}) {
+    const json m = meta.value(kind, json::object());
+    if (!m.is_object()) continue;
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (it.value().is_string()) SetGlobal(absl::StrCat("workflow.", kind, ".", it.key()), it.value().get<std::string>());
+    }
+    SetGlobal(absl::StrCat("workflow.", kind, ".json"), m.dump());
+  }
+  const absl::Time started = ParseTimestamp(status_.value("startedAt", json(nullptr)));
+  SetGlobal("workflow.duration",
+            absl::StrCat(absl::ToDoubleSeconds(in_.now - (started == absl::InfinitePast() ? in_.now : started))));
+  SetGlobal("workflow.status", Str(status_, "phase"));
+  json wf_args = spec_.value("arguments", json::object());
+  json all_params = json::array();
+  if (wf_args.is_object() && wf_args.contains("parameters") && wf_args["parameters"].is_array()) {
+    size_t i = 0;
+    for (json& p : wf_args["parameters"]) {
+      const std::string pname = Str(p, "name");
+      json v = p.value("value", p.value("default", json(nullptr)));
+      if (v.is_null()) {
+        if (Str(status_, "phase") == "Running") {
+          finish("Error", absl::StrCat("spec.arguments.parameters[", i, "] (", pname,
+                                       "): value is required"));
+        }
+        ++i;
+        continue;
+      }
+      std::string value = v.is_boolean() ? (v.get<bool>() ? "true" : "false") : ItemText(v);
+      if (p.contains("enum") && p["enum"].is_array() && !p["enum"].empty()) {
+        bool ok = false;
+        for (const json& e : p["enum"]) ok = ok || ItemText(e) == value;
+        if (!ok && Str(status_, "phase") == "Running") {
+          finish("Error", absl::StrCat("spec.arguments.parameters[", i, "] (", pname, "): value '",
+                                       value, "' is not in enum ", p["enum"].dump()));
+        }
+      }
+      p["value"] = value;
+      SetGlobal("workflow.parameters." + pname, value);
+      all_params.push_back({{"name", pname}, {"value", value}});
+      ++i;
+    }
+  }
+  SetGlobal("workflow.parameters", all_params.dump());
+  SetGlobal("workflow.parameters.json", all_params.dump());
+  if (status_.contains("outputs") && status_["outputs"].is_object()) {
+    for (const json& p : status_["outputs"].value("parameters", json::array())) {
+      if (p.contains("value")) SetGlobal("workflow.outputs.parameters." + Str(p, "name"), ItemText(p["value"]));
+    }
+  }
+  if (Str(status_, "phase") != "Running") {
+    out_.status = status_;
+    return std::move(out_);
+  }
+
+  suspended_ = spec_.value("suspend", false) == true;
+  shutdown_ = Str(spec_, "shutdown");
+  if (auto ads = IntOrString(spec_.value("activeDeadlineSeconds", json(nullptr))); ads.has_value()) {
+    const absl::Time deadline = ParseTimestamp(status_["startedAt"]) + absl::Seconds(*ads);
+    if (in_.now >= deadline) {
+      deadline_exceeded_ = true;
+    } else {
+      Requeue(deadline - in_.now);
+    }
+  }
+  for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
+    const std::string type = Str(*it, "type");
+    if (it->value("daemoned", false)) has_daemons_ = true;
+    if (ActiveType(type) && ActivePhase(Str(*it, "phase"))) {
+      ++active_children_[Str(*it, "boundaryID")];
+      if (type == "Pod") ++active_pods_;
+    }
+  }
+  ReconcilePods();
+  ApplyDeadlinesAndShutdown();
+
+  const json entry = {{"template", Str(spec_, "entrypoint")}};
+  absl::StatusOr<json*> root_or =
+      ExecuteTemplate(wf_name_, entry, TmplCtx{}, wf_args, ExecOpts{}, 0);
+  if (!root_or.ok()) return root_or.status();
+  json* root = *root_or;
+  if (root != nullptr && NodeFulfilled(*root) && !root->value("daemoned", false)) {
+    const std::string rp = Str(*root, "phase");
+    std::string wf_phase = rp == "Failed" ? "Failed" : rp == "Error" ? "Error" : "Succeeded";
+    json exit_holder;
+    if (spec_.contains("hooks") && spec_["hooks"].is_object() && spec_["hooks"].contains("exit")) {
+      exit_holder = spec_["hooks"]["exit"];
+    } else if (!Str(spec_, "onExit").empty()) {
+      exit_holder = {{"template", Str(spec_, "onExit")}};
+    }
+    bool done = true;
+    json* exit_node = nullptr;
+    if (exit_holder.is_object()) {
+      SetGlobal("workflow.status", wf_phase);
+      SetGlobal("workflow.failures", FailuresJson().dump());
+      ExecOpts eo;
+      eo.on_exit = true;
+      const json exit_args = exit_holder.value("arguments", wf_args);
+      absl::StatusOr<json*> en =
+          ExecuteTemplate(wf_name_ + ".onExit", exit_holder, TmplCtx{}, exit_args, eo, 0);
+      if (!en.ok()) return en.status();
+      exit_node = *en;
+      done = exit_node != nullptr && NodeFulfilled(*exit_node);
+    }
+    if (done) {
+      std::string message = Str(*root, "message");
+      if (PhaseFailedOrError(rp) && !shutdown_.empty()) message = ShutdownMessage();
+      if (wf_phase == "Succeeded" && exit_node != nullptr && PhaseFailedOrError(Str(*exit_node, "phase"))) {
+        wf_phase = Str(*exit_node, "phase");
+        message = Str(*exit_node, "message");
+      }
+      if (wf_phase == "Succeeded") message.clear();
+      finish(wf_phase, message);
+      // Daemons still up when the workflow ends are stopped with it.
+      KillDaemonedChildren("");
+    }
+  }
+
+  // Progress, conditions.
+  int64_t done_pods = 0, total_pods = 0;
+  bool pod_running = false;
+  for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
+    if (Str(*it, "type") != "Pod") continue;
+    ++total_pods;
+    if (Str(*it, "phase") == "Succeeded") ++done_pods;
+    if (Str(*it, "phase") == "Running") pod_running = true;
+  }
+  status_["progress"] = absl::StrCat(done_pods, "/", total_pods);
+  json conditions = json::array();
+  conditions.push_back({{"type", "PodRunning"}, {"status", pod_running ? "True" : "False"}});
+  const std::string final_phase = Str(status_, "phase");
+  if (final_phase == "Succeeded" || final_phase == "Failed" || final_phase == "Error") {
+    conditions.push_back({{"type", "Completed"}, {"status", "True"}});
+    out_.requeue_after.reset();
+  }
+  status_["conditions"] = conditions;
+  if (status_["nodes"].empty()) status_.erase("nodes");
+  out_.status = std::move(status_);
+  return std::move(out_);
+}
+
+}  // namespace internal
+
+absl::StatusOr<EngineOutput> Operate(const EngineInput& in) {
+  internal::Operator op(in);
+  return op.Run();
+}
+
+}  // namespace argonaut::workflow::engine

@@ -1,0 +1,80 @@
+// The pure decision core of the workflow controller (Argo's workflow/controller/operator.go,
+// steps.go, dag.go). Operate() reads a workflow (spec + current status) and the pods observed for
+// it, and answers with the next status and the pods to create or delete. It does no I/O, reads no
+// clock (EngineInput::now) and starts no threads, so the controller can call it again and again
+// with fresh observations: it is level-triggered and idempotent.
+//
+//   EngineInput in{.workflow = wf, .pods = observed, .now = absl::Now(), .lookup = templates};
+//   ASSIGN_OR_RETURN(EngineOutput out, Operate(in));
+//   wf["status"] = out.status;  // then create out.pods_to_create, delete out.pods_to_delete
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::workflow::engine {
+
+// What the controller observed of one pod the engine asked for.
+struct PodState {
+  // "Pending" | "Running" | "Succeeded" | "Failed"; "" = the pod does not exist (yet / any more).
+  std::string phase;
+  std::optional<int> exit_code;  // main container's exit code once terminated
+  std::string message;           // failure reason/message, e.g. "Error (exit code 1)"
+  // The executor's report (null if none): {"result": "...", "exitCode": "1",
+  // "parameters": [{"name": "x", "value": "..."}]}.
+  nlohmann::json outputs;
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time finished_at = absl::InfinitePast();
+  std::string pod_ip;
+  bool ready = false;  // daemon steps: main container ready (or running without a probe)
+};
+
+// Outcome of one resource-template action the engine asked for (see EngineOutput::resource_actions).
+struct ResourceState {
+  // "Succeeded" (the action completed and successCondition held, or no condition), "Failed"
+  // (failureCondition held or the action failed), "" / "Running" (still waiting).
+  std::string phase;
+  std::string message;
+  nlohmann::json object;  // the object as read back from the cluster (for outputs), or null
+};
+
+using TemplateLookup =
+    std::function<std::optional<nlohmann::json>(std::string_view kind, std::string_view name)>;
+
+struct EngineInput {
+  nlohmann::json workflow;                 // Argo JSON: metadata, spec, status
+  std::map<std::string, PodState> pods;    // by pod name; only this workflow's pods
+  absl::Time now;
+  // (kind, name) -> WorkflowTemplate / ClusterWorkflowTemplate object, or nullopt.
+  TemplateLookup lookup;
+  // Resource-template outcomes by node id (the key of EngineOutput::resource_actions).
+  std::map<std::string, ResourceState> resources;
+};
+
+struct EngineOutput {
+  nlohmann::json status;                       // the complete new workflow status (Argo shape)
+  std::vector<nlohmann::json> pods_to_create;  // complete Pod objects
+  std::vector<std::string> pods_to_delete;     // pod names
+  std::optional<absl::Duration> requeue_after;  // next timer (backoff, suspend, deadlines)
+  std::vector<std::string> events;             // human-readable notes for the log
+  // Resource templates to carry out against the cluster, keyed by node id:
+  // {"action": "create|apply|delete|get|replace|patch", "manifest": {...} (parsed object),
+  //  "successCondition": "...", "failureCondition": "...", "mergeStrategy": "...",
+  //  "flags": [...]}. The controller performs each one (once per node id), evaluates the
+  // conditions against the object and reports the outcome in EngineInput::resources.
+  std::map<std::string, nlohmann::json> resource_actions;
+};
+
+// Errors only for internal failures; problems in the spec end the workflow in phase Error with a
+// message naming the field.
+absl::StatusOr<EngineOutput> Operate(const EngineInput& in);
+
+}  // namespace argonaut::workflow::engine

@@ -1,0 +1,149 @@
+// Internal: the state of one Operate() call. Split over engine.cc (orchestration, nodes,
+// completion), templates.cc, scope.cc, pods.cc, steps.cc, dag.cc, retry.cc, exit_handlers.cc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/template/template.h"
+#include "nlohmann/json.hpp"
+#include "services/workflow/engine/engine.h"
+#include "services/workflow/engine/nodes.h"
+
+namespace argonaut::workflow::engine::internal {
+
+using nlohmann::json;
+
+// Where bare template names resolve: the workflow (kind "") or the (Cluster)WorkflowTemplate a
+// templateRef led to, as in Argo's templateresolution.Context.
+struct TmplCtx {
+  std::string kind;
+  std::string name;
+};
+
+struct Resolved {
+  json tmpl;                  // with templateDefaults applied
+  TmplCtx ctx;                // where the template's own references resolve
+  std::string template_name;  // node.templateName and the pod name's middle part
+  json template_ref;          // null, or {name, template, clusterScope}
+};
+
+struct ExecOpts {
+  std::string boundary_id;
+  bool on_exit = false;  // part of an exit handler: still runs under shutdown Stop
+};
+
+// Bounds that keep hostile specs from exhausting memory or stack.
+inline constexpr int kMaxDepth = 100;             // nested template calls (Argo's default)
+inline constexpr size_t kMaxLoopItems = 10000;    // items of one withItems/withParam/withSequence
+inline constexpr int64_t kMaxRetries = 10000;     // attempts when retryStrategy.limit is unset
+
+class Operator {
+ public:
+  explicit Operator(const EngineInput& in);
+  absl::StatusOr<EngineOutput> Run();
+
+  // --- nodes (engine.cc)
+  json* NodeByName(const std::string& name);
+  json* NodeById(const std::string& id);
+  json& InitNode(const std::string& name, const std::string& type, const std::string& display,
+                 const std::string& boundary_id, const std::string& phase,
+                 const std::string& message, const Resolved* r);
+  void AddChild(const std::string& parent_name, const std::string& child_name);
+  void MarkPhase(json& node, const std::string& phase,
+                 const std::optional<std::string>& message = std::nullopt);
+  std::vector<std::string> OutboundNodes(const std::string& id, int depth = 0);
+  std::string Id(const std::string& node_name) const { return NodeId(wf_name_, node_name); }
+  void Requeue(absl::Duration d);
+  void Event(std::string e) { out_.events.push_back(std::move(e)); }
+  bool ShutdownBlocks(bool on_exit) const;
+  std::string ShutdownMessage() const;
+
+  // --- templates (templates.cc)
+  absl::StatusOr<Resolved> Resolve(const json& holder, const TmplCtx& ctx);
+
+  // --- scope (scope.cc)
+  // Applies arguments to inputs.parameters (argument > value > default; enum checked).
+  absl::StatusOr<json> ProcessInputs(const json& tmpl, const json& args);
+  // Globals + inputs.parameters.* of an input-processed template.
+  tmpl::Scope TemplateScope(const json& tmpl) const;
+  void AddNodeToScope(tmpl::Scope& scope, const std::string& prefix, const json& node);
+  void AddAggregateToScope(tmpl::Scope& scope, const std::string& prefix,
+                           const std::vector<const json*>& children);
+  // Outputs of a steps/dag template from its scope (valueFrom.parameter/expression/default).
+  absl::StatusOr<json> OutputsFromScope(const json& tmpl, const tmpl::Scope& scope);
+  void PublishGlobalOutputs(const json& outputs);
+  // The items of a withItems/withParam/withSequence step or task (already substituted).
+  absl::StatusOr<std::vector<json>> LoopItems(const json& step);
+  // Evaluates arguments.parameters[].valueFrom.expression of a step/task.
+  absl::StatusOr<json> ResolveArgumentExpressions(const json& step, const tmpl::Scope& scope);
+  void SetGlobal(const std::string& name, const std::string& value);
+
+  // --- execution (engine.cc, pods.cc, steps.cc, dag.cc)
+  // nullptr: the node could not start yet (parallelism, suspend, shutdown, deadline).
+  absl::StatusOr<json*> ExecuteTemplate(const std::string& node_name, const json& holder,
+                                        const TmplCtx& ctx, const json& args,
+                                        const ExecOpts& opts, int depth);
+  absl::StatusOr<json*> ExecuteSteps(const std::string& name, const Resolved& r, const json& t,
+                                     const ExecOpts& opts, int depth);
+  absl::StatusOr<json*> ExecuteDag(const std::string& name, const Resolved& r, const json& t,
+                                   const ExecOpts& opts, int depth);
+  json* ExecutePod(const std::string& name, const Resolved& r, const json& t,
+                   const ExecOpts& opts, int retries);
+  json* ExecuteSuspend(const std::string& name, const Resolved& r, const json& t,
+                       const ExecOpts& opts);
+  json* ExecuteResource(const std::string& name, const Resolved& r, const json& t,
+                        const ExecOpts& opts);
+  json BuildPod(const std::string& node_name, const std::string& pod_name,
+                const std::string& template_name, const json& t);
+  void ReconcilePods();
+  void KillDaemonedChildren(const std::string& boundary_id);
+  void ApplyDeadlinesAndShutdown();
+
+  // --- retries (retry.cc): false = do not run a new attempt now.
+  bool ProcessRetries(json& node, const json& strategy);
+
+  // --- exit handlers and hooks (exit_handlers.cc)
+  // Runs the node-level exit handler (hooks.exit / onExit) of a completed step/task node.
+  // Returns {has_handler, handler node or nullptr}.
+  absl::StatusOr<std::pair<bool, json*>> RunNodeExitHandler(const json& step, const json& node,
+                                                           const std::string& boundary_id,
+                                                           const TmplCtx& ctx, int depth);
+  json FailuresJson() const;
+
+  const EngineInput& in_;
+  EngineOutput out_;
+  json wf_;       // the workflow with workflowTemplateRef merged
+  json spec_;     // wf_["spec"]
+  json status_;   // the status being built
+  json* nodes_ = nullptr;
+  std::string wf_name_;
+  std::string ns_;
+  tmpl::Scope globals_;
+  std::map<std::string, json, std::less<>> template_cache_;  // "kind/name" -> object or null
+  int64_t active_pods_ = 0;
+  std::map<std::string, int64_t> active_children_;  // boundary id -> running Pod/Steps/DAG
+  bool suspended_ = false;
+  bool deadline_exceeded_ = false;
+  std::string shutdown_;
+  std::set<std::string> pods_created_;
+  std::map<std::string, int64_t> boundary_parallelism_;  // steps/dag node id -> limit
+  bool has_daemons_ = false;
+  // The template a node runs, as stored in status.storedTemplates (pod reconciliation needs its
+  // outputs and daemon flag).
+  const json* StoredTemplate(const json& node) const;
+  void StoreTemplate(const json& node, const json& tmpl);
+};
+
+// Shared by steps.cc and dag.cc.
+absl::StatusOr<std::vector<json>> ExpandLoop(Operator& op, const json& step);
+bool StepContinuesOn(const json& step, const std::string& phase);
+
+}  // namespace argonaut::workflow::engine::internal
