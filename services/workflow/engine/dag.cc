@@ -43,7 +43,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   json* node = NodeByName(name);
   if (node == nullptr) {
     node = &InitNode(name, "DAG", "", opts.boundary_id, "Running", "", &r);
-    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty()) (*node)["inputs"] = t["inputs"];
+    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty())
+      (*node)["inputs"] = t["inputs"];
   }
   const std::string id = Str(*node, "id");
   if (auto p = IntOrString(t.value("parallelism", json(nullptr))); p.has_value()) {
@@ -62,7 +63,10 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     task.spec = &ts;
     task.name = Str(ts, "name");
     if (task.name.empty() || index.count(task.name)) {
-      MarkPhase(*node, "Error", absl::StrCat("dag.tasks: ", task.name.empty() ? "a task has no name" : "duplicate task name \"" + task.name + "\""));
+      MarkPhase(*node, "Error",
+                absl::StrCat("dag.tasks: ", task.name.empty()
+                                                ? "a task has no name"
+                                                : "duplicate task name \"" + task.name + "\""));
       return node;
     }
     index[task.name] = tasks.size();
@@ -92,13 +96,15 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     if (src.empty()) continue;
     absl::StatusOr<expr::DependsProgram> prog = expr::DependsProgram::Compile(src);
     if (!prog.ok()) {
-      task.depends_error = absl::StrCat("dag.tasks.", task.name, ".depends: ", prog.status().message());
+      task.depends_error =
+          absl::StrCat("dag.tasks.", task.name, ".depends: ", prog.status().message());
       continue;
     }
     for (const std::string& d : prog->Tasks()) {
       auto it = index.find(d);
       if (it == index.end()) {
-        task.depends_error = absl::StrCat("dag.tasks.", task.name, ".depends: unknown task \"", d, "\"");
+        task.depends_error =
+            absl::StrCat("dag.tasks.", task.name, ".depends: unknown task \"", d, "\"");
         break;
       }
       task.deps.push_back(it->second);
@@ -138,7 +144,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     for (absl::string_view tn : absl::StrSplit(target, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
       auto it = index.find(std::string(tn));
       if (it == index.end()) {
-        MarkPhase(*node, "Error", absl::StrCat("dag.target: unknown task \"", std::string(tn), "\""));
+        MarkPhase(*node, "Error",
+                  absl::StrCat("dag.target: unknown task \"", std::string(tn), "\""));
         return node;
       }
       targets.push_back(it->second);
@@ -221,7 +228,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     json* tnode = NodeByName(tn);
     if (tnode != nullptr && NodeFulfilled(*tnode)) {
       if (PhaseCompleted(Str(*tnode, "phase"))) {
-        absl::StatusOr<std::pair<bool, json*>> h = RunNodeExitHandler(*task.spec, *tnode, id, r.ctx, depth + 1);
+        absl::StatusOr<std::pair<bool, json*>> h =
+            RunNodeExitHandler(*task.spec, *tnode, id, r.ctx, depth + 1);
         if (!h.ok()) return h.status();
       }
       add_to_scope(task);
@@ -252,7 +260,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     absl::StatusOr<json> resolved = tmpl::RenderJson(*task.spec, scope, leave);
     if (resolved.ok()) resolved = ResolveArgumentExpressions(*resolved, scope);
     absl::StatusOr<std::vector<json>> expanded =
-        resolved.ok() ? ExpandLoop(*this, *resolved) : absl::StatusOr<std::vector<json>>(resolved.status());
+        resolved.ok() ? ExpandLoop(*this, *resolved)
+                      : absl::StatusOr<std::vector<json>>(resolved.status());
     if (!expanded.ok()) {
       if (tnode == nullptr) {
         InitNode(tn, "Skipped", "", id, "Error", std::string(expanded.status().message()), nullptr);
@@ -291,7 +300,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
           continue;
         }
       }
-      absl::StatusOr<json*> c = ExecuteTemplate(cn, e, r.ctx, e.value("arguments", json::object()), o, depth + 1);
+      absl::StatusOr<json*> c =
+          ExecuteTemplate(cn, e, r.ctx, e.value("arguments", json::object()), o, depth + 1);
       if (!c.ok()) return c.status();
       if (*c == nullptr) {
         group_done = false;
@@ -316,14 +326,15 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     if (json* n = NodeByName(tn); n != nullptr && NodeFulfilled(*n)) add_to_scope(task);
   }
 
-  // Phase of the DAG (Argo assessDAGPhase): any unfinished node keeps it Running; an Omitted
-  // target inherits the worst phase of the branch leading to it.
+  // Phase of the DAG (Argo assessDAGPhase): any unfinished node keeps it Running; a target that
+  // has no node yet takes the phase of the branch that reached it.
   node = NodeByName(name);
   std::map<std::string, std::string> target_phase;
   for (size_t ti : targets) target_phase[Id(task_node_name(tasks[ti].name))] = "";
   std::deque<std::pair<std::string, std::string>> queue;
   std::set<std::string> seen;
-  for (const json& c : node->value("children", json::array())) queue.emplace_back(c.get<std::string>(), "Succeeded");
+  for (const json& c : node->value("children", json::array()))
+    queue.emplace_back(c.get<std::string>(), "Succeeded");
   bool running = false;
   while (!queue.empty() && !running) {
     auto [cid, branch] = queue.front();
@@ -336,19 +347,22 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       break;
     }
     const std::string phase = Str(*n, "phase");
-    if (PhaseCompleted(phase) && phase != "Omitted") branch = phase;
-    if (auto it = target_phase.find(cid); it != target_phase.end() && !PhaseFailedOrError(it->second)) {
+    if (PhaseCompleted(phase)) branch = phase;
+    if (auto it = target_phase.find(cid);
+        it != target_phase.end() && !PhaseFailedOrError(it->second)) {
       it->second = branch;
     }
     if (Str(*n, "type") == "Retry") {
       const json ch = n->value("children", json::array());
       if (!ch.empty()) {
         if (const json* last = NodeById(ch.back().get<std::string>()); last != nullptr) {
-          for (const json& c : last->value("children", json::array())) queue.emplace_back(c.get<std::string>(), branch);
+          for (const json& c : last->value("children", json::array()))
+            queue.emplace_back(c.get<std::string>(), branch);
         }
       }
     } else {
-      for (const json& c : n->value("children", json::array())) queue.emplace_back(c.get<std::string>(), branch);
+      for (const json& c : n->value("children", json::array()))
+        queue.emplace_back(c.get<std::string>(), branch);
     }
   }
   if (running) return node;
@@ -367,6 +381,18 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     }
   }
   if (result == "Running") return node;
+  std::optional<std::string> message;
+  if (PhaseFailedOrError(result)) {
+    // Name the first failing target so the workflow message says what went wrong.
+    for (size_t ti : targets) {
+      const json* tnode = NodeByName(task_node_name(tasks[ti].name));
+      if (tnode == nullptr || !PhaseFailedOrError(Str(*tnode, "phase"))) continue;
+      message = absl::StrCat("task '", Str(*tnode, "name"), "' ",
+                             Str(*tnode, "phase") == "Error" ? "errored" : "failed",
+                             Str(*tnode, "message").empty() ? "" : ": ", Str(*tnode, "message"));
+      break;
+    }
+  }
   json outbound = json::array();
   for (size_t ti : targets) {
     if (const json* tnode = NodeByName(task_node_name(tasks[ti].name)); tnode != nullptr) {
@@ -386,7 +412,7 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       PublishGlobalOutputs(*outputs);
     }
   }
-  MarkPhase(*node, result);
+  MarkPhase(*node, result, message);
   KillDaemonedChildren(id);
   return node;
 }

@@ -88,8 +88,7 @@ json* Operator::NodeByName(const std::string& name) { return NodeById(Id(name));
 
 json& Operator::InitNode(const std::string& name, const std::string& type,
                          const std::string& display, const std::string& boundary_id,
-                         const std::string& phase, const std::string& message,
-                         const Resolved* r) {
+                         const std::string& phase, const std::string& message, const Resolved* r) {
   const std::string id = Id(name);
   json node = {{"id", id},
                {"name", name},
@@ -103,8 +102,8 @@ json& Operator::InitNode(const std::string& name, const std::string& type,
     if (!r->template_name.empty()) node["templateName"] = r->template_name;
     if (!r->template_ref.is_null()) node["templateRef"] = r->template_ref;
     if (!r->ctx.kind.empty()) {
-      node["templateScope"] = absl::StrCat(r->ctx.kind == "ClusterWorkflowTemplate" ? "cluster" : "namespaced",
-                                           "/", r->ctx.name);
+      node["templateScope"] = absl::StrCat(
+          r->ctx.kind == "ClusterWorkflowTemplate" ? "cluster" : "namespaced", "/", r->ctx.name);
     } else {
       node["templateScope"] = "local/" + wf_name_;
     }
@@ -151,7 +150,8 @@ void Operator::MarkPhase(json& node, const std::string& phase,
       node["message"] = *message;
     }
   }
-  if (PhaseCompleted(phase) && !node.contains("finishedAt")) node["finishedAt"] = FormatTimestamp(in_.now);
+  if (PhaseCompleted(phase) && !node.contains("finishedAt"))
+    node["finishedAt"] = FormatTimestamp(in_.now);
 }
 
 std::vector<std::string> Operator::OutboundNodes(const std::string& id, int depth) {
@@ -164,7 +164,8 @@ std::vector<std::string> Operator::OutboundNodes(const std::string& id, int dept
     if (children.empty()) return {id};
     std::vector<std::string> out;
     for (const json& c : children) {
-      for (std::string& o : OutboundNodes(c.get<std::string>(), depth + 1)) out.push_back(std::move(o));
+      for (std::string& o : OutboundNodes(c.get<std::string>(), depth + 1))
+        out.push_back(std::move(o));
     }
     return out;
   }
@@ -174,7 +175,8 @@ std::vector<std::string> Operator::OutboundNodes(const std::string& id, int dept
   }
   std::vector<std::string> out;
   for (const json& o : node->value("outboundNodes", json::array())) {
-    for (std::string& x : OutboundNodes(o.get<std::string>(), depth + 1)) out.push_back(std::move(x));
+    for (std::string& x : OutboundNodes(o.get<std::string>(), depth + 1))
+      out.push_back(std::move(x));
   }
   if (out.empty()) out.push_back(id);
   return out;
@@ -338,26 +340,30 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   SetGlobal("workflow.uid", Str(meta, "uid"));
   SetGlobal("workflow.mainEntrypoint", Str(spec_, "entrypoint"));
   SetGlobal("workflow.serviceAccountName", Str(spec_, "serviceAccountName"));
-  SetGlobal("workflow.priority", std::to_string(IntOrString(spec_.value("priority", json(0))).value_or(0)));
+  SetGlobal("workflow.priority",
+            std::to_string(IntOrString(spec_.value("priority", json(0))).value_or(0)));
   const absl::Time created = ParseTimestamp(meta.value("creationTimestamp", json(nullptr)));
   const absl::Time created_at = created == absl::InfinitePast() ? in_.now : created;
   SetGlobal("workflow.creationTimestamp", FormatTimestamp(created_at));
   SetGlobal("workflow.creationTimestamp.RFC3339", FormatTimestamp(created_at));
   for (const char c : std::string("YmdHMSyjbBaAeIpZz")) {
-    SetGlobal(absl::StrCat("workflow.creationTimestamp.", std::string(1, c)),
-              absl::FormatTime(absl::StrCat("%", std::string(1, c)), created_at, absl::UTCTimeZone()));
+    SetGlobal(
+        absl::StrCat("workflow.creationTimestamp.", std::string(1, c)),
+        absl::FormatTime(absl::StrCat("%", std::string(1, c)), created_at, absl::UTCTimeZone()));
   }
   for (const char* kind : {"labels", "annotations"}) {
     const json m = meta.value(kind, json::object());
     if (!m.is_object()) continue;
     for (auto it = m.begin(); it != m.end(); ++it) {
-      if (it.value().is_string()) SetGlobal(absl::StrCat("workflow.", kind, ".", it.key()), it.value().get<std::string>());
+      if (it.value().is_string())
+        SetGlobal(absl::StrCat("workflow.", kind, ".", it.key()), it.value().get<std::string>());
     }
     SetGlobal(absl::StrCat("workflow.", kind, ".json"), m.dump());
   }
   const absl::Time started = ParseTimestamp(status_.value("startedAt", json(nullptr)));
   SetGlobal("workflow.duration",
-            absl::StrCat(absl::ToDoubleSeconds(in_.now - (started == absl::InfinitePast() ? in_.now : started))));
+            absl::StrCat(absl::ToDoubleSeconds(
+                in_.now - (started == absl::InfinitePast() ? in_.now : started))));
   SetGlobal("workflow.status", Str(status_, "phase"));
   json wf_args = spec_.value("arguments", json::object());
   json all_params = json::array();
@@ -393,7 +399,8 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   SetGlobal("workflow.parameters.json", all_params.dump());
   if (status_.contains("outputs") && status_["outputs"].is_object()) {
     for (const json& p : status_["outputs"].value("parameters", json::array())) {
-      if (p.contains("value")) SetGlobal("workflow.outputs.parameters." + Str(p, "name"), ItemText(p["value"]));
+      if (p.contains("value"))
+        SetGlobal("workflow.outputs.parameters." + Str(p, "name"), ItemText(p["value"]));
     }
   }
   if (Str(status_, "phase") != "Running") {
@@ -403,7 +410,8 @@ absl::StatusOr<EngineOutput> Operator::Run() {
 
   suspended_ = spec_.value("suspend", false) == true;
   shutdown_ = Str(spec_, "shutdown");
-  if (auto ads = IntOrString(spec_.value("activeDeadlineSeconds", json(nullptr))); ads.has_value()) {
+  if (auto ads = IntOrString(spec_.value("activeDeadlineSeconds", json(nullptr)));
+      ads.has_value()) {
     const absl::Time deadline = ParseTimestamp(status_["startedAt"]) + absl::Seconds(*ads);
     if (in_.now >= deadline) {
       deadline_exceeded_ = true;
@@ -453,7 +461,8 @@ absl::StatusOr<EngineOutput> Operator::Run() {
     if (done) {
       std::string message = Str(*root, "message");
       if (PhaseFailedOrError(rp) && !shutdown_.empty()) message = ShutdownMessage();
-      if (wf_phase == "Succeeded" && exit_node != nullptr && PhaseFailedOrError(Str(*exit_node, "phase"))) {
+      if (wf_phase == "Succeeded" && exit_node != nullptr &&
+          PhaseFailedOrError(Str(*exit_node, "phase"))) {
         wf_phase = Str(*exit_node, "phase");
         message = Str(*exit_node, "message");
       }

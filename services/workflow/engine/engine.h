@@ -37,7 +37,8 @@ struct PodState {
   bool ready = false;  // daemon steps: main container ready (or running without a probe)
 };
 
-// Outcome of one resource-template action the engine asked for (see EngineOutput::resource_actions).
+// Outcome of one resource-template action the engine asked for (see
+// EngineOutput::resource_actions).
 struct ResourceState {
   // "Succeeded" (the action completed and successCondition held, or no condition), "Failed"
   // (failureCondition held or the action failed), "" / "Running" (still waiting).
@@ -50,8 +51,8 @@ using TemplateLookup =
     std::function<std::optional<nlohmann::json>(std::string_view kind, std::string_view name)>;
 
 struct EngineInput {
-  nlohmann::json workflow;                 // Argo JSON: metadata, spec, status
-  std::map<std::string, PodState> pods;    // by pod name; only this workflow's pods
+  nlohmann::json workflow;               // Argo JSON: metadata, spec, status
+  std::map<std::string, PodState> pods;  // by pod name; only this workflow's pods
   absl::Time now;
   // (kind, name) -> WorkflowTemplate / ClusterWorkflowTemplate object, or nullopt.
   TemplateLookup lookup;
@@ -60,11 +61,11 @@ struct EngineInput {
 };
 
 struct EngineOutput {
-  nlohmann::json status;                       // the complete new workflow status (Argo shape)
-  std::vector<nlohmann::json> pods_to_create;  // complete Pod objects
-  std::vector<std::string> pods_to_delete;     // pod names
+  nlohmann::json status;                        // the complete new workflow status (Argo shape)
+  std::vector<nlohmann::json> pods_to_create;   // complete Pod objects
+  std::vector<std::string> pods_to_delete;      // pod names
   std::optional<absl::Duration> requeue_after;  // next timer (backoff, suspend, deadlines)
-  std::vector<std::string> events;             // human-readable notes for the log
+  std::vector<std::string> events;              // human-readable notes for the log
   // Resource templates to carry out against the cluster, keyed by node id:
   // {"action": "create|apply|delete|get|replace|patch", "manifest": {...} (parsed object),
   //  "successCondition": "...", "failureCondition": "...", "mergeStrategy": "...",

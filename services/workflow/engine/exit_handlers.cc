@@ -25,9 +25,9 @@ json Operator::FailuresJson() const {
 }
 
 absl::StatusOr<std::pair<bool, json*>> Operator::RunNodeExitHandler(const json& step,
-                                                                   const json& node,
-                                                                   const std::string& boundary_id,
-                                                                   const TmplCtx& ctx, int depth) {
+                                                                    const json& node,
+                                                                    const std::string& boundary_id,
+                                                                    const TmplCtx& ctx, int depth) {
   json holder;
   if (step.contains("hooks") && step["hooks"].is_object() && step["hooks"].contains("exit") &&
       step["hooks"]["exit"].is_object()) {
@@ -52,7 +52,8 @@ absl::StatusOr<std::pair<bool, json*>> Operator::RunNodeExitHandler(const json& 
   ExecOpts o;
   o.boundary_id = boundary_id;
   o.on_exit = true;
-  absl::StatusOr<json*> n = ExecuteTemplate(name, *h, ctx, h->value("arguments", json::object()), o, depth);
+  absl::StatusOr<json*> n =
+      ExecuteTemplate(name, *h, ctx, h->value("arguments", json::object()), o, depth);
   if (!n.ok()) return n.status();
   if (!existed && *n != nullptr) AddChild(parent_name, name);
   return std::make_pair(true, *n);

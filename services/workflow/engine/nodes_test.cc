@@ -16,7 +16,8 @@ TEST(NodesTest, IdsAndPodNames) {
 }
 
 TEST(NodesTest, ItemsAndDurations) {
-  EXPECT_EQ(ItemDescription(nlohmann::json{{"image", "debian"}, {"tag", "9.1"}}), "image:debian,tag:9.1");
+  EXPECT_EQ(ItemDescription(nlohmann::json{{"image", "debian"}, {"tag", "9.1"}}),
+            "image:debian,tag:9.1");
   EXPECT_EQ(ItemDescription("a(b)"), "ab");
   EXPECT_EQ(ItemText(nlohmann::json(3)), "3");
   EXPECT_EQ(*ParseArgoDuration("30"), absl::Seconds(30));

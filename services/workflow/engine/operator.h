@@ -41,9 +41,9 @@ struct ExecOpts {
 };
 
 // Bounds that keep hostile specs from exhausting memory or stack.
-inline constexpr int kMaxDepth = 100;             // nested template calls (Argo's default)
-inline constexpr size_t kMaxLoopItems = 10000;    // items of one withItems/withParam/withSequence
-inline constexpr int64_t kMaxRetries = 10000;     // attempts when retryStrategy.limit is unset
+inline constexpr int kMaxDepth = 100;           // nested template calls (Argo's default)
+inline constexpr size_t kMaxLoopItems = 10000;  // items of one withItems/withParam/withSequence
+inline constexpr int64_t kMaxRetries = 10000;   // attempts when retryStrategy.limit is unset
 
 class Operator {
  public:
@@ -89,14 +89,14 @@ class Operator {
   // --- execution (engine.cc, pods.cc, steps.cc, dag.cc)
   // nullptr: the node could not start yet (parallelism, suspend, shutdown, deadline).
   absl::StatusOr<json*> ExecuteTemplate(const std::string& node_name, const json& holder,
-                                        const TmplCtx& ctx, const json& args,
-                                        const ExecOpts& opts, int depth);
+                                        const TmplCtx& ctx, const json& args, const ExecOpts& opts,
+                                        int depth);
   absl::StatusOr<json*> ExecuteSteps(const std::string& name, const Resolved& r, const json& t,
                                      const ExecOpts& opts, int depth);
   absl::StatusOr<json*> ExecuteDag(const std::string& name, const Resolved& r, const json& t,
                                    const ExecOpts& opts, int depth);
-  json* ExecutePod(const std::string& name, const Resolved& r, const json& t,
-                   const ExecOpts& opts, int retries);
+  json* ExecutePod(const std::string& name, const Resolved& r, const json& t, const ExecOpts& opts,
+                   int retries);
   json* ExecuteSuspend(const std::string& name, const Resolved& r, const json& t,
                        const ExecOpts& opts);
   json* ExecuteResource(const std::string& name, const Resolved& r, const json& t,
@@ -114,15 +114,15 @@ class Operator {
   // Runs the node-level exit handler (hooks.exit / onExit) of a completed step/task node.
   // Returns {has_handler, handler node or nullptr}.
   absl::StatusOr<std::pair<bool, json*>> RunNodeExitHandler(const json& step, const json& node,
-                                                           const std::string& boundary_id,
-                                                           const TmplCtx& ctx, int depth);
+                                                            const std::string& boundary_id,
+                                                            const TmplCtx& ctx, int depth);
   json FailuresJson() const;
 
   const EngineInput& in_;
   EngineOutput out_;
-  json wf_;       // the workflow with workflowTemplateRef merged
-  json spec_;     // wf_["spec"]
-  json status_;   // the status being built
+  json wf_;      // the workflow with workflowTemplateRef merged
+  json spec_;    // wf_["spec"]
+  json status_;  // the status being built
   json* nodes_ = nullptr;
   std::string wf_name_;
   std::string ns_;

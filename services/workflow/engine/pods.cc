@@ -29,13 +29,15 @@ json PodOutputs(const PodState& pod, const json* tmpl) {
     outputs["result"] = rep["result"];
   }
   if (rep.is_object() && rep.contains("exitCode")) {
-    outputs["exitCode"] = rep["exitCode"].is_string() ? rep["exitCode"] : json(rep["exitCode"].dump());
+    outputs["exitCode"] =
+        rep["exitCode"].is_string() ? rep["exitCode"] : json(rep["exitCode"].dump());
   } else if (pod.exit_code.has_value()) {
     outputs["exitCode"] = std::to_string(*pod.exit_code);
   }
   json params = json::array();
   auto reported = [&](const std::string& name) -> const json* {
-    if (!rep.is_object() || !rep.contains("parameters") || !rep["parameters"].is_array()) return nullptr;
+    if (!rep.is_object() || !rep.contains("parameters") || !rep["parameters"].is_array())
+      return nullptr;
     for (const json& p : rep["parameters"]) {
       if (p.is_object() && Str(p, "name") == name && p.contains("value")) return &p["value"];
     }
@@ -138,7 +140,7 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
   if (!volumes.empty()) pod_spec["volumes"] = std::move(volumes);
   if (t.contains("initContainers")) pod_spec["initContainers"] = t["initContainers"];
   const std::string sa = Str(t, "serviceAccountName").empty() ? Str(spec_, "serviceAccountName")
-                                                               : Str(t, "serviceAccountName");
+                                                              : Str(t, "serviceAccountName");
   if (!sa.empty()) pod_spec["serviceAccountName"] = sa;
   (void)template_name;
   return {{"apiVersion", "v1"},
@@ -166,7 +168,8 @@ json* Operator::ExecutePod(const std::string& name, const Resolved& r, const jso
   if (auto tmo = ParseArgoDuration(Str(t, "timeout")); tmo.has_value()) {
     const absl::Time deadline = ParseTimestamp((*node)["startedAt"]) + *tmo;
     if (in_.now >= deadline) {
-      MarkPhase(*node, "Failed", absl::StrCat("Step exceeded its deadline (timeout ", Str(t, "timeout"), ")"));
+      MarkPhase(*node, "Failed",
+                absl::StrCat("Step exceeded its deadline (timeout ", Str(t, "timeout"), ")"));
       out_.pods_to_delete.push_back(pod_name);
       return node;
     }
@@ -218,7 +221,8 @@ void Operator::ReconcilePods() {
     if (pphase == "Pending") continue;
     if (pphase == "Running") {
       if (nphase == "Pending") MarkPhase(node, "Running");
-      if (tmpl != nullptr && tmpl->value("daemon", false) && pod->ready && !node.value("daemoned", false)) {
+      if (tmpl != nullptr && tmpl->value("daemon", false) && pod->ready &&
+          !node.value("daemoned", false)) {
         node["daemoned"] = true;
         has_daemons_ = true;
       }
@@ -226,7 +230,8 @@ void Operator::ReconcilePods() {
     }
     json outputs = PodOutputs(*pod, tmpl);
     if (!outputs.empty()) node["outputs"] = outputs;
-    if (pod->finished_at != absl::InfinitePast()) node["finishedAt"] = FormatTimestamp(pod->finished_at);
+    if (pod->finished_at != absl::InfinitePast())
+      node["finishedAt"] = FormatTimestamp(pod->finished_at);
     if (pphase == "Succeeded") {
       node.erase("daemoned");
       MarkPhase(node, "Succeeded", "");
@@ -236,7 +241,8 @@ void Operator::ReconcilePods() {
       if (message.empty() && pod->exit_code.has_value()) {
         message = absl::StrCat("Error (exit code ", *pod->exit_code, ")");
       }
-      const bool failed = pod->exit_code.has_value() || absl::StrContains(message, "DeadlineExceeded");
+      const bool failed =
+          pod->exit_code.has_value() || absl::StrContains(message, "DeadlineExceeded");
       node.erase("daemoned");
       MarkPhase(node, failed ? "Failed" : "Error", message.empty() ? "pod failed" : message);
     }
@@ -272,7 +278,8 @@ void Operator::ApplyDeadlinesAndShutdown() {
       continue;
     }
     if (type == "Pod") {
-      out_.pods_to_delete.push_back(PodName(wf_name_, Str(node, "name"), Str(node, "templateName")));
+      out_.pods_to_delete.push_back(
+          PodName(wf_name_, Str(node, "name"), Str(node, "templateName")));
     }
     node.erase("daemoned");
     MarkPhase(node, "Failed", message);
@@ -284,7 +291,8 @@ json* Operator::ExecuteSuspend(const std::string& name, const Resolved& r, const
   json* node = NodeByName(name);
   if (node == nullptr) {
     node = &InitNode(name, "Suspend", "", opts.boundary_id, "Pending", "", &r);
-    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty()) (*node)["inputs"] = t["inputs"];
+    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty())
+      (*node)["inputs"] = t["inputs"];
     if (t.contains("outputs") && t["outputs"].is_object() && t["outputs"].contains("parameters")) {
       (*node)["outputs"] = {{"parameters", t["outputs"]["parameters"]}};
     }
@@ -295,7 +303,8 @@ json* Operator::ExecuteSuspend(const std::string& name, const Resolved& r, const
   if (!duration.empty()) {
     std::optional<absl::Duration> d = ParseArgoDuration(duration);
     if (!d.has_value()) {
-      MarkPhase(*node, "Error", absl::StrCat("suspend.duration: invalid duration \"", duration, "\""));
+      MarkPhase(*node, "Error",
+                absl::StrCat("suspend.duration: invalid duration \"", duration, "\""));
       return node;
     }
     const absl::Time deadline = ParseTimestamp((*node)["startedAt"]) + *d;
@@ -328,14 +337,16 @@ json* Operator::ExecuteResource(const std::string& name, const Resolved& r, cons
   }
   const std::string id = Str(*node, "id");
   auto st = in_.resources.find(id);
-  if (st != in_.resources.end() && (st->second.phase == "Succeeded" || st->second.phase == "Failed")) {
+  if (st != in_.resources.end() &&
+      (st->second.phase == "Succeeded" || st->second.phase == "Failed")) {
     if (st->second.phase == "Succeeded") {
       if (!st->second.object.is_null()) {
         (*node)["outputs"] = {{"result", st->second.object.dump()}};
       }
       MarkPhase(*node, "Succeeded", st->second.message);
     } else {
-      MarkPhase(*node, "Failed", st->second.message.empty() ? "resource action failed" : st->second.message);
+      MarkPhase(*node, "Failed",
+                st->second.message.empty() ? "resource action failed" : st->second.message);
     }
     return node;
   }
@@ -352,11 +363,13 @@ json* Operator::ExecuteResource(const std::string& name, const Resolved& r, cons
   }
   json manifest;
   if (res.contains("manifest") && res["manifest"].is_string()) {
-    absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(res["manifest"].get<std::string>());
+    absl::StatusOr<std::vector<json>> docs =
+        manifest::ParseDocuments(res["manifest"].get<std::string>());
     if (!docs.ok() || docs->size() != 1) {
-      MarkPhase(*node, "Error",
-                absl::StrCat("resource.manifest: ",
-                             docs.ok() ? "expected exactly one document" : std::string(docs.status().message())));
+      MarkPhase(
+          *node, "Error",
+          absl::StrCat("resource.manifest: ", docs.ok() ? "expected exactly one document"
+                                                        : std::string(docs.status().message())));
       return node;
     }
     manifest = (*docs)[0];
@@ -365,8 +378,8 @@ json* Operator::ExecuteResource(const std::string& name, const Resolved& r, cons
     return node;
   }
   json act = {{"action", action}, {"manifest", manifest}};
-  for (const char* k : {"successCondition", "failureCondition", "mergeStrategy", "flags",
-                        "setOwnerReference"}) {
+  for (const char* k :
+       {"successCondition", "failureCondition", "mergeStrategy", "flags", "setOwnerReference"}) {
     if (res.contains(k)) act[k] = res[k];
   }
   out_.resource_actions[id] = std::move(act);

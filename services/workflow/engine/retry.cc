@@ -12,10 +12,10 @@ namespace {
 
 // Argo's built-in transient error list (util/errors IsTransientErr), by message.
 bool IsTransient(const std::string& m) {
-  for (const char* s : {"connection reset by peer", "connection refused", "i/o timeout",
-                        "TLS handshake timeout", "EOF", "etcdserver: leader changed",
-                        "the object has been modified", "Too many requests", "ServerTimeout",
-                        "net/http: request canceled", "resource quota", "exceeded quota"}) {
+  for (const char* s :
+       {"connection reset by peer", "connection refused", "i/o timeout", "TLS handshake timeout",
+        "EOF", "etcdserver: leader changed", "the object has been modified", "Too many requests",
+        "ServerTimeout", "net/http: request canceled", "resource quota", "exceeded quota"}) {
     if (absl::StrContains(m, s)) return true;
   }
   return false;
@@ -76,7 +76,8 @@ bool Operator::ProcessRetries(json& node, const json& strategy) {
       wait = *base * std::min(mult, 1e9);
     }
     if (b.contains("cap")) {
-      if (auto cap = ParseArgoDuration(ItemText(b["cap"])); cap.has_value() && wait > *cap) wait = *cap;
+      if (auto cap = ParseArgoDuration(ItemText(b["cap"])); cap.has_value() && wait > *cap)
+        wait = *cap;
     }
     absl::Time finished = ParseTimestamp(last->value("finishedAt", json()));
     if (finished == absl::InfinitePast()) finished = in_.now;
@@ -104,7 +105,8 @@ bool Operator::ProcessRetries(json& node, const json& strategy) {
   } else if (policy == "OnFailure") {
     on_failed = true;
   } else {
-    MarkPhase(node, "Error", absl::StrCat("retryStrategy.retryPolicy: ", policy, " is not a valid RetryPolicy"));
+    MarkPhase(node, "Error",
+              absl::StrCat("retryStrategy.retryPolicy: ", policy, " is not a valid RetryPolicy"));
     return true;
   }
   if ((lphase == "Failed" && !on_failed) || (lphase == "Error" && !on_error)) {
@@ -120,7 +122,8 @@ bool Operator::ProcessRetries(json& node, const json& strategy) {
                   {"status", lphase},
                   {"duration", absl::StrCat(static_cast<int64_t>(absl::ToDoubleSeconds(f - s)))},
                   {"message", Str(*last, "message")}}}};
-    absl::StatusOr<expr::ExprProgram> prog = expr::ExprProgram::Compile(Str(strategy, "expression"));
+    absl::StatusOr<expr::ExprProgram> prog =
+        expr::ExprProgram::Compile(Str(strategy, "expression"));
     absl::StatusOr<bool> go = prog.ok() ? prog->EvalBool(env) : absl::StatusOr<bool>(prog.status());
     if (!go.ok()) {
       MarkPhase(node, "Error", absl::StrCat("retryStrategy.expression: ", go.status().message()));
@@ -131,7 +134,8 @@ bool Operator::ProcessRetries(json& node, const json& strategy) {
       return true;
     }
   }
-  if (!limit.has_value() || static_cast<int64_t>(attempts) > std::min<int64_t>(*limit, kMaxRetries)) {
+  if (!limit.has_value() ||
+      static_cast<int64_t>(attempts) > std::min<int64_t>(*limit, kMaxRetries)) {
     MarkPhase(node, lphase, "No more retries left");
     return true;
   }

@@ -52,7 +52,8 @@ absl::StatusOr<std::string> FormatSequence(const std::string& fmt, int64_t v) {
       ++j;
     }
     if (j >= fmt.size() || used) {
-      return absl::InvalidArgumentError(absl::StrCat("withSequence.format: unsupported \"", fmt, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("withSequence.format: unsupported \"", fmt, "\""));
     }
     std::string digits;
     const char verb = fmt[j];
@@ -68,7 +69,8 @@ absl::StatusOr<std::string> FormatSequence(const std::string& fmt, int64_t v) {
         mag /= base;
       } while (mag > 0);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("withSequence.format: unsupported verb %", std::string(1, verb)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("withSequence.format: unsupported verb %", std::string(1, verb)));
     }
     std::string num = neg ? "-" : "";
     const int pad = width - static_cast<int>(digits.size() + num.size());
@@ -104,7 +106,8 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
           ? args["parameters"]
           : empty;
   for (json& p : *params) {
-    if (!p.is_object()) return absl::InvalidArgumentError("inputs.parameters: entry is not an object");
+    if (!p.is_object())
+      return absl::InvalidArgumentError("inputs.parameters: entry is not an object");
     const std::string name = Str(p, "name");
     std::optional<std::string> value = ParamText(p.value("value", json(nullptr)));
     if (!value.has_value()) value = ParamText(p.value("default", json(nullptr)));
@@ -115,7 +118,8 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
       }
     }
     if (!value.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("inputs.parameters.", name, " was not supplied"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("inputs.parameters.", name, " was not supplied"));
     }
     if (p.contains("enum") && p["enum"].is_array() && !p["enum"].empty()) {
       bool ok = false;
@@ -126,8 +130,8 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
         allowed.push_back(std::move(s));
       }
       if (!ok) {
-        return absl::InvalidArgumentError(absl::StrCat("inputs.parameters.", name, ": value '", *value,
-                                                       "' is not in enum [",
+        return absl::InvalidArgumentError(absl::StrCat("inputs.parameters.", name, ": value '",
+                                                       *value, "' is not in enum [",
                                                        absl::StrJoin(allowed, ", "), "]"));
       }
     }
@@ -164,7 +168,8 @@ void Operator::AddNodeToScope(tmpl::Scope& scope, const std::string& prefix, con
   if (!Str(node, "startedAt").empty()) scope.Set(prefix + ".startedAt", Str(node, "startedAt"));
   if (!Str(node, "finishedAt").empty()) scope.Set(prefix + ".finishedAt", Str(node, "finishedAt"));
   if (!Str(*n, "podIP").empty()) scope.Set(prefix + ".ip", Str(*n, "podIP"));
-  if (!Str(*n, "hostNodeName").empty()) scope.Set(prefix + ".hostNodeName", Str(*n, "hostNodeName"));
+  if (!Str(*n, "hostNodeName").empty())
+    scope.Set(prefix + ".hostNodeName", Str(*n, "hostNodeName"));
   if (!Str(node, "phase").empty()) scope.Set(prefix + ".status", Str(node, "phase"));
   const json& outputs = node.contains("outputs") ? node["outputs"] : n->value("outputs", json());
   if (!outputs.is_object()) return;
@@ -257,8 +262,7 @@ absl::StatusOr<json> Operator::OutputsFromScope(const json& t, const tmpl::Scope
         }
       }
     } else if (p.contains("value")) {
-      absl::StatusOr<std::string> v =
-          tmpl::RenderString(ParamText(p["value"]).value_or(""), scope);
+      absl::StatusOr<std::string> v = tmpl::RenderString(ParamText(p["value"]).value_or(""), scope);
       if (v.ok()) {
         value = *v;
       } else {
@@ -267,8 +271,8 @@ absl::StatusOr<json> Operator::OutputsFromScope(const json& t, const tmpl::Scope
     }
     if (!value.has_value() && vf.contains("default")) value = ParamText(vf["default"]);
     if (!value.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("outputs.parameters.", name,
-                                                     ": unable to resolve: ", error));
+      return absl::InvalidArgumentError(
+          absl::StrCat("outputs.parameters.", name, ": unable to resolve: ", error));
     }
     json out = {{"name", name}, {"value", *value}};
     if (p.contains("globalName")) out["globalName"] = p["globalName"];
@@ -309,8 +313,9 @@ absl::StatusOr<std::vector<json>> Operator::LoopItems(const json& step) {
       list = json::parse(wp.get<std::string>(), nullptr, false);
     }
     if (list.is_discarded() || !list.is_array()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "withParam value could not be parsed as a JSON list: ", wp.is_string() ? wp.get<std::string>() : wp.dump()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("withParam value could not be parsed as a JSON list: ",
+                       wp.is_string() ? wp.get<std::string>() : wp.dump()));
     }
     for (const json& i : list) items.push_back(i);
   } else if (step.contains("withSequence")) {
@@ -327,7 +332,8 @@ absl::StatusOr<std::vector<json>> Operator::LoopItems(const json& step) {
       end = *v;
     } else if (seq.contains("count")) {
       auto v = IntOrString(seq["count"]);
-      if (!v || *v < 0) return absl::InvalidArgumentError("withSequence.count: not a non-negative integer");
+      if (!v || *v < 0)
+        return absl::InvalidArgumentError("withSequence.count: not a non-negative integer");
       if (*v == 0) return items;
       end = start + *v - 1;
     } else {
@@ -336,7 +342,8 @@ absl::StatusOr<std::vector<json>> Operator::LoopItems(const json& step) {
     const std::string fmt = Str(seq, "format").empty() ? "%d" : Str(seq, "format");
     const int64_t n = (start <= end ? end - start : start - end) + 1;
     if (n < 0 || static_cast<uint64_t>(n) > kMaxLoopItems) {
-      return absl::InvalidArgumentError(absl::StrCat("withSequence: more than ", kMaxLoopItems, " items"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("withSequence: more than ", kMaxLoopItems, " items"));
     }
     for (int64_t k = 0; k < n; ++k) {
       ASSIGN_OR_RETURN(std::string s, FormatSequence(fmt, start <= end ? start + k : start - k));
@@ -344,12 +351,14 @@ absl::StatusOr<std::vector<json>> Operator::LoopItems(const json& step) {
     }
   }
   if (items.size() > kMaxLoopItems) {
-    return absl::InvalidArgumentError(absl::StrCat("loop has ", items.size(), " items, more than ", kMaxLoopItems));
+    return absl::InvalidArgumentError(
+        absl::StrCat("loop has ", items.size(), " items, more than ", kMaxLoopItems));
   }
   return items;
 }
 
-absl::StatusOr<json> Operator::ResolveArgumentExpressions(const json& step, const tmpl::Scope& scope) {
+absl::StatusOr<json> Operator::ResolveArgumentExpressions(const json& step,
+                                                          const tmpl::Scope& scope) {
   json s = step;
   if (!s.contains("arguments") || !s["arguments"].is_object() ||
       !s["arguments"].contains("parameters") || !s["arguments"]["parameters"].is_array()) {
@@ -361,16 +370,17 @@ absl::StatusOr<json> Operator::ResolveArgumentExpressions(const json& step, cons
     const json& vf = p["valueFrom"];
     if (!vf.contains("expression") || !vf["expression"].is_string()) continue;
     if (!env.has_value()) env = scope.ToEnv();
-    absl::StatusOr<expr::ExprProgram> prog = expr::ExprProgram::Compile(vf["expression"].get<std::string>());
+    absl::StatusOr<expr::ExprProgram> prog =
+        expr::ExprProgram::Compile(vf["expression"].get<std::string>());
     absl::StatusOr<json> v = prog.ok() ? prog->Eval(*env) : absl::StatusOr<json>(prog.status());
     if (!v.ok() || v->is_null()) {
       if (vf.contains("default")) {
         p["value"] = ParamText(vf["default"]).value_or("");
         continue;
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "arguments.parameters.", Str(p, "name"), ".valueFrom.expression: ",
-          v.ok() ? "evaluated to nil" : std::string(v.status().message())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("arguments.parameters.", Str(p, "name"), ".valueFrom.expression: ",
+                       v.ok() ? "evaluated to nil" : std::string(v.status().message())));
     }
     p["value"] = ExprResultText(*v);
     p.erase("valueFrom");

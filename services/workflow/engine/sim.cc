@@ -1,21 +1,21 @@
 #include "services/workflow/engine/sim.h"
 
-#include "services/workflow/engine/nodes.h"
-
 #include <regex>
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
+#include "services/workflow/engine/nodes.h"
 
 namespace argonaut::workflow::engine {
 
 PodRun DefaultBehaviour(const std::string& node_name, const nlohmann::json& tmpl) {
   (void)node_name;
   PodRun run;
-  const nlohmann::json c = tmpl.contains("script") ? tmpl["script"] : tmpl.value("container", nlohmann::json::object());
+  const nlohmann::json c =
+      tmpl.contains("script") ? tmpl["script"] : tmpl.value("container", nlohmann::json::object());
   std::string text;
   for (const char* k : {"command", "args"}) {
     if (c.contains(k) && c[k].is_array()) {
@@ -24,7 +24,8 @@ PodRun DefaultBehaviour(const std::string& node_name, const nlohmann::json& tmpl
       }
     }
   }
-  if (c.contains("source") && c["source"].is_string()) absl::StrAppend(&text, c["source"].get<std::string>());
+  if (c.contains("source") && c["source"].is_string())
+    absl::StrAppend(&text, c["source"].get<std::string>());
   std::smatch m;
   static const std::regex exit_re("exit\\(?\\s*([0-9]+)");
   if (std::regex_search(text, m, exit_re)) run.exit_code = std::stoi(m[1]);
@@ -46,7 +47,8 @@ PodRun DefaultBehaviour(const std::string& node_name, const nlohmann::json& tmpl
 Sim::Sim(nlohmann::json workflow, PodBehaviour behaviour)
     : wf_(std::move(workflow)), behaviour_(std::move(behaviour)) {
   if (!wf_["metadata"].contains("name")) {
-    wf_["metadata"]["name"] = absl::StrCat(wf_["metadata"].value("generateName", std::string("wf-")), "test");
+    wf_["metadata"]["name"] =
+        absl::StrCat(wf_["metadata"].value("generateName", std::string("wf-")), "test");
   }
   if (!wf_["metadata"].contains("namespace")) wf_["metadata"]["namespace"] = "argo";
 }
@@ -69,7 +71,8 @@ absl::Status Sim::Step() {
   in.workflow = wf_;
   in.pods = pods_;
   in.now = now;
-  in.lookup = [this](std::string_view kind, std::string_view name) -> std::optional<nlohmann::json> {
+  in.lookup = [this](std::string_view kind,
+                     std::string_view name) -> std::optional<nlohmann::json> {
     auto it = templates.find(absl::StrCat(std::string(kind), "/", std::string(name)));
     if (it == templates.end()) return std::nullopt;
     return it->second;
@@ -84,8 +87,8 @@ absl::Status Sim::Step() {
     const std::string name = pod["metadata"]["name"];
     if (pods_.count(name)) return absl::InternalError(absl::StrCat("pod created twice: ", name));
     const std::string node_name = pod["metadata"]["annotations"]["workflows.argoproj.io/node-name"];
-    const nlohmann::json tmpl =
-        nlohmann::json::parse(pod["metadata"]["annotations"]["workflows.argoproj.io/template"].get<std::string>());
+    const nlohmann::json tmpl = nlohmann::json::parse(
+        pod["metadata"]["annotations"]["workflows.argoproj.io/template"].get<std::string>());
     pods_[name].phase = "Pending";
     live_[name] = Live{node_name, behaviour_(node_name, tmpl), 0};
     made.push_back(node_name);
@@ -131,8 +134,8 @@ absl::Status Sim::Run(int max_steps) {
     const std::string& p = phase();
     if (p == "Succeeded" || p == "Failed" || p == "Error") return absl::OkStatus();
   }
-  return absl::DeadlineExceededError(absl::StrCat("workflow not finished after ", max_steps,
-                                                  " steps; phase ", phase()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("workflow not finished after ", max_steps, " steps; phase ", phase()));
 }
 
 }  // namespace argonaut::workflow::engine

@@ -17,15 +17,16 @@ namespace argonaut::workflow::engine {
 
 struct PodRun {
   int exit_code = 0;
-  std::string result;                                        // stdout
+  std::string result;                                       // stdout
   std::vector<std::pair<std::string, std::string>> params;  // reported output parameters
-  int running_ticks = 1;  // Operate calls the pod stays Running
+  int running_ticks = 1;                                    // Operate calls the pod stays Running
   bool daemon_ready = true;
   std::string message;
 };
 
 // Decides how a pod runs from its node name and resolved template (ARGO_TEMPLATE).
-using PodBehaviour = std::function<PodRun(const std::string& node_name, const nlohmann::json& tmpl)>;
+using PodBehaviour =
+    std::function<PodRun(const std::string& node_name, const nlohmann::json& tmpl)>;
 
 // Default: exit 0; `exit N` in the command/args/source fails with N; echo/cowsay print their
 // words; python's random coin flip prints "heads".

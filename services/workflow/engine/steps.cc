@@ -3,8 +3,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "lib/expr/govaluate.h"
 #include "services/workflow/engine/operator.h"
 
@@ -28,13 +28,16 @@ json WithoutLoop(json step) {
 
 }  // namespace
 
-bool StepContinuesOn(const json& step, const std::string& phase) { return ContinuesOn(step, phase); }
+bool StepContinuesOn(const json& step, const std::string& phase) {
+  return ContinuesOn(step, phase);
+}
 
 // Expands a step or task's loop into one entry per item, named `name(i:desc)`, with {{item}}
 // substituted. Non-looped entries come back as themselves.
 absl::StatusOr<std::vector<json>> ExpandLoop(Operator& op, const json& step) {
   std::vector<json> out;
-  if (!step.contains("withItems") && !step.contains("withParam") && !step.contains("withSequence")) {
+  if (!step.contains("withItems") && !step.contains("withParam") &&
+      !step.contains("withSequence")) {
     out.push_back(step);
     return out;
   }
@@ -64,7 +67,8 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
   json* node = NodeByName(name);
   if (node == nullptr) {
     node = &InitNode(name, "Steps", "", opts.boundary_id, "Running", "", &r);
-    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty()) (*node)["inputs"] = t["inputs"];
+    if (t.contains("inputs") && t["inputs"].is_object() && !t["inputs"].empty())
+      (*node)["inputs"] = t["inputs"];
   }
   const std::string id = Str(*node, "id");
   if (auto p = IntOrString(t.value("parallelism", json(nullptr))); p.has_value()) {
@@ -139,7 +143,8 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
             }
             absl::StatusOr<json> with_args = ResolveArgumentExpressions(step, scope);
             if (!with_args.ok()) {
-              InitNode(child_name, "Skipped", "", id, "Error", std::string(with_args.status().message()), nullptr);
+              InitNode(child_name, "Skipped", "", id, "Error",
+                       std::string(with_args.status().message()), nullptr);
               AddChild(sg_name, child_name);
               continue;
             }
@@ -192,8 +197,9 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
     node = NodeByName(name);
     if (!NodeFulfilled(*sg)) return node;
     if (PhaseFailedOrError(Str(*sg, "phase"))) {
-      MarkPhase(*node, "Failed", absl::StrCat("step group ", Str(*sg, "id"), " was unsuccessful: ",
-                                              Str(*sg, "message")));
+      MarkPhase(
+          *node, "Failed",
+          absl::StrCat("step group ", Str(*sg, "id"), " was unsuccessful: ", Str(*sg, "message")));
       KillDaemonedChildren(id);
       return node;
     }
@@ -210,7 +216,8 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
         const std::string want = absl::StrCat(sg_name, ".", step_name, "(");
         for (const json& cid : sg->value("children", json::array())) {
           const json* c = NodeById(cid.get<std::string>());
-          if (c != nullptr && Str(*c, "type") != "Skipped" && absl::StartsWith(Str(*c, "name"), want)) {
+          if (c != nullptr && Str(*c, "type") != "Skipped" &&
+              absl::StartsWith(Str(*c, "name"), want)) {
             expanded.push_back(c);
           }
         }
@@ -231,7 +238,8 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
   }
   json outbound = json::array();
   if (!groups.empty()) {
-    if (const json* last = NodeByName(absl::StrCat(name, "[", groups.size() - 1, "]")); last != nullptr) {
+    if (const json* last = NodeByName(absl::StrCat(name, "[", groups.size() - 1, "]"));
+        last != nullptr) {
       for (const json& c : last->value("children", json::array())) {
         for (const std::string& o : OutboundNodes(c.get<std::string>())) outbound.push_back(o);
       }

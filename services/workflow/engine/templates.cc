@@ -8,8 +8,8 @@
 namespace argonaut::workflow::engine::internal {
 namespace {
 
-constexpr const char* kTypeKeys[] = {"container", "script",   "steps", "dag",  "resource",
-                                     "suspend",   "containerSet", "data", "http", "plugin"};
+constexpr const char* kTypeKeys[] = {"container", "script",       "steps", "dag",  "resource",
+                                     "suspend",   "containerSet", "data",  "http", "plugin"};
 
 bool IsTypeKey(const std::string& k) {
   for (const char* t : kTypeKeys) {
@@ -74,11 +74,12 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
       return absl::InvalidArgumentError("templateRef: name and template are required");
     }
     absl::StatusOr<const json*> obj = load(kind, name);
-    if (!obj.ok()) return absl::NotFoundError(absl::StrCat("templateRef: ", obj.status().message()));
+    if (!obj.ok())
+      return absl::NotFoundError(absl::StrCat("templateRef: ", obj.status().message()));
     found = FindTemplate((**obj).value("spec", json::object()), tname);
     if (found == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("templateRef: template \"", tname, "\" not found in ", kind, " \"", name, "\""));
+      return absl::NotFoundError(absl::StrCat("templateRef: template \"", tname, "\" not found in ",
+                                              kind, " \"", name, "\""));
     }
     r.ctx = TmplCtx{kind, name};
     r.template_name = tname;
@@ -97,9 +98,10 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
       found = FindTemplate((**obj).value("spec", json::object()), name);
     }
     if (found == nullptr) {
-      if (ctx.kind.empty()) return absl::NotFoundError(absl::StrCat("template \"", name, "\" not found"));
-      return absl::NotFoundError(absl::StrCat("template \"", name, "\" not found in ", ctx.kind,
-                                              " \"", ctx.name, "\""));
+      if (ctx.kind.empty())
+        return absl::NotFoundError(absl::StrCat("template \"", name, "\" not found"));
+      return absl::NotFoundError(
+          absl::StrCat("template \"", name, "\" not found in ", ctx.kind, " \"", ctx.name, "\""));
     }
     r.template_name = name;
   }
