@@ -36,7 +36,7 @@ bool Completed(const json& wf) {
 
 WorkflowController::WorkflowController(resource::ResourceApi* workflows, cluster::Cluster* cluster,
                                        WorkflowControllerOptions options)
-    : workflows_(workflows), cluster_(cluster), options_(options) {}
+    : workflows_(workflows), cluster_(cluster), options_(options), resources_(cluster) {}
 
 WorkflowController::~WorkflowController() { Stop(); }
 
@@ -163,6 +163,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
   absl::StatusOr<std::string> text = workflows_->Get("Workflow", ns, name);
   if (absl::IsNotFound(text.status())) {
     // A deleted workflow takes its pods with it.
+    resources_.Forget(key);
     RETURN_IF_ERROR(DeletePods(ns, name));
     return controller::Result{};
   }
@@ -180,6 +181,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
   in.lookup = [this, wf_ns](std::string_view kind, std::string_view tname) {
     return LookupTemplate(wf_ns, kind, tname);
   };
+  in.resources = resources_.Observe(key);
   const absl::Time started = absl::Now();
   absl::StatusOr<engine::EngineOutput> out = engine::Operate(in);
   if (metrics_) metrics_->ObserveOperation(absl::Now() - started);
@@ -219,6 +221,18 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
   }
   controller::Result result;
   if (out->requeue_after.has_value()) result.requeue_after = *out->requeue_after;
+  // Resource conditions are polled: a changed object (a Job finishing) is
+  // not an event of this workflow's pods.
+  if (resources_.Run(key, ns, out->resource_actions) || !out->resource_actions.empty()) {
+    const absl::Duration poll = absl::Seconds(1);
+    if (result.requeue_after == absl::ZeroDuration() || result.requeue_after > poll) {
+      result.requeue_after = poll;
+    }
+  }
+  const std::string final_phase = out->status.value("phase", "");
+  if (final_phase == "Succeeded" || final_phase == "Failed" || final_phase == "Error") {
+    resources_.Forget(key);
+  }
   return result;
 }
 

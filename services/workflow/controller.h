@@ -23,6 +23,7 @@
 #include "lib/resource/resource_api.h"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/metrics.h"
+#include "services/workflow/resources.h"
 
 namespace argonaut::workflow {
 
@@ -61,6 +62,7 @@ class WorkflowController : public controller::Reconciler {
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
   std::unique_ptr<WorkflowMetrics> metrics_;
+  ResourceRunner resources_;
 };
 
 }  // namespace argonaut::workflow

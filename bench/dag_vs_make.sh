@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A layered DAG of tasks that run `true`, run by GNU make -j2 and by argonaut's workflow
+# controller in the same run: once with the runtime's plain-process mode (the engine's own cost)
+# and once with full pod isolation (namespaces: the price of isolation). Prints the three wall
+# times and the ratios argonaut/make.
+#
+#   bazel build //cli:argonaut && bench/dag_vs_make.sh [TASKS=1000] [WIDTH=100]
+#
+# The graph (bench/dag_graph.py): TASKS/WIDTH layers of WIDTH tasks, each task depending on three
+# tasks of the layer before. The Workflow leaves parallelism unbounded (Argo's default): make -j2
+# gets two job slots, the controller gets what the machine gives it; pinning both to the same
+# CPUs is left to the caller (e.g. `taskset -c 0,1 bench/dag_vs_make.sh`), which then bounds both.
+# Env: ARGONAUT (binary, default bazel-bin/cli/argonaut), RUN_TIMEOUT (seconds per run, 600),
+# MODES (default "plain namespaces").
+set -euo pipefail
+
+TASKS=${1:-1000}
+WIDTH=${2:-100}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ARGONAUT=${ARGONAUT:-$HERE/../bazel-bin/cli/argonaut}
+RUN_TIMEOUT=${RUN_TIMEOUT:-600}
+MODES=${MODES:-plain namespaces}
+[[ -x "$ARGONAUT" ]] || { echo "no argonaut binary at $ARGONAUT (bazel build //cli:argonaut)" >&2; exit 1; }
+command -v make >/dev/null || { echo "GNU make not found" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/dag_vs_make.XXXXXX)
+UP_PID=""
+cleanup() {
+  if [[ -n "$UP_PID" ]] && kill -0 "$UP_PID" 2>/dev/null; then
+    kill -TERM "$UP_PID" 2>/dev/null || true
+    wait "$UP_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+python3 "$HERE/dag_graph.py" "$TASKS" "$WIDTH" "$WORK/graph"
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+
+# make -j2: best of three, as the controller run is one long run and make's is tiny.
+make_best=""
+for _ in 1 2 3; do
+  t0=$(now)
+  make -s -j2 -C "$WORK/graph" all >/dev/null
+  t=$(elapsed "$t0" "$(now)")
+  if [[ -z "$make_best" ]] || python3 -c "import sys; sys.exit(0 if $t < $make_best else 1)"; then
+    make_best=$t
+  fi
+done
+echo "make -j2:              ${make_best}s  ($TASKS tasks, width $WIDTH)"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# run_argonaut MODE: prints the wall time from submission to Succeeded.
+run_argonaut() {
+  local mode=$1 port data
+  port=$(free_port)
+  data="$WORK/data-$mode"
+  "$ARGONAUT" up --isolation "$mode" --data "$data" --port "$port" >"$WORK/up-$mode.log" 2>&1 &
+  UP_PID=$!
+  export ARGONAUT_SERVER="127.0.0.1:$port"
+  local ready=""
+  for _ in $(seq 1 200); do
+    if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+    kill -0 "$UP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "$ready" ]]; then
+    echo "argonaut up ($mode) did not become ready:" >&2
+    tail -n 20 "$WORK/up-$mode.log" >&2
+    return 1
+  fi
+  local t0 phase="" t
+  t0=$(now)
+  "$ARGONAUT" apply -f "$WORK/graph/workflow.yaml" >/dev/null
+  local deadline=$(( $(date +%s) + RUN_TIMEOUT ))
+  while (( $(date +%s) < deadline )); do
+    phase=$("$ARGONAUT" get wf dag-vs-make -o json 2>/dev/null |
+      python3 -c 'import json,sys; print((json.load(sys.stdin).get("status") or {}).get("phase",""))' \
+      2>/dev/null || true)
+    case "$phase" in
+      Succeeded | Failed | Error) break ;;
+    esac
+    sleep 0.2
+  done
+  t=$(elapsed "$t0" "$(now)")
+  kill -TERM "$UP_PID" 2>/dev/null || true
+  wait "$UP_PID" 2>/dev/null || true
+  UP_PID=""
+  if [[ "$phase" != "Succeeded" ]]; then
+    echo "argonaut ($mode): workflow ended '${phase:-not finished}' after ${t}s" >&2
+    return 1
+  fi
+  echo "$t"
+}
+
+declare -A took
+for mode in $MODES; do
+  if t=$(run_argonaut "$mode"); then
+    took[$mode]=$t
+    printf 'argonaut (%-10s  %ss\n' "$mode):" "$t"
+  else
+    took[$mode]=""
+  fi
+done
+for mode in $MODES; do
+  if [[ -n "${took[$mode]}" ]]; then
+    echo "ratio argonaut($mode)/make: $(python3 -c "print(f'{${took[$mode]} / $make_best:.2f}')")"
+  else
+    echo "ratio argonaut($mode)/make: n/a (run failed)"
+  fi
+done
+for mode in $MODES; do [[ -n "${took[$mode]}" ]] || exit 1; done

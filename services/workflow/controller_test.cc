@@ -1,0 +1,227 @@
+// The workflow controller end to end inside one process: real stores, the
+// local cluster running real pods (through the executor), the engine.
+#include "services/workflow/controller.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/cluster/local_cluster.h"
+#include "lib/cluster/validator.h"
+#include "lib/manifest/json_text.h"
+#include "lib/manifest/yaml.h"
+#include "lib/resource/kinds.h"
+#include "lib/store/in_memory_store.h"
+#include "services/workflow/resources.h"
+
+namespace argonaut::workflow {
+namespace {
+
+using nlohmann::json;
+
+std::string TestImages() {
+  const char* src = std::getenv("TEST_SRCDIR");
+  const char* ws = std::getenv("TEST_WORKSPACE");
+  return absl::StrCat(src != nullptr ? src : ".", "/", ws != nullptr ? ws : "argonaut",
+                      "/services/workflow/test_images");
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/wfc-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto ckinds = resource::KindsOfService("cluster");
+    cstore_ =
+        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
+    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
+                                                    cluster::KubernetesValidator());
+    auto c = cluster::LocalCluster::Start(
+        capi_.get(), {.data_dir = dir_, .builtin_binary = TestImages(), .builtin_prefix = {}});
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    auto wkinds = resource::KindsOfService("workflow");
+    wstore_ =
+        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(wkinds)});
+    wapi_ = std::make_unique<resource::ResourceApi>(wstore_.get(), wkinds);
+    controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get());
+    ASSERT_OK(controller_->Start());
+  }
+  void TearDown() override {
+    if (controller_) controller_->Stop();
+    if (cluster_) cluster_->Stop(absl::Seconds(2));
+  }
+
+  std::string Submit(const std::string& yaml) {
+    auto docs = manifest::ParseDocuments(yaml);
+    EXPECT_TRUE(docs.ok()) << docs.status();
+    auto out = wapi_->Create((*docs)[0].value("kind", "Workflow"), (*docs)[0].dump(), false);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? (*manifest::ParseJsonText(*out))["metadata"]["name"].get<std::string>() : "";
+  }
+
+  json WaitDone(const std::string& name, absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    json wf;
+    while (absl::Now() < deadline) {
+      auto text = wapi_->Get("Workflow", "default", name);
+      if (text.ok()) {
+        wf = *manifest::ParseJsonText(*text);
+        const std::string phase = wf.value("status", json::object()).value("phase", "");
+        if (phase == "Succeeded" || phase == "Failed" || phase == "Error") return wf;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "workflow " << name << " did not finish: " << wf.dump();
+    return wf;
+  }
+
+  static const json* Node(const json& wf, const std::string& display) {
+    for (const auto& [id, n] : wf["status"]["nodes"].items()) {
+      if (n.value("displayName", "") == display) return &n;
+    }
+    return nullptr;
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::InMemoryStore> cstore_, wstore_;
+  std::unique_ptr<resource::ResourceApi> capi_, wapi_;
+  std::unique_ptr<cluster::LocalCluster> cluster_;
+  std::unique_ptr<WorkflowController> controller_;
+};
+
+TEST_F(ControllerTest, StepsRunInOrderAndPassOutputs) {
+  const std::string name = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: steps-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: hello1, template: say, arguments: {parameters: [{name: m, value: one}]}}
+    - - {name: hello2a, template: say, arguments: {parameters: [{name: m, value: two-a}]}}
+      - {name: hello2b, template: say, arguments: {parameters: [{name: m, value: two-b}]}}
+    - - name: hello3
+        template: say
+        arguments: {parameters: [{name: m, value: "after {{steps.hello2a.outputs.result}}"}]}
+  - name: say
+    inputs: {parameters: [{name: m}]}
+    container: {image: alpine:3.7, command: [echo], args: ["{{inputs.parameters.m}}"]}
+)");
+  json wf = WaitDone(name);
+  ASSERT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
+  const json* h3 = Node(wf, "hello3");
+  ASSERT_NE(h3, nullptr);
+  EXPECT_EQ((*h3)["outputs"]["result"], "after two-a");
+  EXPECT_EQ(wf["status"]["progress"], "4/4");
+  // hello3 started only after both hello2 steps finished.
+  EXPECT_GE((*h3)["startedAt"].get<std::string>(),
+            (*Node(wf, "hello2b"))["finishedAt"].get<std::string>());
+}
+
+TEST_F(ControllerTest, OutputParameterFromFileAndFailingStep) {
+  const std::string name = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: outputs-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: gen, template: gen}
+    - - name: use
+        template: fail
+        arguments: {parameters: [{name: msg, value: "{{steps.gen.outputs.parameters.msg}}"}]}
+  - name: gen
+    container:
+      image: busybox
+      command: [sh, -c, "echo -n hello world > /tmp/msg.txt"]
+    outputs:
+      parameters: [{name: msg, valueFrom: {path: /tmp/msg.txt}}]
+  - name: fail
+    inputs: {parameters: [{name: msg}]}
+    script:
+      image: python:alpine3.6
+      command: [python]
+      source: |
+        import sys
+        print("got {{inputs.parameters.msg}}")
+        sys.exit(3)
+)");
+  json wf = WaitDone(name);
+  EXPECT_EQ(wf["status"]["phase"], "Failed");
+  const json* gen = Node(wf, "gen");
+  ASSERT_NE(gen, nullptr);
+  EXPECT_EQ((*gen)["outputs"]["parameters"][0]["value"], "hello world");
+  const json* use = Node(wf, "use");
+  ASSERT_NE(use, nullptr);
+  EXPECT_EQ((*use)["phase"], "Failed");
+  EXPECT_EQ((*use)["outputs"]["result"], "got hello world");
+  EXPECT_EQ((*use)["outputs"]["exitCode"], "3");
+  EXPECT_EQ((*use)["message"], "Error (exit code 3)");
+}
+
+TEST_F(ControllerTest, ResourceTemplateCreatesAJobAndWaitsForItsCondition) {
+  const std::string name = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: k8s-job-}
+spec:
+  entrypoint: job
+  templates:
+  - name: job
+    resource:
+      action: create
+      successCondition: status.succeeded > 0
+      failureCondition: status.failed > 3
+      manifest: |
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {generateName: pi-job-}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: pi, image: busybox, command: [sh, -c, "echo 3.14"]}]
+)");
+  json wf = WaitDone(name);
+  EXPECT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
+  auto jobs = cluster_->List("Job", "default", "");
+  ASSERT_OK(jobs.status());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0]["status"]["succeeded"], 1);
+}
+
+TEST(ResourceConditionTest, ArgoRequirementSyntax) {
+  const json obj = json::parse(R"({"status": {"succeeded": 2, "phase": "Running",
+      "conditions": [{"type": "Ready", "status": "True"}]},
+      "metadata": {"labels": {"app": "web"}}})");
+  auto holds = [&](const char* c) {
+    auto r = EvaluateResourceCondition(c, obj);
+    EXPECT_TRUE(r.ok()) << c << ": " << r.status();
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(holds("status.succeeded > 0"));
+  EXPECT_FALSE(holds("status.succeeded > 2"));
+  EXPECT_TRUE(holds("status.succeeded > 1, status.phase == Running"));
+  EXPECT_FALSE(holds("status.failed > 3"));  // absent is not > 3
+  EXPECT_TRUE(holds("status.phase in (Running, Succeeded)"));
+  EXPECT_FALSE(holds("status.phase notin (Running)"));
+  EXPECT_TRUE(holds("status.conditions[0].status = True"));
+  EXPECT_TRUE(holds("metadata.labels.app"));
+  EXPECT_TRUE(holds("!status.failed"));
+  EXPECT_TRUE(holds("status.phase != Failed"));
+  EXPECT_FALSE(EvaluateResourceCondition("status phase", obj).ok());
+  EXPECT_FALSE(EvaluateResourceCondition("status.phase in Running", obj).ok());
+}
+
+}  // namespace
+}  // namespace argonaut::workflow

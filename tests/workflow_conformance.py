@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""Workflow conformance runner: submits Argo Workflows' examples to a running
+`argonaut up` and compares each final state with tests/workflow_conformance_expected.tsv.
+
+The expected file's header documents the columns and the check language. This
+script only talks to the server through the `argonaut` CLI (ARGONAUT_SERVER must
+point at it), so it exercises the same path a user does.
+
+Usage:
+  workflow_conformance.py --argonaut BIN --corpus DIR --expected TSV
+                          [--jobs 8] [--only REGEX] [--report FILE]
+Exit status: 0 when at least `threshold` examples pass, 1 otherwise.
+"""
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import yaml
+
+TERMINAL = ("Succeeded", "Failed", "Error")
+DEFAULT_TIMEOUT = 120.0
+POLL_SECONDS = 0.5
+# Templates that other examples reference; applied first, never counted.
+PREREQUISITES = ["examples/dag-inline-workflowtemplate.yaml"]
+CRON_LABEL = "workflows.argoproj.io/cron-workflow"
+WF_LABEL = "workflows.argoproj.io/workflow"
+
+_print_lock = threading.Lock()
+
+
+def say(line):
+    with _print_lock:
+        print(line, flush=True)
+
+
+class Cli:
+    def __init__(self, binary):
+        self.binary = binary
+
+    def run(self, args, timeout=30):
+        """Runs argonaut; returns (rc, stdout, stderr). Never raises."""
+        try:
+            p = subprocess.run([self.binary] + args, capture_output=True, text=True,
+                               timeout=timeout, errors="replace")
+            return p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            return 124, "", "argonaut %s: timed out after %ss" % (" ".join(args), timeout)
+
+    def get_json(self, args):
+        rc, out, err = self.run(args + ["-o", "json"])
+        if rc != 0:
+            return None, err.strip() or out.strip()
+        try:
+            return json.loads(out), ""
+        except ValueError as e:
+            return None, "bad JSON from argonaut %s: %s" % (" ".join(args), e)
+
+
+class Row:
+    def __init__(self, path, expected, checks, reason, line):
+        self.path = path
+        self.expected = expected
+        self.checks = [c.strip() for c in checks.split(" ; ") if c.strip()]
+        self.reason = reason
+        self.line = line
+        self.timeout = DEFAULT_TIMEOUT
+        self.resume = False
+        rest = []
+        for c in self.checks:
+            if c.startswith("timeout:"):
+                self.timeout = float(c[len("timeout:"):])
+            elif c == "resume":
+                self.resume = True
+            else:
+                rest.append(c)
+        self.checks = rest
+
+
+def load_expected(path):
+    threshold = None
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            m = re.match(r"#\s*threshold:\s*(\d+)\s*$", line)
+            if m:
+                threshold = int(m.group(1))
+                continue
+            if not line or line.startswith("#") or line.startswith("path\t"):
+                continue
+            cols = line.split("\t")
+            if len(cols) < 2:
+                raise SystemExit("%s:%d: want at least path and expected" % (path, n))
+            cols += [""] * (4 - len(cols))
+            try:
+                rows.append(Row(cols[0], cols[1], cols[2], cols[3], n))
+            except ValueError as e:
+                raise SystemExit("%s:%d: %s" % (path, n, e))
+    if threshold is None:
+        raise SystemExit("%s: no '# threshold: N' header" % path)
+    return threshold, rows
+
+
+def kinds_in(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [d.get("kind", "") for d in yaml.safe_load_all(f) if isinstance(d, dict)]
+    except (OSError, yaml.YAMLError) as e:
+        return ["<unreadable: %s>" % e]
+
+
+def applied_names(out):
+    """`kind.group/name created` lines of `argonaut apply` -> [(kind.group, name)]."""
+    names = []
+    for line in out.splitlines():
+        m = re.match(r"^(\S+)/(\S+) (created|configured)$", line.strip())
+        if m:
+            names.append((m.group(1), m.group(2)))
+    return names
+
+
+class Result:
+    def __init__(self, row):
+        self.row = row
+        self.passed = False
+        self.skipped = False
+        self.phase = ""
+        self.workflow = ""
+        self.seconds = 0.0
+        self.problems = []
+
+    def line(self):
+        tag = "SKIP" if self.skipped else ("PASS" if self.passed else "FAIL")
+        head = "%s %s" % (tag, self.row.path)
+        if self.skipped:
+            return "%s: %s" % (head, self.row.reason)
+        detail = "phase=%s %.1fs" % (self.phase or "-", self.seconds)
+        if self.workflow:
+            detail = "%s %s" % (self.workflow, detail)
+        if self.passed:
+            return "%s (%s)" % (head, detail)
+        return "%s (%s): %s" % (head, detail, "; ".join(self.problems))
+
+
+def node_matches(node, glob, wf_name):
+    if glob == "@root":
+        return node.get("id") == wf_name or node.get("name") == wf_name
+    return fnmatch.fnmatchcase(node.get("displayName", ""), glob)
+
+
+class Runner:
+    def __init__(self, cli, corpus):
+        self.cli = cli
+        self.corpus = corpus
+
+    # ---- checks -------------------------------------------------------------
+
+    def pod_names(self, wf):
+        """node id -> pod name, from the pods labelled with this workflow."""
+        name = wf["metadata"]["name"]
+        lst, _ = self.cli.get_json(["get", "pods", "-l", "%s=%s" % (WF_LABEL, name)])
+        ids = {}
+        for pod in (lst or {}).get("items", []):
+            meta = pod.get("metadata", {})
+            nid = meta.get("annotations", {}).get("workflows.argoproj.io/node-id")
+            if nid:
+                ids[nid] = meta.get("name", "")
+        return ids
+
+    def node_log(self, wf, node, pods, cache):
+        nid = node.get("id", "")
+        if nid in cache:
+            return cache[nid]
+        pod = pods.get(nid)
+        if not pod:
+            cache[nid] = None
+            return None
+        rc, out, _ = self.cli.run(["logs", "pod/" + pod, "-n",
+                                   wf["metadata"].get("namespace", "default")])
+        cache[nid] = out if rc == 0 else None
+        return cache[nid]
+
+    def run_checks(self, row, wf):
+        problems = []
+        name = wf["metadata"]["name"]
+        nodes = list((wf.get("status") or {}).get("nodes", {}).values())
+        pods = None
+        logs = {}
+        for check in row.checks:
+            kind, _, arg = check.partition(":")
+            if kind in ("log", "result", "node", "count"):
+                glob, _, want = arg.partition("=")
+                matched = [n for n in nodes if node_matches(n, glob, name)]
+                if kind == "count":
+                    if len(matched) != int(want):
+                        problems.append("%s: %d nodes" % (check, len(matched)))
+                    continue
+                if not matched:
+                    problems.append("%s: no node %r" % (check, glob))
+                    continue
+                if kind == "node":
+                    bad = ["%s=%s" % (n.get("displayName"), n.get("phase")) for n in matched
+                           if n.get("phase") != want]
+                    if bad:
+                        problems.append("%s: %s" % (check, ", ".join(bad[:3])))
+                elif kind == "result":
+                    got = [str((n.get("outputs") or {}).get("result", "")) for n in matched]
+                    if not any(fnmatch.fnmatchcase(g, want) for g in got):
+                        problems.append("%s: results %s" % (check, json.dumps(got[:3])))
+                else:
+                    if pods is None:
+                        pods = self.pod_names(wf)
+                    found = [self.node_log(wf, n, pods, logs) for n in matched
+                             if n.get("type") in ("Pod", None)]
+                    texts = [t for t in found if t is not None]
+                    if not texts:
+                        problems.append("%s: no log for %d matching node(s)" % (check,
+                                                                                  len(matched)))
+                    elif not any(want in t for t in texts):
+                        problems.append("%s: log was %r" % (check, texts[0][-160:]))
+            elif kind == "output":
+                target, _, want = arg.partition("=")
+                glob, _, param = target.rpartition("/")
+                matched = [n for n in nodes if node_matches(n, glob, name)]
+                vals = []
+                for n in matched:
+                    for p in (n.get("outputs") or {}).get("parameters", []) or []:
+                        if p.get("name") == param:
+                            vals.append(str(p.get("value", "")))
+                if not any(fnmatch.fnmatchcase(v, want) for v in vals):
+                    problems.append("%s: values %s over %d node(s)" % (check, json.dumps(vals[:3]),
+                                                                      len(matched)))
+            elif kind == "absent":
+                matched = [n.get("displayName") for n in nodes if node_matches(n, arg, name)]
+                if matched:
+                    problems.append("%s: present %s" % (check, matched[:3]))
+            elif kind == "global":
+                param, _, want = arg.partition("=")
+                params = ((wf.get("status") or {}).get("outputs") or {}).get("parameters", [])
+                vals = [str(p.get("value", "")) for p in params or [] if p.get("name") == param]
+                if want not in vals:
+                    problems.append("%s: got %s" % (check, vals))
+            elif kind == "message":
+                msg = (wf.get("status") or {}).get("message", "")
+                if arg not in msg:
+                    problems.append("%s: message %r" % (check, msg))
+            else:
+                problems.append("unknown check %r" % check)
+        return problems
+
+    # ---- one example --------------------------------------------------------
+
+    def apply(self, path):
+        rc, out, err = self.cli.run(["apply", "-f", path])
+        names = applied_names(out)
+        if rc != 0 or not names:
+            return None, (err.strip() or out.strip() or "apply rc=%d" % rc).splitlines()[0][:300]
+        return names, ""
+
+    def run_template_file(self, res, path):
+        names, err = self.apply(path)
+        if names is None:
+            res.problems.append("apply: " + err)
+            return
+        for kind, obj in names:
+            short = kind.split(".")[0]
+            rc, _, gerr = self.cli.run(["get", short, obj, "-o", "json"])
+            if rc != 0:
+                res.problems.append("get %s/%s: %s" % (short, obj, gerr.strip()))
+        res.phase = "Created"
+        res.workflow = "%d object(s)" % len(names)
+        res.passed = not res.problems
+
+    def maybe_resume(self, wf, resumed):
+        spec_templates = {t.get("name"): t for t in (wf.get("spec") or {}).get("templates", [])}
+        for node in (wf.get("status") or {}).get("nodes", {}).values():
+            if node.get("type") != "Suspend" or node.get("phase") != "Running":
+                continue
+            tmpl = spec_templates.get(node.get("templateName"), {})
+            # A suspend with a duration resumes itself; resuming it early would hide a bug.
+            if (tmpl.get("suspend") or {}).get("duration"):
+                continue
+            if node.get("id") in resumed:
+                continue
+            resumed.add(node.get("id"))
+            rc, _, err = self.cli.run(["resume", wf["metadata"]["name"]])
+            if rc != 0:
+                return "resume: " + err.strip()[:200]
+        return ""
+
+    def follow(self, res, name, deadline, row):
+        """Polls workflow NAME until it ends (or parks, for Suspended); returns its JSON."""
+        wf, last_err, resumed = None, "", set()
+        while time.monotonic() < deadline:
+            got, err = self.cli.get_json(["get", "wf", name])
+            if got is None:
+                last_err = err
+                if wf is not None and "not found" in err:
+                    res.problems.append("workflow vanished while %s" %
+                                        ((wf.get("status") or {}).get("phase") or "Pending"))
+                    return wf
+            else:
+                wf = got
+                phase = (wf.get("status") or {}).get("phase", "")
+                if phase in TERMINAL:
+                    return wf
+                if row.expected == "Suspended" and phase == "Running" and not self.run_checks(
+                        row, wf):
+                    return wf
+                if row.resume and phase == "Running":
+                    e = self.maybe_resume(wf, resumed)
+                    if e:
+                        res.problems.append(e)
+                        return wf
+            time.sleep(POLL_SECONDS)
+        res.problems.append("timed out after %.0fs%s" % (row.timeout, (
+            " (%s)" % last_err) if wf is None and last_err else ""))
+        return wf
+
+    def run_cron(self, res, row, cron_name, deadline):
+        """Waits for the first Workflow the CronWorkflow schedules; returns its name."""
+        while time.monotonic() < deadline:
+            lst, _ = self.cli.get_json(["get", "wf", "-l", "%s=%s" % (CRON_LABEL, cron_name)])
+            items = (lst or {}).get("items", [])
+            if items:
+                return items[0]["metadata"]["name"]
+            time.sleep(1.0)
+        res.problems.append("no Workflow scheduled within %.0fs" % row.timeout)
+        return ""
+
+    def run_one(self, row):
+        res = Result(row)
+        start = time.monotonic()
+        path = os.path.join(self.corpus, row.path)
+        try:
+            if row.expected == "skip":
+                res.skipped = True
+                return res
+            if row.expected == "Created":
+                self.run_template_file(res, path)
+                return res
+            kinds = kinds_in(path)
+            deadline = start + row.timeout
+            names, err = self.apply(path)
+            if names is None:
+                res.problems.append("apply: " + err)
+                return res
+            kind, name = names[0]
+            cron = ""
+            if kinds and kinds[0] == "CronWorkflow":
+                cron = name
+                name = self.run_cron(res, row, cron, deadline)
+                if not name:
+                    return res
+            res.workflow = name
+            wf = self.follow(res, name, deadline, row)
+            if cron:
+                self.cli.run(["delete", "cwf", cron])
+            if wf is None:
+                return res
+            res.phase = (wf.get("status") or {}).get("phase", "") or "Pending"
+            if res.problems:
+                self.cli.run(["delete", "wf", name])
+                return res
+            want = row.expected.split("|")
+            if row.expected == "Suspended":
+                if res.phase != "Running":
+                    res.problems.append("expected to park suspended, got %s" % res.phase)
+            elif res.phase not in want:
+                msg = (wf.get("status") or {}).get("message", "")
+                res.problems.append("expected %s, got %s%s" % (row.expected, res.phase,
+                                                                (": " + msg) if msg else ""))
+                # The root's message names a child id; the failing leaf says why.
+                leaves = ["%s: %s" % (n.get("displayName"), n.get("message", "")[:160])
+                          for n in (wf.get("status") or {}).get("nodes", {}).values()
+                          if n.get("phase") in ("Failed", "Error") and not n.get("children")]
+                if leaves:
+                    res.problems.append("failed node " + " | ".join(leaves[:2]))
+            res.problems += self.run_checks(row, wf)
+            if row.expected == "Suspended":
+                self.cli.run(["delete", "wf", name])
+            res.passed = not res.problems
+            return res
+        except Exception as e:  # one broken example must not stop the run
+            res.problems.append("runner error: %r" % e)
+            return res
+        finally:
+            res.seconds = time.monotonic() - start
+
+
+class _FakeLogs(Runner):
+    """Runner whose pod logs come from a dict: lets --selftest exercise the checks offline."""
+
+    def __init__(self, logs):
+        super().__init__(None, "")
+        self.logs = logs
+
+    def pod_names(self, wf):
+        return {nid: nid for nid in self.logs}
+
+    def node_log(self, wf, node, pods, cache):
+        return self.logs.get(node.get("id"))
+
+
+def selftest():
+    """The check language against a hand-written status: every check must pass or fail as
+    stated, so a broken checker cannot turn misses into passes."""
+    wf = {"metadata": {"name": "w"}, "status": {
+        "phase": "Failed", "message": "child 'w-2' failed",
+        "outputs": {"parameters": [{"name": "g", "value": "hello world"}]},
+        "nodes": {
+            "w": {"id": "w", "name": "w", "displayName": "w", "type": "Steps",
+                  "phase": "Failed"},
+            "w-1": {"id": "w-1", "name": "w[0].a(0:x)", "displayName": "a(0:x)", "type": "Pod",
+                    "phase": "Succeeded", "outputs": {
+                        "result": "heads", "parameters": [{"name": "p", "value": "3"}]}},
+            "w-2": {"id": "w-2", "name": "w[0].a(1:y)", "displayName": "a(1:y)", "type": "Pod",
+                    "phase": "Failed"},
+            "w-3": {"id": "w-3", "name": "w[1].b", "displayName": "b", "type": "Skipped",
+                    "phase": "Skipped"}}}}
+    r = _FakeLogs({"w-1": "x says hi\n", "w-2": "boom\n"})
+    cases = [("log:a(0:*=says hi", True), ("log:a(*=boom", True), ("log:a(0:*=boom", False),
+             ("log:b=anything", False), ("log:zz=x", False),
+             ("node:a(1:*=Failed", True), ("node:a(*=Failed", False), ("node:b=Skipped", True),
+             ("absent:c", True), ("absent:b", False), ("count:a(*=2", True), ("count:a(*=3", False),
+             ("result:a(0:x)=[ht][ea][ai][dl]s", True), ("result:a(0:x)=tails", False),
+             ("output:a(0:*/p=3", True), ("output:a(0:*/p=4", False), ("output:a(*/q=*", False),
+             ("global:g=hello world", True), ("global:g=hello", False),
+             ("message:failed", True), ("message:succeeded", False), ("bogus:x", False)]
+    bad = []
+    for check, want in cases:
+        row = Row("selftest", "Failed", check, "", 0)
+        got = not r.run_checks(row, wf)
+        if got != want:
+            bad.append("%s: passed=%s, want %s" % (check, got, want))
+    for b in bad:
+        print("selftest FAIL " + b)
+    print("selftest: %d/%d checks behave" % (len(cases) - len(bad), len(cases)))
+    return 1 if bad else 0
+
+
+def main():
+    if sys.argv[1:] == ["--selftest"]:
+        return selftest()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--argonaut", required=True)
+    ap.add_argument("--corpus", required=True, help="the argo-workflows corpus directory")
+    ap.add_argument("--expected", required=True)
+    ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--only", default="", help="regex over paths: run only those")
+    ap.add_argument("--report", default="", help="write a JSON report here")
+    ap.add_argument("--timeout-cap", type=float, default=0, help="cap every budget (seconds)")
+    args = ap.parse_args()
+
+    threshold, rows = load_expected(args.expected)
+    if args.only:
+        rows = [r for r in rows if re.search(args.only, r.path)]
+    if args.timeout_cap > 0:
+        for r in rows:
+            r.timeout = min(r.timeout, args.timeout_cap)
+    cli = Cli(args.argonaut)
+    runner = Runner(cli, args.corpus)
+    started = time.monotonic()
+
+    for p in PREREQUISITES:
+        names, err = runner.apply(os.path.join(args.corpus, p))
+        if names is None:
+            say("note: prerequisite %s not applied: %s" % (p, err))
+    results = {}
+    # Templates first: later examples reference them.
+    for row in rows:
+        if row.expected == "Created":
+            results[row.path] = runner.run_one(row)
+            say(results[row.path].line())
+    rest = [r for r in rows if r.expected != "Created"]
+    # Longest budgets first so the slow examples overlap with everything else.
+    rest.sort(key=lambda r: -r.timeout)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(runner.run_one, r): r for r in rest}
+        for fut in concurrent.futures.as_completed(futures):
+            res = fut.result()
+            results[res.row.path] = res
+            say(res.line())
+
+    ordered = [results[r.path] for r in rows]
+    passed = sum(1 for r in ordered if r.passed)
+    skipped = sum(1 for r in ordered if r.skipped)
+    misses = [r for r in ordered if not r.passed and not r.skipped]
+    say("")
+    say("misses (%d):" % len(misses))
+    for r in misses:
+        say("  " + r.line())
+    say("skipped (%d):" % skipped)
+    for r in ordered:
+        if r.skipped:
+            say("  %s: %s" % (r.row.path, r.row.reason))
+    say("conformance: %d/%d passed (%d skipped, %.0fs, threshold %d)" %
+        (passed, len(ordered), skipped, time.monotonic() - started, threshold))
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as f:
+            json.dump([{"path": r.row.path, "expected": r.row.expected, "phase": r.phase,
+                        "workflow": r.workflow, "passed": r.passed, "skipped": r.skipped,
+                        "seconds": round(r.seconds, 1), "problems": r.problems}
+                       for r in ordered], f, indent=1)
+    if args.only:
+        return 0 if not misses else 1
+    return 0 if passed >= threshold else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Conformance of the workflow controller against Argo Workflows' own examples:
+# every example INDEX.tsv marks local_runnable=yes is submitted to one
+# `argonaut up` and its final phase and key outputs are compared with
+# tests/workflow_conformance_expected.tsv (see its header). Prints one line per
+# example, the misses with their reasons and "conformance: N/M passed"; fails
+# when N drops below the threshold recorded in the expected file.
+# Env: CONFORMANCE_JOBS (default 8), CONFORMANCE_ONLY (regex over paths).
+source tests/lib.sh
+
+python3 tests/workflow_conformance.py --selftest || fail "the runner's checks misbehave"
+CORPUS=$(corpus_dir)/argo-workflows
+start_up "$WORK/data"
+report="${TEST_UNDECLARED_OUTPUTS_DIR:-$WORK}/workflow_conformance.json"
+rc=0
+python3 tests/workflow_conformance.py \
+  --argonaut "$ARGONAUT" \
+  --corpus "$CORPUS" \
+  --expected tests/workflow_conformance_expected.tsv \
+  --jobs "${CONFORMANCE_JOBS:-8}" \
+  --only "${CONFORMANCE_ONLY:-}" \
+  --report "$report" || rc=$?
+stop_up TERM
+if [[ $rc -ne 0 ]]; then
+  echo "--- tail of argonaut up's log" >&2
+  tail -n 40 "$WORK/up.log" >&2 || true
+  fail "workflow conformance below threshold (report: $report)"
+fi
+echo PASS
