@@ -59,10 +59,11 @@ class WorkflowController : public controller::Reconciler {
   resource::ResourceApi* const workflows_;
   cluster::Cluster* const cluster_;
   const WorkflowControllerOptions options_;
-  std::unique_ptr<controller::Controller> controller_;
-  std::vector<std::unique_ptr<cluster::Informer>> informers_;
+  // Declared before the controller, which reports to it until destroyed.
   std::unique_ptr<WorkflowMetrics> metrics_;
   ResourceRunner resources_;
+  std::unique_ptr<controller::Controller> controller_;
+  std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };
 
 }  // namespace argonaut::workflow
