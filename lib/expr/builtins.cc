@@ -19,6 +19,7 @@
 #include "lib/base/strings.h"
 #include "lib/expr/builtins_util.h"
 #include "lib/expr/expr_value.h"
+#include "lib/expr/time_value.h"
 
 namespace argonaut::expr::internal {
 
@@ -757,6 +758,9 @@ const std::map<std::string, Function, std::less<>>& Table() {
       {"bitor", Bit<BitOr>},
       {"bitxor", Bit<BitXor>},
       {"bitnand", Bit<BitNand>},
+      {"now", NowBuiltin},
+      {"date", DateBuiltin},
+      {"duration", DurationBuiltin},
   };
   return *table;
 }

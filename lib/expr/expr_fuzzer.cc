@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
 #include "lib/expr/exprlang.h"
 #include "lib/expr/govaluate.h"
 #include "nlohmann/json.hpp"
@@ -14,7 +15,8 @@
 namespace {
 
 const nlohmann::json& Env() {
-  static const nlohmann::json* env = new nlohmann::json(nlohmann::json::parse(R"({
+  static const nlohmann::json* env = [] {
+    auto* e = new nlohmann::json(nlohmann::json::parse(R"({
     "a": 1, "b": 2.5, "s": "str", "t": "a,b,c", "n": null, "ok": true,
     "arr": [1, 2, 3], "strs": ["x", "y"], "m": {"k": "v", "n": {"d": [1, {"e": 2}]}},
     "result": [0.97, 0.99],
@@ -22,6 +24,13 @@ const nlohmann::json& Env() {
     "json": "{\"a\": [1, 2, {\"b\": \"c\"}]}",
     "inputs": {"parameters": {"x": "41", "week-temps": "{\"avg\": 21.5}"}}
   })"));
+    // Time values as Argo's cron env passes them, so methods and time
+    // arithmetic are reachable from short inputs.
+    (*e)["tm"] = argonaut::expr::TimeValue(absl::FromUnixSeconds(1704067200));
+    (*e)["du"] = argonaut::expr::DurationValue(absl::Minutes(90));
+    (*e)["cronworkflow"] = {{"lastScheduledTime", (*e)["tm"]}};
+    return e;
+  }();
   return *env;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/base/strings.h"
+#include "lib/expr/time_value.h"
 
 namespace argonaut::expr::internal {
 
@@ -79,12 +80,27 @@ std::string TypeName(const Json& v) {
       return "array";
     case Json::value_t::object:
       return "map";
+    case Json::value_t::binary:
+      if (IsTime(v)) return "time.Time";
+      if (IsDuration(v)) return "time.Duration";
+      return "[]uint8";
     default:
       return "unknown";
   }
 }
 
 bool Equal(const Json& a, const Json& b) {
+  // Times compare as instants (Go's Time.Equal); a duration equals an int of
+  // the same nanoseconds through expr's reflect fallback for int kinds.
+  if (IsTime(a) || IsTime(b)) {
+    return IsTime(a) && IsTime(b) && GetTime(a).instant == GetTime(b).instant;
+  }
+  if (IsDuration(a) || IsDuration(b)) {
+    const Json& other = IsDuration(a) ? b : a;
+    int64_t d = GetDuration(IsDuration(a) ? a : b);
+    if (IsDuration(other)) return GetDuration(other) == d;
+    return IsInt(other) && !other.is_number_unsigned() && AsInt(other) == d;
+  }
   if (IsNumber(a) && IsNumber(b)) {
     if (IsInt(a) && IsInt(b)) {
       if (a.is_number_unsigned() || b.is_number_unsigned()) return a == b;
@@ -124,6 +140,14 @@ absl::StatusOr<int> Compare(const Json& a, const Json& b, std::string_view op) {
   if (a.is_string() && b.is_string()) {
     int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  if (IsTime(a) && IsTime(b)) {
+    absl::Time x = GetTime(a).instant, y = GetTime(b).instant;
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (IsDuration(a) && IsDuration(b)) {
+    int64_t x = GetDuration(a), y = GetDuration(b);
+    return x < y ? -1 : (x > y ? 1 : 0);
   }
   return absl::InvalidArgumentError(absl::StrCat("invalid operation: ", AbslView(op),
                                                  " (mismatched types ", TypeName(a), " and ",
@@ -263,6 +287,17 @@ void AppendGoJson(std::string& out, const Json& v, std::string_view indent, int 
     case Json::value_t::string:
       AppendJsonString(out, v.get_ref<const std::string&>());
       return;
+    case Json::value_t::binary:
+      // encoding/json: time.Time as RFC 3339 text, time.Duration as its
+      // int64 nanoseconds.
+      if (IsTime(v)) {
+        AppendJsonString(out, TimeJson(GetTime(v)));
+      } else if (IsDuration(v)) {
+        out += std::to_string(GetDuration(v));
+      } else {
+        out += "null";
+      }
+      return;
     case Json::value_t::array: {
       if (v.empty()) {
         out += "[]";
@@ -333,6 +368,16 @@ std::string GoFormat(const Json& v) {
       return GoFormatFloat(v.get<double>());
     case Json::value_t::string:
       return v.get<std::string>();
+    case Json::value_t::binary: {
+      if (IsTime(v)) return TimeString(GetTime(v));
+      if (IsDuration(v)) return FormatGoDuration(GetDuration(v));
+      std::string out = "[";
+      for (uint8_t b : v.get_binary()) {
+        if (out.size() > 1) out += ' ';
+        out += std::to_string(b);
+      }
+      return out + "]";
+    }
     case Json::value_t::array: {
       std::string out = "[";
       bool first = true;
@@ -364,7 +409,57 @@ std::string GoJson(const Json& v, std::string_view indent) {
   return out;
 }
 
+namespace {
+
+// expr's runtime Add/Subtract/Multiply cases for time.Time and time.Duration.
+absl::StatusOr<Json> TimeArithmetic(std::string_view op, const Json& a, const Json& b) {
+  auto invalid = [&]() {
+    std::string hint;
+    if ((IsTime(a) && b.is_string()) || (a.is_string() && IsTime(b))) {
+      hint = " (a string is not a time; convert it with date())";
+    }
+    return absl::InvalidArgumentError(absl::StrCat("invalid operation: ", TypeName(a), " ",
+                                                   AbslView(op), " ", TypeName(b), hint));
+  };
+  auto shifted = [](const Json& t, int64_t d) {
+    GoTime g = GetTime(t);
+    return MakeTime(g.instant + absl::Nanoseconds(d), g.offset);
+  };
+  if (op == "+") {
+    if (IsTime(a) && IsDuration(b)) return shifted(a, GetDuration(b));
+    if (IsDuration(a) && IsTime(b)) return shifted(b, GetDuration(a));
+    if (IsDuration(a) && IsDuration(b))
+      return MakeDuration(WrapAdd(GetDuration(a), GetDuration(b)));
+  } else if (op == "-") {
+    if (IsTime(a) && IsTime(b)) return MakeDuration(SubTimes(GetTime(a), GetTime(b)));
+    if (IsTime(a) && IsDuration(b)) {
+      int64_t d = GetDuration(b);
+      // -(-2^63) overflows; step twice instead.
+      if (d == std::numeric_limits<int64_t>::min()) {
+        GoTime g = GetTime(a);
+        return MakeTime(g.instant + absl::Nanoseconds(std::numeric_limits<int64_t>::max()) +
+                            absl::Nanoseconds(1),
+                        g.offset);
+      }
+      return shifted(a, -d);
+    }
+    if (IsDuration(a) && IsDuration(b))
+      return MakeDuration(WrapSub(GetDuration(a), GetDuration(b)));
+  } else if (op == "*") {
+    const Json& other = IsDuration(a) ? b : a;
+    if (IsDuration(a) != IsDuration(b)) {
+      int64_t d = GetDuration(IsDuration(a) ? a : b);
+      if (IsInt(other)) return MakeDuration(WrapMul(d, AsInt(other)));
+      if (IsFloat(other)) return Json(static_cast<double>(d) * AsDouble(other));
+    }
+  }
+  return invalid();
+}
+
+}  // namespace
+
 absl::StatusOr<Json> Arithmetic(std::string_view op, const Json& a, const Json& b) {
+  if (a.is_binary() || b.is_binary()) return TimeArithmetic(op, a, b);
   if (op == "+" && a.is_string() && b.is_string()) {
     const std::string& x = a.get_ref<const std::string&>();
     const std::string& y = b.get_ref<const std::string&>();

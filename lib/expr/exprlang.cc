@@ -1,6 +1,7 @@
 #include "lib/expr/exprlang.h"
 
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,7 @@
 #include "lib/expr/exprlang_ast.h"
 #include "lib/expr/exprlang_eval.h"
 #include "lib/expr/exprlang_parser.h"
+#include "lib/expr/time_value.h"
 
 namespace argonaut::expr {
 
@@ -75,6 +77,16 @@ FunctionTable MakeRolloutsFunctions() {
 
 }  // namespace
 
+nlohmann::json TimeValue(absl::Time t) { return internal::MakeTimeClamped(t); }
+
+nlohmann::json DurationValue(absl::Duration d) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (d >= absl::Nanoseconds(kMax)) return internal::MakeDuration(kMax);
+  if (d <= absl::Nanoseconds(kMin)) return internal::MakeDuration(kMin);
+  return internal::MakeDuration(absl::ToInt64Nanoseconds(d));
+}
+
 const FunctionTable& RolloutsFunctions() {
   static const FunctionTable* table = new FunctionTable(MakeRolloutsFunctions());
   return *table;
@@ -96,7 +108,9 @@ absl::StatusOr<nlohmann::json> ExprProgram::Eval(const nlohmann::json& env) cons
     return absl::InvalidArgumentError(
         absl::StrCat("env must be an object, got ", internal::TypeName(env)));
   }
-  return internal::Evaluate(*root_, env, *source_, max_depth_);
+  absl::StatusOr<nlohmann::json> result = internal::Evaluate(*root_, env, *source_, max_depth_);
+  if (result.ok()) internal::ToPlainJson(*result);
+  return result;
 }
 
 absl::StatusOr<bool> ExprProgram::EvalBool(const nlohmann::json& env) const {

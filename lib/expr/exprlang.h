@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
 namespace argonaut::expr {
@@ -42,6 +43,15 @@ class FunctionTable {
 // for analysis successCondition/failureCondition.
 const FunctionTable& RolloutsFunctions();
 
+// expr's time.Time and time.Duration as env values, e.g. Argo's
+// cronworkflow.lastScheduledTime: {{"lastScheduledTime", TimeValue(t)}}. The
+// values are tagged binary JSON that no JSON text can produce, so an RFC 3339
+// string in the env stays a string (`now() - "2024-..."` is an error; write
+// `now() - date("2024-...")`). Times are kept within about ±34,000 years of
+// 1970 (clamped); durations are int64 nanoseconds (saturated).
+nlohmann::json TimeValue(absl::Time t);
+nlohmann::json DurationValue(absl::Duration d);
+
 struct ExprOptions {
   const FunctionTable* extra_functions = nullptr;
   size_t max_length = 64 * 1024;
@@ -57,7 +67,9 @@ class ExprProgram {
   static absl::StatusOr<ExprProgram> Compile(std::string_view source,
                                              const ExprOptions& options = {});
 
-  // env must be an object (or null for no variables).
+  // env must be an object (or null for no variables). Times and durations in
+  // the result come back the way Go's encoding/json writes them: RFC 3339
+  // text with nanoseconds, and integer nanoseconds.
   absl::StatusOr<nlohmann::json> Eval(const nlohmann::json& env) const;
   absl::StatusOr<bool> EvalBool(const nlohmann::json& env) const;
 

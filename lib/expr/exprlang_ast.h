@@ -26,6 +26,7 @@ enum class NodeKind {
   kArray,        // children are the elements
   kMap,          // children alternate key, value
   kCall,         // function, args in children
+  kMethod,       // children[0].name(children[1..]), optional for ?.
   kPredicate,    // name is the builtin; children[0] collection, children[1] closure, rest extra
   kClosure,      // children[0] is the body
   kLet,          // let name = children[0]; children[1]

@@ -13,6 +13,7 @@
 #include "lib/expr/expr_value.h"
 #include "lib/expr/exprlang_parser.h"
 #include "lib/expr/lexer.h"
+#include "lib/expr/time_value.h"
 
 namespace argonaut::expr::internal {
 namespace {
@@ -141,6 +142,8 @@ class Evaluator {
       }
       case NodeKind::kCall:
         return Call(n);
+      case NodeKind::kMethod:
+        return Method(n);
       case NodeKind::kPredicate:
         return Predicate(n);
       case NodeKind::kClosure:
@@ -450,6 +453,22 @@ class Evaluator {
     }
     absl::StatusOr<Json> r = n.function(args);
     if (!r.ok()) return Fail(n, absl::StrCat(n.name, ": ", r.status().message()));
+    return Val::Own(*std::move(r));
+  }
+
+  absl::StatusOr<Val> Method(const Node& n) {
+    absl::StatusOr<Val> receiver = Eval(*n.children[0]);
+    if (!receiver.ok()) return receiver;
+    if (receiver->get().is_null() && (n.optional || lenient_ > 0)) return Val::Own(nullptr);
+    std::vector<Json> args;
+    args.reserve(n.children.size() - 1);
+    for (size_t i = 1; i < n.children.size(); ++i) {
+      absl::StatusOr<Val> v = Eval(*n.children[i]);
+      if (!v.ok()) return v;
+      args.push_back(std::move(*v).Take());
+    }
+    absl::StatusOr<Json> r = CallMethod(n.name, receiver->get(), args);
+    if (!r.ok()) return Fail(n, r.status().message());
     return Val::Own(*std::move(r));
   }
 

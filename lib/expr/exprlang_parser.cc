@@ -615,8 +615,20 @@ class Parser {
         Token field = Current();
         Next();
         if (Current().Is(TokenKind::kBracket, "(")) {
-          return Error(field.pos, absl::StrCat("method calls are not supported (\"", field.text,
-                                               "\"); values have no methods"));
+          // x.Name(args): a method of the value, resolved when evaluated.
+          std::vector<NodePtr> args;
+          if (absl::Status s = ParseArgs(&args); !s.ok()) return s;
+          Node m;
+          m.kind = NodeKind::kMethod;
+          m.pos = field.pos;
+          m.name = field.text;
+          m.optional = optional || node->optional;
+          m.children.push_back(std::move(node));
+          for (NodePtr& a : args) m.children.push_back(std::move(a));
+          absl::StatusOr<NodePtr> made = Make(std::move(m));
+          if (!made.ok()) return made;
+          node = *std::move(made);
+          continue;
         }
         Node n;
         n.kind = NodeKind::kMember;

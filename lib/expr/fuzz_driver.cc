@@ -28,6 +28,11 @@ const char* const kSeeds[] = {
     "sortBy(users, .age, 'desc')[0].name startsWith 'a'",
     "(((((a)))))",
     "'\\u00e9' + `raw` + \"\\x41\"",
+    "cronworkflow.lastScheduledTime == nil || (now() - cronworkflow.lastScheduledTime).Seconds() "
+    "> 360",
+    "date('2024-01-01T00:00:00+02:00').Format('Mon Jan _2 15:04:05.000 MST 2006') + du.String()",
+    "tm.AddDate(0, 1, 0).Sub(tm).Hours() > duration('1h30m').Minutes()",
+    "date('14/08/2023', '02/01/2006', 'Europe/Zurich').UTC() < tm + du * 2",
 };
 
 const char kAlphabet[] = "()[]{}.,:;?!#|&=<>+-*/%^'\"`\\ $@_aAz09.~";
@@ -42,7 +47,9 @@ const char* const kTokens[] = {"..",        "??",
                                "[",         "]",
                                "{",         "}",
                                "1e308",     "-9223372036854775808",
-                               "''"};
+                               "''",        ".Seconds()",
+                               "now()",     "duration('",
+                               "date('",    ".Format('"};
 
 std::string Mutate(std::string s, std::mt19937_64& rng) {
   int edits = 1 + static_cast<int>(rng() % 4);

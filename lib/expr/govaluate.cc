@@ -399,7 +399,7 @@ class Evaluator {
         return Value{!r.Bool()};
       case Op::kBitNot:
         if (!r.IsNum()) return TypeError(n, r, "prefix");
-        return Value{static_cast<double>(~static_cast<int64_t>(r.Num()))};
+        return Value{static_cast<double>(~ToInt(r.Num()))};
       case Op::kAdd:
         if (l.IsNum() && r.IsNum()) return Value{l.Num() + r.Num()};
         if (l.IsStr() || r.IsStr()) return Value{GoString(l) + GoString(r)};

@@ -23,6 +23,7 @@
 #include "lib/expr/exprlang_parser.h"
 #include "lib/expr/sprig_internal.h"
 #include "lib/expr/sprig_time.h"
+#include "lib/expr/time_value.h"
 
 namespace argonaut::expr::internal {
 // sprig's strval: strings as they are, everything else through fmt %v.
@@ -237,6 +238,7 @@ std::string Title(const std::string& s) {
 }
 
 absl::StatusOr<absl::Time> ToTime(const Json& v) {
+  if (IsTime(v)) return GetTime(v).instant;
   if (IsInt(v)) return absl::FromUnixSeconds(AsInt(v));
   if (v.is_string()) {
     absl::Time t;
