@@ -35,8 +35,7 @@ class ApiWatch : public Watch {
     std::vector<WatchEvent> out;
     out.reserve(events.size());
     for (resource::WatchEventOut& e : events) {
-      ASSIGN_OR_RETURN(Object o, manifest::ParseJsonText(e.json));
-      out.push_back({std::move(e.type), std::move(o), e.resource_version});
+      out.push_back({std::move(e.type), std::move(e.object), e.resource_version});
     }
     return out;
   }
@@ -82,19 +81,12 @@ absl::StatusOr<Object> ApiCluster::UpdateStatus(const Object& object) {
 
 absl::StatusOr<Object> ApiCluster::Get(std::string_view kind, std::string_view ns,
                                        std::string_view name) {
-  return Parse(api_->Get(kind, ns, name));
+  return api_->GetObject(kind, ns, name);
 }
 
 absl::StatusOr<std::vector<Object>> ApiCluster::List(std::string_view kind, std::string_view ns,
                                                      std::string_view selector) {
-  ASSIGN_OR_RETURN(auto listed, api_->List(kind, ns, selector));
-  std::vector<Object> out;
-  out.reserve(listed.first.size());
-  for (const std::string& text : listed.first) {
-    ASSIGN_OR_RETURN(Object o, manifest::ParseJsonText(text));
-    out.push_back(std::move(o));
-  }
-  return out;
+  return api_->ListObjects(kind, ns, selector);
 }
 
 absl::Status ApiCluster::Delete(std::string_view kind, std::string_view ns, std::string_view name) {

@@ -60,7 +60,12 @@ void Informer::Run() {
         break;
       }
       for (const WatchEvent& e : *events) {
-        handler_(e);
+        // Handlers only enqueue; one that throws must not end the watch.
+        try {
+          handler_(e);
+        } catch (const std::exception& ex) {
+          LogError("informer", "handler failed", {{"watch", name_}, {"error", ex.what()}});
+        }
         from = absl::StrCat(e.resource_version);
       }
     }

@@ -11,9 +11,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     resource::ResourceApi* api, const LocalClusterOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: required");
   auto c = std::unique_ptr<LocalCluster>(new LocalCluster(api));
-  ASSIGN_OR_RETURN(ImageTable table, ImageTable::Load(options.image_table,
-                                                      {.builtin_binary = options.builtin_binary,
-                                                       .builtin_prefix = options.builtin_prefix}));
+  ASSIGN_OR_RETURN(
+      ImageTable table,
+      ImageTable::Load(options.image_table, {.builtin_binary = options.builtin_binary,
+                                             .builtin_prefix = options.builtin_prefix,
+                                             .builtin_programs = options.builtin_programs}));
   c->images_ = std::make_unique<ImageTable>(std::move(table));
 
   using Isolation = LocalClusterOptions::Isolation;

@@ -10,6 +10,7 @@
 //   cluster->Stop();  // every pod stopped, no process left behind
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,8 @@ struct LocalClusterOptions {
   // `__image` (the argonaut CLI).
   std::string builtin_binary;
   std::vector<std::string> builtin_prefix = {"__image"};
+  // Built-in programs with a binary of their own (see ImageTableOptions).
+  std::map<std::string, std::string> builtin_programs;
   enum class Isolation { kAuto, kNamespaces, kPlain };
   // kAuto: namespaces when this process may create them, else plain
   // processes (logged once).

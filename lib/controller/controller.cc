@@ -121,7 +121,15 @@ void Controller::WorkerLoop() {
 void Controller::ProcessKey(const std::string& key) {
   if (options_.observer != nullptr) options_.observer->OnReconcileStarted();
   const absl::Time start = clock_->Now();
-  absl::StatusOr<Result> result = reconciler_->Reconcile(key);
+  absl::StatusOr<Result> result = absl::InternalError("reconcile did not run");
+  // A reconciler must not throw; if a library it uses does anyway (a JSON
+  // accessor on an unexpected type), this key fails and is retried with
+  // backoff instead of the process dying.
+  try {
+    result = reconciler_->Reconcile(key);
+  } catch (const std::exception& e) {
+    result = absl::InternalError(absl::StrCat("reconcile threw: ", e.what()));
+  }
   const absl::Duration elapsed = clock_->Now() - start;
 
   ReconcileOutcome outcome;

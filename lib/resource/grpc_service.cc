@@ -91,7 +91,7 @@ grpc::Status ResourceGrpcService::Watch(grpc::ServerContext* ctx, const api::v1:
     for (auto& e : *events) {
       api::v1::WatchEvent out;
       out.set_type(e.type);
-      out.mutable_object()->set_json(std::move(e.json));
+      out.mutable_object()->set_json(e.Json());
       out.set_resource_version(absl::StrCat(e.resource_version));
       if (!writer->Write(out)) {
         gone = true;  // client went away

@@ -98,7 +98,7 @@ class StoreObjectWatcher : public ObjectWatcher {
         if (!matches && !matched) continue;
         ev.type = !matches ? "DELETED" : matched ? "MODIFIED" : "ADDED";
       }
-      ev.json = manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false);
+      ev.object = manifest::ToJson(*msg);
       ev.resource_version = e.record.resource_version;
       ev.key = e.record.key;
       out.push_back(std::move(ev));
@@ -121,6 +121,8 @@ class StoreObjectWatcher : public ObjectWatcher {
 };
 
 }  // namespace
+
+std::string WatchEventOut::Json() const { return manifest::ToJsonText(object, /*pretty=*/false); }
 
 std::string ObjectKey(std::string_view ns, std::string_view name) {
   return absl::StrCat(AbslView(ns), "/", AbslView(name));
@@ -337,8 +339,8 @@ absl::StatusOr<std::string> ResourceApi::UpdateStatus(std::string_view kind_name
   return Write(*kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
 }
 
-absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::string_view ns,
-                                             std::string_view name) {
+absl::StatusOr<nlohmann::json> ResourceApi::GetObject(std::string_view kind_name,
+                                                      std::string_view ns, std::string_view name) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   const std::string key = ObjectKey(kind->namespaced ? (ns.empty() ? "default" : ns) : "", name);
   absl::StatusOr<store::Record> rec = store_->Get(kind->plural, key);
@@ -347,23 +349,40 @@ absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::st
   }
   if (!rec.ok()) return rec.status();
   ASSIGN_OR_RETURN(auto msg, Decode(*kind, *rec));
-  return manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false);
+  return manifest::ToJson(*msg);
+}
+
+absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::string_view ns,
+                                             std::string_view name) {
+  ASSIGN_OR_RETURN(nlohmann::json object, GetObject(kind_name, ns, name));
+  return manifest::ToJsonText(object, /*pretty=*/false);
 }
 
 absl::StatusOr<std::pair<std::vector<std::string>, uint64_t>> ResourceApi::List(
     std::string_view kind_name, std::string_view ns, std::string_view label_selector) {
+  const uint64_t version = store_->CurrentVersion();
+  ASSIGN_OR_RETURN(std::vector<nlohmann::json> objects, ListObjects(kind_name, ns, label_selector));
+  std::vector<std::string> items;
+  items.reserve(objects.size());
+  for (const nlohmann::json& o : objects) {
+    items.push_back(manifest::ToJsonText(o, /*pretty=*/false));
+  }
+  return std::make_pair(std::move(items), version);
+}
+
+absl::StatusOr<std::vector<nlohmann::json>> ResourceApi::ListObjects(
+    std::string_view kind_name, std::string_view ns, std::string_view label_selector) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(LabelSelector selector, LabelSelector::Parse(AbslView(label_selector)));
-  const uint64_t version = store_->CurrentVersion();
   ASSIGN_OR_RETURN(std::vector<store::Record> records,
                    store_->List(kind->plural, NamespacePrefix(*kind, ns)));
-  std::vector<std::string> items;
+  std::vector<nlohmann::json> items;
   for (const store::Record& r : records) {
     ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
     if (!selector.Matches(Meta(*msg).labels())) continue;
-    items.push_back(manifest::ToJsonText(manifest::ToJson(*msg), /*pretty=*/false));
+    items.push_back(manifest::ToJson(*msg));
   }
-  return std::make_pair(std::move(items), version);
+  return items;
 }
 
 absl::Status ResourceApi::Delete(std::string_view kind_name, std::string_view ns,
@@ -397,8 +416,7 @@ absl::StatusOr<std::unique_ptr<ObjectWatcher>> ResourceApi::Watch(
       listed[r.key] = r.resource_version;
       ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
       if (!selector.Matches(Meta(*msg).labels())) continue;
-      initial.push_back({"ADDED", manifest::ToJsonText(manifest::ToJson(*msg), false),
-                         r.resource_version, r.key});
+      initial.push_back({"ADDED", manifest::ToJson(*msg), r.resource_version, r.key});
     }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<store::Watcher> watcher,

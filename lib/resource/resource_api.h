@@ -24,12 +24,16 @@
 #include "google/protobuf/message.h"
 #include "lib/resource/kinds.h"
 #include "lib/store/store.h"
+#include "nlohmann/json.hpp"
 
 namespace argonaut::resource {
 
 struct WatchEventOut {
   std::string type;  // ADDED, MODIFIED, DELETED
-  std::string json;
+  // The object as manifest JSON; in-process consumers use it as is, without
+  // a round trip through text.
+  nlohmann::json object;
+  std::string Json() const;
   uint64_t resource_version = 0;
   std::string key;  // namespace/name in the store
 };
@@ -58,6 +62,12 @@ class ResourceApi {
   absl::StatusOr<std::string> Create(std::string_view kind, std::string_view json, bool upsert);
   absl::StatusOr<std::string> Get(std::string_view kind, std::string_view ns,
                                   std::string_view name);
+  // Get and List as JSON values, for in-process callers.
+  absl::StatusOr<nlohmann::json> GetObject(std::string_view kind, std::string_view ns,
+                                           std::string_view name);
+  absl::StatusOr<std::vector<nlohmann::json>> ListObjects(std::string_view kind,
+                                                          std::string_view ns,
+                                                          std::string_view label_selector);
   // Items in key order plus the store version the list reflects.
   absl::StatusOr<std::pair<std::vector<std::string>, uint64_t>> List(
       std::string_view kind, std::string_view ns, std::string_view label_selector);

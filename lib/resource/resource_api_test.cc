@@ -230,7 +230,7 @@ TEST_F(ResourceApiTest, WatchFromVersionResumes) {
   auto events = (*watcher)->Next(absl::Now() + absl::Seconds(2));
   ASSERT_OK(events);
   ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ(json::parse((*events)[0].json)["metadata"]["name"], "b");
+  EXPECT_EQ((*events)[0].object["metadata"]["name"], "b");
 }
 
 }  // namespace

@@ -134,8 +134,9 @@ absl::StatusOr<bool> EvaluateResourceCondition(std::string_view condition, const
 
 engine::ResourceState ResourceRunner::Evaluate(Started& s) {
   if (s.state.phase == "Succeeded" || s.state.phase == "Failed") return s.state;
-  const std::string action = s.action.value("action", "");
-  if (action == "delete") return s.state;
+  if (s.action.is_object() && s.action.contains("action") && s.action["action"] == "delete") {
+    return s.state;
+  }
   absl::StatusOr<json> obj = cluster_->Get(s.kind, s.ns, s.name);
   if (!obj.ok()) {
     s.state = {"Failed", absl::StrCat(s.kind, " ", s.name, ": ", obj.status().message()), json()};
@@ -143,7 +144,10 @@ engine::ResourceState ResourceRunner::Evaluate(Started& s) {
   }
   s.state.object = *obj;
   for (const char* field : {"failureCondition", "successCondition"}) {
-    const std::string cond = s.action.value(field, "");
+    const std::string cond =
+        s.action.is_object() && s.action.contains(field) && s.action[field].is_string()
+            ? s.action[field].get<std::string>()
+            : "";
     if (cond.empty()) continue;
     absl::StatusOr<bool> holds = EvaluateResourceCondition(cond, *obj);
     if (!holds.ok()) {
@@ -186,16 +190,31 @@ bool ResourceRunner::Run(const std::string& wf_key, const std::string& ns,
     }
     Started s;
     s.action = action;
-    json manifest = action.value("manifest", json::object());
-    if (manifest.is_object() && !manifest.contains("metadata"))
-      manifest["metadata"] = json::object();
-    if (manifest.is_object() && manifest["metadata"].value("namespace", "").empty()) {
-      manifest["metadata"]["namespace"] = ns;
+    json manifest = action.is_object() && action.contains("manifest") ? action["manifest"] : json();
+    const std::string verb =
+        action.is_object() && action.contains("action") && action["action"].is_string()
+            ? action["action"].get<std::string>()
+            : "";
+    if (!manifest.is_object() ||
+        (manifest.contains("metadata") && !manifest["metadata"].is_object())) {
+      // delete-with-flags and patch forms without an object are kubectl
+      // features the local cluster does not offer.
+      s.state = {
+          "Failed",
+          absl::StrCat("resource action \"", verb, "\": the local cluster needs a manifest object"),
+          json()};
+      started[id] = std::move(s);
+      continue;
     }
-    s.kind = manifest.value("kind", "");
-    s.ns = manifest["metadata"].value("namespace", ns);
-    s.name = manifest["metadata"].value("name", "");
-    const std::string verb = action.value("action", "");
+    if (!manifest.contains("metadata")) manifest["metadata"] = json::object();
+    json& meta = manifest["metadata"];
+    if (!meta.contains("namespace") || !meta["namespace"].is_string() ||
+        meta["namespace"].get<std::string>().empty()) {
+      meta["namespace"] = ns;
+    }
+    s.kind = cluster::KindOf(manifest);
+    s.ns = cluster::NamespaceOf(manifest);
+    s.name = cluster::NameOf(manifest);
     absl::StatusOr<json> result = absl::UnimplementedError(
         absl::StrCat("resource action \"", verb, "\" is not supported locally"));
     if (verb == "create") {

@@ -372,6 +372,7 @@ absl::StatusOr<ImageTable> ImageTable::Build(std::vector<Table> tables,
   }
   out.builtin_binary_ = options.builtin_binary;
   out.builtin_prefix_ = options.builtin_prefix;
+  out.builtin_programs_ = options.builtin_programs;
   if (out.builtin_binary_.empty()) {
     // Resolved now: a sandboxed child may see a different /proc.
     char buf[4096];
@@ -426,9 +427,15 @@ std::vector<std::string> ImageTable::RewriteCommand(const Entry* entry,
 
 std::vector<std::string> ImageTable::ExpandBuiltin(std::vector<std::string> argv) const {
   if (argv.empty() || !absl::StartsWith(argv[0], AbslView(kBuiltinPrefix))) return argv;
-  std::vector<std::string> out = {builtin_binary_};
-  out.insert(out.end(), builtin_prefix_.begin(), builtin_prefix_.end());
-  out.push_back(argv[0].substr(kBuiltinPrefix.size()));
+  const std::string name = argv[0].substr(kBuiltinPrefix.size());
+  std::vector<std::string> out;
+  if (auto it = builtin_programs_.find(name); it != builtin_programs_.end()) {
+    out = {it->second};
+  } else {
+    out = {builtin_binary_};
+    out.insert(out.end(), builtin_prefix_.begin(), builtin_prefix_.end());
+    out.push_back(name);
+  }
   out.insert(out.end(), std::make_move_iterator(argv.begin() + 1),
              std::make_move_iterator(argv.end()));
   return out;

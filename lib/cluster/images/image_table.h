@@ -7,6 +7,7 @@
 //   // exec argv with PATH=table.default_path()
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,10 @@ struct ImageTableOptions {
   // argonaut CLI (`argonaut __image argosay ...`). //lib/cluster/images:builtin_images
   // takes none.
   std::vector<std::string> builtin_prefix = {"__image"};
+  // Built-in programs that have a binary of their own (name -> path), run
+  // directly instead of through builtin_binary: the workflow executor starts
+  // once per step, so it is a small binary.
+  std::map<std::string, std::string> builtin_programs;
 };
 
 // A parsed image reference: `repo` without `docker.io/` or `docker.io/library/`,
@@ -66,6 +71,11 @@ class ImageTable {
                                                    const std::vector<std::string>& command,
                                                    const std::vector<std::string>& args) const;
 
+  // How built-in programs are started (passed on to the workflow executor,
+  // which resolves images itself).
+  const std::string& builtin_binary() const { return builtin_binary_; }
+  const std::vector<std::string>& builtin_prefix() const { return builtin_prefix_; }
+  const std::map<std::string, std::string>& builtin_programs() const { return builtin_programs_; }
   // PATH to give containers.
   std::string default_path() const { return path_; }
   // The table files consulted, for messages ("built-in <file>, user <file>").
@@ -103,6 +113,7 @@ class ImageTable {
   std::string path_;
   std::string builtin_binary_;
   std::vector<std::string> builtin_prefix_;
+  std::map<std::string, std::string> builtin_programs_;
 };
 
 // Parses one table file's text. Errors name `source_name`, the line and the field.

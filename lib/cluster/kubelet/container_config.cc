@@ -1,6 +1,7 @@
 #include "lib/cluster/kubelet/container_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/workloads/container_env.h"
 
@@ -37,6 +38,10 @@ absl::StatusOr<ContainerConfig> BuildContainerConfig(const Object& pod, bool ini
   // Kubernetes' defaults first so that the container's own env wins.
   out.env.push_back(absl::StrCat("PATH=", images.default_path()));
   out.env.push_back(absl::StrCat("HOSTNAME=", NameOf(pod)));
+  // For the workflow executor, which resolves images itself.
+  out.env.push_back(absl::StrCat("ARGONAUT_BUILTIN_BINARY=", images.builtin_binary()));
+  out.env.push_back(
+      absl::StrCat("ARGONAUT_BUILTIN_PREFIX=", absl::StrJoin(images.builtin_prefix(), " ")));
   for (const wl::EnvVar& e : env) out.env.push_back(absl::StrCat(e.name, "=", e.value));
   out.working_dir = container.value("workingDir", "");
   return out;

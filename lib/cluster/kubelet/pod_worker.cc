@@ -504,6 +504,18 @@ void PodWorker::Finish() {
 }
 
 void PodWorker::Run() {
+  // The worker owns processes: whatever happens, it must end them and
+  // report, never take the runtime down.
+  try {
+    RunPod();
+  } catch (const std::exception& e) {
+    KillAll(absl::ZeroDuration());
+    Fail("RuntimeError", absl::StrCat("kubelet: ", e.what()));
+    Finish();
+  }
+}
+
+void PodWorker::RunPod() {
   {
     absl::MutexLock lock(&mu_);
     start_time_ = absl::Now();

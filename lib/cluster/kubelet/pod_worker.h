@@ -66,6 +66,7 @@ class PodWorker {
   struct Container;
 
   void Run();
+  void RunPod();
   // Tears the sandbox down and reports the final status.
   void Finish();
   void Fail(const std::string& reason, const std::string& message);
