@@ -40,7 +40,8 @@ Client::Client(std::string address)
     : address_(std::move(address)),
       channel_(MakeChannel(address_)),
       stub_(api::v1::ResourceService::NewStub(channel_)),
-      cluster_stub_(cluster::v1::ClusterService::NewStub(channel_)) {}
+      cluster_stub_(cluster::v1::ClusterService::NewStub(channel_)),
+      workflow_stub_(workflow::v1::WorkflowService::NewStub(channel_)) {}
 
 absl::Status Client::PodLogs(const std::string& ns, const std::string& name,
                              const std::string& container, bool follow,

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
 #include "argonaut/cluster/v1/cluster_service.grpc.pb.h"
+#include "argonaut/workflow/v1/workflow_service.grpc.pb.h"
 #include "nlohmann/json.hpp"
 
 namespace argonaut::cli {
@@ -35,6 +36,11 @@ class Client {
   absl::Status PodLogs(const std::string& ns, const std::string& name, const std::string& container,
                        bool follow, const std::function<void(std::string_view)>& sink);
 
+  // The workflow service's own API on the same connection (cli/workflow_commands.cc).
+  workflow::v1::WorkflowService::Stub& workflows() { return *workflow_stub_; }
+  // A failed call as a CLI error (an unreachable server is named as such).
+  absl::Status Convert(const grpc::Status& s) const;
+
  private:
   using Stub = api::v1::ResourceService::Stub;
 
@@ -47,12 +53,12 @@ class Client {
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
     return Convert((stub_.get()->*method)(&ctx, req, resp));
   }
-  absl::Status Convert(const grpc::Status& s) const;
 
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<api::v1::ResourceService::Stub> stub_;
   std::unique_ptr<cluster::v1::ClusterService::Stub> cluster_stub_;
+  std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
 };
 
 }  // namespace argonaut::cli

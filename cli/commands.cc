@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/client.h"
 #include "cli/printer.h"
+#include "cli/workflow_printer.h"
 #include "gateway/platform.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/grpc_service.h"
@@ -175,6 +178,11 @@ int RunGet(const std::vector<std::string>& argv, std::ostream& out, std::ostream
     if (!got.ok()) return Fail(err, got.status());
     items.push_back(std::move(*got));
   }
+  // A single workflow without -o prints as `argo get` does.
+  if (!is_list && kind->kind == "Workflow" && args->Get("output").empty()) {
+    out << FormatWorkflow(items[0], absl::Now());
+    return 0;
+  }
   auto text = FormatObjects(*kind, items, is_list, args->Get("output"), all_ns, absl::Now());
   if (!text.ok()) return Fail(err, text.status());
   out << *text;
@@ -242,6 +250,16 @@ int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ost
   return 0;
 }
 
+// The directory of this executable, or "" if unknown.
+std::string SelfDir() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"bind"}, {"isolation"}, {"images"}});
   if (!args.ok()) return Fail(err, args.status());
@@ -269,6 +287,14 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     return Fail(err, "--isolation: expected auto, namespaces or plain");
   }
   options.cluster.image_table = args->Get("images");
+  // The workflow executor starts once per step: use its own small binary
+  // when it sits beside this one, else this binary's `__image argoexec`.
+  if (std::string dir = SelfDir(); !dir.empty()) {
+    const std::string argoexec = dir + "/argoexec";
+    if (access(argoexec.c_str(), X_OK) == 0) {
+      options.cluster.builtin_programs["argoexec"] = argoexec;
+    }
+  }
   auto platform = gateway::Platform::Start(options);
   if (!platform.ok()) return Fail(err, platform.status());
   out << "Argonaut is up on localhost:" << (*platform)->port()

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/workflow_commands.h"
 #include "lib/cluster/images/builtin.h"
+#include "lib/resource/kinds.h"
 #include "lib/server/server.h"
 #include "services/workflow/executor/executor.h"
 
@@ -20,6 +22,20 @@ Usage:
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]
   argonaut delete KIND NAME [-n NS]
   argonaut logs pod/NAME [-c CONTAINER] [-f] [-n NS]              a pod's log
+
+Workflows (as the argo CLI):
+  argonaut submit FILE... [-p name=value]... [-f PARAMFILE] [--generate-name X] [--name X]
+                  [--entrypoint E] [-l k=v,...] [--wait] [--watch] [--log] [-o json|yaml|name|wide]
+  argonaut submit --from workflowtemplate/NAME|clusterworkflowtemplate/NAME|cronwf/NAME [...]
+  argonaut list [--running|--completed] [--status PHASE,...] [-l SEL] [-A] [-o wide|name|json]
+  argonaut get wf NAME                                  the workflow and its node tree
+  argonaut logs WORKFLOW [POD|STEP] [-f] [-c CONTAINER]  every step's log, "<pod>: <line>"
+  argonaut wait WORKFLOW...  |  argonaut watch WORKFLOW
+  argonaut resume|suspend|stop|terminate|retry|resubmit|delete WORKFLOW...
+        [--node-field-selector SEL] [--message M] [--restart-successful] [-p name=value]
+  argonaut node set WORKFLOW --node-field-selector SEL [--phase P] [--message M] [-p name=value]
+  argonaut lint FILE...
+  argonaut template create FILE... | list | get NAME | delete NAME
   argonaut version
 
 The server address comes from --server or ARGONAUT_SERVER (default localhost:2746).
@@ -40,8 +56,38 @@ int main(int argc, char** argv) {
   if (cmd == "up") return argonaut::cli::RunUp(args, std::cout, std::cerr);
   if (cmd == "apply") return argonaut::cli::RunApply(args, std::cout, std::cerr);
   if (cmd == "get") return argonaut::cli::RunGet(args, std::cout, std::cerr);
-  if (cmd == "delete") return argonaut::cli::RunDelete(args, std::cout, std::cerr);
-  if (cmd == "logs") return argonaut::cli::RunLogs(args, std::cout, std::cerr);
+  if (cmd == "delete") {
+    // `delete KIND NAME` / `delete kind/name` is the generic delete; `delete NAME...` deletes
+    // workflows as `argo delete` does.
+    std::vector<std::string> positional;
+    for (const std::string& a : args) {
+      if (!a.empty() && a[0] != '-') positional.push_back(a);
+    }
+    const bool generic =
+        !positional.empty() &&
+        (positional[0].find('/') != std::string::npos ||
+         (positional.size() >= 2 && argonaut::resource::FindKind(positional[0]) != nullptr));
+    return generic ? argonaut::cli::RunDelete(args, std::cout, std::cerr)
+                   : argonaut::cli::RunDeleteWorkflows(args, std::cout, std::cerr);
+  }
+  if (cmd == "logs") {
+    for (const std::string& a : args) {
+      if (a.rfind("pod/", 0) == 0 || a.rfind("pods/", 0) == 0) {
+        return argonaut::cli::RunLogs(args, std::cout, std::cerr);
+      }
+    }
+    return argonaut::cli::RunWorkflowLogs(args, std::cout, std::cerr);
+  }
+  if (cmd == "submit") return argonaut::cli::RunSubmit(args, std::cout, std::cerr);
+  if (cmd == "list") return argonaut::cli::RunList(args, std::cout, std::cerr);
+  if (cmd == "wait") return argonaut::cli::RunWait(args, std::cout, std::cerr);
+  if (cmd == "watch") return argonaut::cli::RunWatch(args, std::cout, std::cerr);
+  if (cmd == "lint") return argonaut::cli::RunLint(args, std::cout, std::cerr);
+  if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
+  if (cmd == "template") return argonaut::cli::RunTemplate(args, std::cout, std::cerr);
+  for (const char* verb : {"resume", "suspend", "stop", "terminate", "retry", "resubmit"}) {
+    if (cmd == verb) return argonaut::cli::RunWorkflowAction(cmd, args, std::cout, std::cerr);
+  }
   // Built-in images run as `argonaut __image NAME ...` in pods (see the image table).
   if (cmd == "__image") {
     return argonaut::cluster::RunBuiltinImage(

@@ -2,10 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/rest.h"
+#include "gateway/workflow_rest.h"
 #include "httplib.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "services/workflow/api/validator.h"
 
 namespace argonaut::gateway {
 
@@ -13,10 +15,19 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   auto p = std::unique_ptr<Platform>(new Platform());
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   for (const std::string& name : resource::ServiceNames()) {
-    ASSIGN_OR_RETURN(auto bundle, resource::ServiceBundle::Open(
-                                      name, absl::StrCat(options.data_dir, "/", name), &p->metrics_,
-                                      name == "cluster" ? cluster::KubernetesValidator()
-                                                        : resource::Validator()));
+    // Admission checks per service: Kubernetes' for the cluster kinds,
+    // Argo's workflow validation (which may look up WorkflowTemplates in
+    // the store being opened) for the workflow kinds.
+    resource::Validator validator;
+    if (name == "cluster") validator = cluster::KubernetesValidator();
+    if (name == "workflow") {
+      validator =
+          workflow::api::WorkflowValidator(workflow::api::StoreTemplateLookup(&p->workflow_api_));
+    }
+    ASSIGN_OR_RETURN(auto bundle,
+                     resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
+                                                   &p->metrics_, std::move(validator)));
+    if (name == "workflow") p->workflow_api_ = &bundle->api();
     auto server = std::make_unique<server::Server>(
         server::ServerOptions{.name = name, .grpc_port = -1, .http_port = -1});
     server->AddService(&bundle->grpc_service());
@@ -34,6 +45,12 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       ASSIGN_OR_RETURN(p->cluster_, cluster::LocalCluster::Start(&bundle->api(), copts));
       p->cluster_grpc_ = std::make_unique<cluster::ClusterGrpcService>(p->cluster_.get());
       server->AddService(p->cluster_grpc_.get());
+    }
+    if (name == "workflow") {
+      // Cluster comes first in ServiceNames, so the runtime exists here.
+      p->workflow_grpc_ =
+          std::make_unique<workflow::api::WorkflowGrpcService>(&bundle->api(), p->cluster_.get());
+      server->AddService(p->workflow_grpc_.get());
     }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
@@ -55,12 +72,18 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   p->gateway_server_->AddService(p->router_.get());
   p->cluster_router_ = std::make_unique<ClusterRouter>(channels.at("cluster"));
   p->gateway_server_->AddService(p->cluster_router_.get());
+  p->workflow_router_ = std::make_unique<WorkflowRouter>(channels.at("workflow"));
+  p->gateway_server_->AddService(p->workflow_router_.get());
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
   // REST calls go through the router over an in-process channel.
   p->gateway_server_->ConfigureHttp([raw](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
     raw->rest_stub_ = api::v1::ResourceService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->workflow_stub_ =
+        workflow::v1::WorkflowService::NewStub(raw->gateway_server_->InProcessChannel());
+    // Before the generic routes: the first matching route wins.
+    RegisterWorkflowRestRoutes(http, raw->workflow_stub_.get());
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

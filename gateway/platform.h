@@ -18,11 +18,13 @@
 #include "gateway/cluster_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/router.h"
+#include "gateway/workflow_router.h"
 #include "lib/cluster/grpc_service.h"
 #include "lib/cluster/local_cluster.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/workflow/api/workflow_service.h"
 #include "services/workflow/controller.h"
 
 namespace argonaut::gateway {
@@ -61,6 +63,12 @@ class Platform {
   std::unique_ptr<cluster::ClusterGrpcService> cluster_grpc_;
   std::unique_ptr<workflow::WorkflowController> workflow_controller_;
   std::unique_ptr<ClusterRouter> cluster_router_;
+  std::unique_ptr<workflow::api::WorkflowGrpcService> workflow_grpc_;
+  // The workflow store, for the validator's WorkflowTemplate lookups; set
+  // once the store is open.
+  resource::ResourceApi* workflow_api_ = nullptr;
+  std::unique_ptr<WorkflowRouter> workflow_router_;
+  std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;

@@ -42,8 +42,16 @@ class PlatformTest : public ::testing::Test {
   std::unique_ptr<api::v1::ResourceService::Stub> stub_;
 };
 
+// A valid workflow spec (the workflow service validates what it stores),
+// with two templates so that the entrypoint can change.
+json Spec() {
+  return json::parse(R"({"entrypoint": "m", "templates": [
+      {"name": "m", "container": {"image": "alpine", "command": ["true"]}},
+      {"name": "n", "container": {"image": "alpine", "command": ["true"]}}]})");
+}
+
 TEST_F(PlatformTest, RoutesEachKindToItsService) {
-  ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", {{"entrypoint", "m"}}}}).ok());
+  ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", Spec()}}).ok());
   ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", {{"replicas", 3}}}}).ok());
   ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", json::object()}}).ok());
   ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", json::object()}}).ok());
@@ -59,19 +67,20 @@ TEST_F(PlatformTest, RoutesEachKindToItsService) {
 TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
   // A first object, seen as the watch's initial ADDED, proves the stream is
   // established before the changes below.
-  ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "first"}}}}).ok());
+  // WorkflowTemplates: no controller writes to them, so the events are ours.
+  ASSERT_TRUE(Create("wftmpl", {{"metadata", {{"name", "first"}}}, {"spec", Spec()}}).ok());
   grpc::ClientContext ctx;
   api::v1::WatchRequest req;
-  req.set_kind("Workflow");
+  req.set_kind("WorkflowTemplate");
   req.set_namespace_("default");
   auto reader = stub_->Watch(&ctx, req);
   api::v1::WatchEvent event;
   ASSERT_TRUE(reader->Read(&event));
   EXPECT_EQ(event.type(), "ADDED");
-  json wf = {{"metadata", {{"name", "watched"}}}, {"spec", {{"entrypoint", "m"}}}};
-  ASSERT_TRUE(Create("wf", wf).ok());
+  json wf = {{"metadata", {{"name", "watched"}}}, {"spec", Spec()}};
+  ASSERT_TRUE(Create("wftmpl", wf).ok());
   wf["spec"]["entrypoint"] = "n";
-  ASSERT_TRUE(Create("wf", wf).ok());
+  ASSERT_TRUE(Create("wftmpl", wf).ok());
   std::vector<std::string> types;
   while (types.size() < 2 && reader->Read(&event)) types.push_back(event.type());
   EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED"}));
@@ -85,9 +94,10 @@ TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
 
 TEST_F(PlatformTest, RestMirrorsTheApi) {
   httplib::Client http("127.0.0.1", platform_->port());
-  auto res = http.Post("/api/v1/workflow-templates/team-a",
-                       R"({"template":{"metadata":{"name":"t"},"spec":{"entrypoint":"m"}}})",
-                       "application/json");
+  auto res = http.Post(
+      "/api/v1/workflow-templates/team-a",
+      R"({"template":{"metadata":{"name":"t"},"spec":{"entrypoint":"m","templates":[{"name":"m","container":{"image":"alpine","command":["true"]}},{"name":"n","container":{"image":"alpine","command":["true"]}}]}}})",
+      "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   res = http.Get("/api/v1/workflow-templates/team-a/t");
@@ -97,8 +107,10 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
   res = http.Get("/api/v1/workflowtemplates/team-a");  // the plural works too
   ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body)["items"].size(), 1u);
-  res = http.Post("/api/v1/cluster-workflow-templates",
-                  R"({"metadata":{"name":"c"},"spec":{"entrypoint":"m"}})", "application/json");
+  res = http.Post(
+      "/api/v1/cluster-workflow-templates",
+      R"({"metadata":{"name":"c"},"spec":{"entrypoint":"m","templates":[{"name":"m","container":{"image":"alpine","command":["true"]}},{"name":"n","container":{"image":"alpine","command":["true"]}}]}})",
+      "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   res = http.Delete("/api/v1/cluster-workflow-templates/c");
@@ -130,9 +142,10 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
   res = http.Put("/api/v1/workflows/default", "{}", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 405);
-  res = http.Post("/api/v1/workflows/team-b",
-                  R"({"metadata":{"name":"e","namespace":""},"spec":{"entrypoint":"m"}})",
-                  "application/json");
+  res = http.Post(
+      "/api/v1/workflows/team-b",
+      R"({"metadata":{"name":"e","namespace":""},"spec":{"entrypoint":"m","templates":[{"name":"m","container":{"image":"alpine","command":["true"]}},{"name":"n","container":{"image":"alpine","command":["true"]}}]}})",
+      "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   // A REST watch streams newline-delimited events until the client stops.

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -120,6 +121,7 @@ TEST(ValidateCorpusTest, EveryExampleValidates) {
     EXPECT_TRUE(s.ok()) << d.file << " " << d.object["metadata"].dump() << ": " << s;
     ++checked;
   }
+  std::cerr << "validated " << checked << " workflow-kind documents\n";
   EXPECT_GE(checked, 200);
 }
 

@@ -241,12 +241,12 @@ grpc::Status WorkflowGrpcService::WatchWorkflows(
     if (!events.ok()) return ToGrpcStatus(events.status());
     for (const resource::WatchEventOut& e : *events) {
       if (!req->name().empty()) {
-        absl::StatusOr<json> wf = manifest::ParseJsonText(e.json);
+        absl::StatusOr<json> wf = e.object;
         if (!wf.ok() || (*wf)["metadata"].value("name", "") != req->name()) continue;
       }
       v1::WorkflowWatchEvent out;
       out.set_type(e.type);
-      out.set_json(e.json);
+      out.set_json(e.Json());
       if (!writer->Write(out)) return grpc::Status::OK;
     }
   }
@@ -414,11 +414,13 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
     }
     return true;
   };
-  auto stream_pod = [&](const std::string& pod, bool follow) -> absl::Status {
+  // `bytes` (may be null) counts what the stream delivered.
+  auto stream_pod = [&](const std::string& pod, bool follow, size_t* bytes) -> absl::Status {
     LineSplitter split;
     absl::Status s = cluster_->Logs(ns, pod, {.container = container, .follow = follow},
                                     [&](std::string_view chunk) {
                                       if (stopped || ctx->IsCancelled()) return false;
+                                      if (bytes != nullptr) *bytes += chunk.size();
                                       for (const std::string& line : split.Feed(chunk)) {
                                         if (!emit(pod, line)) return false;
                                       }
@@ -427,12 +429,18 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
     if (std::optional<std::string> rest = split.Flush(); rest.has_value()) emit(pod, *rest);
     return s;
   };
+  auto pod_finished = [&](const std::string& pod) {
+    absl::StatusOr<cluster::Object> p = cluster_->Get("Pod", ns, pod);
+    if (!p.ok()) return true;  // gone: nothing more will come
+    const std::string phase = p->value("status", json::object()).value("phase", "");
+    return phase == "Succeeded" || phase == "Failed";
+  };
 
   if (!req->follow()) {
     auto pods = cluster_->List("Pod", ns, selector);
     if (!pods.ok()) return ToGrpcStatus(pods.status());
     for (const json& pod : SelectLogPods(*std::move(pods), req->pod_name())) {
-      absl::Status s = stream_pod(pod["metadata"].value("name", ""), false);
+      absl::Status s = stream_pod(pod["metadata"].value("name", ""), false, nullptr);
       // A pod that never started has no log yet; the others still print.
       if (!s.ok() && s.code() != absl::StatusCode::kNotFound &&
           s.code() != absl::StatusCode::kFailedPrecondition) {
@@ -459,11 +467,18 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
       if (streams.count(name) > 0) continue;
       ++running;
       streams[name] = std::thread([&, name] {
-        // Logs of a pod not yet started fail; retry until it runs or the stream ends.
+        // A pod whose container has not started yet has no log: its stream fails or ends at
+        // once. Try again until something arrives or the pod is over (at most ~5 minutes).
         for (int attempt = 0; attempt < 600 && !stopped && !ctx->IsCancelled(); ++attempt) {
-          absl::Status s = stream_pod(name, true);
-          if (s.ok() || (s.code() != absl::StatusCode::kNotFound &&
-                         s.code() != absl::StatusCode::kFailedPrecondition)) {
+          size_t bytes = 0;
+          absl::Status s = stream_pod(name, true, &bytes);
+          const bool not_yet = s.code() == absl::StatusCode::kNotFound ||
+                               s.code() == absl::StatusCode::kFailedPrecondition ||
+                               (s.ok() && bytes == 0);
+          if (!not_yet) break;
+          if (pod_finished(name)) {
+            // It may have run and ended between the two looks: read what it left, once.
+            (void)stream_pod(name, false, nullptr);
             break;
           }
           absl::SleepFor(absl::Milliseconds(500));

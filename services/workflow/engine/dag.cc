@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "lib/base/strings.h"
 #include "lib/expr/depends.h"
 #include "lib/expr/govaluate.h"
 #include "services/workflow/engine/operator.h"
@@ -26,6 +27,18 @@ expr::NodePhase ToDependsPhase(const std::string& p) {
   if (p == "Omitted") return expr::NodePhase::kOmitted;
   if (p == "Running") return expr::NodePhase::kRunning;
   return expr::NodePhase::kPending;
+}
+
+// Whether any string inside `v` mentions `needle` (bounded depth: specs are parsed input).
+bool Mentions(const json& v, std::string_view needle, int depth = 0) {
+  if (depth > 64) return true;
+  if (v.is_string()) return absl::StrContains(v.get_ref<const std::string&>(), AbslView(needle));
+  if (v.is_object() || v.is_array()) {
+    for (const json& e : v) {
+      if (Mentions(e, needle, depth + 1)) return true;
+    }
+  }
+  return false;
 }
 
 struct Task {
@@ -168,10 +181,22 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   }
 
   tmpl::Scope scope = TemplateScope(t);
+  // Tasks with started lifecycle hooks still running: their dependents wait for them.
+  std::set<std::string> hooks_pending;
+  std::string hook_error;
+  auto note_hooks = [&](const Task& task, const HookState& h) {
+    if (h.pending) hooks_pending.insert(task.name);
+    if (!h.error.empty() && hook_error.empty()) hook_error = h.error;
+  };
   tmpl::RenderOptions leave;
   leave.unresolved = tmpl::Unresolved::kLeave;
   auto task_node_name = [&](const std::string& task) { return absl::StrCat(name, ".", task); };
+  // Publishing every finished task's outputs costs a few map inserts per task per call; a DAG
+  // whose tasks and outputs never mention `tasks.` does not need them.
+  const bool refs_tasks =
+      Mentions(dag["tasks"], "tasks.") || Mentions(t.value("outputs", json(nullptr)), "tasks.");
   auto add_to_scope = [&](const Task& task) {
+    if (!refs_tasks) return;
     const json* n = NodeByName(task_node_name(task.name));
     if (n == nullptr) return;
     const std::string prefix = "tasks." + task.name;
@@ -207,7 +232,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       const json* n = NodeByName(task_node_name(std::string(dep)));
       if (n == nullptr) return std::nullopt;
       expr::TaskStatus st;
-      st.phase = ToDependsPhase(Str(*n, "phase"));
+      st.phase = hooks_pending.count(std::string(dep)) ? expr::NodePhase::kRunning
+                                                       : ToDependsPhase(Str(*n, "phase"));
       st.daemoned = n->value("daemoned", false);
       if (Str(*n, "type") == "TaskGroup") {
         st.expanded = true;
@@ -227,7 +253,14 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     const std::string tn = task_node_name(task.name);
     json* tnode = NodeByName(tn);
     if (tnode != nullptr && NodeFulfilled(*tnode)) {
-      if (PhaseCompleted(Str(*tnode, "phase"))) {
+      if (Str(*tnode, "type") != "TaskGroup") {
+        absl::StatusOr<HookState> h =
+            RunNodeLifecycleHooks(*task.spec, *tnode, "tasks", scope, id, r.ctx, depth + 1);
+        if (!h.ok()) return h.status();
+        note_hooks(task, *h);
+      }
+      // A task's exit hook starts once the lifecycle hooks it started have finished.
+      if (PhaseCompleted(Str(*tnode, "phase")) && !hooks_pending.count(task.name)) {
         absl::StatusOr<std::pair<bool, json*>> h =
             RunNodeExitHandler(*task.spec, *tnode, id, r.ctx, depth + 1);
         if (!h.ok()) return h.status();
@@ -314,6 +347,11 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
           connect(task, cn);
         }
       }
+      absl::StatusOr<HookState> h =
+          RunNodeLifecycleHooks(e, **c, "tasks", scope, id, r.ctx, depth + 1);
+      if (!h.ok()) return h.status();
+      note_hooks(task, *h);
+      if (h->pending) group_done = false;
       if (!NodeFulfilled(**c)) {
         group_done = false;
       } else if (PhaseFailedOrError(Str(**c, "phase"))) {
@@ -329,8 +367,18 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   // Phase of the DAG (Argo assessDAGPhase): any unfinished node keeps it Running; a target that
   // has no node yet takes the phase of the branch that reached it.
   node = NodeByName(name);
+  // The walk below visits every finished node; while a task is still going the answer is
+  // Running anyway, so it only runs when the last task finishes.
+  if (!hooks_pending.empty()) return node;
+  for (size_t i : order) {
+    if (!needed[i]) continue;
+    const json* n = NodeByName(task_node_name(tasks[i].name));
+    if (n != nullptr && !NodeFulfilled(*n)) return node;
+  }
   std::map<std::string, std::string> target_phase;
   for (size_t ti : targets) target_phase[Id(task_node_name(tasks[ti].name))] = "";
+  std::map<std::string, size_t> task_by_id;
+  for (size_t i = 0; i < tasks.size(); ++i) task_by_id[Id(task_node_name(tasks[i].name))] = i;
   std::deque<std::pair<std::string, std::string>> queue;
   std::set<std::string> seen;
   for (const json& c : node->value("children", json::array()))
@@ -347,7 +395,17 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       break;
     }
     const std::string phase = Str(*n, "phase");
-    if (PhaseCompleted(phase)) branch = phase;
+    if (PhaseFailedOrError(phase)) {
+      // A failure the task continues on does not fail the branch behind it.
+      auto ti = task_by_id.find(cid);
+      branch = ti != task_by_id.end() && StepContinuesOn(*tasks[ti->second].spec, phase)
+                   ? "Succeeded"
+                   : phase;
+    } else if (phase == "Omitted" && PhaseFailedOrError(branch)) {
+      // A task omitted because of an unhandled failure carries that failure to the target.
+    } else if (PhaseCompleted(phase)) {
+      branch = phase;
+    }
     if (auto it = target_phase.find(cid);
         it != target_phase.end() && !PhaseFailedOrError(it->second)) {
       it->second = branch;
@@ -382,7 +440,12 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   }
   if (result == "Running") return node;
   std::optional<std::string> message;
-  if (PhaseFailedOrError(result)) {
+  if (!hook_error.empty()) {
+    // continueOn does not cover a hook that could not run.
+    result = "Failed";
+    message = hook_error;
+  }
+  if (PhaseFailedOrError(result) && !message.has_value()) {
     // Name the first failing target so the workflow message says what went wrong.
     for (size_t ti : targets) {
       const json* tnode = NodeByName(task_node_name(tasks[ti].name));

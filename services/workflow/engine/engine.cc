@@ -29,20 +29,28 @@ std::string TypeOf(const json& t) {
   return "";
 }
 
-// The part of a node name a UI shows: after the last '.' or from the last '[' outside loop-item
-// parentheses ("wf[0].step(1:a.b)" -> "step(1:a.b)", "wf[0]" -> "[0]").
-std::string DisplayName(const std::string& name) {
-  int depth = 0;
-  size_t start = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    if (c == '(') ++depth;
-    if (c == ')' && depth > 0) --depth;
-    if (depth != 0) continue;
-    if (c == '.') start = i + 1;
-    if (c == '[') start = i;
+std::string WorkflowPhaseOf(const std::string& root_phase) {
+  return root_phase == "Failed" ? "Failed" : root_phase == "Error" ? "Error" : "Succeeded";
+}
+
+// Argo's display name: the node name without its boundary node's name and the "[i]." or "."
+// that follows it; the whole name when there is no boundary ("wf[0].step(1:a)" -> "step(1:a)",
+// "wf.task.hooks.h" -> "task.hooks.h", "wf.onExit" -> "wf.onExit").
+std::string DisplayName(const std::string& name, const std::string& boundary_name) {
+  if (boundary_name.empty() || name.size() <= boundary_name.size() ||
+      name.compare(0, boundary_name.size(), boundary_name) != 0) {
+    return name;
   }
-  return name.substr(start);
+  std::string rest = name.substr(boundary_name.size());
+  size_t i = 0;
+  if (rest[0] == '[') {
+    size_t j = 1;
+    while (j < rest.size() && rest[j] >= '0' && rest[j] <= '9') ++j;
+    if (j > 1 && j + 1 < rest.size() && rest[j] == ']' && rest[j + 1] == '.') i = j + 2;
+  } else if (rest[0] == '.') {
+    i = 1;
+  }
+  return rest.substr(i);
 }
 
 // Merges a WorkflowTemplate's spec under the workflow's own: the workflow's fields win and its
@@ -87,15 +95,16 @@ json* Operator::NodeById(const std::string& id) {
 json* Operator::NodeByName(const std::string& name) { return NodeById(Id(name)); }
 
 json& Operator::InitNode(const std::string& name, const std::string& type,
-                         const std::string& display, const std::string& boundary_id,
+                         const std::string& display_override, const std::string& boundary_id,
                          const std::string& phase, const std::string& message, const Resolved* r) {
   const std::string id = Id(name);
-  json node = {{"id", id},
-               {"name", name},
-               {"displayName", display.empty() ? DisplayName(name) : display},
-               {"type", type},
-               {"phase", phase},
-               {"startedAt", FormatTimestamp(in_.now)}};
+  std::string display = display_override;
+  if (display.empty()) {
+    const json* boundary = boundary_id.empty() ? nullptr : NodeById(boundary_id);
+    display = DisplayName(name, boundary == nullptr ? "" : Str(*boundary, "name"));
+  }
+  json node = {{"id", id},     {"name", name},   {"displayName", display},
+               {"type", type}, {"phase", phase}, {"startedAt", FormatTimestamp(in_.now)}};
   if (!boundary_id.empty()) node["boundaryID"] = boundary_id;
   if (!message.empty()) node["message"] = message;
   if (r != nullptr) {
@@ -119,14 +128,21 @@ json& Operator::InitNode(const std::string& name, const std::string& type,
 }
 
 void Operator::AddChild(const std::string& parent_name, const std::string& child_name) {
-  json* parent = NodeByName(parent_name);
+  const std::string parent_id = Id(parent_name);
+  json* parent = NodeById(parent_id);
   if (parent == nullptr) return;
   json& children = (*parent)["children"];
   if (!children.is_array()) children = json::array();
   const std::string id = Id(child_name);
-  for (const json& c : children) {
-    if (c == id) return;
+  // Wide fan-outs would make a scan per insert quadratic: index a parent's children once per
+  // call, on its first new child.
+  auto [it, fresh] = child_index_.try_emplace(parent_id);
+  if (fresh) {
+    for (const json& c : children) {
+      if (c.is_string()) it->second.insert(c.get<std::string>());
+    }
   }
+  if (!it->second.insert(id).second) return;
   children.push_back(id);
 }
 
@@ -219,12 +235,21 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   if (type.empty()) {
     return fail("Skipped", absl::StrCat("template \"", r->template_name, "\" has no known type"));
   }
+  // A steps/dag body is rendered step by step (or task by task) with the full scope later, so
+  // it is set aside here instead of being copied and rendered whole on every call.
+  const char* body_key = type == "Steps" ? "steps" : type == "DAG" ? "dag" : nullptr;
+  json body;
+  if (body_key != nullptr) {
+    body = std::move(r->tmpl[body_key]);
+    r->tmpl.erase(body_key);
+  }
   absl::StatusOr<json> processed = ProcessInputs(r->tmpl, args);
   if (!processed.ok()) return fail(type, std::string(processed.status().message()));
   tmpl::RenderOptions leave;
   leave.unresolved = tmpl::Unresolved::kLeave;
   absl::StatusOr<json> t = tmpl::RenderJson(*processed, TemplateScope(*processed), leave);
   if (!t.ok()) return fail(type, std::string(t.status().message()));
+  if (body_key != nullptr) (*t)[body_key] = std::move(body);
 
   if (node == nullptr) {
     if (ShutdownBlocks(opts.on_exit)) {
@@ -293,13 +318,15 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
 
 absl::StatusOr<EngineOutput> Operator::Run() {
   if (!in_.workflow.is_object()) return absl::InvalidArgumentError("workflow is not an object");
-  wf_ = in_.workflow;
-  const json meta = wf_.value("metadata", json::object());
+  // One copy of the status (the output is built in it) and of the spec; the rest is read in
+  // place.
+  const json& wf = in_.workflow;
+  const json meta = wf.value("metadata", json::object());
   wf_name_ = Str(meta, "name");
   ns_ = Str(meta, "namespace");
   if (wf_name_.empty()) return absl::InvalidArgumentError("workflow metadata.name is empty");
-  spec_ = wf_.value("spec", json::object());
-  status_ = wf_.value("status", json::object());
+  spec_ = wf.value("spec", json::object());
+  status_ = wf.value("status", json::object());
   if (!status_.is_object()) status_ = json::object();
   if (!status_["nodes"].is_object()) status_["nodes"] = json::object();
   nodes_ = &status_["nodes"];
@@ -435,9 +462,20 @@ absl::StatusOr<EngineOutput> Operator::Run() {
       ExecuteTemplate(wf_name_, entry, TmplCtx{}, wf_args, ExecOpts{}, 0);
   if (!root_or.ok()) return root_or.status();
   json* root = *root_or;
-  if (root != nullptr && NodeFulfilled(*root) && !root->value("daemoned", false)) {
+  const bool root_done = root != nullptr && NodeFulfilled(*root) && !root->value("daemoned", false);
+  bool hooks_pending = false;
+  if (spec_.contains("hooks") && spec_["hooks"].is_object()) {
+    // Workflow-level hooks see `workflow.status`: Running, then the outcome of the main part.
+    if (root_done) SetGlobal("workflow.status", WorkflowPhaseOf(Str(*root, "phase")));
+    absl::StatusOr<HookState> hooks =
+        RunLifecycleHooks(spec_["hooks"], wf_name_, globals_, "", TmplCtx{}, 0);
+    if (!hooks.ok()) return hooks.status();
+    hooks_pending = hooks->pending;
+    if (!hooks->error.empty()) Event(absl::StrCat("spec.", hooks->error));
+  }
+  if (root_done && !hooks_pending) {
     const std::string rp = Str(*root, "phase");
-    std::string wf_phase = rp == "Failed" ? "Failed" : rp == "Error" ? "Error" : "Succeeded";
+    std::string wf_phase = WorkflowPhaseOf(rp);
     json exit_holder;
     if (spec_.contains("hooks") && spec_["hooks"].is_object() && spec_["hooks"].contains("exit")) {
       exit_holder = spec_["hooks"]["exit"];

@@ -7,6 +7,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -44,6 +46,12 @@ struct ExecOpts {
 inline constexpr int kMaxDepth = 100;           // nested template calls (Argo's default)
 inline constexpr size_t kMaxLoopItems = 10000;  // items of one withItems/withParam/withSequence
 inline constexpr int64_t kMaxRetries = 10000;   // attempts when retryStrategy.limit is unset
+
+// The local kubelet's status.reason for a pod that was running when the runtime restarted
+// (restartPolicy Never forbids running it again in place).
+inline constexpr char kNodeRestarted[] = "NodeRestarted";
+inline constexpr char kRestartMessage[] =
+    "pod interrupted by a restart of the local runtime; running it again";
 
 class Operator {
  public:
@@ -104,6 +112,8 @@ class Operator {
   json BuildPod(const std::string& node_name, const std::string& pod_name,
                 const std::string& template_name, const json& t);
   void ReconcilePods();
+  // A node whose pod died with the runtime runs again without counting a retry.
+  void RestartInterruptedPod(json& node, const std::string& pod_name);
   void KillDaemonedChildren(const std::string& boundary_id);
   void ApplyDeadlinesAndShutdown();
 
@@ -117,11 +127,28 @@ class Operator {
                                                             const std::string& boundary_id,
                                                             const TmplCtx& ctx, int depth);
   json FailuresJson() const;
+  // Lifecycle hooks (every `hooks` key but `exit`) of the node `parent_name`: a hook whose
+  // expr-lang `expression` holds over `scope` starts as `<parent>.hooks.<key>` and, once started,
+  // is driven until it is fulfilled, whatever the expression says later.
+  struct HookState {
+    bool pending = false;  // a started hook is not fulfilled yet
+    std::string error;     // a hook that ended Error, or a bad hook spec: fails the scope
+  };
+  absl::StatusOr<HookState> RunLifecycleHooks(const json& hooks, const std::string& parent_name,
+                                              const tmpl::Scope& scope,
+                                              const std::string& boundary_id, const TmplCtx& ctx,
+                                              int depth);
+  // The same for a step or task node: its own status is visible as `<prefix>.<displayName>`
+  // (prefix "steps" or "tasks"), and hook arguments may use its outputs.
+  absl::StatusOr<HookState> RunNodeLifecycleHooks(const json& step, const json& node,
+                                                  const std::string& prefix,
+                                                  const tmpl::Scope& scope,
+                                                  const std::string& boundary_id,
+                                                  const TmplCtx& ctx, int depth);
 
   const EngineInput& in_;
   EngineOutput out_;
-  json wf_;      // the workflow with workflowTemplateRef merged
-  json spec_;    // wf_["spec"]
+  json spec_;    // the workflow's spec with workflowTemplateRef merged
   json status_;  // the status being built
   json* nodes_ = nullptr;
   std::string wf_name_;
@@ -134,6 +161,7 @@ class Operator {
   bool deadline_exceeded_ = false;
   std::string shutdown_;
   std::set<std::string> pods_created_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> child_index_;  // AddChild
   std::map<std::string, int64_t> boundary_parallelism_;  // steps/dag node id -> limit
   bool has_daemons_ = false;
   // The template a node runs, as stored in status.storedTemplates (pod reconciliation needs its

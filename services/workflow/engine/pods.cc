@@ -212,15 +212,25 @@ void Operator::ReconcilePods() {
     const json* tmpl = StoredTemplate(node);
     if (tmpl != nullptr && tmpl->contains("resource")) continue;
     if (pphase.empty()) {
+      // The engine only deletes the pod of a node that is not completed once the stored status
+      // already says Pending (RestartInterruptedPod), so a Running node without its pod was
+      // deleted by someone else: Argo's "pod deleted".
       if (nphase == "Running") {
         MarkPhase(node, "Error", "pod deleted");
       }
       continue;
     }
+    if (pphase == "Failed" && absl::StrContains(pod->message, kNodeRestarted)) {
+      RestartInterruptedPod(node, pod_name);
+      continue;
+    }
     if (pod->pod_ip.size() > 0) node["podIP"] = pod->pod_ip;
     if (pphase == "Pending") continue;
     if (pphase == "Running") {
-      if (nphase == "Pending") MarkPhase(node, "Running");
+      if (nphase == "Pending") {
+        MarkPhase(node, "Running");
+        if (Str(node, "message") == kRestartMessage) node.erase("message");
+      }
       if (tmpl != nullptr && tmpl->value("daemon", false) && pod->ready &&
           !node.value("daemoned", false)) {
         node["daemoned"] = true;
@@ -247,6 +257,30 @@ void Operator::ReconcilePods() {
       MarkPhase(node, failed ? "Failed" : "Error", message.empty() ? "pod failed" : message);
     }
   }
+}
+
+void Operator::RestartInterruptedPod(json& node, const std::string& pod_name) {
+  // A daemon's scope may already have moved on, so nothing would start it again: it ends with
+  // the restart instead of hanging in Pending.
+  if (node.value("daemoned", false)) {
+    node.erase("daemoned");
+    MarkPhase(node, "Failed", kRestartMessage);
+    return;
+  }
+  node.erase("podIP");
+  if (Str(node, "phase") == "Pending") {
+    // The stored status already says Pending: the dead pod can go, and once it is gone
+    // ExecutePod creates it again under the same name.
+    out_.pods_to_delete.push_back(pod_name);
+    return;
+  }
+  // Two steps so that a controller crash between deleting the pod and writing the status never
+  // leaves a Running node without a pod (which reads as "pod deleted"): this call only puts the
+  // node back to Pending; the next one, seeing Pending stored, deletes the pod.
+  node["failedPodRestarts"] = node.value("failedPodRestarts", 0) + 1;
+  MarkPhase(node, "Pending", kRestartMessage);
+  Event(absl::StrCat("node ", Str(node, "name"), ": pod interrupted by a runtime restart"));
+  Requeue(absl::Seconds(1));
 }
 
 void Operator::KillDaemonedChildren(const std::string& boundary_id) {

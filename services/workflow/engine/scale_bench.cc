@@ -7,9 +7,9 @@
 // most two pods per call (what a controller sees when pods finish one by one, as with make -j2).
 //
 //   bazel run -c opt //services/workflow/engine:scale_bench -- dag 1000 100 trickle
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <deque>
 #include <set>
 #include <string>
@@ -22,10 +22,10 @@
 
 namespace {
 
-using nlohmann::json;
 using argonaut::workflow::engine::EngineInput;
 using argonaut::workflow::engine::EngineOutput;
 using argonaut::workflow::engine::Operate;
+using nlohmann::json;
 
 json SeqWorkflow(int n) {
   return json::parse(absl::StrCat(R"({"metadata":{"name":"seq","namespace":"b"},"spec":{
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
   std::printf(
       "%s n=%d width=%d mode=%s phase=%s nodes=%zu calls=%d total=%.3fs slowest=%.1fms "
       "nodes/s=%.0f status_bytes/node=%zu rss_delta_kb/node=%.2f\n",
-      kind.c_str(), n, width, trickle ? "trickle" : "instant", st.value("phase", "").c_str(),
-      nodes, calls + 1, absl::ToDoubleSeconds(total), absl::ToDoubleMilliseconds(slowest),
+      kind.c_str(), n, width, trickle ? "trickle" : "instant", st.value("phase", "").c_str(), nodes,
+      calls + 1, absl::ToDoubleSeconds(total), absl::ToDoubleMilliseconds(slowest),
       nodes / std::max(1e-9, absl::ToDoubleSeconds(total)), nodes ? bytes / nodes : 0,
       nodes ? static_cast<double>(RssKb() - rss0) / nodes : 0.0);
   return 0;

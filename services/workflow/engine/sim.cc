@@ -80,7 +80,11 @@ absl::Status Sim::Step() {
   absl::StatusOr<EngineOutput> out = Operate(in);
   ++operate_calls;
   if (!out.ok()) return out.status();
-  wf_["status"] = out->status;
+  if (drop_next_status) {
+    drop_next_status = false;
+  } else {
+    wf_["status"] = out->status;
+  }
   requeues.push_back(out->requeue_after);
   std::vector<std::string> made;
   for (const nlohmann::json& pod : out->pods_to_create) {
@@ -126,6 +130,23 @@ absl::Status Sim::Step() {
              ? *out->requeue_after
              : absl::Seconds(1);
   return absl::OkStatus();
+}
+
+void Sim::RestartRuntime() {
+  for (auto it = live_.begin(); it != live_.end();) {
+    PodState& p = pods_[it->first];
+    if (p.phase != "Running") {
+      ++it;
+      continue;
+    }
+    p.phase = "Failed";
+    p.exit_code.reset();
+    p.ready = false;
+    p.message =
+        "NodeRestarted: the local runtime restarted while the pod ran; restartPolicy Never "
+        "forbids running it again";
+    it = live_.erase(it);
+  }
 }
 
 absl::Status Sim::Run(int max_steps) {

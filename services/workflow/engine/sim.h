@@ -37,6 +37,9 @@ class Sim {
   explicit Sim(nlohmann::json workflow, PodBehaviour behaviour = DefaultBehaviour);
 
   absl::Status Step();  // one Operate() and one kubelet tick
+  // The local runtime restarts: every pod that had started reports Failed with reason
+  // NodeRestarted, as lib/cluster/kubelet does for adopted restartPolicy Never pods.
+  void RestartRuntime();
   // Steps until the workflow phase is terminal; fails after max_steps.
   absl::Status Run(int max_steps = 300);
 
@@ -50,6 +53,8 @@ class Sim {
   std::vector<std::optional<absl::Duration>> requeues;
   absl::Time now = absl::FromUnixSeconds(1700000000);
   int operate_calls = 0;
+  // The controller dies after acting on pods but before its status write of the next Step.
+  bool drop_next_status = false;
 
  private:
   struct Live {

@@ -124,6 +124,7 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
       }
       if (!NodeFulfilled(*sg)) {
         bool all_done = true;
+        std::string hook_error;
         for (auto& [child_name, step] : children) {
           json* child = NodeByName(child_name);
           if (child == nullptr) {
@@ -162,10 +163,17 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
             continue;
           }
           if (child == nullptr) AddChild(sg_name, child_name);
+          absl::StatusOr<HookState> hooks =
+              RunNodeLifecycleHooks(step, *c, "steps", scope, id, r.ctx, depth + 1);
+          if (!hooks.ok()) return hooks.status();
+          if (!hooks->error.empty() && hook_error.empty()) hook_error = hooks->error;
+          if (hooks->pending) all_done = false;
           if (!NodeFulfilled(*c)) {
             all_done = false;
             continue;
           }
+          // A node's exit hook starts once the lifecycle hooks it started have finished.
+          if (hooks->pending) continue;
           if (PhaseCompleted(Str(*c, "phase"))) {
             absl::StatusOr<std::pair<bool, json*>> handler_or =
                 RunNodeExitHandler(step, *c, id, r.ctx, depth + 1);
@@ -186,7 +194,10 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
             failed = Str(*c, "id");
             break;
           }
-          if (failed.empty()) {
+          if (!hook_error.empty()) {
+            // continueOn does not cover a hook that could not run.
+            MarkPhase(*sg, "Failed", hook_error);
+          } else if (failed.empty()) {
             MarkPhase(*sg, "Succeeded");
           } else {
             MarkPhase(*sg, "Failed", absl::StrCat("child '", failed, "' failed"));

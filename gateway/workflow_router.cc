@@ -1,0 +1,75 @@
+#include "gateway/workflow_router.h"
+
+namespace argonaut::gateway {
+namespace {
+
+namespace wf = ::argonaut::workflow::v1;
+
+// One unary call forwarded with the caller's deadline and cancellation.
+template <typename Req, typename Resp>
+grpc::Status Forward(grpc::ServerContext* ctx, WorkflowRouter::Stub* stub,
+                     grpc::Status (WorkflowRouter::Stub::*method)(grpc::ClientContext*, const Req&,
+                                                                  Resp*),
+                     const Req* req, Resp* resp) {
+  auto client = grpc::ClientContext::FromServerContext(*ctx);
+  return (stub->*method)(client.get(), *req, resp);
+}
+
+template <typename Msg>
+grpc::Status Relay(grpc::ServerContext* ctx, grpc::ClientContext* client,
+                   grpc::ClientReaderInterface<Msg>* reader, grpc::ServerWriter<Msg>* writer) {
+  Msg msg;
+  while (reader->Read(&msg)) {
+    if (!writer->Write(msg)) {
+      client->TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (ctx->IsCancelled() || s.error_code() == grpc::StatusCode::CANCELLED) {
+    return grpc::Status::OK;
+  }
+  return s;
+}
+
+}  // namespace
+
+#define ARGONAUT_FORWARD(Method, Req, Resp)                                         \
+  grpc::Status WorkflowRouter::Method(grpc::ServerContext* ctx, const wf::Req* req, \
+                                      wf::Resp* resp) {                             \
+    return Forward(ctx, stub_.get(), &Stub::Method, req, resp);                     \
+  }
+
+ARGONAUT_FORWARD(CreateWorkflow, CreateWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(SubmitWorkflow, SubmitWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(GetWorkflow, GetWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(ListWorkflows, ListWorkflowsRequest, ListWorkflowsReply)
+ARGONAUT_FORWARD(DeleteWorkflow, DeleteWorkflowRequest, DeleteWorkflowReply)
+ARGONAUT_FORWARD(LintWorkflow, LintWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(ResubmitWorkflow, ResubmitWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(RetryWorkflow, RetryWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(ResumeWorkflow, ResumeWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(SuspendWorkflow, WorkflowNameRequest, WorkflowReply)
+ARGONAUT_FORWARD(StopWorkflow, StopWorkflowRequest, WorkflowReply)
+ARGONAUT_FORWARD(TerminateWorkflow, WorkflowNameRequest, WorkflowReply)
+ARGONAUT_FORWARD(SetWorkflow, SetWorkflowRequest, WorkflowReply)
+
+#undef ARGONAUT_FORWARD
+
+grpc::Status WorkflowRouter::WatchWorkflows(grpc::ServerContext* ctx,
+                                            const wf::WatchWorkflowsRequest* req,
+                                            grpc::ServerWriter<wf::WorkflowWatchEvent>* w) {
+  auto client = grpc::ClientContext::FromServerContext(*ctx);
+  auto reader = stub_->WatchWorkflows(client.get(), *req);
+  return Relay(ctx, client.get(), reader.get(), w);
+}
+
+grpc::Status WorkflowRouter::WorkflowLogs(grpc::ServerContext* ctx,
+                                          const wf::WorkflowLogsRequest* req,
+                                          grpc::ServerWriter<wf::LogEntry>* w) {
+  auto client = grpc::ClientContext::FromServerContext(*ctx);
+  auto reader = stub_->WorkflowLogs(client.get(), *req);
+  return Relay(ctx, client.get(), reader.get(), w);
+}
+
+}  // namespace argonaut::gateway
