@@ -155,7 +155,9 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
     std::thread writer([&] {
       absl::SleepFor(absl::Milliseconds(300));
       httplib::Client c("127.0.0.1", platform_->port());
-      c.Post("/api/v1/workflows/team-w", R"({"metadata":{"name":"streamed"}})", "application/json");
+      c.Post("/api/v1/workflows/team-w",
+             json{{"metadata", {{"name", "streamed"}}}, {"spec", Spec()}}.dump(),
+             "application/json");
     });
     auto streamed =
         watcher.Get("/api/v1/workflows/team-w?watch=true", [&](const char* data, size_t n) {

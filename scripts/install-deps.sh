@@ -9,7 +9,7 @@ PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libyaml-cpp-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev
   libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  liblua5.1-0-dev libnl-route-3-dev clang
+  liblua5.1-0-dev libnl-route-3-dev
   # local cluster runtime: pod networking, image table entrypoints, benchmarks
   iproute2 cowsay busybox wrk
   # tests: promtool and a real Prometheus server to scrape the services

@@ -101,7 +101,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"workflow":{"metadata
   "http://127.0.0.1:${HTTP_PORT}/api/v1/workflows/default")
 [[ $code == 400 ]] || fail "REST invalid create gave $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
-  -d '{"workflow":{"metadata":{"name":"viarest"},"spec":{"entrypoint":"m"}}}' \
+  -d '{"workflow":{"metadata":{"name":"viarest"},"spec":{"entrypoint":"m","templates":[{"name":"m","container":{"image":"alpine","command":["true"]}}]}}}' \
   "http://127.0.0.1:${HTTP_PORT}/api/v1/workflows/default")
 [[ $code == 200 ]] || fail "REST create gave $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP_PORT}/api/v1/workflows/default/nope")

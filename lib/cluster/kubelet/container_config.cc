@@ -37,7 +37,11 @@ absl::StatusOr<ContainerConfig> BuildContainerConfig(const Object& pod, bool ini
   out.argv = std::move(*argv);
   // Kubernetes' defaults first so that the container's own env wins.
   out.env.push_back(absl::StrCat("PATH=", images.default_path()));
-  out.env.push_back(absl::StrCat("HOSTNAME=", NameOf(pod)));
+  std::string hostname = NameOf(pod).substr(0, 63);
+  while (!hostname.empty() && (hostname.back() == '-' || hostname.back() == '.')) {
+    hostname.pop_back();
+  }
+  out.env.push_back(absl::StrCat("HOSTNAME=", hostname));
   // For the workflow executor, which resolves images itself.
   out.env.push_back(absl::StrCat("ARGONAUT_BUILTIN_BINARY=", images.builtin_binary()));
   out.env.push_back(

@@ -70,6 +70,14 @@ std::string TailOfFile(const std::string& path, size_t n) {
   return out;
 }
 
+// A pod's hostname: its name cut to 63 characters without a trailing '-'
+// or '.', as the kubelet does for long pod names.
+std::string Hostname(std::string name) {
+  if (name.size() > 63) name.resize(63);
+  while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
+  return name;
+}
+
 }  // namespace
 
 struct PodWorker::Container {
@@ -555,7 +563,7 @@ void PodWorker::RunPod() {
   // The sandbox removes its directory when torn down; logs and volumes live
   // beside it so they outlast the pod's processes.
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb =
-      sandbox::Sandbox::Create({.pod_name = NameOf(pod_),
+      sandbox::Sandbox::Create({.pod_name = Hostname(NameOf(pod_)),
                                 .isolate = env_.isolate,
                                 .network = env_.network,
                                 .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),

@@ -216,10 +216,14 @@ absl::Status ValidateDns1123Label(std::string_view v, std::string_view path) {
 }
 
 absl::Status ValidateDns1123Subdomain(std::string_view v, std::string_view path) {
+  // Kubernetes' IsDNS1123Subdomain: 253 characters in all; the parts
+  // between dots are not limited to 63 (pod names often exceed that).
   bool ok = !v.empty() && v.size() <= 253;
   if (ok) {
     for (absl::string_view part : absl::StrSplit(AbslView(v), '.')) {
-      ok = ok && ValidateDns1123Label(std::string_view(part.data(), part.size()), path).ok();
+      ok = ok && !part.empty() && absl::ascii_isalnum(part.front()) &&
+           absl::ascii_isalnum(part.back());
+      for (char c : part) ok = ok && ((c >= 'a' && c <= 'z') || absl::ascii_isdigit(c) || c == '-');
     }
   }
   if (!ok) {

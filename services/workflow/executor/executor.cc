@@ -160,7 +160,15 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   if (!plan->script_path.empty()) {
     std::ofstream script(plan->script_path, std::ios::binary | std::ios::trunc);
     script << plan->script_source;
+    script.close();
     if (!script) return Fail(absl::StrCat("cannot write ", plan->script_path));
+    // Argo's script files are executable: `command: [sh, -c]` style
+    // templates run the file itself.
+    std::error_code ec;
+    fs::permissions(plan->script_path,
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec,
+                    ec);
   }
   const char* user_table = std::getenv("ARGONAUT_IMAGE_TABLE");
   absl::StatusOr<cluster::ImageTable> table = cluster::ImageTable::Load(
