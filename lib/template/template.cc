@@ -1,6 +1,7 @@
 #include "lib/template/template.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,9 +42,29 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// Go's encoding/json (what Argo prints expression results with) writes a
+// whole float64 without a fraction: 43, not 43.0. Iterative, so deep values
+// cannot exhaust the stack.
+nlohmann::json GoNumbers(nlohmann::json v) {
+  std::vector<nlohmann::json*> todo = {&v};
+  while (!todo.empty()) {
+    nlohmann::json* cur = todo.back();
+    todo.pop_back();
+    if (cur->is_number_float()) {
+      const double d = cur->get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+        *cur = static_cast<int64_t>(d);
+      }
+    } else if (cur->is_structured()) {
+      for (auto& child : *cur) todo.push_back(&child);
+    }
+  }
+  return v;
+}
+
 std::string ValueText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  return GoNumbers(v).dump();
 }
 
 // Flattens a JSON value under `prefix` into string leaves ("item.a.b" -> "1").

@@ -151,6 +151,10 @@ TEST(TemplateTest, Expressions) {
       {"{{=workflow.name + '-x'}}", "wf-abc-x"},
       {"{{=loop.key}}", "k"},
       {"v={{=len(inputs.parameters.x)}}", "v=5"},
+      // Results print as Go's encoding/json does (Argo): a whole float has
+      // no fraction, inside lists too; a real fraction stays.
+      {"{{=asFloat(inputs.parameters.n) + 2}}", "43"},
+      {"{{=[asFloat(inputs.parameters.n), 0.5]}}", "[41,0.5]"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -44,6 +45,28 @@ fs::path CorpusDir() {
     return real.parent_path() / "shared" / "corpus";
   }
   return {};
+}
+
+std::vector<json> Documents(const std::string& file) {
+  const fs::path path = CorpusDir() / "argo-workflows" / "examples" / file;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing " << path << "; set ARGONAUT_CORPUS_DIR";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(ss.str());
+  EXPECT_TRUE(docs.ok()) << file << ": " << docs.status();
+  return docs.ok() ? *docs : std::vector<json>{};
+}
+
+// The (Cluster)WorkflowTemplates the workflow-template examples refer to, as `argonaut up` has
+// them after the conformance runner applied both template files.
+void AddCorpusTemplates(Sim& sim) {
+  for (const char* file :
+       {"workflow-template/templates.yaml", "cluster-workflow-template/clustertemplates.yaml"}) {
+    for (const json& doc : Documents(file)) {
+      sim.templates[doc.value("kind", "") + "/" + doc["metadata"].value("name", "")] = doc;
+    }
+  }
 }
 
 json Example(const std::string& file) {
@@ -294,6 +317,179 @@ TEST(CorpusTest, ParameterAggregation) {
   EXPECT_EQ(PhaseOf(sim, "ex[3].divide-by-2(1:evenness:even,num:2)"), "Succeeded");
   EXPECT_EQ(CountCreated(sim, "ex[4].print("), 2);
   EXPECT_EQ(InputValue(sim, "ex[4].print(1:2)"), "2");
+}
+
+TEST(CorpusTest, TemplateRefHelloWorld) {
+  Sim sim(Example("workflow-template/hello-world.yaml"));
+  AddCorpusTemplates(sim);
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded") << sim.workflow()["status"].value("message", "");
+  const json& n = NodeOrNull(sim, "ex[0].call-print-message");
+  ASSERT_TRUE(n.is_object());
+  EXPECT_EQ(n["templateRef"]["name"], "workflow-template-print-message");
+  EXPECT_EQ(InputValue(sim, "ex[0].call-print-message"), "hello world");
+}
+
+TEST(CorpusTest, TemplateRefSteps) {
+  Sim sim(Example("workflow-template/steps.yaml"));
+  AddCorpusTemplates(sim);
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded") << sim.workflow()["status"].value("message", "");
+  // inner-hello2b names a template of the WorkflowTemplate the outer templateRef led to.
+  EXPECT_EQ(InputValue(sim, "ex[1].hello2a[1].inner-hello2b"), "inner-hello2b");
+  EXPECT_EQ(InputValue(sim, "ex[1].hello2b"), "hello2b");
+  EXPECT_EQ(NodeOrNull(sim, "ex[1].hello2a[1].inner-hello2b")["displayName"], "inner-hello2b");
+}
+
+TEST(CorpusTest, TemplateRefMixedClusterAndNamespaced) {
+  Sim sim(Example("cluster-workflow-template/mixed-cluster-namespaced-wftmpl-steps.yaml"));
+  AddCorpusTemplates(sim);
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded") << sim.workflow()["status"].value("message", "");
+  EXPECT_EQ(InputValue(sim, "ex[0].hello1"), "hello1");
+  EXPECT_EQ(InputValue(sim, "ex[1].hello2a[1].inner-hello2b"), "inner-hello2b");
+  EXPECT_EQ(NodeOrNull(sim, "ex[1].hello2a")["templateScope"],
+            "cluster/cluster-workflow-template-inner-steps");
+}
+
+TEST(CorpusTest, TemplateRefDags) {
+  for (const char* file :
+       {"workflow-template/dag.yaml", "cluster-workflow-template/cluster-wftmpl-dag.yaml"}) {
+    Sim sim(Example(file));
+    AddCorpusTemplates(sim);
+    ASSERT_OK(sim.Run()) << file;
+    EXPECT_EQ(sim.phase(), "Succeeded") << file;
+    for (const char* t : {"A", "B", "D"}) {
+      EXPECT_EQ(InputValue(sim, std::string("ex.") + t), t) << file;
+    }
+    for (const char* t : {"inner-A", "inner-B", "inner-C", "inner-D"}) {
+      EXPECT_EQ(InputValue(sim, std::string("ex.C.") + t), t) << file;
+      EXPECT_EQ(NodeOrNull(sim, std::string("ex.C.") + t)["displayName"], t) << file;
+    }
+  }
+}
+
+TEST(CorpusTest, TemplateRefRetryWithSteps) {
+  Sim sim(Example("workflow-template/retry-with-steps.yaml"),
+          [](const std::string& node, const json&) {
+            PodRun r;
+            r.exit_code = absl::EndsWith(node, "(0)") ? 1 : 0;
+            return r;
+          });
+  AddCorpusTemplates(sim);
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded") << sim.workflow()["status"].value("message", "");
+  EXPECT_EQ(PhaseOf(sim, "ex[1].hello2b"), "Succeeded");
+  EXPECT_EQ(PhaseOf(sim, "ex[1].hello2b(0)"), "Failed");
+}
+
+TEST(CorpusTest, TemplateRefToMissingTemplateFails) {
+  Sim sim(Example("workflow-template/hello-world.yaml"));
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Failed");
+  EXPECT_TRUE(absl::StrContains(NodeOrNull(sim, "ex[0].call-print-message").value("message", ""),
+                                "workflow-template-print-message"));
+}
+
+// The env of the executed pod: the sim hands the behaviour the resolved template.
+std::map<std::string, std::string> EnvOf(const json& t) {
+  std::map<std::string, std::string> env;
+  for (const char* kind : {"container", "script"}) {
+    if (!t.contains(kind)) continue;
+    for (const json& e : t[kind].value("env", json::array())) env[e["name"]] = e.value("value", "");
+  }
+  return env;
+}
+
+TEST(CorpusTest, ExpressionsInInputValues) {
+  std::map<std::string, std::string> env;
+  auto capture = [&](const std::string& node, const json& t) {
+    env = EnvOf(t);
+    return DefaultBehaviour(node, t);
+  };
+  Sim plain(Example("expression-destructure-json.yaml"), capture);
+  ASSERT_OK(plain.Run());
+  EXPECT_EQ(plain.phase(), "Succeeded");
+  EXPECT_EQ(env, (std::map<std::string, std::string>{{"A", "1"}, {"B", "2"}, {"C", "3"}}));
+  EXPECT_EQ(InputValue(plain, "ex", 0), "1");
+
+  Sim complex(Example("expression-destructure-json-complex.yaml"), capture);
+  ASSERT_OK(complex.Run());
+  EXPECT_EQ(complex.phase(), "Succeeded");
+  // Compared as JSON: lib/template prints an integral float as 43.0 where Argo (Go) prints 43.
+  EXPECT_EQ(json::parse(env["A"], nullptr, false), json::array({43}));
+  EXPECT_EQ(json::parse(env["B"], nullptr, false), json::array({43}));
+  EXPECT_EQ(env["D"], R"(["Baris","Mo","Jai"])");
+
+  Sim snippets(Example("expression-reusing-verbose-snippets.yaml"), capture);
+  ASSERT_OK(snippets.Run());
+  EXPECT_EQ(snippets.phase(), "Succeeded");
+  EXPECT_EQ(env["AVG"], "35.8");
+  double min = 0, max = 0;
+  EXPECT_TRUE(absl::SimpleAtod(env["MIN"], &min)) << env["MIN"];
+  EXPECT_TRUE(absl::SimpleAtod(env["MAX"], &max)) << env["MAX"];
+  EXPECT_EQ(min, 15);
+  EXPECT_EQ(max, 57);
+}
+
+TEST(CorpusTest, StepExitHooksAreNamedAfterTheirStep) {
+  Sim sim(Example("exit-handler-step-level.yaml"));
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded");
+  int hooks = 0;
+  for (const auto& [id, n] : sim.workflow()["status"]["nodes"].items()) {
+    hooks += absl::EndsWith(n.value("displayName", ""), ".onExit");
+  }
+  EXPECT_EQ(hooks, 3);
+  const json& h = NodeOrNull(sim, "ex[0].hello1.onExit");
+  ASSERT_TRUE(h.is_object());
+  EXPECT_EQ(h["displayName"], "hello1.onExit");
+  EXPECT_EQ(h["phase"], "Succeeded");
+  EXPECT_EQ(NodeOrNull(sim, "ex[1].hello2b.onExit")["displayName"], "hello2b.onExit");
+
+  Sim on_exit(Example("template-on-exit.yaml"));
+  ASSERT_OK(on_exit.Run());
+  EXPECT_EQ(on_exit.phase(), "Succeeded");
+  EXPECT_EQ(NodeOrNull(on_exit, "ex[1].stepB.onExit")["displayName"], "stepB.onExit");
+}
+
+TEST(CorpusTest, TaskExitHooksAreNamedAfterTheirTask) {
+  Sim sim(Example("exit-handler-dag-level.yaml"));
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded");
+  int hooks = 0;
+  for (const auto& [id, n] : sim.workflow()["status"]["nodes"].items()) {
+    hooks += absl::EndsWith(n.value("displayName", ""), ".onExit");
+  }
+  EXPECT_EQ(hooks, 4);
+  EXPECT_EQ(NodeOrNull(sim, "ex.D.onExit")["displayName"], "D.onExit");
+  EXPECT_EQ(PhaseOf(sim, "ex.D.onExit"), "Succeeded");
+}
+
+TEST(CorpusTest, DisplayNameAnnotation) {
+  Sim sim(Example("loops-param-argument.yaml"));
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded");
+  std::set<std::string> shown;
+  for (const auto& [id, n] : sim.workflow()["status"]["nodes"].items()) {
+    if (n["type"] == "Pod") shown.insert(n.value("displayName", ""));
+  }
+  EXPECT_EQ(shown, (std::set<std::string>{"os-debian-9.1", "os-debian-8.9", "os-alpine-3.6",
+                                          "os-ubuntu-17.10"}));
+  // Only the display name changes: the node keeps its Argo name (and so its id and pod name).
+  const json& n = NodeOrNull(sim, "ex[0].test-linux(0:image:debian,tag:9.1)");
+  ASSERT_TRUE(n.is_object());
+  EXPECT_EQ(n["displayName"], "os-debian-9.1");
+}
+
+TEST(CorpusTest, DagTargetFromParameter) {
+  Sim sim(Example("dag-targets.yaml"));
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded") << sim.workflow()["status"].value("message", "");
+  for (const char* t : {"A", "C", "E"})
+    EXPECT_EQ(PhaseOf(sim, std::string("ex.") + t), "Succeeded");
+  EXPECT_EQ(PhaseOf(sim, "ex.B"), "<none>");
+  EXPECT_EQ(PhaseOf(sim, "ex.D"), "<none>");
 }
 
 }  // namespace

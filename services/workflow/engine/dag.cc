@@ -152,7 +152,17 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   }
   // Targets: dag.target, else the tasks nothing depends on.
   std::vector<size_t> targets;
-  const std::string target = Str(dag, "target");
+  // The dag body is set aside before the template is rendered, so its target (Argo renders it
+  // with the rest of the template) is rendered here.
+  std::string target = Str(dag, "target");
+  if (absl::StrContains(target, "{{")) {
+    absl::StatusOr<std::string> rendered = tmpl::RenderString(target, TemplateScope(t));
+    if (!rendered.ok()) {
+      MarkPhase(*node, "Error", absl::StrCat("dag.target: ", rendered.status().message()));
+      return node;
+    }
+    target = *std::move(rendered);
+  }
   if (!target.empty()) {
     for (absl::string_view tn : absl::StrSplit(target, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
       auto it = index.find(std::string(tn));

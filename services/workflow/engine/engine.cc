@@ -12,6 +12,16 @@ namespace argonaut::workflow::engine {
 namespace internal {
 namespace {
 
+constexpr char kDisplayNameAnnotation[] = "workflows.argoproj.io/display-name";
+
+const json* DisplayNameAnnotation(const json& t) {
+  auto a = t.find("annotations");
+  if (a == t.end() || !a->is_object()) return nullptr;
+  auto v = a->find(kDisplayNameAnnotation);
+  if (v == a->end() || !v->is_string() || v->get_ref<const std::string&>().empty()) return nullptr;
+  return &*v;
+}
+
 bool ActiveType(const std::string& type) {
   return type == "Pod" || type == "Steps" || type == "DAG";
 }
@@ -307,6 +317,11 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   }
   if (!result.ok()) return result.status();
   json* n = *result;
+  // Argo's template display-name annotation (rendered with the inputs) replaces only the
+  // displayName; the node name, and so its id and pod name, stay as they are.
+  if (const json* shown = DisplayNameAnnotation(*t); shown != nullptr) {
+    if (json* named = NodeByName(node_name); named != nullptr) (*named)["displayName"] = *shown;
+  }
   if (retry_parent.empty()) return n;
   if (created && n != nullptr) AddChild(retry_parent, name);
   json* parent = NodeByName(retry_parent);

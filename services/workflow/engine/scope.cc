@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/base/status_macros.h"
@@ -120,6 +121,19 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
     if (!value.has_value()) {
       return absl::InvalidArgumentError(
           absl::StrCat("inputs.parameters.", name, " was not supplied"));
+    }
+    // Argo substitutes the globals over the whole template before it reads the inputs back, so a
+    // `{{=...}}` (or `{{workflow.*}}`) in an input value is resolved before the template body
+    // sees it. What the globals cannot resolve stays for the later passes.
+    if (absl::StrContains(*value, "{{")) {
+      tmpl::RenderOptions leave;
+      leave.unresolved = tmpl::Unresolved::kLeave;
+      absl::StatusOr<std::string> rendered = tmpl::RenderString(*value, globals_, leave);
+      if (!rendered.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("inputs.parameters.", name, ": ", rendered.status().message()));
+      }
+      value = *std::move(rendered);
     }
     if (p.contains("enum") && p["enum"].is_array() && !p["enum"].empty()) {
       bool ok = false;

@@ -35,13 +35,21 @@ void MergeDefaults(json& tmpl, const json& defaults, int depth) {
   }
 }
 
-const json* FindTemplate(const json& spec, const std::string& name) {
+const json* FindInSpec(const json& spec, const std::string& name) {
   auto it = spec.find("templates");
   if (it == spec.end() || !it->is_array()) return nullptr;
   for (const json& t : *it) {
     if (t.is_object() && Str(t, "name") == name) return &t;
   }
   return nullptr;
+}
+
+// Takes the whole (Cluster)WorkflowTemplate: a json::value("spec", ...) copy would be a temporary
+// and the returned pointer would dangle.
+const json* FindTemplate(const json& obj, const std::string& name) {
+  auto spec = obj.find("spec");
+  if (spec == obj.end() || !spec->is_object()) return nullptr;
+  return FindInSpec(*spec, name);
 }
 
 }  // namespace
@@ -76,7 +84,7 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
     absl::StatusOr<const json*> obj = load(kind, name);
     if (!obj.ok())
       return absl::NotFoundError(absl::StrCat("templateRef: ", obj.status().message()));
-    found = FindTemplate((**obj).value("spec", json::object()), tname);
+    found = FindTemplate(**obj, tname);
     if (found == nullptr) {
       return absl::NotFoundError(absl::StrCat("templateRef: template \"", tname, "\" not found in ",
                                               kind, " \"", name, "\""));
@@ -91,11 +99,11 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
     const std::string name = Str(holder, "template");
     if (name.empty()) return absl::InvalidArgumentError("template name is empty");
     if (ctx.kind.empty()) {
-      found = FindTemplate(spec_, name);
+      found = FindInSpec(spec_, name);
     } else {
       absl::StatusOr<const json*> obj = load(ctx.kind, ctx.name);
       if (!obj.ok()) return obj.status();
-      found = FindTemplate((**obj).value("spec", json::object()), name);
+      found = FindTemplate(**obj, name);
     }
     if (found == nullptr) {
       if (ctx.kind.empty())
