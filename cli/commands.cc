@@ -3,15 +3,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/args.h"
+#include "cli/cli_util.h"
 #include "cli/client.h"
 #include "cli/printer.h"
 #include "cli/workflow_printer.h"
@@ -25,35 +24,6 @@ namespace argonaut::cli {
 namespace {
 
 using nlohmann::json;
-
-const FlagSpec kServer{"server", "s"};
-const FlagSpec kNamespace{"namespace", "n"};
-
-int Fail(std::ostream& err, std::string_view message) {
-  err << "error: " << message << "\n";
-  return 1;
-}
-
-int Fail(std::ostream& err, const absl::Status& s) { return Fail(err, std::string(s.message())); }
-
-absl::StatusOr<std::string> ReadInput(const std::string& path) {
-  std::ostringstream buf;
-  if (path == "-") {
-    buf << std::cin.rdbuf();
-    return buf.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  // ParseDocuments refuses oversized input; stop reading well before that.
-  in.seekg(0, std::ios::end);
-  if (in.tellg() > static_cast<std::streamoff>(manifest::kMaxInputBytes)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": larger than ", manifest::kMaxInputBytes >> 20, " MiB"));
-  }
-  in.seekg(0);
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 const resource::KindInfo* ResolveKind(const std::string& name, std::ostream& err) {
   const resource::KindInfo* kind = resource::FindKind(name);

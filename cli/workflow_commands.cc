@@ -1,14 +1,13 @@
 #include "cli/workflow_commands.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cli/args.h"
+#include "cli/cli_util.h"
 #include "cli/client.h"
 #include "cli/printer.h"
 #include "cli/workflow_printer.h"
@@ -22,32 +21,6 @@ namespace {
 
 using nlohmann::json;
 namespace wf = ::argonaut::workflow::v1;
-
-const FlagSpec kServer{"server", "s"};
-const FlagSpec kNamespace{"namespace", "n"};
-
-int Fail(std::ostream& err, std::string_view message) {
-  err << "error: " << message << "\n";
-  return 1;
-}
-int Fail(std::ostream& err, const absl::Status& s) { return Fail(err, std::string(s.message())); }
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ostringstream buf;
-  if (path == "-") {
-    buf << std::cin.rdbuf();
-    return buf.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  in.seekg(0, std::ios::end);
-  if (in.tellg() > static_cast<std::streamoff>(manifest::kMaxInputBytes)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": too large"));
-  }
-  in.seekg(0);
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 absl::StatusOr<json> ParseReply(const std::string& text) {
   absl::StatusOr<json> j = manifest::ParseJsonText(text);
@@ -278,7 +251,7 @@ int RunSubmit(const std::vector<std::string>& argv, std::ostream& out, std::ostr
   if (!parsed.ok()) return Fail(err, parsed.status());
   SubmitPlan plan = *std::move(parsed);
   if (!plan.parameter_file.empty()) {
-    auto text = ReadFile(plan.parameter_file);
+    auto text = ReadInput(plan.parameter_file);
     if (!text.ok()) return Fail(err, text.status());
     auto docs = manifest::ParseDocuments(*text);
     if (!docs.ok() || docs->size() != 1 || !(*docs)[0].is_object()) {
@@ -317,7 +290,7 @@ int RunSubmit(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     created.push_back(*std::move(w));
   } else {
     for (const std::string& path : plan.files) {
-      auto text = ReadFile(path);
+      auto text = ReadInput(path);
       if (!text.ok()) return Fail(err, text.status());
       auto docs = manifest::ParseDocuments(*text);
       if (!docs.ok()) return Fail(err, absl::StrCat(path, ": ", docs.status().message()));
@@ -571,7 +544,7 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
   Client client(ServerAddress(args->Get("server")));
   int problems = 0;
   for (const std::string& path : args->positional) {
-    auto text = ReadFile(path);
+    auto text = ReadInput(path);
     if (!text.ok()) return Fail(err, text.status());
     auto docs = manifest::ParseDocuments(*text);
     if (!docs.ok()) {
@@ -650,7 +623,7 @@ int RunTemplate(const std::vector<std::string>& argv, std::ostream& out, std::os
   if (verb == "create") {
     if (pos.size() < 2) return Fail(err, "usage: argonaut template create FILE...");
     for (size_t f = 1; f < pos.size(); ++f) {
-      auto text = ReadFile(pos[f]);
+      auto text = ReadInput(pos[f]);
       if (!text.ok()) return Fail(err, text.status());
       auto docs = manifest::ParseDocuments(*text);
       if (!docs.ok()) return Fail(err, absl::StrCat(pos[f], ": ", docs.status().message()));

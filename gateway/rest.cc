@@ -1,12 +1,10 @@
 #include "gateway/rest.h"
 
-#include <deque>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "gateway/rest_stream.h"
 #include "google/protobuf/stubs/common.h"
 #include "httplib.h"
 #include "lib/manifest/json_text.h"
@@ -97,29 +95,12 @@ bool UnwrapBody(const std::string& body, json* object, std::string* error) {
   return false;
 }
 
-// State of one REST watch: a thread reads the gRPC stream into a queue that
-// the chunked HTTP response drains, so that the HTTP side can notice a
-// departed client (sink.is_writable) even while no event arrives.
-struct RestWatch {
-  grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReaderInterface<api::v1::WatchEvent>> reader;
-  std::thread pump;
-  absl::Mutex mu;
-  std::deque<std::string> lines ABSL_GUARDED_BY(mu);
-  bool ended ABSL_GUARDED_BY(mu) = false;
-
-  ~RestWatch() {
-    ctx.TryCancel();
-    if (pump.joinable()) pump.join();
-  }
-};
-
 // Streams changes as newline-delimited JSON, one {"result": {"type",
 // "object"}} per line, the shape Argo Server's watch endpoints use.
 void HandleWatch(api::v1::ResourceService::StubInterface* api, const resource::KindInfo& kind,
                  const std::string& ns, const std::string& selector, const httplib::Request& req,
                  httplib::Response& res) {
-  auto watch = std::make_shared<RestWatch>();
+  auto watch = std::make_shared<StreamPump<api::v1::WatchEvent>>();
   api::v1::WatchRequest wr;
   wr.set_kind(kind.kind);
   wr.set_namespace_(ns);
@@ -128,50 +109,13 @@ void HandleWatch(api::v1::ResourceService::StubInterface* api, const resource::K
                               ? req.get_param_value("listOptions.resourceVersion")
                               : req.get_param_value("resourceVersion"));
   watch->reader = api->Watch(&watch->ctx, wr);
-  RestWatch* w = watch.get();
-  w->pump = std::thread([w] {
-    api::v1::WatchEvent event;
-    while (w->reader->Read(&event)) {
-      json object = json::parse(event.object().json(), nullptr, false);
-      std::string line = manifest::ToJsonText(
-          json{{"result", {{"type", event.type()}, {"object", std::move(object)}}}}, false);
-      absl::MutexLock lock(&w->mu);
-      w->lines.push_back(line + "\n");
-    }
-    grpc::Status s = w->reader->Finish();
-    absl::MutexLock lock(&w->mu);
-    if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
-      w->lines.push_back(
-          manifest::ToJsonText(
-              json{{"error", {{"code", s.error_code()}, {"message", s.error_message()}}}}, false) +
-          "\n");
-    }
-    w->ended = true;
-  });
-  res.set_chunked_content_provider(
-      "application/json",
-      [watch](size_t, httplib::DataSink& sink) {
-        std::deque<std::string> lines;
-        bool ended = false;
-        {
-          absl::MutexLock lock(&watch->mu);
-          auto ready = [w = watch.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) {
-            return !w->lines.empty() || w->ended;
-          };
-          watch->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
-          lines.swap(watch->lines);
-          ended = watch->ended;
-        }
-        for (const std::string& line : lines) {
-          if (!sink.write(line.data(), line.size())) return false;
-        }
-        if (ended) {
-          sink.done();
-          return true;
-        }
-        return sink.is_writable();
+  ServeStream<api::v1::WatchEvent>(
+      watch,
+      [](const api::v1::WatchEvent& event) {
+        return json{{"type", event.type()},
+                    {"object", json::parse(event.object().json(), nullptr, false)}};
       },
-      [watch](bool) { watch->ctx.TryCancel(); });
+      res);
 }
 
 void HandleList(api::v1::ResourceService::StubInterface* api, const resource::KindInfo& kind,

@@ -1,6 +1,7 @@
 #include "gateway/router.h"
 
 #include "absl/strings/str_cat.h"
+#include "gateway/stream_forward.h"
 #include "lib/resource/grpc_service.h"
 #include "lib/resource/kinds.h"
 
@@ -46,21 +47,7 @@ grpc::Status ResourceRouter::Watch(grpc::ServerContext* ctx, const api::v1::Watc
                                    grpc::ServerWriter<api::v1::WatchEvent>* writer) {
   api::v1::ResourceService::Stub* stub = nullptr;
   if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;
-  // Cancellation propagates: when our client leaves, the upstream stream ends too.
-  auto client = grpc::ClientContext::FromServerContext(*ctx);
-  auto reader = stub->Watch(client.get(), *req);
-  api::v1::WatchEvent event;
-  while (reader->Read(&event)) {
-    if (!writer->Write(event)) {
-      client->TryCancel();
-      break;
-    }
-  }
-  grpc::Status s = reader->Finish();
-  if (ctx->IsCancelled() || s.error_code() == grpc::StatusCode::CANCELLED) {
-    return grpc::Status::OK;
-  }
-  return s;
+  return ForwardStream(ctx, stub, &api::v1::ResourceService::Stub::Watch, *req, writer);
 }
 
 grpc::Status ResourceRouter::ListKinds(grpc::ServerContext*, const api::v1::ListKindsRequest*,

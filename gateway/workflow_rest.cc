@@ -1,15 +1,12 @@
 #include "gateway/workflow_rest.h"
 
-#include <deque>
-#include <functional>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "gateway/rest.h"
+#include "gateway/rest_stream.h"
 #include "httplib.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
@@ -69,73 +66,9 @@ void AddStrings(const json& body, const char* key, Repeated* out) {
   }
 }
 
-// A server stream drained into a chunked HTTP response as newline-delimited JSON, with a pump
-// thread so that the HTTP side notices a departed client even while nothing arrives.
-template <typename Msg>
-struct Pump {
-  grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReaderInterface<Msg>> reader;
-  std::thread thread;
-  absl::Mutex mu;
-  std::deque<std::string> lines ABSL_GUARDED_BY(mu);
-  bool ended ABSL_GUARDED_BY(mu) = false;
-
-  ~Pump() {
-    ctx.TryCancel();
-    if (thread.joinable()) thread.join();
-  }
-};
-
-template <typename Msg>
-void Stream(std::shared_ptr<Pump<Msg>> pump, std::function<json(const Msg&)> to_json,
-            httplib::Response& res) {
-  Pump<Msg>* p = pump.get();
-  p->thread = std::thread([p, to_json] {
-    Msg msg;
-    while (p->reader->Read(&msg)) {
-      std::string line = manifest::ToJsonText(json{{"result", to_json(msg)}}, false) + "\n";
-      absl::MutexLock lock(&p->mu);
-      p->lines.push_back(std::move(line));
-    }
-    grpc::Status s = p->reader->Finish();
-    absl::MutexLock lock(&p->mu);
-    if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
-      p->lines.push_back(
-          manifest::ToJsonText(
-              json{{"error", {{"code", s.error_code()}, {"message", s.error_message()}}}}, false) +
-          "\n");
-    }
-    p->ended = true;
-  });
-  res.set_chunked_content_provider(
-      "application/json",
-      [pump](size_t, httplib::DataSink& sink) {
-        std::deque<std::string> lines;
-        bool ended = false;
-        {
-          absl::MutexLock lock(&pump->mu);
-          auto ready = [q = pump.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
-            return !q->lines.empty() || q->ended;
-          };
-          pump->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
-          lines.swap(pump->lines);
-          ended = pump->ended;
-        }
-        for (const std::string& line : lines) {
-          if (!sink.write(line.data(), line.size())) return false;
-        }
-        if (ended) {
-          sink.done();
-          return true;
-        }
-        return sink.is_writable();
-      },
-      [pump](bool) { pump->ctx.TryCancel(); });
-}
-
 void HandleLogs(Stub* stub, const std::string& ns, const std::string& name, const std::string& pod,
                 const httplib::Request& req, httplib::Response& res) {
-  auto pump = std::make_shared<Pump<wf::LogEntry>>();
+  auto pump = std::make_shared<StreamPump<wf::LogEntry>>();
   wf::WorkflowLogsRequest lr;
   lr.set_namespace_(ns);
   lr.set_name(name);
@@ -144,7 +77,7 @@ void HandleLogs(Stub* stub, const std::string& ns, const std::string& name, cons
   lr.set_follow(req.get_param_value("logOptions.follow") == "true");
   lr.set_grep(req.get_param_value("grep"));
   pump->reader = stub->WorkflowLogs(&pump->ctx, lr);
-  Stream<wf::LogEntry>(
+  ServeStream<wf::LogEntry>(
       pump,
       [](const wf::LogEntry& e) {
         return json{{"podName", e.pod_name()}, {"content", e.content()}};
@@ -279,7 +212,7 @@ void RegisterWorkflowRestRoutes(httplib::Server& http, Stub* stub) {
   http.Get(
       absl::StrCat("/api/v1/workflow-events/", kName, "/?"),
       [stub](const httplib::Request& req, httplib::Response& res) {
-        auto pump = std::make_shared<Pump<wf::WorkflowWatchEvent>>();
+        auto pump = std::make_shared<StreamPump<wf::WorkflowWatchEvent>>();
         wf::WatchWorkflowsRequest wr;
         wr.set_namespace_(req.matches[1]);
         wr.set_label_selector(req.get_param_value("listOptions.labelSelector"));
@@ -290,7 +223,7 @@ void RegisterWorkflowRestRoutes(httplib::Server& http, Stub* stub) {
           if (absl::ConsumePrefix(&term, "metadata.name=")) wr.set_name(std::string(term));
         }
         pump->reader = stub->WatchWorkflows(&pump->ctx, wr);
-        Stream<wf::WorkflowWatchEvent>(
+        ServeStream<wf::WorkflowWatchEvent>(
             pump,
             [](const wf::WorkflowWatchEvent& e) {
               return json{{"type", e.type()}, {"object", json::parse(e.json(), nullptr, false)}};

@@ -1,5 +1,7 @@
 #include "gateway/workflow_router.h"
 
+#include "gateway/stream_forward.h"
+
 namespace argonaut::gateway {
 namespace {
 
@@ -13,23 +15,6 @@ grpc::Status Forward(grpc::ServerContext* ctx, WorkflowRouter::Stub* stub,
                      const Req* req, Resp* resp) {
   auto client = grpc::ClientContext::FromServerContext(*ctx);
   return (stub->*method)(client.get(), *req, resp);
-}
-
-template <typename Msg>
-grpc::Status Relay(grpc::ServerContext* ctx, grpc::ClientContext* client,
-                   grpc::ClientReaderInterface<Msg>* reader, grpc::ServerWriter<Msg>* writer) {
-  Msg msg;
-  while (reader->Read(&msg)) {
-    if (!writer->Write(msg)) {
-      client->TryCancel();
-      break;
-    }
-  }
-  grpc::Status s = reader->Finish();
-  if (ctx->IsCancelled() || s.error_code() == grpc::StatusCode::CANCELLED) {
-    return grpc::Status::OK;
-  }
-  return s;
 }
 
 }  // namespace
@@ -59,17 +44,13 @@ ARGONAUT_FORWARD(SetWorkflow, SetWorkflowRequest, WorkflowReply)
 grpc::Status WorkflowRouter::WatchWorkflows(grpc::ServerContext* ctx,
                                             const wf::WatchWorkflowsRequest* req,
                                             grpc::ServerWriter<wf::WorkflowWatchEvent>* w) {
-  auto client = grpc::ClientContext::FromServerContext(*ctx);
-  auto reader = stub_->WatchWorkflows(client.get(), *req);
-  return Relay(ctx, client.get(), reader.get(), w);
+  return ForwardStream(ctx, stub_.get(), &Stub::WatchWorkflows, *req, w);
 }
 
 grpc::Status WorkflowRouter::WorkflowLogs(grpc::ServerContext* ctx,
                                           const wf::WorkflowLogsRequest* req,
                                           grpc::ServerWriter<wf::LogEntry>* w) {
-  auto client = grpc::ClientContext::FromServerContext(*ctx);
-  auto reader = stub_->WorkflowLogs(client.get(), *req);
-  return Relay(ctx, client.get(), reader.get(), w);
+  return ForwardStream(ctx, stub_.get(), &Stub::WorkflowLogs, *req, w);
 }
 
 }  // namespace argonaut::gateway

@@ -9,11 +9,8 @@
 // ARGONAUT_CORPUS_DIR overrides; otherwise the symlinked runfile testdata/corpus_anchor.txt is
 // resolved to its real path and the workspace found three directories above it.
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "lib/base/strings.h"
+#include "lib/base/test_corpus.h"
 #include "lib/expr/depends.h"
 #include "lib/expr/exprlang.h"
 #include "lib/expr/govaluate.h"
@@ -36,32 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::nlohmann::json;
 
-fs::path CorpusDir() {
-  if (const char* env = std::getenv("ARGONAUT_CORPUS_DIR"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  std::vector<fs::path> candidates = {"lib/expr/testdata/corpus_anchor.txt"};
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    candidates.push_back(fs::path(srcdir) / workspace / "lib/expr/testdata/corpus_anchor.txt");
-  }
-  for (const fs::path& anchor : candidates) {
-    std::error_code ec;
-    const fs::path real = fs::canonical(anchor, ec);
-    if (ec) continue;
-    const fs::path workspace_root = real.parent_path().parent_path().parent_path().parent_path();
-    return workspace_root.parent_path() / "shared" / "corpus";
-  }
-  return {};
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+constexpr char kCorpusAnchor[] = "lib/expr/testdata/corpus_anchor.txt";
 
 // Argo substitutes tags before govaluate sees the condition; any placeholder without operator
 // characters stands in for the runtime value.
@@ -164,7 +137,9 @@ class Walker {
 };
 
 TEST(CorpusExpressionsTest, EveryExpressionCompiles) {
-  const fs::path root = CorpusDir();
+  const absl::StatusOr<fs::path> corpus_dir = argonaut::testing::TestCorpusDir(kCorpusAnchor);
+  ASSERT_TRUE(corpus_dir.ok()) << corpus_dir.status();
+  const fs::path& root = *corpus_dir;
   ASSERT_TRUE(fs::is_directory(root / "argo-workflows"))
       << "corpus not found at " << root << "; set ARGONAUT_CORPUS_DIR";
   Counts counts;
@@ -179,7 +154,9 @@ TEST(CorpusExpressionsTest, EveryExpressionCompiles) {
     std::sort(files.begin(), files.end());
     for (const fs::path& path : files) {
       const std::string rel = fs::relative(path, root / corpus).string();
-      absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(ReadFile(path));
+      const absl::StatusOr<std::string> text = argonaut::testing::ReadTestFile(path);
+      ASSERT_TRUE(text.ok()) << text.status();
+      absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(*text);
       if (!docs.ok()) {  // not every file is a manifest (e.g. Helm values with templates)
         ++counts.unparsed;
         continue;
@@ -230,9 +207,13 @@ TEST(CorpusExpressionsTest, EveryExpressionCompiles) {
 // The CronWorkflow `when` of examples/cron-when.yaml evaluated the way Argo's cron operator
 // does: cronworkflow.lastScheduledTime is nil before the first run, a time afterwards.
 TEST(CorpusExpressionsTest, CronWhenEvaluates) {
-  const fs::path file = CorpusDir() / "argo-workflows/examples/cron-when.yaml";
+  const absl::StatusOr<fs::path> corpus_dir = argonaut::testing::TestCorpusDir(kCorpusAnchor);
+  ASSERT_TRUE(corpus_dir.ok()) << corpus_dir.status();
+  const fs::path file = *corpus_dir / "argo-workflows/examples/cron-when.yaml";
   ASSERT_TRUE(fs::is_regular_file(file)) << file;
-  absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(ReadFile(file));
+  const absl::StatusOr<std::string> content = argonaut::testing::ReadTestFile(file);
+  ASSERT_TRUE(content.ok()) << content.status();
+  absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(*content);
   ASSERT_TRUE(docs.ok()) << docs.status();
   ASSERT_EQ(docs->size(), 1u);
   const std::string when = (*docs)[0]["spec"]["when"].get<std::string>();

@@ -48,6 +48,9 @@ std::string GoFormat(const Json& v);
 std::string GoFormatFloat(double f);
 // encoding/json Marshal (HTML-escaped, sorted keys); indent "" means compact.
 std::string GoJson(const Json& v, std::string_view indent = "");
+// Appends the backslash escape that Go's strconv.Quote and encoding/json agree on for `c`
+// (one of " \ \n \r \t) and returns true; returns false, appending nothing, for any other byte.
+bool AppendCommonEscape(std::string& out, unsigned char c);
 
 // Wrapping int64 arithmetic, as Go integers overflow.
 inline int64_t WrapAdd(int64_t a, int64_t b) {

@@ -120,22 +120,8 @@ using Args = std::vector<Json>;
 std::string GoQuote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
+    if (AppendCommonEscape(out, c)) continue;
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
       case '\a':
         out += "\\a";
         break;

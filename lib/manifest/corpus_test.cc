@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -27,6 +26,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
+#include "lib/base/test_corpus.h"
 #include "lib/manifest/codec.h"
 #include "lib/manifest/yaml.h"
 #include "nlohmann/json.hpp"
@@ -37,35 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::nlohmann::json;
 
-fs::path CorpusDir() {
-  if (const char* env = std::getenv("ARGONAUT_CORPUS_DIR"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  // Bazel runs tests from the runfiles tree of the workspace; TEST_SRCDIR/TEST_WORKSPACE name it
-  // when the working directory is elsewhere.
-  std::vector<fs::path> candidates = {"lib/manifest/testdata/corpus_anchor.txt"};
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    candidates.push_back(fs::path(srcdir) / workspace / "lib/manifest/testdata/corpus_anchor.txt");
-  }
-  for (const fs::path& anchor : candidates) {
-    std::error_code ec;
-    const fs::path real = fs::canonical(anchor, ec);
-    if (ec) continue;
-    // real = <workspace>/lib/manifest/testdata/corpus_anchor.txt
-    const fs::path workspace_root = real.parent_path().parent_path().parent_path().parent_path();
-    return workspace_root.parent_path() / "shared" / "corpus";
-  }
-  return {};
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+constexpr char kCorpusAnchor[] = "lib/manifest/testdata/corpus_anchor.txt";
 
 // The source line an error of the form "doc N: line L: ..." points at, or "" if none.
 std::string ErrorLine(const std::string& text, const absl::Status& status) {
@@ -94,7 +66,9 @@ const google::protobuf::Descriptor* RolloutKind(const json& doc) {
 }
 
 TEST(CorpusTest, ArgoRolloutsExamplesRoundTrip) {
-  const fs::path root = CorpusDir() / "argo-rollouts";
+  const absl::StatusOr<fs::path> corpus_dir = argonaut::testing::TestCorpusDir(kCorpusAnchor);
+  ASSERT_TRUE(corpus_dir.ok()) << corpus_dir.status();
+  const fs::path root = *corpus_dir / "argo-rollouts";
   ASSERT_TRUE(fs::is_directory(root))
       << "corpus not found at " << root << "; set ARGONAUT_CORPUS_DIR";
 
@@ -112,7 +86,9 @@ TEST(CorpusTest, ArgoRolloutsExamplesRoundTrip) {
   std::set<std::string> kinds;
   for (const fs::path& path : files) {
     SCOPED_TRACE(path.string());
-    const std::string text = ReadFile(path);
+    const absl::StatusOr<std::string> read = argonaut::testing::ReadTestFile(path);
+    ASSERT_TRUE(read.ok()) << read.status();
+    const std::string& text = *read;
     absl::StatusOr<std::vector<json>> docs = ParseDocuments(text);
     if (!docs.ok()) {
       // Helm chart templates, and one example with an unquoted Argo `{{args.x}}` value, are

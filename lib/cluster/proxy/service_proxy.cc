@@ -136,6 +136,15 @@ struct ServiceProxy::Loop {
 
   void SetInterest(int fd, uint32_t want, uint32_t& have, bool& registered, Conn::SideTag* tag) {
     if (registered && want == have) return;
+    if (want == 0) {
+      // Nothing to read (buffer full) or write: unregister, because epoll
+      // reports a closed peer (EPOLLHUP) whatever the mask, which would spin
+      // the loop while a slow client leaves our buffer full.
+      if (registered) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      registered = false;
+      have = 0;
+      return;
+    }
     epoll_event ev{};
     ev.events = want;
     ev.data.ptr = tag;
@@ -333,10 +342,13 @@ struct ServiceProxy::Loop {
       return;
     }
     if (events & EPOLLHUP) {
-      // Both directions of this socket are gone (reset, or closed after our
-      // FIN) while the other direction still has work: nothing more can flow.
-      bool side_done = is_client ? (c->up.eof && c->down.shut) : (c->down.eof && c->up.shut);
-      if (!side_done) {
+      // The peer closed. Bytes it sent before closing may still wait in the
+      // socket (our buffer toward the other side was full): keep reading to
+      // EOF. Only when everything from it is read and it can no longer take
+      // what we still owe it is the connection done.
+      const Direction& from = is_client ? c->up : c->down;
+      const Direction& to = is_client ? c->down : c->up;
+      if (from.eof && !to.shut) {
         Close(c);
         return;
       }

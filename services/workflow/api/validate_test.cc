@@ -1,12 +1,9 @@
 #include "services/workflow/api/validate.h"
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
+#include "lib/base/test_corpus.h"
 #include "lib/manifest/codec.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
@@ -28,39 +26,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::nlohmann::json;
 
+constexpr char kCorpusAnchor[] = "services/workflow/api/testdata/corpus_anchor.txt";
+
 json Yaml(const std::string& text) {
   absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(text);
   EXPECT_TRUE(docs.ok()) << docs.status();
   return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
-
-fs::path CorpusDir() {
-  if (const char* env = std::getenv("ARGONAUT_CORPUS_DIR"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  std::vector<fs::path> candidates = {"services/workflow/api/testdata/corpus_anchor.txt"};
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && workspace != nullptr) {
-    candidates.push_back(fs::path(srcdir) / workspace /
-                         "services/workflow/api/testdata/corpus_anchor.txt");
-  }
-  for (const fs::path& anchor : candidates) {
-    std::error_code ec;
-    const fs::path real = fs::canonical(anchor, ec);
-    if (ec) continue;
-    fs::path root = real;
-    for (int i = 0; i < 5; ++i) root = root.parent_path();
-    return root.parent_path() / "shared" / "corpus";
-  }
-  return {};
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 bool IsWorkflowKind(const std::string& kind) {
@@ -71,7 +42,9 @@ bool IsWorkflowKind(const std::string& kind) {
 // Every workflow-kind document of Argo's examples that the store accepts (the corpus apply test's
 // set) passes strict validation, with templateRefs resolved among the corpus's own templates.
 TEST(ValidateCorpusTest, EveryExampleValidates) {
-  const fs::path dir = CorpusDir() / "argo-workflows" / "examples";
+  const absl::StatusOr<fs::path> corpus_dir = argonaut::testing::TestCorpusDir(kCorpusAnchor);
+  ASSERT_TRUE(corpus_dir.ok()) << corpus_dir.status();
+  const fs::path dir = *corpus_dir / "argo-workflows" / "examples";
   ASSERT_TRUE(fs::is_directory(dir)) << dir;
   struct Doc {
     std::string file;
@@ -87,7 +60,9 @@ TEST(ValidateCorpusTest, EveryExampleValidates) {
   }
   std::sort(files.begin(), files.end());
   for (const fs::path& path : files) {
-    absl::StatusOr<std::vector<json>> parsed = manifest::ParseDocuments(ReadFile(path));
+    const absl::StatusOr<std::string> text = argonaut::testing::ReadTestFile(path);
+    ASSERT_TRUE(text.ok()) << text.status();
+    absl::StatusOr<std::vector<json>> parsed = manifest::ParseDocuments(*text);
     if (!parsed.ok()) continue;  // refused before validation; listed in the expected rejections
     for (json& doc : *parsed) {
       if (!doc.is_object() || !doc.contains("kind") || !doc["kind"].is_string()) continue;

@@ -1,0 +1,90 @@
+// A gRPC server stream served as a chunked HTTP response of newline-delimited JSON, the shape of
+// Argo Server's watch and log endpoints: one {"result": ...} per message, and a final
+// {"error": {"code", "message"}} line when the stream fails other than by cancellation.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "httplib.h"
+#include "lib/manifest/yaml.h"
+#include "nlohmann/json.hpp"
+
+namespace argonaut::gateway {
+
+// State of one streamed response. A pump thread reads the gRPC stream into a queue that the
+// chunked HTTP response drains, so that the HTTP side notices a departed client
+// (sink.is_writable) even while no message arrives. Fill `reader` from a call made with `ctx`.
+template <typename Msg>
+struct StreamPump {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReaderInterface<Msg>> reader;
+  std::thread thread;
+  absl::Mutex mu;
+  std::deque<std::string> lines ABSL_GUARDED_BY(mu);
+  bool ended ABSL_GUARDED_BY(mu) = false;
+
+  ~StreamPump() {
+    ctx.TryCancel();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+// Starts the pump thread and makes `res` a chunked response of its lines; `to_json` gives the
+// "result" of one message. The response owns the pump: it cancels the call when it is done.
+template <typename Msg>
+void ServeStream(std::shared_ptr<StreamPump<Msg>> pump,
+                 std::function<nlohmann::json(const Msg&)> to_json, httplib::Response& res) {
+  using nlohmann::json;
+  StreamPump<Msg>* p = pump.get();
+  p->thread = std::thread([p, to_json] {
+    Msg msg;
+    while (p->reader->Read(&msg)) {
+      std::string line = manifest::ToJsonText(json{{"result", to_json(msg)}}, false) + "\n";
+      absl::MutexLock lock(&p->mu);
+      p->lines.push_back(std::move(line));
+    }
+    grpc::Status s = p->reader->Finish();
+    absl::MutexLock lock(&p->mu);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+      p->lines.push_back(
+          manifest::ToJsonText(
+              json{{"error", {{"code", s.error_code()}, {"message", s.error_message()}}}}, false) +
+          "\n");
+    }
+    p->ended = true;
+  });
+  res.set_chunked_content_provider(
+      "application/json",
+      [pump](size_t, httplib::DataSink& sink) {
+        std::deque<std::string> lines;
+        bool ended = false;
+        {
+          absl::MutexLock lock(&pump->mu);
+          auto ready = [q = pump.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
+            return !q->lines.empty() || q->ended;
+          };
+          pump->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+          lines.swap(pump->lines);
+          ended = pump->ended;
+        }
+        for (const std::string& line : lines) {
+          if (!sink.write(line.data(), line.size())) return false;
+        }
+        if (ended) {
+          sink.done();
+          return true;
+        }
+        return sink.is_writable();
+      },
+      [pump](bool) { pump->ctx.TryCancel(); });
+}
+
+}  // namespace argonaut::gateway
