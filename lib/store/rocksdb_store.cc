@@ -42,11 +42,11 @@ constexpr std::string_view kMetaTrimmedThrough = "trimmed_through";
 // range tombstone instead of a huge batch.
 constexpr uint64_t kMaxPointTrim = 64;
 
-rocksdb::WriteOptions SyncWrite() {
+rocksdb::WriteOptions WriteOptionsFor(bool fsync) {
   rocksdb::WriteOptions options;
-  // The WAL is fsynced before Write returns: this is what makes an
-  // acknowledged write survive a crash.
-  options.sync = true;
+  // With sync the WAL is fsynced before Write returns: an acknowledged
+  // write then survives a crash of the machine, not only of the process.
+  options.sync = fsync;
   return options;
 }
 
@@ -113,8 +113,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   RETURN_IF_ERROR(FromRocksDbStatus(open_status, absl::StrCat("open ", options.path)));
 
   // From here on the store owns the handles, so every error path releases them in order.
-  auto store =
-      absl::WrapUnique(new RocksDbStore(std::move(db), std::move(handles), options.log_retention));
+  auto store = absl::WrapUnique(
+      new RocksDbStore(std::move(db), std::move(handles), options.log_retention, options.fsync));
   // DB::Open returns handles in descriptor order.
   for (size_t i = 0; i < descriptors.size(); ++i) {
     const std::string& name = descriptors[i].name;
@@ -141,10 +141,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
 
 RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db,
                            std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                           uint64_t log_retention)
+                           uint64_t log_retention, bool fsync)
     : db_(std::move(db)),
       handles_(std::move(handles)),
       log_retention_(log_retention),
+      fsync_(fsync),
       hub_(std::make_shared<internal::WatchHub>(
           [this](uint64_t after, size_t limit) { return ReadLog(after, limit); },
           /*published_version=*/0)) {}
@@ -210,7 +211,8 @@ absl::Status RocksDbStore::Recover() {
   if (internal::TrimTarget(last, trimmed, log_retention_) > trimmed) {
     rocksdb::WriteBatch batch;
     RETURN_IF_ERROR(AddTrimAndMeta(batch, last, trimmed));
-    RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(SyncWrite(), &batch), "trim change log"));
+    RETURN_IF_ERROR(
+        FromRocksDbStatus(db_->Write(WriteOptionsFor(fsync_), &batch), "trim change log"));
   }
   last_version_.store(last);
   trimmed_through_.store(trimmed);
@@ -299,7 +301,7 @@ absl::StatusOr<uint64_t> RocksDbStore::Apply(absl::Span<const internal::WriteRef
   const uint64_t new_last = plan.back().version;
   uint64_t trimmed = trimmed_through_.load();
   RETURN_IF_ERROR(AddTrimAndMeta(batch, new_last, trimmed));
-  RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(SyncWrite(), &batch), "write"));
+  RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(WriteOptionsFor(fsync_), &batch), "write"));
   last_version_.store(new_last);
   trimmed_through_.store(trimmed);
   hub_->Publish(new_last);
