@@ -25,10 +25,6 @@ absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(
   store::RocksDbStoreOptions options;
   options.path = data_dir;
   options.kinds = ResourceApi::ColumnFamilies(kinds);
-  // The cluster service holds the local runtime's state (pods and their
-  // status), which a restart rebuilds; it changes several times per pod, so
-  // it skips the fsync that user-submitted objects get.
-  options.fsync = service != "cluster";
   ASSIGN_OR_RETURN(bundle->store_, store::RocksDbStore::Open(options));
   bundle->api_ =
       std::make_unique<ResourceApi>(bundle->store_.get(), std::move(kinds), std::move(validator));
