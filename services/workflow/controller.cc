@@ -5,6 +5,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/manifest/json_text.h"
+#include "services/workflow/engine/nodes.h"
 #include "services/workflow/metrics.h"
 
 namespace argonaut::workflow {
@@ -28,8 +29,7 @@ absl::Time TimeAt(const json& obj, const char* key) {
 }
 
 bool Completed(const json& wf) {
-  const std::string phase = wf.value("status", json::object()).value("phase", "");
-  return phase == "Succeeded" || phase == "Failed" || phase == "Error";
+  return engine::PhaseCompleted(wf.value("status", json::object()).value("phase", ""));
 }
 
 }  // namespace
@@ -206,8 +206,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
     const std::string phase = out->status.value("phase", "");
     json& labels = updated["metadata"]["labels"];
     if (!phase.empty()) labels[kPhaseLabel] = phase;
-    const bool done = phase == "Succeeded" || phase == "Failed" || phase == "Error";
-    labels[kCompletedLabel] = done ? "true" : "false";
+    labels[kCompletedLabel] = engine::PhaseCompleted(phase) ? "true" : "false";
     // The resourceVersion read above is the precondition: a concurrent
     // change (resume, stop, ...) makes this ABORTED and the key is retried.
     absl::StatusOr<std::string> written = workflows_->Update("Workflow", updated.dump());
@@ -230,7 +229,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
     }
   }
   const std::string final_phase = out->status.value("phase", "");
-  if (final_phase == "Succeeded" || final_phase == "Failed" || final_phase == "Error") {
+  if (engine::PhaseCompleted(final_phase)) {
     resources_.Forget(key);
   }
   return result;

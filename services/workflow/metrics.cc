@@ -1,6 +1,7 @@
 #include "services/workflow/metrics.h"
 
 #include "lib/base/status_macros.h"
+#include "services/workflow/engine/nodes.h"
 
 namespace argonaut::workflow {
 namespace {
@@ -11,10 +12,6 @@ std::string PhaseOf(const nlohmann::json& o) {
   const nlohmann::json status = o.value("status", nlohmann::json::object());
   const std::string phase = status.is_object() ? status.value("phase", "") : "";
   return phase.empty() ? "Pending" : phase;
-}
-
-bool Completed(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed" || phase == "Error";
 }
 
 }  // namespace
@@ -75,7 +72,8 @@ void WorkflowMetrics::Track(std::map<std::string, std::string>& phases, const st
   }
   move(phase, +1);
   phases[key] = phase;
-  if (workflow && Completed(phase) && old != phase && !Completed(old) && !old.empty()) {
+  if (workflow && engine::PhaseCompleted(phase) && old != phase && !engine::PhaseCompleted(old) &&
+      !old.empty()) {
     total_->Add({{"phase", phase}, {"namespace", ns}}).Increment();
   }
 }

@@ -9,6 +9,12 @@ namespace argonaut::cluster::kubelet {
 
 namespace wl = ::argonaut::cluster::workloads;
 
+std::string PodHostname(std::string_view pod_name) {
+  std::string name(pod_name.substr(0, 63));
+  while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
+  return name;
+}
+
 absl::StatusOr<ContainerConfig> BuildContainerConfig(const Object& pod, bool init, size_t index,
                                                      const ImageTable& images,
                                                      const ObjectLookup& lookup,
@@ -37,11 +43,7 @@ absl::StatusOr<ContainerConfig> BuildContainerConfig(const Object& pod, bool ini
   out.argv = std::move(*argv);
   // Kubernetes' defaults first so that the container's own env wins.
   out.env.push_back(absl::StrCat("PATH=", images.default_path()));
-  std::string hostname = NameOf(pod).substr(0, 63);
-  while (!hostname.empty() && (hostname.back() == '-' || hostname.back() == '.')) {
-    hostname.pop_back();
-  }
-  out.env.push_back(absl::StrCat("HOSTNAME=", hostname));
+  out.env.push_back(absl::StrCat("HOSTNAME=", PodHostname(NameOf(pod))));
   // For the workflow executor, which resolves images itself.
   out.env.push_back(absl::StrCat("ARGONAUT_BUILTIN_BINARY=", images.builtin_binary()));
   out.env.push_back(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,10 @@ struct ContainerConfig {
   std::vector<std::string> env;  // "KEY=VALUE"
   std::string working_dir;
 };
+
+// A pod's hostname: its name cut to 63 characters without a trailing '-'
+// or '.', as the kubelet does for long pod names.
+std::string PodHostname(std::string_view pod_name);
 
 // Container `index` of spec.initContainers (init) or spec.containers. An
 // image the table cannot run fails with a message containing

@@ -6,27 +6,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
+#include "lib/cluster/workloads/objects.h"
 
 namespace argonaut::cluster::kubelet {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Phase(const Object& pod) {
-  const Object& status = pod.value("status", Object::object());
-  return status.is_object() ? status.value("phase", "") : "";
-}
+namespace wl = ::argonaut::cluster::workloads;
 
 bool Terminal(const Object& pod) {
-  const std::string phase = Phase(pod);
+  const std::string phase = wl::PodPhase(pod);
   return phase == "Succeeded" || phase == "Failed";
-}
-
-bool Terminating(const Object& pod) {
-  const Object& meta = pod.value("metadata", Object::object());
-  return meta.is_object() && meta.contains("deletionTimestamp") &&
-         meta["deletionTimestamp"].is_string() &&
-         !meta["deletionTimestamp"].get<std::string>().empty();
 }
 
 absl::Duration GraceOf(const Object& pod) {
@@ -158,7 +149,7 @@ void Kubelet::OnEvent(const WatchEvent& event) {
   const Object& pod = event.object;
   const std::string uid = UidOf(pod);
   if (uid.empty()) return;
-  if (event.type == "DELETED" || Terminating(pod)) {
+  if (event.type == "DELETED" || wl::IsTerminating(pod)) {
     std::unique_ptr<PodWorker> worker;
     {
       absl::MutexLock lock(&mu_);

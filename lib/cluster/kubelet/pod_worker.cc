@@ -24,11 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace wl = ::argonaut::cluster::workloads;
 
-int64_t IntOr(const Object& o, const char* key, int64_t def) {
-  auto it = o.is_object() ? o.find(key) : o.end();
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : def;
-}
-
 // A pod that already has container statuses ran under a previous runtime:
 // its count carries on, plus one for the restart this run makes.
 int PreviousRestarts(const Object& pod, bool init, const std::string& name) {
@@ -39,7 +34,7 @@ int PreviousRestarts(const Object& pod, bool init, const std::string& name) {
     if (!cs.is_object() || cs.value("name", "") != name) continue;
     const Object state = cs.value("state", Object::object());
     const bool ran = state.contains("running") || state.contains("terminated");
-    return IntOr(cs, "restartCount", 0) + (ran ? 1 : 0);
+    return wl::IntOr(cs, "restartCount", 0) + (ran ? 1 : 0);
   }
   return 0;
 }
@@ -68,14 +63,6 @@ std::string TailOfFile(const std::string& path, size_t n) {
   std::string out(static_cast<size_t>(size - from), '\0');
   in.read(out.data(), static_cast<std::streamsize>(out.size()));
   return out;
-}
-
-// A pod's hostname: its name cut to 63 characters without a trailing '-'
-// or '.', as the kubelet does for long pod names.
-std::string Hostname(std::string name) {
-  if (name.size() > 63) name.resize(63);
-  while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
-  return name;
 }
 
 }  // namespace
@@ -299,7 +286,7 @@ void PodWorker::ScheduleRestart(Container& c) {
 
 absl::Status PodWorker::Probe(Container& c, const Object& probe) {
   const absl::Duration timeout =
-      absl::Seconds(std::max<int64_t>(1, IntOr(probe, "timeoutSeconds", 1)));
+      absl::Seconds(std::max<int64_t>(1, wl::IntOr(probe, "timeoutSeconds", 1)));
   auto port_of = [&c](const Object& p) -> int {
     const Object& port = p.value("port", Object());
     if (port.is_number_integer()) return port.get<int>();
@@ -372,7 +359,7 @@ void PodWorker::RunProbes(absl::Time now) {
 
 absl::Duration PodWorker::TerminationGrace() const {
   const Object spec = pod_.value("spec", Object::object());
-  return absl::Seconds(std::max<int64_t>(0, IntOr(spec, "terminationGracePeriodSeconds", 30)));
+  return absl::Seconds(std::max<int64_t>(0, wl::IntOr(spec, "terminationGracePeriodSeconds", 30)));
 }
 
 Object PodWorker::BuildStatus() const {
@@ -563,7 +550,7 @@ void PodWorker::RunPod() {
   // The sandbox removes its directory when torn down; logs and volumes live
   // beside it so they outlast the pod's processes.
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb =
-      sandbox::Sandbox::Create({.pod_name = Hostname(NameOf(pod_)),
+      sandbox::Sandbox::Create({.pod_name = PodHostname(NameOf(pod_)),
                                 .isolate = env_.isolate,
                                 .network = env_.network,
                                 .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
@@ -612,7 +599,7 @@ void PodWorker::RunPod() {
   Publish();
 
   const int64_t deadline_s =
-      IntOr(pod_.value("spec", Object::object()), "activeDeadlineSeconds", 0);
+      wl::IntOr(pod_.value("spec", Object::object()), "activeDeadlineSeconds", 0);
   const absl::Time deadline =
       deadline_s > 0 ? start_time_ + absl::Seconds(deadline_s) : absl::InfiniteFuture();
 
