@@ -1,5 +1,7 @@
 #include "gateway/platform.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/rest.h"
 #include "gateway/workflow_rest.h"
@@ -57,11 +59,23 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     p->bundles_[name] = std::move(bundle);
     p->service_servers_.push_back(std::move(server));
   }
+  // The local artifact repository: step pods reach it through a hostPath volume. It outlives
+  // the workflows (deleting a workflow leaves its artifacts).
+  std::string artifacts;
+  if (!options.data_dir.empty()) {
+    artifacts = absl::StrCat(options.data_dir, "/artifacts");
+    std::error_code ec;
+    std::filesystem::create_directories(artifacts, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("create ", artifacts, ": ", ec.message()));
+    }
+  }
   // Controllers start once every store is open; they reach the cluster
   // in-process, through the same interface a remote cluster would offer.
   p->workflow_controller_ = std::make_unique<workflow::WorkflowController>(
       &p->bundles_.at("workflow")->api(), p->cluster_.get(),
-      workflow::WorkflowControllerOptions{.metrics = &p->metrics_});
+      workflow::WorkflowControllerOptions{.metrics = &p->metrics_,
+                                          .artifact_repository = artifacts});
   RETURN_IF_ERROR(p->workflow_controller_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -265,47 +266,121 @@ absl::Status RocksDbStore::AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t l
 }
 
 absl::StatusOr<uint64_t> RocksDbStore::Apply(absl::Span<const internal::WriteRef> writes) {
-  absl::MutexLock lock(&write_mu_);
-  const uint64_t last = last_version_.load();
-  ASSIGN_OR_RETURN(
-      std::vector<internal::PlannedWrite> plan,
-      internal::PlanWrites(writes, last, [this](std::string_view kind, std::string_view key) {
-        return ReadRecord(kind, key);
-      }));
-  if (plan.empty()) return last;
-
-  // Records, log entries and metadata go in one batch: readers and a crash
-  // see all of it or none of it.
-  rocksdb::WriteBatch batch;
-  for (const internal::PlannedWrite& p : plan) {
-    ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, KindHandle(p.kind));
-    const std::string log_key = internal::EncodeVersion(p.version);
-    rocksdb::Status s;
-    if (p.value.has_value()) {
-      s = batch.Put(cf, ToSlice(p.key), internal::EncodeRecordValue(p.version, *p.value));
-      if (s.ok()) {
-        s = batch.Put(
-            log_cf_, log_key,
-            internal::EncodeLogEntry(EventType::kPut, p.created, p.kind, p.key, *p.value));
-      }
-    } else {
-      s = batch.Delete(cf, ToSlice(p.key));
-      if (s.ok()) {
-        s = batch.Put(
-            log_cf_, log_key,
-            internal::EncodeLogEntry(EventType::kDelete, false, p.kind, p.key, p.previous_value));
-      }
-    }
-    RETURN_IF_ERROR(FromRocksDbStatus(s, "batch write"));
+  PendingApply mine{.writes = writes};
+  absl::MutexLock lock(&queue_mu_);
+  pending_.push_back(&mine);
+  struct WaitState {
+    const PendingApply* mine;
+    const bool* leading;
+  } state{&mine, &leading_};
+  while (true) {
+    queue_mu_.Await(absl::Condition(
+        +[](WaitState* w) { return w->mine->done || !*w->leading; }, &state));
+    if (mine.done) return std::move(mine.result);
+    // Nobody leads and ours is still queued: lead one group, which holds at
+    // least the oldest batch, and go round again until ours is done.
+    leading_ = true;
+    std::vector<PendingApply*> group = TakeGroup();
+    queue_mu_.Unlock();
+    CommitGroup(group);
+    queue_mu_.Lock();
+    for (PendingApply* p : group) p->done = true;
+    leading_ = false;
   }
-  const uint64_t new_last = plan.back().version;
+}
+std::vector<RocksDbStore::PendingApply*> RocksDbStore::TakeGroup() {
+  // Bounds one RocksDB batch; the rest waits for the next group.
+  constexpr size_t kMaxGroup = 256;
+  std::vector<PendingApply*> group;
+  std::vector<PendingApply*> deferred;
+  absl::flat_hash_set<std::pair<std::string_view, std::string_view>> keys;
+  for (PendingApply* p : pending_) {
+    bool conflict = group.size() >= kMaxGroup;
+    for (size_t i = 0; i < p->writes.size() && !conflict; ++i) {
+      conflict = keys.contains(std::make_pair(p->writes[i].kind, p->writes[i].key));
+    }
+    if (conflict) {
+      deferred.push_back(p);
+      continue;
+    }
+    for (const internal::WriteRef& w : p->writes) keys.insert(std::make_pair(w.kind, w.key));
+    group.push_back(p);
+  }
+  pending_ = std::move(deferred);
+  return group;
+}
+
+void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
+  absl::MutexLock lock(&write_mu_);
+  const uint64_t before = last_version_.load();
+  uint64_t last = before;
+  rocksdb::WriteBatch batch;
+  std::vector<PendingApply*> written;
+  for (PendingApply* p : group) {
+    absl::StatusOr<std::vector<internal::PlannedWrite>> plan = internal::PlanWrites(
+        p->writes, last,
+        [this](std::string_view kind, std::string_view key) { return ReadRecord(kind, key); });
+    if (!plan.ok()) {
+      p->result = plan.status();
+      continue;
+    }
+    if (plan->empty()) {
+      // Nothing to write: the version before this group is durable already.
+      p->result = before;
+      continue;
+    }
+    // Records, log entries and metadata go in one batch: readers and a crash
+    // see all of it or none of it. A batch that cannot be added is rolled back
+    // alone.
+    batch.SetSavePoint();
+    absl::Status added = absl::OkStatus();
+    for (const internal::PlannedWrite& w : *plan) {
+      added = AddPlannedWrite(batch, w);
+      if (!added.ok()) break;
+    }
+    if (!added.ok()) {
+      (void)batch.RollbackToSavePoint();
+      p->result = added;
+      continue;
+    }
+    last = plan->back().version;
+    p->result = last;
+    written.push_back(p);
+  }
+  if (written.empty()) return;
   uint64_t trimmed = trimmed_through_.load();
-  RETURN_IF_ERROR(AddTrimAndMeta(batch, new_last, trimmed));
-  RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(WriteOptionsFor(fsync_), &batch), "write"));
-  last_version_.store(new_last);
+  absl::Status status = AddTrimAndMeta(batch, last, trimmed);
+  if (status.ok()) status = FromRocksDbStatus(db_->Write(WriteOptionsFor(fsync_), &batch), "write");
+  if (!status.ok()) {
+    for (PendingApply* p : written) p->result = status;
+    return;
+  }
+  last_version_.store(last);
   trimmed_through_.store(trimmed);
-  hub_->Publish(new_last);
-  return new_last;
+  group_commits_.fetch_add(1);
+  hub_->Publish(last);
+}
+
+absl::Status RocksDbStore::AddPlannedWrite(rocksdb::WriteBatch& batch,
+                                           const internal::PlannedWrite& p) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, KindHandle(p.kind));
+  const std::string log_key = internal::EncodeVersion(p.version);
+  rocksdb::Status s;
+  if (p.value.has_value()) {
+    s = batch.Put(cf, ToSlice(p.key), internal::EncodeRecordValue(p.version, *p.value));
+    if (s.ok()) {
+      s = batch.Put(log_cf_, log_key,
+                    internal::EncodeLogEntry(EventType::kPut, p.created, p.kind, p.key, *p.value));
+    }
+  } else {
+    s = batch.Delete(cf, ToSlice(p.key));
+    if (s.ok()) {
+      s = batch.Put(
+          log_cf_, log_key,
+          internal::EncodeLogEntry(EventType::kDelete, false, p.kind, p.key, p.previous_value));
+    }
+  }
+  return FromRocksDbStatus(s, "batch write");
 }
 
 absl::StatusOr<Record> RocksDbStore::Get(std::string_view kind, std::string_view key) {

@@ -78,6 +78,9 @@ class RocksDbStore : public internal::WriteRefStore {
                                                  uint64_t from_version) override;
   absl::Status Flush() override;
 
+  // RocksDB writes so far (one per group of concurrent batches); for tests.
+  uint64_t GroupCommits() const { return group_commits_.load(); }
+
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
                uint64_t log_retention, bool fsync);
@@ -86,9 +89,28 @@ class RocksDbStore : public internal::WriteRefStore {
   absl::Status Recover() ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> KindHandle(std::string_view kind) const;
   absl::StatusOr<std::optional<Record>> ReadRecord(std::string_view kind, std::string_view key);
-  // Plans, writes and publishes `writes`; returns the last version.
+  // One caller's batch waiting for a group commit.
+  struct PendingApply {
+    absl::Span<const internal::WriteRef> writes;
+    absl::StatusOr<uint64_t> result = uint64_t{0};
+    bool done = false;
+  };
+
+  // Plans, writes and publishes `writes`; returns the last version. Concurrent
+  // callers are committed together (one RocksDB write, one fsync) by whichever
+  // of them leads: an fsync costs milliseconds, and the local runtime's pod
+  // workers and the workflow controller write in parallel.
   absl::StatusOr<uint64_t> Apply(absl::Span<const internal::WriteRef> writes) override
-      ABSL_LOCKS_EXCLUDED(write_mu_);
+      ABSL_LOCKS_EXCLUDED(write_mu_, queue_mu_);
+  // Takes the next group off the queue: every pending batch in order, except
+  // ones touching a key an earlier batch of the group touches (they wait for
+  // the next group, so each batch's preconditions see the ones before it).
+  std::vector<PendingApply*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
+  // Plans each batch of `group` on its own (a failed precondition fails only
+  // that batch), writes the rest in one RocksDB batch and sets every result.
+  void CommitGroup(absl::Span<PendingApply* const> group) ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Adds one planned write (record and log entry) to `batch`.
+  absl::Status AddPlannedWrite(rocksdb::WriteBatch& batch, const internal::PlannedWrite& p);
   // Adds the log trim and the metadata for a store at `last_version` to `batch`.
   absl::Status AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,
                               uint64_t& trimmed_through) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -108,6 +130,11 @@ class RocksDbStore : public internal::WriteRefStore {
   // Serializes writers, so that precondition checks and version assignment
   // are exact and log entries land in version order.
   absl::Mutex write_mu_;
+  // Batches waiting for a group commit, and whether a caller is leading one.
+  absl::Mutex queue_mu_;
+  std::vector<PendingApply*> pending_ ABSL_GUARDED_BY(queue_mu_);
+  bool leading_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::atomic<uint64_t> group_commits_{0};
   // Written under write_mu_; atomic so that readers need not wait for a sync.
   std::atomic<uint64_t> last_version_{0};
   // Every log entry <= this version has been removed.

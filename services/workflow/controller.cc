@@ -1,5 +1,10 @@
 #include "services/workflow/controller.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
@@ -97,6 +102,60 @@ void WorkflowController::Stop() {
   if (controller_) controller_->Stop();
 }
 
+namespace {
+
+// Creates the objects from up to 16 threads at once. The store commits
+// concurrent writes together, so a step group of 100 pods costs a few synced
+// writes instead of 100 (about 3 ms each, one after another).
+std::vector<absl::Status> CreateConcurrently(cluster::Cluster& cluster,
+                                             const std::vector<json>& objects) {
+  std::vector<absl::Status> results(objects.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < objects.size(); i = next++) {
+      results[i] = cluster.Create(objects[i]).status();
+    }
+  };
+  const size_t threads = std::min<size_t>(objects.size(), 16);
+  if (threads <= 1) {
+    work();
+    return results;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work);
+  for (std::thread& w : workers) w.join();
+  return results;
+}
+
+// A containerSet's Container nodes follow every container, not only `main`.
+engine::ContainerState ObserveContainer(const json& cs) {
+  engine::ContainerState c;
+  const json state = cs.value("state", json::object());
+  if (!state.is_object() || state.contains("waiting") || state.empty()) {
+    c.state = "waiting";
+  } else if (state.contains("running")) {
+    c.state = "running";
+  } else if (state.contains("terminated") && state["terminated"].is_object()) {
+    const json& t = state["terminated"];
+    c.state = "terminated";
+    if (t.contains("exitCode") && t["exitCode"].is_number_integer()) {
+      c.exit_code = t["exitCode"].get<int>();
+    }
+    if (t.contains("message") && t["message"].is_string() &&
+        !t["message"].get_ref<const std::string&>().empty()) {
+      absl::StatusOr<json> report = manifest::ParseJsonText(t["message"].get<std::string>());
+      if (report.ok() && report->is_object() && report->contains("error") &&
+          (*report)["error"].is_string()) {
+        c.error = (*report)["error"].get<std::string>();
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
 engine::PodState WorkflowController::ObservePod(const json& pod) {
   engine::PodState s;
   const json status = pod.value("status", json::object());
@@ -107,6 +166,9 @@ engine::PodState WorkflowController::ObservePod(const json& pod) {
   std::string reason = status.value("reason", "");
   std::string message = status.value("message", "");
   for (const json& cs : status.value("containerStatuses", json::array())) {
+    if (cs.is_object() && cs.contains("name") && cs["name"].is_string()) {
+      s.containers[cs["name"].get<std::string>()] = ObserveContainer(cs);
+    }
     if (!cs.is_object() || cs.value("name", "") != "main") continue;
     s.ready = cs.value("ready", false);
     const json state = cs.value("state", json::object());
@@ -182,6 +244,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
     return LookupTemplate(wf_ns, kind, tname);
   };
   in.resources = resources_.Observe(key);
+  in.artifact_repository = options_.artifact_repository;
   const absl::Time started = absl::Now();
   absl::StatusOr<engine::EngineOutput> out = engine::Operate(in);
   if (metrics_) metrics_->ObserveOperation(absl::Now() - started);
@@ -189,11 +252,10 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
     if (metrics_) metrics_->CountError("operate");
     return out.status();
   }
-  for (const json& pod : out->pods_to_create) {
-    absl::StatusOr<json> created = cluster_->Create(pod);
-    if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
+  for (const absl::Status& created : CreateConcurrently(*cluster_, out->pods_to_create)) {
+    if (!created.ok() && !absl::IsAlreadyExists(created)) {
       if (metrics_) metrics_->CountError("pod_create");
-      return created.status();
+      return created;
     }
   }
   for (const std::string& pod : out->pods_to_delete) {

@@ -35,6 +35,8 @@ struct WorkflowControllerOptions {
   int workers = 4;
   // May be null: no metrics.
   metrics::MetricsRegistry* metrics = nullptr;
+  // Host directory of the local artifact repository (created by the caller); empty: none.
+  std::string artifact_repository;
 };
 
 class WorkflowController : public controller::Reconciler {

@@ -285,7 +285,12 @@ TEST(CorpusTest, Conditionals) {
 TEST(CorpusTest, GlobalOutputs) {
   Sim sim(Example("global-outputs.yaml"), [](const std::string& node, const json& t) {
     PodRun r = DefaultBehaviour(node, t);
-    if (absl::StrContains(node, "generate")) r.params = {{"hello-param", "hello world"}};
+    if (absl::StrContains(node, "generate")) {
+      r.params = {{"hello-param", "hello world"}};
+      r.artifacts = {{{"name", "hello-art"},
+                      {"path", "/tmp/hello_world.txt"},
+                      {"local", {{"key", "ex/ex-global-output/hello-art.tgz"}}}}};
+    }
     return r;
   });
   ASSERT_OK(sim.Run());
@@ -294,6 +299,10 @@ TEST(CorpusTest, GlobalOutputs) {
             (json{{"name", "my-global-param"}, {"value", "hello world"}}));
   EXPECT_EQ(InputValue(sim, "ex[1].consume-globals[0].consume-global-param"), "hello world");
   EXPECT_EQ(InputValue(sim, "ex.onExit[0].consume-global-param"), "hello world");
+  // The global artifact reaches the exit handler too.
+  const json* art = sim.Node("ex.onExit[0].consume-global-art");
+  ASSERT_NE(art, nullptr);
+  EXPECT_EQ((*art)["inputs"]["artifacts"][0]["local"]["key"], "ex/ex-global-output/hello-art.tgz");
 }
 
 TEST(CorpusTest, ParameterAggregation) {

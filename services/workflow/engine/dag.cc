@@ -63,6 +63,7 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   if (auto p = IntOrString(t.value("parallelism", json(nullptr))); p.has_value()) {
     boundary_parallelism_[id] = *p;
   }
+  if (t.value("failFast", json(false)) == true) fail_fast_boundaries_.insert(id);
   const json& dag = t["dag"];
   if (!dag.is_object() || !dag.contains("tasks") || !dag["tasks"].is_array()) {
     MarkPhase(*node, "Error", "dag.tasks: not a list");

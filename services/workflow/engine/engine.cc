@@ -2,6 +2,7 @@
 // bookkeeping every other part uses.
 #include "services/workflow/engine/engine.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -128,13 +129,50 @@ json& Operator::InitNode(const std::string& name, const std::string& type,
     }
   }
   if (PhaseCompleted(phase)) node["finishedAt"] = FormatTimestamp(in_.now);
-  if (ActiveType(type) && ActivePhase(phase)) {
-    ++active_children_[boundary_id];
-    if (type == "Pod") ++active_pods_;
-  }
+  Tally(node, phase, 1);
   json& slot = (*nodes_)[id];
   slot = std::move(node);
   return slot;
+}
+
+void Operator::Tally(const json& node, const std::string& phase, int delta) {
+  const std::string type = Str(node, "type");
+  if (!ActiveType(type)) return;
+  const std::string boundary = Str(node, "boundaryID");
+  if (ActivePhase(phase)) {
+    active_children_[boundary] += delta;
+    if (type == "Pod") {
+      active_pods_ += delta;
+      active_boundary_pods_[boundary] += delta;
+    }
+  } else if (PhaseFailedOrError(phase)) {
+    failed_children_[boundary] += delta;
+  }
+}
+
+bool Operator::FailFastHalts(json& boundary) {
+  const std::string id = Str(boundary, "id");
+  auto failed = failed_children_.find(id);
+  if (failed == failed_children_.end() || failed->second <= 0) return false;
+  auto pods = active_boundary_pods_.find(id);
+  if (NodeFulfilled(boundary) || (pods != active_boundary_pods_.end() && pods->second > 0)) {
+    return true;
+  }
+  if (Str(boundary, "type") == "Steps") {
+    // The step group that was running when the failure came in fails with its template; groups
+    // are created in order, so it is the last one that exists.
+    json* last = nullptr;
+    const std::string name = Str(boundary, "name");
+    for (size_t i = 0; i < nodes_->size(); ++i) {
+      json* sg = NodeByName(absl::StrCat(name, "[", i, "]"));
+      if (sg == nullptr) break;
+      last = sg;
+    }
+    if (last != nullptr && !NodeFulfilled(*last)) MarkPhase(*last, "Failed", kFailFastMessage);
+  }
+  MarkPhase(boundary, "Failed", kFailFastMessage);
+  KillDaemonedChildren(id);
+  return true;
 }
 
 void Operator::AddChild(const std::string& parent_name, const std::string& child_name) {
@@ -159,14 +197,9 @@ void Operator::AddChild(const std::string& parent_name, const std::string& child
 void Operator::MarkPhase(json& node, const std::string& phase,
                          const std::optional<std::string>& message) {
   const std::string old = Str(node, "phase");
-  const std::string type = Str(node, "type");
   if (old != phase) {
-    if (ActiveType(type)) {
-      const bool was = ActivePhase(old), is = ActivePhase(phase);
-      const int delta = (is ? 1 : 0) - (was ? 1 : 0);
-      active_children_[Str(node, "boundaryID")] += delta;
-      if (type == "Pod") active_pods_ += delta;
-    }
+    Tally(node, old, -1);
+    Tally(node, phase, 1);
     node["phase"] = phase;
   }
   if (message.has_value()) {
@@ -185,6 +218,30 @@ std::vector<std::string> Operator::OutboundNodes(const std::string& id, int dept
   if (node == nullptr || depth > 2 * kMaxDepth) return {id};
   const std::string type = Str(*node, "type");
   const json children = node->value("children", json::array());
+  // A containerSet pod ends with its last containers (Argo getOutboundNodes): the Container
+  // nodes with no dependent container. Its first child is a Container of its own boundary.
+  const json* first = children.empty() ? nullptr : NodeById(children[0].get<std::string>());
+  const bool container_set = type == "Pod" && first != nullptr &&
+                             Str(*first, "type") == "Container" && Str(*first, "boundaryID") == id;
+  if (container_set || type == "Container") {
+    std::vector<std::string> out;
+    for (const json& c : children) {
+      const json* cn = NodeById(c.get<std::string>());
+      if (cn == nullptr) continue;
+      if (Str(*cn, "type") != "Container" ||
+          Str(*cn, "boundaryID") != (type == "Container" ? Str(*node, "boundaryID") : id)) {
+        if (type == "Container" && std::find(out.begin(), out.end(), id) == out.end()) {
+          out.push_back(id);
+        }
+        continue;
+      }
+      for (std::string& o : OutboundNodes(Str(*cn, "id"), depth + 1)) {
+        if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(std::move(o));
+      }
+    }
+    if (out.empty()) out.push_back(id);
+    return out;
+  }
   if (type == "Pod" || type == "Skipped" || type == "Suspend") return {id};
   if (type == "TaskGroup") {
     if (children.empty()) return {id};
@@ -261,6 +318,11 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   if (!t.ok()) return fail(type, std::string(t.status().message()));
   if (body_key != nullptr) (*t)[body_key] = std::move(body);
 
+  if (node != nullptr && (type == "Steps" || type == "DAG") && Str(*node, "type") == type &&
+      t->value("failFast", json(false)) == true) {
+    fail_fast_boundaries_.insert(Str(*node, "id"));
+    if (FailFastHalts(*node)) return node;
+  }
   if (node == nullptr) {
     if (ShutdownBlocks(opts.on_exit)) {
       return &InitNode(node_name, type, "", opts.boundary_id, "Failed", ShutdownMessage(), &*r);
@@ -273,6 +335,9 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
     const int64_t wf_par = IntOrString(spec_.value("parallelism", json(nullptr))).value_or(0);
     if (type == "Pod" && wf_par > 0 && active_pods_ >= wf_par) return nullptr;
     if (!opts.boundary_id.empty()) {
+      if (fail_fast_boundaries_.count(opts.boundary_id)) {
+        if (json* b = NodeById(opts.boundary_id); b != nullptr && FailFastHalts(*b)) return nullptr;
+      }
       auto lim = boundary_parallelism_.find(opts.boundary_id);
       if (lim != boundary_parallelism_.end() && lim->second > 0 &&
           active_children_[opts.boundary_id] >= lim->second) {
@@ -445,6 +510,7 @@ absl::StatusOr<EngineOutput> Operator::Run() {
         SetGlobal("workflow.outputs.parameters." + Str(p, "name"), ItemText(p["value"]));
     }
   }
+  RestoreGlobalArtifacts();
   if (Str(status_, "phase") != "Running") {
     out_.status = status_;
     return std::move(out_);
@@ -464,10 +530,8 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
     const std::string type = Str(*it, "type");
     if (it->value("daemoned", false)) has_daemons_ = true;
-    if (ActiveType(type) && ActivePhase(Str(*it, "phase"))) {
-      ++active_children_[Str(*it, "boundaryID")];
-      if (type == "Pod") ++active_pods_;
-    }
+    if (type == "Container") has_container_sets_ = true;
+    Tally(*it, Str(*it, "phase"), 1);
   }
   ReconcilePods();
   ApplyDeadlinesAndShutdown();
@@ -526,6 +590,7 @@ absl::StatusOr<EngineOutput> Operator::Run() {
     }
   }
 
+  FinishContainerNodes();
   // Progress, conditions.
   int64_t done_pods = 0, total_pods = 0;
   bool pod_running = false;

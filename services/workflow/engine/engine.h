@@ -22,6 +22,13 @@
 
 namespace argonaut::workflow::engine {
 
+// One container of a pod, as its status reports it (containerSet pods need every container).
+struct ContainerState {
+  std::string state;             // "waiting" | "running" | "terminated"
+  std::optional<int> exit_code;  // once terminated
+  std::string error;             // the executor report's "error" (e.g. a failed dependency)
+};
+
 // What the controller observed of one pod the engine asked for.
 struct PodState {
   // "Pending" | "Running" | "Succeeded" | "Failed"; "" = the pod does not exist (yet / any more).
@@ -35,6 +42,7 @@ struct PodState {
   absl::Time finished_at = absl::InfinitePast();
   std::string pod_ip;
   bool ready = false;  // daemon steps: main container ready (or running without a probe)
+  std::map<std::string, ContainerState> containers;  // by container name
 };
 
 // Outcome of one resource-template action the engine asked for (see
@@ -58,6 +66,9 @@ struct EngineInput {
   TemplateLookup lookup;
   // Resource-template outcomes by node id (the key of EngineOutput::resource_actions).
   std::map<std::string, ResourceState> resources;
+  // Host directory of the local artifact repository; empty: artifacts that need it fail with a
+  // message saying so.
+  std::string artifact_repository;
 };
 
 struct EngineOutput {

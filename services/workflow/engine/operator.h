@@ -50,6 +50,8 @@ inline constexpr int64_t kMaxRetries = 10000;   // attempts when retryStrategy.l
 // The local kubelet's status.reason for a pod that was running when the runtime restarted
 // (restartPolicy Never forbids running it again in place).
 inline constexpr char kNodeRestarted[] = "NodeRestarted";
+inline constexpr char kFailFastMessage[] =
+    "template has failed or errored children and failFast enabled";
 inline constexpr char kRestartMessage[] =
     "pod interrupted by a restart of the local runtime; running it again";
 
@@ -94,6 +96,17 @@ class Operator {
   absl::StatusOr<json> ResolveArgumentExpressions(const json& step, const tmpl::Scope& scope);
   void SetGlobal(const std::string& name, const std::string& value);
 
+  // --- artifacts (artifacts.cc)
+  // Gives each inputs.artifacts entry its location from the arguments (`from`, raw, ...).
+  absl::Status ResolveInputArtifacts(json& inputs, const json& args);
+  // inputs.artifacts.<N> (+ .path), outputs.artifacts.<N>.path, outputs.parameters.<N>.path.
+  void AddArtifactsToScope(tmpl::Scope& scope, const json& t) const;
+  void PublishGlobalArtifacts(const json& outputs);
+  void RestoreGlobalArtifacts();  // workflow.outputs.artifacts.* from the stored status
+  // Pods that move artifacts: the key prefix in the template, the repository in the pod.
+  void SetArchiveLocation(json& t, const std::string& pod_name) const;
+  void AttachArtifactRepository(json& pod_spec, const json& t) const;
+
   // --- execution (engine.cc, pods.cc, steps.cc, dag.cc)
   // nullptr: the node could not start yet (parallelism, suspend, shutdown, deadline).
   absl::StatusOr<json*> ExecuteTemplate(const std::string& node_name, const json& holder,
@@ -112,6 +125,16 @@ class Operator {
   json BuildPod(const std::string& node_name, const std::string& pod_name,
                 const std::string& template_name, const json& t);
   void ReconcilePods();
+  // --- container sets (container_set.cc): one pod, one Container child node per container.
+  // The pod's containers: each runs `argoexec emissary` for its entry of the containerSet.
+  json ContainerSetContainers(const std::string& node_name, const json& t);
+  // Container nodes `<pod node>.<container>` (Pending), linked as the dependency graph says.
+  void InitContainerNodes(const std::string& pod_node_name, const Resolved& r, const json& t);
+  // Container node phases from the observed container states (pod may be null).
+  void ReconcileContainerNodes(const json& pod_node, const PodState* pod);
+  // Container nodes still open when their pod node completed end with it.
+  void FinishContainerNodes();
+  bool has_container_sets_ = false;
   // A node whose pod died with the runtime runs again without counting a retry.
   void RestartInterruptedPod(json& node, const std::string& pod_name);
   void KillDaemonedChildren(const std::string& boundary_id);
@@ -156,7 +179,15 @@ class Operator {
   tmpl::Scope globals_;
   std::map<std::string, json, std::less<>> template_cache_;  // "kind/name" -> object or null
   int64_t active_pods_ = 0;
-  std::map<std::string, int64_t> active_children_;  // boundary id -> running Pod/Steps/DAG
+  std::map<std::string, int64_t> active_children_;       // boundary id -> running Pod/Steps/DAG
+  std::map<std::string, int64_t> active_boundary_pods_;  // boundary id -> Pending/Running pods
+  std::map<std::string, int64_t> failed_children_;  // boundary id -> Failed/Error Pod/Steps/DAG
+  std::set<std::string> fail_fast_boundaries_;      // steps/dag node ids whose template failFast
+  // Keeps the counters above in step with one node's (type, boundary, phase), delta +1 or -1.
+  void Tally(const json& node, const std::string& phase, int delta);
+  // Argo checkParallelism's failFast rule for the steps/dag node `boundary`: once a child failed
+  // no new child starts (true), and the node fails once none of its pods is active any more.
+  bool FailFastHalts(json& boundary);
   bool suspended_ = false;
   bool deadline_exceeded_ = false;
   std::string shutdown_;
@@ -169,6 +200,21 @@ class Operator {
   const json* StoredTemplate(const json& node) const;
   void StoreTemplate(const json& node, const json& tmpl);
 };
+
+// containerSet checks (errors name the field, e.g. "containerSet.containers[1].dependencies[0]").
+absl::Status ValidateContainerSet(const json& container_set);
+// Why a failed containerSet pod failed, as Argo words it: the first container (in spec order)
+// that exited non-zero, "Error (exit code N)". nullopt when none did.
+std::optional<std::string> ContainerSetFailure(const PodState& pod, const json& container_set);
+
+// Where step pods see the local artifact repository (under the pod-private /tmp, so the mount
+// point never has to be created on the host).
+inline constexpr char kArtifactRepoVolume[] = "argonaut-artifact-repository";
+inline constexpr char kArtifactRepoMountPath[] = "/tmp/.argonaut-artifacts";
+// artifacts.cc, shared by scope.cc and pods.cc.
+void AddNodeArtifactsToScope(tmpl::Scope& scope, const std::string& prefix, const json& outputs);
+absl::StatusOr<json> ArtifactOutputsFromScope(const json& t, const tmpl::Scope& scope);
+json PodArtifactOutputs(const json& report, const json* tmpl);
 
 // Shared by steps.cc and dag.cc.
 absl::StatusOr<std::vector<json>> ExpandLoop(Operator& op, const json& step);

@@ -67,6 +67,9 @@ json PodOutputs(const PodState& pod, const json* tmpl) {
     }
   }
   if (!params.empty()) outputs["parameters"] = std::move(params);
+  if (json artifacts = PodArtifactOutputs(rep, tmpl); !artifacts.empty()) {
+    outputs["artifacts"] = std::move(artifacts);
+  }
   return outputs;
 }
 
@@ -108,6 +111,7 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
     if (main.contains(k)) c[k] = main[k];
   }
   json containers = json::array({std::move(c)});
+  if (t.contains("containerSet")) containers = ContainerSetContainers(node_name, t);
   if (t.contains("sidecars") && t["sidecars"].is_array()) {
     for (const json& s : t["sidecars"]) containers.push_back(s);
   }
@@ -142,6 +146,7 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
   const std::string sa = Str(t, "serviceAccountName").empty() ? Str(spec_, "serviceAccountName")
                                                               : Str(t, "serviceAccountName");
   if (!sa.empty()) pod_spec["serviceAccountName"] = sa;
+  AttachArtifactRepository(pod_spec, t);
   (void)template_name;
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
@@ -184,6 +189,12 @@ json* Operator::ExecutePod(const std::string& name, const Resolved& r, const jso
     if (!pod->second.pod_ip.empty()) (*node)["podIP"] = pod->second.pod_ip;
   }
   if (Str(*node, "phase") != "Pending" || exists || pods_created_.count(pod_name)) return node;
+  if (t.contains("containerSet")) {
+    if (absl::Status valid = ValidateContainerSet(t["containerSet"]); !valid.ok()) {
+      MarkPhase(*node, "Error", std::string(valid.message()));
+      return node;
+    }
+  }
   tmpl::Scope local;
   local.Set("pod.name", pod_name);
   local.Set("node.name", name);
@@ -195,8 +206,13 @@ json* Operator::ExecutePod(const std::string& name, const Resolved& r, const jso
     MarkPhase(*node, "Error", std::string(final_t.status().message()));
     return node;
   }
+  SetArchiveLocation(*final_t, pod_name);
   out_.pods_to_create.push_back(BuildPod(name, pod_name, Str(*node, "templateName"), *final_t));
   pods_created_.insert(pod_name);
+  if (t.contains("containerSet")) {
+    InitContainerNodes(name, r, t);
+    node = NodeByName(name);  // InitNode may have moved it
+  }
   return node;
 }
 
@@ -211,6 +227,8 @@ void Operator::ReconcilePods() {
     const std::string nphase = Str(node, "phase");
     const json* tmpl = StoredTemplate(node);
     if (tmpl != nullptr && tmpl->contains("resource")) continue;
+    const bool container_set = tmpl != nullptr && tmpl->contains("containerSet");
+    if (container_set) ReconcileContainerNodes(node, pod);
     if (pphase.empty()) {
       // The engine only deletes the pod of a node that is not completed once the stored status
       // already says Pending (RestartInterruptedPod), so a Running node without its pod was
@@ -251,8 +269,17 @@ void Operator::ReconcilePods() {
       if (message.empty() && pod->exit_code.has_value()) {
         message = absl::StrCat("Error (exit code ", *pod->exit_code, ")");
       }
-      const bool failed =
-          pod->exit_code.has_value() || absl::StrContains(message, "DeadlineExceeded");
+      bool failed = pod->exit_code.has_value() || absl::StrContains(message, "DeadlineExceeded");
+      // argoexec could not load or save an artifact: a system error, as in Argo.
+      if (pod->outputs.is_object() && Str(pod->outputs, "errorPhase") == "Error") failed = false;
+      if (container_set && (!pod->exit_code.has_value() || *pod->exit_code == 0)) {
+        // A container other than `main` failed the pod: Argo names it as the reason.
+        if (std::optional<std::string> why = ContainerSetFailure(*pod, (*tmpl)["containerSet"]);
+            why.has_value()) {
+          failed = true;
+          message = *why;
+        }
+      }
       node.erase("daemoned");
       MarkPhase(node, failed ? "Failed" : "Error", message.empty() ? "pod failed" : message);
     }

@@ -99,6 +99,7 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
   json t = tmpl;
   auto inputs = t.find("inputs");
   if (inputs == t.end() || !inputs->is_object()) return t;
+  RETURN_IF_ERROR(ResolveInputArtifacts(*inputs, args));
   auto params = inputs->find("parameters");
   if (params == inputs->end() || !params->is_array()) return t;
   const json empty = json::array();
@@ -168,6 +169,7 @@ tmpl::Scope Operator::TemplateScope(const json& t) const {
     }
     scope.Set("inputs.parameters", all.dump());
   }
+  AddArtifactsToScope(scope, t);
   return scope;
 }
 
@@ -187,6 +189,7 @@ void Operator::AddNodeToScope(tmpl::Scope& scope, const std::string& prefix, con
   if (!Str(node, "phase").empty()) scope.Set(prefix + ".status", Str(node, "phase"));
   const json& outputs = node.contains("outputs") ? node["outputs"] : n->value("outputs", json());
   if (!outputs.is_object()) return;
+  AddNodeArtifactsToScope(scope, prefix, outputs);
   if (outputs.contains("result") && outputs["result"].is_string()) {
     scope.Set(prefix + ".outputs.result", outputs["result"].get<std::string>());
   }
@@ -243,10 +246,11 @@ void Operator::AddAggregateToScope(tmpl::Scope& scope, const std::string& prefix
 }
 
 absl::StatusOr<json> Operator::OutputsFromScope(const json& t, const tmpl::Scope& scope) {
+  ASSIGN_OR_RETURN(json artifacts, ArtifactOutputsFromScope(t, scope));
   auto outs = t.find("outputs");
   if (outs == t.end() || !outs->is_object() || !outs->contains("parameters") ||
       !(*outs)["parameters"].is_array()) {
-    return json(nullptr);
+    return artifacts.is_null() ? json(nullptr) : json{{"artifacts", std::move(artifacts)}};
   }
   json params = json::array();
   for (const json& p : (*outs)["parameters"]) {
@@ -292,10 +296,13 @@ absl::StatusOr<json> Operator::OutputsFromScope(const json& t, const tmpl::Scope
     if (p.contains("globalName")) out["globalName"] = p["globalName"];
     params.push_back(std::move(out));
   }
-  return json{{"parameters", std::move(params)}};
+  json result = {{"parameters", std::move(params)}};
+  if (!artifacts.is_null()) result["artifacts"] = std::move(artifacts);
+  return result;
 }
 
 void Operator::PublishGlobalOutputs(const json& outputs) {
+  PublishGlobalArtifacts(outputs);
   if (!outputs.is_object() || !outputs.contains("parameters")) return;
   for (const json& p : outputs["parameters"]) {
     if (!p.is_object() || Str(p, "globalName").empty() || !p.contains("value")) continue;

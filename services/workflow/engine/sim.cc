@@ -121,6 +121,7 @@ absl::Status Sim::Step() {
       p.outputs = {{"result", live.run.result},
                    {"exitCode", std::to_string(live.run.exit_code)},
                    {"parameters", params}};
+      if (!live.run.artifacts.empty()) p.outputs["artifacts"] = live.run.artifacts;
     }
   }
   bool busy = false;

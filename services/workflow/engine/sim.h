@@ -19,6 +19,7 @@ struct PodRun {
   int exit_code = 0;
   std::string result;                                       // stdout
   std::vector<std::pair<std::string, std::string>> params;  // reported output parameters
+  nlohmann::json artifacts = nlohmann::json::array();       // reported saved artifacts
   int running_ticks = 1;                                    // Operate calls the pod stays Running
   bool daemon_ready = true;
   std::string message;

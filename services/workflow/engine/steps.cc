@@ -74,6 +74,7 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
   if (auto p = IntOrString(t.value("parallelism", json(nullptr))); p.has_value()) {
     boundary_parallelism_[id] = *p;
   }
+  if (t.value("failFast", json(false)) == true) fail_fast_boundaries_.insert(id);
   if (!t["steps"].is_array()) {
     MarkPhase(*node, "Error", "steps: not a list of step groups");
     return node;

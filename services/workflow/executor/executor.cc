@@ -12,11 +12,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/images/image_table.h"
 #include "lib/manifest/json_text.h"
+#include "services/workflow/executor/artifacts.h"
+#include "services/workflow/executor/container_set.h"
 
 extern char** environ;
 
@@ -26,10 +30,17 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// containerSet: a dependency that has not started by then never will (its start failed); a set
+// is for steps, so a day bounds any wait.
+constexpr absl::Duration kContainerStartGrace = absl::Seconds(30);
+constexpr absl::Duration kMaxDependencyWait = absl::Hours(24);
+
 std::atomic<pid_t> g_child{0};
+std::atomic<bool> g_stop{false};  // SIGTERM/SIGINT seen (a containerSet wait gives up)
 
 // The pod's SIGTERM (deletion, Terminate, deadline) goes to the step.
 void Forward(int sig) {
+  g_stop = true;
   const pid_t child = g_child.load();
   if (child > 0) kill(child, sig);
 }
@@ -88,6 +99,14 @@ void Report(const json& report) {
 int Fail(const std::string& message) {
   fprintf(stderr, "argoexec: %s\n", message.c_str());
   Report({{"exitCode", "1"}, {"error", message}});
+  return 1;
+}
+
+// An artifact that cannot be loaded or saved is a system error (node phase Error), not a
+// failure of the step's own command.
+int FailArtifact(const std::string& message) {
+  fprintf(stderr, "argoexec: %s\n", message.c_str());
+  Report({{"exitCode", "1"}, {"error", message}, {"errorPhase", "Error"}});
   return 1;
 }
 
@@ -154,9 +173,60 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   if (tmpl_text == nullptr) return Fail("ARGO_TEMPLATE is not set");
   absl::StatusOr<json> tmpl = manifest::ParseJsonText(tmpl_text);
   if (!tmpl.ok()) return Fail(absl::StrCat("ARGO_TEMPLATE: ", tmpl.status().message()));
+  // A containerSet container runs its own entry once its dependencies exited 0 (container_set.h).
+  std::unique_ptr<ContainerSetGate> gate;
+  std::vector<std::string> siblings;
+  const char* ctr_env = std::getenv("ARGO_CONTAINER_NAME");
+  const std::string ctr_name = ctr_env != nullptr ? ctr_env : "";
+  auto stopped = [] { return g_stop.load(); };
+  if (tmpl->is_object() && tmpl->contains("containerSet")) {
+    absl::StatusOr<json> view = TemplateForContainer(*tmpl, ctr_name);
+    if (!view.ok()) return Fail(std::string(view.status().message()));
+    gate = std::make_unique<ContainerSetGate>(ContainerSetDir(std::getenv("TMPDIR")), ctr_name);
+    if (absl::Status s = gate->Start(); !s.ok()) return Fail(std::string(s.message()));
+    struct sigaction early {};
+    early.sa_handler = Forward;
+    sigaction(SIGTERM, &early, nullptr);
+    sigaction(SIGINT, &early, nullptr);
+    for (const std::string& dep : ContainerDependencies(*tmpl, ctr_name)) {
+      absl::Status s = gate->WaitEnded(dep, stopped, kContainerStartGrace, kMaxDependencyWait);
+      if (s.ok()) continue;
+      const int code = absl::IsCancelled(s) ? 143 : kEmissaryErrorExitCode;
+      fprintf(stderr, "argoexec: %s\n", std::string(s.message()).c_str());
+      Report({{"exitCode", absl::StrCat(code)}, {"error", std::string(s.message())}});
+      gate->Finish(code);
+      return code;
+    }
+    if (ctr_name == "main") siblings = OtherContainers(*tmpl, ctr_name);
+    *tmpl = *std::move(view);
+  }
   const char* tmpdir = std::getenv("TMPDIR");
   absl::StatusOr<ExecPlan> plan = PlanFromTemplate(*tmpl, tmpdir != nullptr ? tmpdir : "/tmp");
   if (!plan.ok()) return Fail(std::string(plan.status().message()));
+  // Artifacts are planned before anything runs, so a bad spec fails the step at once.
+  absl::StatusOr<std::vector<InputArtifactPlan>> inputs = PlanInputArtifacts(*tmpl);
+  if (!inputs.ok()) return FailArtifact(std::string(inputs.status().message()));
+  absl::StatusOr<std::vector<OutputArtifactPlan>> outputs = PlanOutputArtifacts(*tmpl);
+  if (!outputs.ok()) return FailArtifact(std::string(outputs.status().message()));
+  const std::string repo =
+      RepositoryRoot(std::getenv(kArtifactRepoEnv), std::getenv(kArtifactRepoHostEnv));
+  std::vector<std::string> loaded;  // what the loads created, removed when the step ends
+  auto cleanup = [&loaded] {
+    for (const std::string& p : loaded) {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  };
+  for (const InputArtifactPlan& in : *inputs) {
+    std::string created;
+    absl::Status s = LoadInputArtifact(in, repo, &created);
+    if (!created.empty()) loaded.push_back(created);
+    if (!s.ok()) {
+      cleanup();
+      return FailArtifact(absl::StrCat("failed to load artifact \"", in.name, "\" to ", in.path,
+                                       ": ", s.message()));
+    }
+  }
   if (!plan->script_path.empty()) {
     std::ofstream script(plan->script_path, std::ios::binary | std::ios::trunc);
     script << plan->script_source;
@@ -220,7 +290,29 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   }
   g_child = 0;
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (gate != nullptr) {
+    gate->Finish(code);
+    // Like Argo's wait container, `main` collects outputs once the whole set has ended: files
+    // the other containers write count.
+    for (const std::string& other : siblings) {
+      (void)gate->WaitEnded(other, stopped, absl::Seconds(2), kMaxDependencyWait);
+    }
+  }
   json report = BuildReport(*tmpl, captured, code, ReadFile);
+  // Outputs are saved whatever the exit code, as Argo's wait container does.
+  json saved = json::array();
+  for (const OutputArtifactPlan& out : *outputs) {
+    absl::Status s = SaveOutputArtifact(out, repo);
+    if (s.ok()) {
+      saved.push_back(out.record);
+    } else if (!(absl::IsNotFound(s) && out.optional) && !report.contains("error")) {
+      report["error"] = absl::StrCat("failed to save artifact \"", out.name, "\" from ", out.path,
+                                     ": ", s.message());
+      report["errorPhase"] = "Error";
+    }
+  }
+  if (!saved.empty()) report["artifacts"] = std::move(saved);
+  cleanup();
   if (overflow) {
     report["result"] = "";
     report["error"] = absl::StrCat("outputs.result is larger than ", kMaxResultBytes, " bytes");

@@ -1,0 +1,245 @@
+// Artifacts in the engine: `from` resolution, keys, the repository volume, global artifacts,
+// path placeholders and the errors for what cannot be loaded.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/manifest/yaml.h"
+#include "nlohmann/json.hpp"
+#include "services/workflow/engine/engine.h"
+
+namespace argonaut::workflow::engine {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+json Yaml(const std::string& text) {
+  auto docs = manifest::ParseDocuments(text);
+  EXPECT_TRUE(docs.ok()) << docs.status();
+  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
+}
+
+json Env(const json& pod, const std::string& name) {
+  for (const json& e : pod["spec"]["containers"][0]["env"]) {
+    if (e["name"] == name) return e["value"];
+  }
+  return nullptr;
+}
+
+json TemplateOf(const json& pod) {
+  return json::parse(Env(pod, "ARGO_TEMPLATE").get<std::string>());
+}
+
+class Driver {
+ public:
+  explicit Driver(json wf) { in_.workflow = std::move(wf); }
+  EngineOutput Step() {
+    in_.now = absl::FromUnixSeconds(1700000000 + calls_++);
+    in_.artifact_repository = "/data/artifacts";
+    absl::StatusOr<EngineOutput> out = Operate(in_);
+    EXPECT_OK(out.status());
+    in_.workflow["status"] = out->status;
+    return *std::move(out);
+  }
+  void Finish(const std::string& pod, json report) {
+    PodState& s = in_.pods[pod];
+    s.phase = "Succeeded";
+    s.exit_code = 0;
+    s.outputs = std::move(report);
+  }
+  void Fail(const std::string& pod, int code, const std::string& message, json report) {
+    PodState& s = in_.pods[pod];
+    s.phase = "Failed";
+    s.exit_code = code;
+    s.message = message;
+    s.outputs = std::move(report);
+  }
+  const json& status() { return in_.workflow["status"]; }
+  json NodeNamed(const std::string& display) {
+    for (const json& n : status()["nodes"]) {
+      if (n["displayName"] == display) return n;
+    }
+    return nullptr;
+  }
+
+ private:
+  EngineInput in_;
+  int calls_ = 0;
+};
+
+TEST(ArtifactsTest, StepsPassArtifactsThroughTheLocalRepository) {
+  Driver d(Yaml(R"(
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: gen, template: gen}
+    - - name: use
+        template: use
+        arguments:
+          artifacts: [{name: in, from: "{{steps.gen.outputs.artifacts.out}}", subPath: a.txt}]
+  - name: gen
+    container: {image: busybox, command: [sh, -c, "echo"]}
+    outputs:
+      artifacts: [{name: out, path: /tmp/dir, globalName: shared}]
+  - name: use
+    inputs:
+      artifacts: [{name: in, path: /tmp/in, mode: 384}]
+    container: {image: busybox, command: [cat, "{{inputs.artifacts.in.path}}"]}
+)"));
+  EngineOutput first = d.Step();
+  ASSERT_EQ(first.pods_to_create.size(), 1u);
+  const json& gen = first.pods_to_create[0];
+  const std::string gen_pod = gen["metadata"]["name"];
+  EXPECT_EQ(TemplateOf(gen)["archiveLocation"]["local"]["key"], "wf/" + gen_pod);
+  EXPECT_EQ(Env(gen, "ARGONAUT_ARTIFACT_REPO_HOST"), "/data/artifacts");
+  EXPECT_EQ(Env(gen, "ARGONAUT_ARTIFACT_REPO"), "/tmp/.argonaut-artifacts");
+  EXPECT_EQ(gen["spec"]["volumes"].back()["hostPath"]["path"], "/data/artifacts");
+  EXPECT_EQ(gen["spec"]["containers"][0]["volumeMounts"].back()["mountPath"],
+            "/tmp/.argonaut-artifacts");
+
+  const json saved = {
+      {"name", "out"}, {"path", "/tmp/dir"}, {"local", {{"key", "wf/" + gen_pod + "/out.tgz"}}}};
+  d.Finish(gen_pod, {{"exitCode", "0"}, {"artifacts", json::array({saved})}});
+  EngineOutput second = d.Step();
+  ASSERT_EQ(second.pods_to_create.size(), 1u);
+  json use = TemplateOf(second.pods_to_create[0]);
+  const json& in = use["inputs"]["artifacts"][0];
+  EXPECT_EQ(in["local"]["key"], "wf/" + gen_pod + "/out.tgz");
+  EXPECT_EQ(in["path"], "/tmp/in");
+  EXPECT_EQ(in["subPath"], "a.txt");
+  EXPECT_EQ(in["mode"], 384);
+  EXPECT_FALSE(in.contains("from"));
+  EXPECT_EQ(use["container"]["command"][1], "/tmp/in");
+  // The producer's node records the artifact; its globalName publishes it workflow-wide.
+  EXPECT_EQ(d.NodeNamed("gen")["outputs"]["artifacts"][0]["globalName"], "shared");
+  const json& global = d.status()["outputs"]["artifacts"][0];
+  EXPECT_EQ(global["name"], "shared");
+  EXPECT_EQ(global["local"]["key"], "wf/" + gen_pod + "/out.tgz");
+}
+
+TEST(ArtifactsTest, StepsTemplateOutputsComeFromItsSteps) {
+  Driver d(Yaml(R"(
+metadata: {name: nest}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: inner, template: inner}
+    - - name: use
+        template: use
+        arguments:
+          artifacts: [{name: in, from: "{{steps.inner.outputs.artifacts.up}}"}]
+  - name: inner
+    steps:
+    - - {name: gen, template: gen}
+    outputs:
+      artifacts: [{name: up, from: "{{steps.gen.outputs.artifacts.out}}"}]
+  - name: gen
+    container: {image: busybox}
+    outputs: {artifacts: [{name: out, path: /tmp/f, archive: {none: {}}}]}
+  - name: use
+    inputs: {artifacts: [{name: in, path: /tmp/in}]}
+    container: {image: busybox}
+)"));
+  EngineOutput first = d.Step();
+  ASSERT_EQ(first.pods_to_create.size(), 1u);
+  const std::string gen_pod = first.pods_to_create[0]["metadata"]["name"];
+  d.Finish(gen_pod, {{"artifacts", json::array({{{"name", "out"},
+                                                 {"path", "/tmp/f"},
+                                                 {"archive", {{"none", json::object()}}},
+                                                 {"local", {{"key", "nest/p/f"}}}}})}});
+  EngineOutput second = d.Step();
+  ASSERT_EQ(second.pods_to_create.size(), 1u);
+  const json in = TemplateOf(second.pods_to_create[0])["inputs"]["artifacts"][0];
+  EXPECT_EQ(in["local"]["key"], "nest/p/f");
+  EXPECT_EQ(in["archive"], json::parse(R"({"none": {}})"));
+  EXPECT_EQ(d.NodeNamed("inner")["outputs"]["artifacts"][0]["name"], "up");
+}
+
+TEST(ArtifactsTest, RawInputsAndPathPlaceholders) {
+  Driver d(Yaml(R"(
+metadata: {name: raw}
+spec:
+  entrypoint: main
+  arguments:
+    artifacts: [{name: text, raw: {data: "1\n2\n"}}]
+  templates:
+  - name: main
+    inputs: {artifacts: [{name: text, path: /inputs/text/data}]}
+    outputs:
+      parameters: [{name: n, valueFrom: {path: /outputs/n}}]
+      artifacts: [{name: o, path: /outputs/o}]
+    container:
+      image: busybox
+      args: ["{{inputs.artifacts.text.path}} {{outputs.artifacts.o.path}} {{outputs.parameters.n.path}}"]
+)"));
+  EngineOutput out = d.Step();
+  ASSERT_EQ(out.pods_to_create.size(), 1u);
+  json t = TemplateOf(out.pods_to_create[0]);
+  EXPECT_EQ(t["container"]["args"][0], "/inputs/text/data /outputs/o /outputs/n");
+  EXPECT_EQ(t["inputs"]["artifacts"][0]["raw"]["data"], "1\n2\n");
+}
+
+TEST(ArtifactsTest, UnsupportedOrMissingArtifactsFailTheNodeNamingTheField) {
+  Driver d(Yaml(R"(
+metadata: {name: bad}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: s3
+        template: use
+        arguments:
+          artifacts: [{name: in, s3: {endpoint: s3.amazonaws.com, bucket: b, key: k}}]
+      - {name: missing, template: use}
+      - name: dangling
+        template: use
+        arguments:
+          artifacts: [{name: in, from: "{{steps.nope.outputs.artifacts.x}}"}]
+  - name: use
+    inputs: {artifacts: [{name: in, path: /tmp/in}]}
+    container: {image: busybox}
+)"));
+  EngineOutput out = d.Step();
+  EXPECT_TRUE(out.pods_to_create.empty());
+  EXPECT_EQ(d.NodeNamed("s3")["phase"], "Error");
+  EXPECT_THAT(d.NodeNamed("s3")["message"].get<std::string>(),
+              HasSubstr("arguments.artifacts.in.s3: this artifact location is not supported"));
+  EXPECT_THAT(d.NodeNamed("missing")["message"].get<std::string>(),
+              HasSubstr("inputs.artifacts.in was not supplied"));
+  EXPECT_THAT(d.NodeNamed("dangling")["message"].get<std::string>(),
+              HasSubstr("arguments.artifacts.in.from: unable to resolve"));
+}
+
+TEST(ArtifactsTest, ArtifactErrorsFromArgoexecAreErrorsNotFailures) {
+  Driver d(Yaml(R"(
+metadata: {name: err}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    outputs: {artifacts: [{name: o, path: /tmp/o}]}
+    container: {image: busybox}
+)"));
+  EngineOutput out = d.Step();
+  ASSERT_EQ(out.pods_to_create.size(), 1u);
+  const std::string pod = out.pods_to_create[0]["metadata"]["name"];
+  // argoexec exits 1 and reports the error; the controller makes it the pod's message.
+  d.Fail(pod, 1, "failed to save artifact \"o\" from /tmp/o: no such file",
+         {{"exitCode", "1"},
+          {"error", "failed to save artifact \"o\" from /tmp/o: no such file"},
+          {"errorPhase", "Error"}});
+  d.Step();
+  EXPECT_EQ(d.status()["phase"], "Error");
+  EXPECT_THAT(d.NodeNamed("err")["message"].get<std::string>(),
+              HasSubstr("failed to save artifact \"o\""));
+}
+
+}  // namespace
+}  // namespace argonaut::workflow::engine
