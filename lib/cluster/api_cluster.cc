@@ -7,11 +7,6 @@
 namespace argonaut::cluster {
 namespace {
 
-absl::StatusOr<Object> Parse(const absl::StatusOr<std::string>& text) {
-  if (!text.ok()) return text.status();
-  return manifest::ParseJsonText(*text);
-}
-
 absl::StatusOr<std::string> KindField(const Object& o) {
   if (!o.is_object()) return absl::InvalidArgumentError("object must be a JSON object");
   auto it = o.find("kind");
@@ -61,22 +56,22 @@ std::string KeyOf(const Object& o) { return absl::StrCat(NamespaceOf(o), "/", Na
 
 absl::StatusOr<Object> ApiCluster::Apply(const Object& object) {
   ASSIGN_OR_RETURN(std::string kind, KindField(object));
-  return Parse(api_->Create(kind, object.dump(), /*upsert=*/true));
+  return api_->CreateObject(kind, object, /*upsert=*/true);
 }
 
 absl::StatusOr<Object> ApiCluster::Create(const Object& object) {
   ASSIGN_OR_RETURN(std::string kind, KindField(object));
-  return Parse(api_->Create(kind, object.dump(), /*upsert=*/false));
+  return api_->CreateObject(kind, object, /*upsert=*/false);
 }
 
 absl::StatusOr<Object> ApiCluster::Update(const Object& object) {
   ASSIGN_OR_RETURN(std::string kind, KindField(object));
-  return Parse(api_->Update(kind, object.dump()));
+  return api_->UpdateObject(kind, object);
 }
 
 absl::StatusOr<Object> ApiCluster::UpdateStatus(const Object& object) {
   ASSIGN_OR_RETURN(std::string kind, KindField(object));
-  return Parse(api_->UpdateStatus(kind, object.dump()));
+  return api_->UpdateStatusObject(kind, object);
 }
 
 absl::StatusOr<Object> ApiCluster::Get(std::string_view kind, std::string_view ns,

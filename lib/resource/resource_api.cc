@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/manifest/codec.h"
@@ -82,7 +83,8 @@ class StoreObjectWatcher : public ObjectWatcher {
         if (it != listed_.end() && e.record.resource_version <= it->second) continue;
         if (e.record.resource_version > max_listed_) listed_.clear();
       }
-      ASSIGN_OR_RETURN(auto msg, api_->Decode(*kind_, e.record));
+      ASSIGN_OR_RETURN(std::shared_ptr<const ResourceApi::Decoded> decoded,
+                       api_->DecodeJson(*kind_, e.record));
       WatchEventOut ev;
       if (selector_.Empty()) {
         ev.type = e.type == store::EventType::kDelete ? "DELETED"
@@ -92,13 +94,13 @@ class StoreObjectWatcher : public ObjectWatcher {
         // Kubernetes' filtered watch: an object entering the selection is
         // ADDED, one leaving it (by a label change) is DELETED.
         const bool matches =
-            e.type != store::EventType::kDelete && selector_.Matches(Meta(*msg).labels());
+            e.type != store::EventType::kDelete && selector_.Matches(decoded->labels);
         const bool matched = matching_.erase(e.record.key) > 0;
         if (matches) matching_.insert(e.record.key);
         if (!matches && !matched) continue;
         ev.type = !matches ? "DELETED" : matched ? "MODIFIED" : "ADDED";
       }
-      ev.object = manifest::ToJson(*msg);
+      ev.object = decoded->object;
       ev.resource_version = e.record.resource_version;
       ev.key = e.record.key;
       out.push_back(std::move(ev));
@@ -161,6 +163,56 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Decode(
   return msg;
 }
 
+absl::StatusOr<std::shared_ptr<const ResourceApi::Decoded>> ResourceApi::DecodeJson(
+    const KindInfo& kind, const store::Record& record) {
+  const std::string cache_key = absl::StrCat(kind.plural, "\n", record.key);
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = cache_.find(cache_key);
+    if (it != cache_.end() && it->second.resource_version == record.resource_version) {
+      return it->second.decoded;
+    }
+  }
+  ASSIGN_OR_RETURN(auto msg, Decode(kind, record));
+  return Remember(kind, record.key, record.resource_version, record.value.size(),
+                  manifest::ToJson(*msg));
+}
+
+std::shared_ptr<const ResourceApi::Decoded> ResourceApi::Remember(const KindInfo& kind,
+                                                                  const std::string& key,
+                                                                  uint64_t resource_version,
+                                                                  size_t bytes,
+                                                                  nlohmann::json object) {
+  // Bounds the cache by the stored bytes it stands for (the JSON is a few
+  // times larger): enough for every pod of a busy local runtime.
+  constexpr size_t kMaxCacheBytes = 32 << 20;
+  auto decoded = std::make_shared<Decoded>();
+  decoded->object = std::move(object);
+  const nlohmann::json* labels = nullptr;
+  if (auto m = decoded->object.find("metadata"); m != decoded->object.end() && m->is_object()) {
+    if (auto l = m->find("labels"); l != m->end() && l->is_object()) labels = &*l;
+  }
+  if (labels != nullptr) {
+    for (const auto& [k, v] : labels->items()) {
+      if (v.is_string()) decoded->labels.emplace(k, v.get<std::string>());
+    }
+  }
+  const std::string cache_key = absl::StrCat(kind.plural, "\n", key);
+  absl::MutexLock lock(&cache_mu_);
+  CacheEntry& entry = cache_[cache_key];
+  // An older version never replaces a newer one (a slow watcher decoding an
+  // old event after the writer remembered the new version).
+  if (entry.decoded != nullptr && entry.resource_version > resource_version) return decoded;
+  cache_bytes_ += bytes;
+  cache_bytes_ -= entry.bytes;
+  entry = CacheEntry{.resource_version = resource_version, .bytes = bytes, .decoded = decoded};
+  if (cache_bytes_ > kMaxCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  return decoded;
+}
+
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
     const KindInfo& kind, std::string_view json) {
   if (json.size() > kMaxObjectBytes) {
@@ -171,7 +223,11 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Parse(
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("object: ", parsed.status().message()));
   }
-  nlohmann::json& doc = *parsed;
+  return ParseDoc(kind, *std::move(parsed));
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::ParseDoc(
+    const KindInfo& kind, nlohmann::json doc) {
   if (!doc.is_object()) return absl::InvalidArgumentError("object must be a JSON object");
   if (auto it = doc.find("kind"); it != doc.end()) {
     if (!it->is_string() || it->get<std::string>() != kind.kind) {
@@ -208,6 +264,18 @@ void CopyField(const google::protobuf::Message& from, google::protobuf::Message&
   }
 }
 
+// Whether `now` equals `old` except for status (and the server-set uid,
+// creationTimestamp and generation, which the caller may leave out).
+bool OnlyStatusDiffers(const google::protobuf::Message& old, const google::protobuf::Message& now) {
+  google::protobuf::util::MessageDifferencer diff;
+  if (const auto* f = now.GetDescriptor()->FindFieldByName("status")) diff.IgnoreField(f);
+  const google::protobuf::Descriptor* meta = common::v1::ObjectMeta::descriptor();
+  for (const char* name : {"uid", "creation_timestamp", "generation", "resource_version"}) {
+    if (const auto* f = meta->FindFieldByName(name)) diff.IgnoreField(f);
+  }
+  return diff.Compare(old, now);
+}
+
 std::string FieldBytes(const google::protobuf::Message& m, const char* name) {
   const google::protobuf::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
   if (f == nullptr || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -225,9 +293,9 @@ std::string FieldBytes(const google::protobuf::Message& m, const char* name) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
-                                               google::protobuf::Message& object, bool upsert,
-                                               bool must_exist, bool status_write) {
+absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
+                                                  google::protobuf::Message& object, bool upsert,
+                                                  bool must_exist, bool status_write) {
   common::v1::ObjectMeta* meta = MutableMeta(object);
   if (kind.namespaced) {
     if (meta->namespace_().empty()) meta->set_namespace_("default");
@@ -239,7 +307,6 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
     meta->set_name(absl::StrCat(meta->generate_name(), RandomSuffix(5)));
   }
   RETURN_IF_ERROR(ValidateName(meta->name(), "metadata.name"));
-  if (validator_) RETURN_IF_ERROR(validator_(kind, object));
 
   ASSIGN_OR_RETURN(uint64_t given_rv, ParseVersion(meta->resource_version()));
   meta->clear_resource_version();
@@ -254,6 +321,13 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
           absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
     }
     ASSIGN_OR_RETURN(auto old, Decode(kind, *existing));
+    // Validation looks at spec and metadata, which a write of the status
+    // alone keeps as stored (and validated): a controller's status update of
+    // a large workflow is not re-validated every time.
+    MutableMeta(*old)->clear_resource_version();
+    if (validator_ && !status_write && !OnlyStatusDiffers(*old, object)) {
+      RETURN_IF_ERROR(validator_(kind, object));
+    }
     meta->set_uid(Meta(*old).uid());
     meta->set_creation_timestamp(Meta(*old).creation_timestamp());
     if (kind.status_subresource && !status_write) {
@@ -267,6 +341,7 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
     if (must_exist) {
       return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
     }
+    if (validator_) RETURN_IF_ERROR(validator_(kind, object));
     if (given_rv != 0 && !upsert) {
       return absl::InvalidArgumentError(
           "metadata.resourceVersion: must not be set on objects to be created");
@@ -281,6 +356,13 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
 
   std::string bytes;
   if (!object.SerializeToString(&bytes)) return absl::InternalError("serialize failed");
+  if (bytes.size() > kMaxObjectBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "object is ", bytes.size(), " bytes stored, more than the limit of ", kMaxObjectBytes));
+  }
+  // The JSON is made before the write: watchers wake as soon as it lands and
+  // find it remembered instead of decoding the record again.
+  nlohmann::json written = manifest::ToJson(object);
   absl::StatusOr<uint64_t> rv = store_->Put(kind.plural, key, bytes, expected);
   if (absl::IsAborted(rv.status())) {
     return absl::AbortedError(absl::StrCat(
@@ -292,51 +374,98 @@ absl::StatusOr<std::string> ResourceApi::Write(const KindInfo& kind,
         absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
   }
   if (!rv.ok()) return rv.status();
-  meta->set_resource_version(absl::StrCat(*rv));
-  return manifest::ToJsonText(manifest::ToJson(object), /*pretty=*/false);
+  written["metadata"]["resourceVersion"] = absl::StrCat(*rv);
+  Remember(kind, key, *rv, bytes.size(), written);
+  return written;
 }
 
-absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name, std::string_view json,
-                                                bool upsert) {
-  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
-  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
+namespace {
+
+std::string Text(const absl::StatusOr<nlohmann::json>& object) {
+  return manifest::ToJsonText(*object, /*pretty=*/false);
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> ResourceApi::CreateParsed(const KindInfo& kind,
+                                                         const google::protobuf::Message& object,
+                                                         bool upsert) {
   // A generated name can collide; Kubernetes retries with a new suffix too.
-  const bool generated = Meta(*object).name().empty();
+  const bool generated = Meta(object).name().empty();
   for (int attempt = 0;; ++attempt) {
-    auto copy = std::unique_ptr<google::protobuf::Message>(object->New());
-    copy->CopyFrom(*object);
-    absl::StatusOr<std::string> out = Write(*kind, *copy, upsert, /*must_exist=*/false);
+    auto copy = std::unique_ptr<google::protobuf::Message>(object.New());
+    copy->CopyFrom(object);
+    absl::StatusOr<nlohmann::json> out = Write(kind, *copy, upsert, /*must_exist=*/false);
     if (generated && absl::IsAlreadyExists(out.status()) && attempt < 5) continue;
     return out;
   }
 }
 
+absl::StatusOr<nlohmann::json> ResourceApi::CreateObject(std::string_view kind_name,
+                                                         nlohmann::json object, bool upsert) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto msg, ParseDoc(*kind, std::move(object)));
+  return CreateParsed(*kind, *msg, upsert);
+}
+
+absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name, std::string_view json,
+                                                bool upsert) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto msg, Parse(*kind, json));
+  absl::StatusOr<nlohmann::json> out = CreateParsed(*kind, *msg, upsert);
+  if (!out.ok()) return out.status();
+  return Text(out);
+}
+
+absl::StatusOr<nlohmann::json> ResourceApi::UpdateObject(std::string_view kind_name,
+                                                         nlohmann::json object) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto msg, ParseDoc(*kind, std::move(object)));
+  return Write(*kind, *msg, /*upsert=*/true, /*must_exist=*/true);
+}
+
 absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name, std::string_view json) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
-  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
-  return Write(*kind, *object, /*upsert=*/true, /*must_exist=*/true);
+  ASSIGN_OR_RETURN(auto msg, Parse(*kind, json));
+  absl::StatusOr<nlohmann::json> out = Write(*kind, *msg, /*upsert=*/true, /*must_exist=*/true);
+  if (!out.ok()) return out.status();
+  return Text(out);
+}
+
+absl::StatusOr<nlohmann::json> ResourceApi::UpdateStatusObject(std::string_view kind_name,
+                                                               nlohmann::json object) {
+  ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
+  ASSIGN_OR_RETURN(auto msg, ParseDoc(*kind, std::move(object)));
+  return WriteStatusOf(*kind, *msg);
 }
 
 absl::StatusOr<std::string> ResourceApi::UpdateStatus(std::string_view kind_name,
                                                       std::string_view json) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
-  ASSIGN_OR_RETURN(auto object, Parse(*kind, json));
-  if (!kind->status_subresource) {
-    return absl::InvalidArgumentError(absl::StrCat(kind->kind, " has no status subresource"));
+  ASSIGN_OR_RETURN(auto msg, Parse(*kind, json));
+  absl::StatusOr<nlohmann::json> out = WriteStatusOf(*kind, *msg);
+  if (!out.ok()) return out.status();
+  return Text(out);
+}
+
+absl::StatusOr<nlohmann::json> ResourceApi::WriteStatusOf(const KindInfo& kind,
+                                                          const google::protobuf::Message& object) {
+  if (!kind.status_subresource) {
+    return absl::InvalidArgumentError(absl::StrCat(kind.kind, " has no status subresource"));
   }
-  const common::v1::ObjectMeta& meta = Meta(*object);
+  const common::v1::ObjectMeta& meta = Meta(object);
   const std::string ns =
-      kind->namespaced ? (meta.namespace_().empty() ? "default" : meta.namespace_()) : "";
-  absl::StatusOr<store::Record> rec = store_->Get(kind->plural, ObjectKey(ns, meta.name()));
+      kind.namespaced ? (meta.namespace_().empty() ? "default" : meta.namespace_()) : "";
+  absl::StatusOr<store::Record> rec = store_->Get(kind.plural, ObjectKey(ns, meta.name()));
   if (absl::IsNotFound(rec.status())) {
-    return absl::NotFoundError(absl::StrCat(kind->plural, " \"", meta.name(), "\" not found"));
+    return absl::NotFoundError(absl::StrCat(kind.plural, " \"", meta.name(), "\" not found"));
   }
   if (!rec.ok()) return rec.status();
-  ASSIGN_OR_RETURN(auto stored, Decode(*kind, *rec));
-  CopyField(*object, *stored, "status");
+  ASSIGN_OR_RETURN(auto stored, Decode(kind, *rec));
+  CopyField(object, *stored, "status");
   // The caller's version (if any) is the precondition; else last writer wins.
   MutableMeta(*stored)->set_resource_version(meta.resource_version());
-  return Write(*kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
+  return Write(kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
 }
 
 absl::StatusOr<nlohmann::json> ResourceApi::GetObject(std::string_view kind_name,
@@ -348,8 +477,8 @@ absl::StatusOr<nlohmann::json> ResourceApi::GetObject(std::string_view kind_name
     return absl::NotFoundError(absl::StrCat(kind->plural, " \"", AbslView(name), "\" not found"));
   }
   if (!rec.ok()) return rec.status();
-  ASSIGN_OR_RETURN(auto msg, Decode(*kind, *rec));
-  return manifest::ToJson(*msg);
+  ASSIGN_OR_RETURN(std::shared_ptr<const Decoded> decoded, DecodeJson(*kind, *rec));
+  return decoded->object;
 }
 
 absl::StatusOr<std::string> ResourceApi::Get(std::string_view kind_name, std::string_view ns,
@@ -378,9 +507,9 @@ absl::StatusOr<std::vector<nlohmann::json>> ResourceApi::ListObjects(
                    store_->List(kind->plural, NamespacePrefix(*kind, ns)));
   std::vector<nlohmann::json> items;
   for (const store::Record& r : records) {
-    ASSIGN_OR_RETURN(auto msg, Decode(*kind, r));
-    if (!selector.Matches(Meta(*msg).labels())) continue;
-    items.push_back(manifest::ToJson(*msg));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Decoded> decoded, DecodeJson(*kind, r));
+    if (!selector.Matches(decoded->labels)) continue;
+    items.push_back(decoded->object);
   }
   return items;
 }

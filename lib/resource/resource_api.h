@@ -14,12 +14,16 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "lib/resource/kinds.h"
@@ -73,6 +77,13 @@ class ResourceApi {
       std::string_view kind, std::string_view ns, std::string_view label_selector);
   // The object must exist. A non-empty metadata.resourceVersion must match.
   absl::StatusOr<std::string> Update(std::string_view kind, std::string_view json);
+  // Create, Update and UpdateStatus over JSON values, for in-process callers
+  // (controllers, the local kubelet): no round trip through text. Each
+  // returns the object as stored.
+  absl::StatusOr<nlohmann::json> CreateObject(std::string_view kind, nlohmann::json object,
+                                              bool upsert);
+  absl::StatusOr<nlohmann::json> UpdateObject(std::string_view kind, nlohmann::json object);
+  absl::StatusOr<nlohmann::json> UpdateStatusObject(std::string_view kind, nlohmann::json object);
   // Writes only the status of a kind with a status subresource; the stored
   // spec and metadata stay. A non-empty metadata.resourceVersion must match.
   absl::StatusOr<std::string> UpdateStatus(std::string_view kind, std::string_view json);
@@ -88,16 +99,50 @@ class ResourceApi {
   // Decodes a stored value and fills metadata.resourceVersion.
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Decode(const KindInfo& kind,
                                                                     const store::Record& record);
+  // A stored version of an object as JSON, with its labels for selectors.
+  struct Decoded {
+    nlohmann::json object;
+    std::map<std::string, std::string> labels;
+  };
+  // The JSON of a stored record, decoded once per version: every watcher of
+  // a kind and every List reads the same records, and the writer has usually
+  // left the JSON behind already.
+  absl::StatusOr<std::shared_ptr<const Decoded>> DecodeJson(const KindInfo& kind,
+                                                            const store::Record& record);
 
  private:
+  struct CacheEntry {
+    uint64_t resource_version = 0;
+    size_t bytes = 0;
+    std::shared_ptr<const Decoded> decoded;
+  };
+
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Parse(const KindInfo& kind,
                                                                    std::string_view json);
-  absl::StatusOr<std::string> Write(const KindInfo& kind, google::protobuf::Message& object,
-                                    bool upsert, bool must_exist, bool status_write = false);
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ParseDoc(const KindInfo& kind,
+                                                                      nlohmann::json doc);
+  absl::StatusOr<nlohmann::json> CreateParsed(const KindInfo& kind,
+                                              const google::protobuf::Message& object, bool upsert);
+  // Replaces only the status of the stored object with that of `object`.
+  absl::StatusOr<nlohmann::json> WriteStatusOf(const KindInfo& kind,
+                                               const google::protobuf::Message& object);
+  // Writes `object` and returns it as stored, as JSON (also remembered for
+  // readers of that version).
+  absl::StatusOr<nlohmann::json> Write(const KindInfo& kind, google::protobuf::Message& object,
+                                       bool upsert, bool must_exist, bool status_write = false);
+  std::shared_ptr<const Decoded> Remember(const KindInfo& kind, const std::string& key,
+                                          uint64_t resource_version, size_t bytes,
+                                          nlohmann::json object);
 
   store::Store* store_;
   std::vector<const KindInfo*> kinds_;
   Validator validator_;
+
+  // The latest decoded version of each object, bounded by the stored bytes
+  // it stands for; cleared as a whole when over the bound.
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, CacheEntry> cache_ ABSL_GUARDED_BY(cache_mu_);
+  size_t cache_bytes_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // Key of an object in the store: "namespace/name", or "/name" when cluster-scoped.

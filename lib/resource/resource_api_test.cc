@@ -284,5 +284,76 @@ TEST(StatusSubresourceTest, SpecWritesKeepStatusAndCountGenerations) {
   EXPECT_THAT(api.UpdateStatus("cm", *cm).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The object calls share the text calls' semantics; readers see each write's
+// version whether it was decoded by them or remembered by the writer.
+TEST(ObjectApiTest, WritesAndReadsAgreeAcrossVersions) {
+  auto store = *store::InMemoryStore::Create(
+      {.kinds = ResourceApi::ColumnFamilies(KindsOfService("cluster"))});
+  ResourceApi api(store.get(), KindsOfService("cluster"));
+  absl::StatusOr<std::unique_ptr<ObjectWatcher>> watch = api.Watch("Pod", "", "app=web", "");
+  ASSERT_OK(watch);
+  json pod = json::parse(R"({"apiVersion": "v1", "kind": "Pod",
+      "metadata": {"name": "p", "labels": {"app": "web"}},
+      "spec": {"containers": [{"name": "main", "image": "alpine"}]}})");
+  absl::StatusOr<json> created = api.CreateObject("Pod", pod, /*upsert=*/false);
+  ASSERT_OK(created);
+  EXPECT_THAT(api.CreateObject("Pod", pod, false).status(),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  json status = *created;
+  status["status"] = {{"phase", "Running"}};
+  absl::StatusOr<json> running = api.UpdateStatusObject("Pod", status);
+  ASSERT_OK(running);
+  EXPECT_EQ((*running)["status"]["phase"], "Running");
+  EXPECT_NE((*running)["metadata"]["resourceVersion"], (*created)["metadata"]["resourceVersion"]);
+  // A label change moves the pod out of the selection; Get and List follow.
+  json relabelled = *running;
+  relabelled["metadata"]["labels"]["app"] = "db";
+  ASSERT_OK(api.UpdateObject("Pod", relabelled));
+  absl::StatusOr<json> got = api.GetObject("Pod", "default", "p");
+  ASSERT_OK(got);
+  EXPECT_EQ((*got)["metadata"]["labels"]["app"], "db");
+  EXPECT_EQ((*got)["status"]["phase"], "Running");
+  EXPECT_TRUE(api.ListObjects("Pod", "", "app=web")->empty());
+  EXPECT_EQ(api.ListObjects("Pod", "", "app=db")->size(), 1u);
+  std::vector<std::string> phases;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (phases.size() < 3 && absl::Now() < deadline) {
+    absl::StatusOr<std::vector<WatchEventOut>> events = (*watch)->Next(deadline);
+    ASSERT_OK(events);
+    for (const WatchEventOut& e : *events) {
+      phases.push_back(e.type + ":" + e.object.value("status", json::object()).value("phase", ""));
+    }
+  }
+  EXPECT_EQ(phases, (std::vector<std::string>{"ADDED:", "MODIFIED:Running", "DELETED:Running"}));
+}
+
+// Validation runs on create and on any change outside status; a write that
+// changes only the status (a controller's progress report) is not validated
+// again.
+TEST(ObjectApiTest, StatusOnlyWritesSkipValidation) {
+  auto store = *store::InMemoryStore::Create(
+      {.kinds = ResourceApi::ColumnFamilies(KindsOfService("workflow"))});
+  int validations = 0;
+  ResourceApi api(store.get(), KindsOfService("workflow"),
+                  [&](const KindInfo&, google::protobuf::Message&) {
+                    ++validations;
+                    return absl::OkStatus();
+                  });
+  absl::StatusOr<json> wf = api.CreateObject("Workflow", kHello, false);
+  ASSERT_OK(wf);
+  EXPECT_EQ(validations, 1);
+  json next = *wf;
+  next["metadata"].erase("resourceVersion");  // last writer wins
+  next["status"] = {{"phase", "Running"}};
+  ASSERT_OK(api.UpdateObject("Workflow", next));
+  EXPECT_EQ(validations, 1);
+  next["metadata"]["labels"]["phase"] = "Running";
+  ASSERT_OK(api.UpdateObject("Workflow", next));
+  EXPECT_EQ(validations, 2);
+  next["spec"]["entrypoint"] = "other";
+  ASSERT_OK(api.UpdateObject("Workflow", next));
+  EXPECT_EQ(validations, 3);
+}
+
 }  // namespace
 }  // namespace argonaut::resource

@@ -203,11 +203,9 @@ engine::PodState WorkflowController::ObservePod(const json& pod) {
 
 std::optional<json> WorkflowController::LookupTemplate(const std::string& ns, std::string_view kind,
                                                        std::string_view name) {
-  absl::StatusOr<std::string> text = workflows_->Get(kind, ns, name);
-  if (!text.ok()) return std::nullopt;
-  absl::StatusOr<json> parsed = manifest::ParseJsonText(*text);
-  if (!parsed.ok()) return std::nullopt;
-  return *parsed;
+  absl::StatusOr<json> object = workflows_->GetObject(kind, ns, name);
+  if (!object.ok()) return std::nullopt;
+  return *std::move(object);
 }
 
 absl::Status WorkflowController::DeletePods(const std::string& ns, const std::string& workflow) {
@@ -222,21 +220,21 @@ absl::Status WorkflowController::DeletePods(const std::string& ns, const std::st
 
 absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::string& key) {
   auto [ns, name] = SplitKey(key);
-  absl::StatusOr<std::string> text = workflows_->Get("Workflow", ns, name);
-  if (absl::IsNotFound(text.status())) {
+  absl::StatusOr<json> wf = workflows_->GetObject("Workflow", ns, name);
+  if (absl::IsNotFound(wf.status())) {
     // A deleted workflow takes its pods with it.
     resources_.Forget(key);
     RETURN_IF_ERROR(DeletePods(ns, name));
     return controller::Result{};
   }
-  if (!text.ok()) return text.status();
-  ASSIGN_OR_RETURN(json wf, manifest::ParseJsonText(*text));
+  if (!wf.ok()) return wf.status();
 
   ASSIGN_OR_RETURN(std::vector<json> pods,
                    cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
-  if (Completed(wf) && pods.empty()) return controller::Result{};
+  if (Completed(*wf) && pods.empty()) return controller::Result{};
   engine::EngineInput in;
-  in.workflow = wf;
+  // The workflow can be large (a status node per step): moved, not copied.
+  in.workflow = *std::move(wf);
   in.now = absl::Now();
   for (const json& p : pods) in.pods[cluster::NameOf(p)] = ObservePod(p);
   const std::string wf_ns = ns;
@@ -262,16 +260,18 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
     absl::Status s = cluster_->Delete("Pod", ns, pod);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
-  if (wf.value("status", json()) != out->status) {
-    json updated = wf;
-    updated["status"] = out->status;
-    const std::string phase = out->status.value("phase", "");
+  const std::string final_phase = out->status.value("phase", "");
+  const auto stored_status = in.workflow.find("status");
+  if (stored_status == in.workflow.end() ? !out->status.is_null() : *stored_status != out->status) {
+    json updated = std::move(in.workflow);
+    updated["status"] = std::move(out->status);
+    const std::string& phase = final_phase;
     json& labels = updated["metadata"]["labels"];
     if (!phase.empty()) labels[kPhaseLabel] = phase;
     labels[kCompletedLabel] = engine::PhaseCompleted(phase) ? "true" : "false";
     // The resourceVersion read above is the precondition: a concurrent
     // change (resume, stop, ...) makes this ABORTED and the key is retried.
-    absl::StatusOr<std::string> written = workflows_->Update("Workflow", updated.dump());
+    absl::StatusOr<json> written = workflows_->UpdateObject("Workflow", std::move(updated));
     if (!written.ok()) {
       if (!absl::IsAborted(written.status()) && metrics_) metrics_->CountError("status_write");
       return written.status();
@@ -290,7 +290,6 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
       result.requeue_after = poll;
     }
   }
-  const std::string final_phase = out->status.value("phase", "");
   if (engine::PhaseCompleted(final_phase)) {
     resources_.Forget(key);
   }

@@ -43,6 +43,8 @@ int PreviousRestarts(const Object& pod, bool init, const std::string& name) {
 // travel this way, so the local runtime allows what Argo allows a result.
 constexpr size_t kMaxTerminationMessageBytes = 256 * 1024;
 constexpr size_t kFallbackLogBytes = 2048;
+// How long a started pod's Running status may wait for its containers to exit.
+constexpr absl::Duration kCoalesceRunning = absl::Milliseconds(50);
 
 std::string ReadCapped(const std::string& path, size_t cap) {
   if (path.empty()) return "";
@@ -489,12 +491,14 @@ bool PodWorker::Reap(std::vector<std::unique_ptr<Container>>& list) {
 }
 
 void PodWorker::Finish() {
+  // Every process has been reaped by now, so the final status goes out
+  // before the slower teardown (namespaces, veth, scratch directory).
+  Publish();
   if (sandbox_) {
     absl::Status s = sandbox_->Destroy(absl::ZeroDuration());
     if (!s.ok()) LogWarn("kubelet", "sandbox teardown", {{"error", s.ToString()}});
     sandbox_.reset();
   }
-  Publish();
   finished_ = true;
 }
 
@@ -515,7 +519,9 @@ void PodWorker::RunPod() {
     absl::MutexLock lock(&mu_);
     start_time_ = absl::Now();
   }
-  Publish();
+  // No status is written until the containers start (or the pod fails): a
+  // status write costs every pod watcher a decode and the pod's owner a
+  // reconcile, and the Pending status the pod was created with says it all.
   // Configuration: argv through the image table, environment, volumes.
   ObjectLookup lookup = [this](const std::string& kind, const std::string& name) {
     return env_.lookup ? env_.lookup(kind, NamespaceOf(pod_), name) : std::nullopt;
@@ -578,12 +584,11 @@ void PodWorker::RunPod() {
         return Finish();
       }
       c.config = std::move(*config);
-      const fs::path dir = fs::path(pod_dir_) / "sandbox" / "tmp" / ".argonaut";
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      c.termination_host_path = (dir / ("termination-" + c.name)).string();
-      c.termination_pod_path =
-          sandbox_->isolated() ? "/tmp/.argonaut/termination-" + c.name : c.termination_host_path;
+      // A file in the pod's /tmp, which the sandbox created: no directory of
+      // its own (directories are the slow part of a pod's scratch space).
+      const std::string file = ".argonaut-termination-" + c.name;
+      c.termination_host_path = (fs::path(pod_dir_) / "sandbox" / "tmp" / file).string();
+      c.termination_pod_path = sandbox_->isolated() ? "/tmp/" + file : c.termination_host_path;
       c.config.env.push_back("ARGONAUT_TERMINATION_MESSAGE_PATH=" + c.termination_pod_path);
       if (!env_.image_table_file.empty()) {
         c.config.env.push_back("ARGONAUT_IMAGE_TABLE=" + env_.image_table_file);
@@ -596,7 +601,7 @@ void PodWorker::RunPod() {
       c.probes = std::move(*probes);
     }
   }
-  Publish();
+  if (!init_.empty()) Publish();
 
   const int64_t deadline_s =
       wl::IntOr(pod_.value("spec", Object::object()), "activeDeadlineSeconds", 0);
@@ -642,11 +647,16 @@ void PodWorker::RunPod() {
     phase_ = "Running";
   }
   for (auto& c : containers_) StartContainer(*c);
-  Publish();
+  // Running is reported after a short delay, like the kubelet's status
+  // manager coalescing updates: a container that exits at once (a workflow
+  // step running one command) is then reported once, finished.
+  const absl::Time report_running = absl::Now() + kCoalesceRunning;
+  bool reported_running = false;
 
   while (true) {
     // Probes are due at whole-second periods; half a second keeps them close.
     absl::Time wake = std::min(deadline, absl::Now() + absl::Milliseconds(500));
+    if (!reported_running) wake = std::min(wake, report_running);
     for (const auto& c : containers_) wake = std::min(wake, c->restart_at);
     if (Wait(wake - absl::Now())) {
       KillAll(grace());
@@ -674,8 +684,11 @@ void PodWorker::RunPod() {
       absl::MutexLock lock(&mu_);
       phase_ = all_ok ? "Succeeded" : "Failed";
     }
-    Publish();
     if (all_done) return Finish();
+    if (reported_running || now >= report_running) {
+      Publish();
+      reported_running = true;
+    }
   }
 }
 
