@@ -96,6 +96,8 @@ class Controller {
   // Asks for `key` to be reconciled. Cheap and de-duplicated: call it for
   // every event. Ignored once stopped.
   void Enqueue(const std::string& key) { queue_.Add(key); }
+  // Enqueues `key` once `delay` has passed (at once if it is zero).
+  void EnqueueAfter(const std::string& key, absl::Duration delay) { queue_.AddAfter(key, delay); }
 
   const std::string& name() const { return options_.name; }
   // For tests and diagnostics (Len(), NumRequeues()).

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
@@ -75,6 +76,8 @@ absl::Status WorkflowController::Start() {
         const std::string key =
             absl::StrCat(cluster::NamespaceOf(e.object), "/", cluster::NameOf(e.object));
         if (metrics_) metrics_->ObserveWorkflow(e);
+        // The status this controller just wrote needs no reconcile of its own.
+        if (e.type == "MODIFIED" && pacing_.IsOwnWrite(key, e.resource_version)) return;
         controller_->Enqueue(key);
       });
   auto pods = std::make_unique<cluster::Informer>(
@@ -87,7 +90,9 @@ absl::Status WorkflowController::Start() {
             e.object.value("metadata", json::object()).value("labels", json::object());
         const std::string wf = labels.is_object() ? labels.value(kWorkflowLabel, "") : "";
         if (metrics_) metrics_->ObservePod(e);
-        if (!wf.empty()) controller_->Enqueue(cluster::NamespaceOf(e.object) + "/" + wf);
+        if (wf.empty()) return;
+        const std::string key = cluster::NamespaceOf(e.object) + "/" + wf;
+        controller_->EnqueueAfter(key, pacing_.DelayAt(key, absl::Now()));
       });
   workflows->Start();
   pods->Start();
@@ -219,11 +224,27 @@ absl::Status WorkflowController::DeletePods(const std::string& ns, const std::st
 }
 
 absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::string& key) {
+  const absl::Time start = absl::Now();
+  uint64_t written_version = 0;
+  bool finished = false;
+  absl::StatusOr<controller::Result> result = ReconcileOnce(key, written_version, finished);
+  if (finished) {
+    pacing_.Forget(key);
+  } else {
+    pacing_.Finished(key, start, absl::Now(), written_version);
+  }
+  return result;
+}
+
+absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::string& key,
+                                                                     uint64_t& written_version,
+                                                                     bool& finished) {
   auto [ns, name] = SplitKey(key);
   absl::StatusOr<json> wf = workflows_->GetObject("Workflow", ns, name);
   if (absl::IsNotFound(wf.status())) {
     // A deleted workflow takes its pods with it.
     resources_.Forget(key);
+    finished = true;
     RETURN_IF_ERROR(DeletePods(ns, name));
     return controller::Result{};
   }
@@ -231,7 +252,10 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
 
   ASSIGN_OR_RETURN(std::vector<json> pods,
                    cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
-  if (Completed(*wf) && pods.empty()) return controller::Result{};
+  if (Completed(*wf) && pods.empty()) {
+    finished = true;
+    return controller::Result{};
+  }
   engine::EngineInput in;
   // The workflow can be large (a status node per step): moved, not copied.
   in.workflow = *std::move(wf);
@@ -276,6 +300,11 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
       if (!absl::IsAborted(written.status()) && metrics_) metrics_->CountError("status_write");
       return written.status();
     }
+    const json& meta = (*written)["metadata"];
+    if (meta.is_object() && meta.contains("resourceVersion") &&
+        meta["resourceVersion"].is_string()) {
+      (void)absl::SimpleAtoi(meta["resourceVersion"].get<std::string>(), &written_version);
+    }
     for (const std::string& note : out->events) {
       LogInfo("workflow-controller", note, {{"workflow", key}});
     }
@@ -292,6 +321,7 @@ absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::stri
   }
   if (engine::PhaseCompleted(final_phase)) {
     resources_.Forget(key);
+    finished = true;
   }
   return result;
 }

@@ -23,6 +23,7 @@
 #include "lib/resource/resource_api.h"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/metrics.h"
+#include "services/workflow/pacing.h"
 #include "services/workflow/resources.h"
 
 namespace argonaut::workflow {
@@ -54,6 +55,11 @@ class WorkflowController : public controller::Reconciler {
   static engine::PodState ObservePod(const nlohmann::json& pod);
 
  private:
+  // Reconcile without the pacing bookkeeping; `written_version` gets the
+  // version of the status it wrote, if any, and `finished` whether the
+  // workflow is done or gone.
+  absl::StatusOr<controller::Result> ReconcileOnce(const std::string& key,
+                                                   uint64_t& written_version, bool& finished);
   absl::Status DeletePods(const std::string& ns, const std::string& workflow);
   std::optional<nlohmann::json> LookupTemplate(const std::string& ns, std::string_view kind,
                                                std::string_view name);
@@ -64,6 +70,7 @@ class WorkflowController : public controller::Reconciler {
   // Declared before the controller, which reports to it until destroyed.
   std::unique_ptr<WorkflowMetrics> metrics_;
   ResourceRunner resources_;
+  ReconcilePacing pacing_;
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };
