@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/cron_commands.h"
 #include "cli/workflow_commands.h"
 #include "lib/cluster/images/builtin.h"
 #include "lib/resource/kinds.h"
@@ -36,6 +37,7 @@ Workflows (as the argo CLI):
   argonaut node set WORKFLOW --node-field-selector SEL [--phase P] [--message M] [-p name=value]
   argonaut lint FILE...
   argonaut template create FILE... | list | get NAME | delete NAME
+  argonaut cron create FILE... | list | get NAME | suspend NAME | resume NAME | delete NAME
   argonaut version
 
 The server address comes from --server or ARGONAUT_SERVER (default localhost:2746).
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   if (cmd == "lint") return argonaut::cli::RunLint(args, std::cout, std::cerr);
   if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
   if (cmd == "template") return argonaut::cli::RunTemplate(args, std::cout, std::cerr);
+  if (cmd == "cron") return argonaut::cli::RunCron(args, std::cout, std::cerr);
   for (const char* verb : {"resume", "suspend", "stop", "terminate", "retry", "resubmit"}) {
     if (cmd == verb) return argonaut::cli::RunWorkflowAction(cmd, args, std::cout, std::cerr);
   }

@@ -20,6 +20,7 @@
 #include "lib/expr/exprlang.h"
 #include "lib/expr/govaluate.h"
 #include "services/workflow/api/validate_helpers.h"
+#include "services/workflow/cron/decide.h"
 
 namespace argonaut::workflow::api {
 namespace {
@@ -786,6 +787,13 @@ absl::Status ValidateWorkflow(const nlohmann::json& object, const TemplateLookup
     if (!spec.is_object()) return Err("spec", "expected an object");
     if (!Present(spec, "schedule") && !Present(spec, "schedules")) {
       return Err("spec.schedule", "required (or spec.schedules)");
+    }
+    // Schedules and the time zone are checked now, as Argo's validation does,
+    // rather than only by the cron controller later (a SpecError condition).
+    if (absl::StatusOr<std::vector<cron::Schedule>> schedules =
+            cron::ParseSchedules(spec, absl::UTCTimeZone());
+        !schedules.ok()) {
+      return schedules.status();
     }
     if (Present(spec, "concurrencyPolicy")) {
       const std::string p = Str(spec, "concurrencyPolicy");

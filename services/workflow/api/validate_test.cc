@@ -479,6 +479,18 @@ TEST(ValidateTest, CronWorkflowSpecIsChecked) {
   cron["spec"].erase("schedule");
   s = ValidateWorkflow(cron, nullptr);
   EXPECT_TRUE(absl::StartsWith(s.message(), "spec.schedule")) << s;
+  // Schedules and the time zone are checked when the object is created.
+  cron["spec"]["workflowSpec"]["templates"].push_back(
+      {{"name", "leaf"}, {"container", {{"image", "alpine"}}}});
+  cron["spec"]["workflowSpec"]["templates"][0]["steps"][0][0]["template"] = "leaf";
+  cron["spec"]["schedules"] = {"0 * * * *", "61 * * * *"};
+  s = ValidateWorkflow(cron, nullptr);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "spec.schedules[1]")) << s;
+  cron["spec"]["schedules"] = {"0 * * * *"};
+  EXPECT_OK(ValidateWorkflow(cron, nullptr));
+  cron["spec"]["timezone"] = "Mars/Olympus_Mons";
+  s = ValidateWorkflow(cron, nullptr);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "spec.timezone")) << s;
 }
 
 TEST(ValidateTest, HostileShapesGiveErrors) {
