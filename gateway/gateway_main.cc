@@ -1,10 +1,14 @@
 #include "gateway/gateway_main.h"
 
 #include <iostream>
+#include <memory>
 
+#include "gateway/cluster_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/rest.h"
 #include "gateway/router.h"
+#include "gateway/workflow_rest.h"
+#include "gateway/workflow_router.h"
 #include "httplib.h"
 #include "lib/metrics/metrics.h"
 
@@ -12,20 +16,45 @@ namespace argonaut::gateway {
 
 int RunGateway(const GatewayOptions& options) {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  grpc::ChannelArguments args;
+  // Lists of pods or workflows exceed gRPC's 4 MB default; the services
+  // send up to this much.
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // A restarted service is found again within seconds, not after gRPC's
+  // default backoff of up to two minutes.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   for (const auto& [name, address] : options.services) {
-    channels[name] = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    if (address.empty()) continue;
+    channels[name] = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
   metrics::MetricsRegistry registry;
-  ResourceRouter router(std::move(channels));
+  ResourceRouter router(channels);
+  // The services' own APIs, routed as Platform routes them in process.
+  std::unique_ptr<ClusterRouter> cluster_router;
+  if (auto it = channels.find("cluster"); it != channels.end()) {
+    cluster_router = std::make_unique<ClusterRouter>(it->second);
+  }
+  std::unique_ptr<WorkflowRouter> workflow_router;
+  if (auto it = channels.find("workflow"); it != channels.end()) {
+    workflow_router = std::make_unique<WorkflowRouter>(it->second);
+  }
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
+  std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub;
   server::Server server(
       {.name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [&registry] {
          return registry.Serialize();
        }});
   server.AddService(&router);
+  if (cluster_router) server.AddService(cluster_router.get());
+  if (workflow_router) server.AddService(workflow_router.get());
   server.ConfigureHttp([&](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
     rest_stub = api::v1::ResourceService::NewStub(server.InProcessChannel());
+    if (workflow_router) {
+      workflow_stub = workflow::v1::WorkflowService::NewStub(server.InProcessChannel());
+      // Before the generic routes: the first matching route wins.
+      RegisterWorkflowRestRoutes(http, workflow_stub.get());
+    }
     RegisterRestRoutes(http, rest_stub.get());
   });
   if (absl::Status s = server.Start(); !s.ok()) {

@@ -1,5 +1,6 @@
-// The standalone gateway: gRPC and REST in front of the four services, which
-// it reaches at --workflow, --rollout, --events and --cd.
+// The standalone gateway: gRPC and REST in front of the services, which it
+// reaches at --workflow, --rollout, --events, --cd and --cluster (an empty
+// address leaves that service out).
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -12,6 +13,8 @@ ABSL_FLAG(std::string, workflow, "127.0.0.1:7001", "workflow service address");
 ABSL_FLAG(std::string, rollout, "127.0.0.1:7002", "rollout service address");
 ABSL_FLAG(std::string, events, "127.0.0.1:7003", "events service address");
 ABSL_FLAG(std::string, cd, "127.0.0.1:7004", "cd service address");
+ABSL_FLAG(std::string, cluster, "127.0.0.1:7005",
+          "cluster service address (pods, Services, Deployments, pod logs)");
 
 int main(int argc, char** argv) {
   argonaut::server::BlockShutdownSignals();
@@ -21,5 +24,6 @@ int main(int argc, char** argv) {
                                         .services = {{"workflow", absl::GetFlag(FLAGS_workflow)},
                                                      {"rollout", absl::GetFlag(FLAGS_rollout)},
                                                      {"events", absl::GetFlag(FLAGS_events)},
-                                                     {"cd", absl::GetFlag(FLAGS_cd)}}});
+                                                     {"cd", absl::GetFlag(FLAGS_cd)},
+                                                     {"cluster", absl::GetFlag(FLAGS_cluster)}}});
 }

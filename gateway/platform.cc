@@ -1,7 +1,5 @@
 #include "gateway/platform.h"
 
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/rest.h"
 #include "gateway/workflow_rest.h"
@@ -49,34 +47,27 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       server->AddService(p->cluster_grpc_.get());
     }
     if (name == "workflow") {
-      // Cluster comes first in ServiceNames, so the runtime exists here.
-      p->workflow_grpc_ =
-          std::make_unique<workflow::api::WorkflowGrpcService>(&bundle->api(), p->cluster_.get());
-      server->AddService(p->workflow_grpc_.get());
+      // Cluster comes first in ServiceNames, so the runtime exists here. The
+      // local artifact repository: step pods reach it through a hostPath
+      // volume.
+      p->workflow_ = std::make_unique<workflow::WorkflowServer>(
+          &bundle->api(),
+          workflow::WorkflowServerOptions{
+              .cluster = p->cluster_.get(),
+              .artifact_repository =
+                  options.data_dir.empty() ? "" : absl::StrCat(options.data_dir, "/artifacts"),
+              .metrics = &p->metrics_});
+      server->AddService(p->workflow_->grpc_service());
     }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
     p->bundles_[name] = std::move(bundle);
     p->service_servers_.push_back(std::move(server));
   }
-  // The local artifact repository: step pods reach it through a hostPath volume. It outlives
-  // the workflows (deleting a workflow leaves its artifacts).
-  std::string artifacts;
-  if (!options.data_dir.empty()) {
-    artifacts = absl::StrCat(options.data_dir, "/artifacts");
-    std::error_code ec;
-    std::filesystem::create_directories(artifacts, ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat("create ", artifacts, ": ", ec.message()));
-    }
-  }
   // Controllers start once every store is open; they reach the cluster
-  // in-process, through the same interface a remote cluster would offer.
-  p->workflow_controller_ = std::make_unique<workflow::WorkflowController>(
-      &p->bundles_.at("workflow")->api(), p->cluster_.get(),
-      workflow::WorkflowControllerOptions{.metrics = &p->metrics_,
-                                          .artifact_repository = artifacts});
-  RETURN_IF_ERROR(p->workflow_controller_->Start());
+  // in-process, through the same interface a remote cluster offers to the
+  // standalone workflow service (services/workflow/main.cc).
+  RETURN_IF_ERROR(p->workflow_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
@@ -117,7 +108,7 @@ Platform::~Platform() { Shutdown(); }
 void Platform::Shutdown() {
   if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
-  if (workflow_controller_) workflow_controller_->Stop();
+  if (workflow_) workflow_->Stop();
   if (cluster_) cluster_->Stop();
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
 }

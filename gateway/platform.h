@@ -24,8 +24,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
-#include "services/workflow/api/workflow_service.h"
-#include "services/workflow/controller.h"
+#include "services/workflow/workflow_server.h"
 
 namespace argonaut::gateway {
 
@@ -61,9 +60,9 @@ class Platform {
   std::vector<std::unique_ptr<server::Server>> service_servers_;
   std::unique_ptr<cluster::LocalCluster> cluster_;
   std::unique_ptr<cluster::ClusterGrpcService> cluster_grpc_;
-  std::unique_ptr<workflow::WorkflowController> workflow_controller_;
+  // WorkflowService and the workflow and CronWorkflow controllers.
+  std::unique_ptr<workflow::WorkflowServer> workflow_;
   std::unique_ptr<ClusterRouter> cluster_router_;
-  std::unique_ptr<workflow::api::WorkflowGrpcService> workflow_grpc_;
   // The workflow store, for the validator's WorkflowTemplate lookups; set
   // once the store is open.
   resource::ResourceApi* workflow_api_ = nullptr;

@@ -103,10 +103,15 @@ absl::Status ApiCluster::Logs(std::string_view, std::string_view, const LogOptio
 
 absl::Status ApiCluster::SetTrafficSplit(std::string_view ns, std::string_view service,
                                          const TrafficSplit& split) {
+  return WriteTrafficSplit(*this, ns, service, split);
+}
+
+absl::Status WriteTrafficSplit(Cluster& cluster, std::string_view ns, std::string_view service,
+                               const TrafficSplit& split) {
   // Read-modify-write with the version as precondition; retried on conflict
   // because the service controller writes status concurrently.
   for (int attempt = 0; attempt < 10; ++attempt) {
-    ASSIGN_OR_RETURN(Object svc, Get("Service", ns, service));
+    ASSIGN_OR_RETURN(Object svc, cluster.Get("Service", ns, service));
     Object& annotations = svc["metadata"]["annotations"];
     if (split.weights.empty()) {
       if (annotations.is_object()) annotations.erase(kTrafficSplitAnnotation);
@@ -119,7 +124,7 @@ absl::Status ApiCluster::SetTrafficSplit(std::string_view ns, std::string_view s
       annotations[kTrafficSplitAnnotation] =
           Object{{"groupLabel", split.group_label}, {"weights", weights}}.dump();
     }
-    absl::StatusOr<Object> out = Update(svc);
+    absl::StatusOr<Object> out = cluster.Update(svc);
     if (out.ok() || !absl::IsAborted(out.status())) return out.status();
   }
   return absl::AbortedError("traffic split: too many concurrent updates of the Service");

@@ -41,6 +41,11 @@ class ApiCluster : public Cluster {
   resource::ResourceApi* const api_;
 };
 
+// Sets a Service's traffic split annotation through any Cluster, retrying
+// on version conflicts: shared by the in-process and the remote cluster.
+absl::Status WriteTrafficSplit(Cluster& cluster, std::string_view ns, std::string_view service,
+                               const TrafficSplit& split);
+
 // Reads metadata fields with defaults, for code that handles many kinds.
 std::string NameOf(const Object& o);
 std::string NamespaceOf(const Object& o);

@@ -1,5 +1,7 @@
 #include "lib/cluster/informer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
@@ -34,14 +36,24 @@ void Informer::Stop() {
 
 void Informer::Run() {
   std::string from;  // empty: list, then follow
+  // Doubles while the watch cannot be opened (a remote cluster service that
+  // is down), so the log and the caller see a few attempts, not five a second.
+  absl::Duration retry = absl::Milliseconds(200);
   while (!stopping_) {
     absl::StatusOr<std::unique_ptr<Watch>> w = factory_(from);
     if (!w.ok()) {
-      LogWarn("informer", "watch failed", {{"watch", name_}, {"error", w.status().ToString()}});
-      absl::SleepFor(absl::Milliseconds(200));
+      LogWarn("informer", "watch failed",
+              {{"watch", name_},
+               {"error", w.status().ToString()},
+               {"retry_in", absl::FormatDuration(retry)}});
+      // In slices, so that Stop is not held up by a long wait.
+      const absl::Time wake = absl::Now() + retry;
+      while (!stopping_ && absl::Now() < wake) absl::SleepFor(absl::Milliseconds(50));
+      retry = std::min(retry * 2, absl::Seconds(5));
       from.clear();
       continue;
     }
+    retry = absl::Milliseconds(200);
     Watch* watch = nullptr;
     {
       absl::MutexLock lock(&mu_);

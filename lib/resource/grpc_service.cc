@@ -58,9 +58,18 @@ grpc::Status ResourceGrpcService::List(grpc::ServerContext*, const api::v1::List
 grpc::Status ResourceGrpcService::Update(grpc::ServerContext*, const api::v1::UpdateRequest* req,
                                          api::v1::Object* resp) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> out = api_->Update(req->kind(), req->json());
+  absl::StatusOr<std::string> out;
+  if (req->subresource().empty()) {
+    out = api_->Update(req->kind(), req->json());
+  } else if (req->subresource() == "status") {
+    out = api_->UpdateStatus(req->kind(), req->json());
+  } else {
+    // Not echoed back: the caller's text stays out of the reply.
+    out = absl::InvalidArgumentError("subresource: only \"status\" is supported");
+  }
   if (out.ok()) resp->set_json(std::move(*out));
-  return Record("Update", req->kind(), start, ToGrpcStatus(out.status()));
+  return Record(req->subresource().empty() ? "Update" : "UpdateStatus", req->kind(), start,
+                ToGrpcStatus(out.status()));
 }
 
 grpc::Status ResourceGrpcService::Delete(grpc::ServerContext*, const api::v1::DeleteRequest* req,

@@ -23,11 +23,21 @@ int DefaultGrpcPort(const std::string& service) {
   if (service == "rollout") return 7002;
   if (service == "events") return 7003;
   if (service == "cd") return 7004;
+  if (service == "cluster") return 7005;
   return 7000;
+}
+
+std::string ServiceDataDir(const std::string& service) {
+  std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  return data_dir.empty() ? absl::StrCat("data/", service) : data_dir;
 }
 
 int RunServiceMain(int argc, char** argv, const std::string& service,
                    resource::Validator validator) {
+  return RunServiceMain(argc, argv, service, ServiceMainOptions{.validator = std::move(validator)});
+}
+
+int RunServiceMain(int argc, char** argv, const std::string& service, ServiceMainOptions options) {
   BlockShutdownSignals();
   absl::SetProgramUsageMessage(absl::StrCat("Argonaut ", service, " service"));
   absl::ParseCommandLine(argc, argv);
@@ -35,11 +45,11 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
   if (grpc_port == -2) grpc_port = DefaultGrpcPort(service);
   int http_port = absl::GetFlag(FLAGS_http_port);
   if (http_port == -2) http_port = grpc_port > 0 ? grpc_port + 1000 : 0;
-  std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  if (data_dir.empty()) data_dir = absl::StrCat("data/", service);
+  const std::string data_dir = ServiceDataDir(service);
 
   metrics::MetricsRegistry registry;
-  auto bundle = resource::ServiceBundle::Open(service, data_dir, &registry, std::move(validator));
+  auto bundle =
+      resource::ServiceBundle::Open(service, data_dir, &registry, std::move(options.validator));
   if (!bundle.ok()) {
     std::cerr << service << ": " << bundle.status().message() << "\n";
     return 1;
@@ -55,13 +65,27 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
       LogError(service, "flush failed", {{"error", std::string(s.message())}});
     }
   });
+  StopFn stop;
+  if (options.setup) {
+    absl::StatusOr<StopFn> started = options.setup(**bundle, server, registry);
+    if (!started.ok()) {
+      std::cerr << service << ": " << started.status().message() << "\n";
+      return 1;
+    }
+    stop = std::move(*started);
+  }
   if (absl::Status s = server.Start(); !s.ok()) {
     std::cerr << s.message() << "\n";
+    if (stop) stop();
     return 1;
   }
   int sig = WaitForShutdownSignal();
   LogInfo(service, "shutting down", {{"signal", absl::StrCat(sig)}});
+  if (stop) stop();
   server.Shutdown(absl::Seconds(10));
+  // What setup started may report to the registry and read the store: gone
+  // before either.
+  stop = nullptr;
   return 0;
 }
 

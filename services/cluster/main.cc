@@ -1,0 +1,124 @@
+// The standalone cluster service: the cluster store (Pods, Services,
+// Deployments ...), the LocalCluster runtime on this machine (kubelet,
+// workload controllers, Service proxies, garbage collector), and over gRPC
+// the ResourceService for the cluster kinds plus ClusterService.PodLogs —
+// what `argonaut up` runs for "cluster", on port 7005 by default. The other
+// services reach it through lib/cluster/remote_cluster.h.
+//
+// Pods of built-in images (argosay, argoexec ...) run this binary again as
+// `cluster __image NAME ...`; argoexec uses its own small binary when one
+// sits beside this one.
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "lib/base/log.h"
+#include "lib/cluster/grpc_service.h"
+#include "lib/cluster/images/builtin.h"
+#include "lib/cluster/local_cluster.h"
+#include "lib/cluster/validator.h"
+#include "lib/server/service_main.h"
+#include "services/workflow/executor/executor.h"
+
+ABSL_FLAG(std::string, runtime_dir, "",
+          "directory of the pods (default: `runtime` beside --data_dir, as `argonaut up` lays "
+          "it out); keep it outside /tmp, which isolated pods do not share");
+ABSL_FLAG(std::string, isolation, "auto",
+          "pods as namespaced sandboxes (namespaces), plain processes (plain), or namespaces "
+          "when permitted (auto)");
+ABSL_FLAG(std::string, images, "", "image table (YAML) extending the built-in one");
+ABSL_FLAG(std::string, argoexec, "",
+          "the workflow executor binary (default: argoexec beside this binary, else this "
+          "binary's built-in copy)");
+ABSL_FLAG(std::string, service_address, "127.0.0.1", "address Services listen on");
+
+namespace {
+
+using argonaut::cluster::LocalClusterOptions;
+
+// Destroyed in reverse: the log service before the runtime it reads.
+struct Parts {
+  std::unique_ptr<argonaut::cluster::LocalCluster> local;
+  std::unique_ptr<argonaut::cluster::ClusterGrpcService> logs;
+};
+
+std::string SelfDir() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  const std::string path(buf, static_cast<size_t>(n));
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) {
+  LocalClusterOptions o;
+  const std::string isolation = absl::GetFlag(FLAGS_isolation);
+  if (isolation == "auto") {
+    o.isolation = LocalClusterOptions::Isolation::kAuto;
+  } else if (isolation == "namespaces") {
+    o.isolation = LocalClusterOptions::Isolation::kNamespaces;
+  } else if (isolation == "plain") {
+    o.isolation = LocalClusterOptions::Isolation::kPlain;
+  } else {
+    return absl::InvalidArgumentError("--isolation: expected auto, namespaces or plain");
+  }
+  std::error_code ec;
+  // Absolute, because the pod network's bridge name derives from it.
+  std::filesystem::path runtime = absl::GetFlag(FLAGS_runtime_dir);
+  if (runtime.empty()) runtime = std::filesystem::path(data_dir).parent_path() / "runtime";
+  runtime = std::filesystem::absolute(runtime, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("--runtime_dir: ", ec.message()));
+  o.data_dir = runtime.lexically_normal().string();
+  o.image_table = absl::GetFlag(FLAGS_images);
+  o.service_address = absl::GetFlag(FLAGS_service_address);
+  std::string argoexec = absl::GetFlag(FLAGS_argoexec);
+  if (argoexec.empty()) {
+    const std::string beside = SelfDir() + "/argoexec";
+    if (access(beside.c_str(), X_OK) == 0) argoexec = beside;
+  } else if (access(argoexec.c_str(), X_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--argoexec: ", argoexec, " is not executable"));
+  }
+  if (!argoexec.empty()) o.builtin_programs["argoexec"] = argoexec;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace argonaut;  // NOLINT: a main of wiring only
+  // Before anything else: a pod's process, not the service.
+  if (argc > 1 && std::string(argv[1]) == "__image") {
+    return cluster::RunBuiltinImage(argc - 2, argv + 2,
+                                    {{"argoexec", [](const std::vector<std::string>& a) {
+                                        return workflow::executor::RunArgoexec(a, {});
+                                      }}});
+  }
+  return server::RunServiceMain(
+      argc, argv, "cluster",
+      server::ServiceMainOptions{
+          .validator = cluster::KubernetesValidator(),
+          .setup = [](resource::ServiceBundle& bundle, server::Server& srv,
+                      metrics::MetricsRegistry&) -> absl::StatusOr<server::StopFn> {
+            absl::StatusOr<LocalClusterOptions> options =
+                RuntimeOptions(server::ServiceDataDir("cluster"));
+            if (!options.ok()) return options.status();
+            auto parts = std::make_shared<Parts>();
+            absl::StatusOr<std::unique_ptr<cluster::LocalCluster>> started =
+                cluster::LocalCluster::Start(&bundle.api(), *options);
+            if (!started.ok()) return started.status();
+            parts->local = std::move(*started);
+            parts->logs = std::make_unique<cluster::ClusterGrpcService>(parts->local.get());
+            srv.AddService(parts->logs.get());
+            LogInfo("cluster", "runtime started",
+                    {{"runtime_dir", options->data_dir},
+                     {"isolated", parts->local->isolated() ? "true" : "false"}});
+            // Every pod stops with the service, as under `argonaut up`.
+            return [parts] { parts->local->Stop(); };
+          }});
+}

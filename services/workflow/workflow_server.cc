@@ -1,0 +1,48 @@
+#include "services/workflow/workflow_server.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/log.h"
+#include "lib/base/status_macros.h"
+
+namespace argonaut::workflow {
+
+WorkflowServer::WorkflowServer(resource::ResourceApi* workflows, WorkflowServerOptions options)
+    : workflows_(workflows), options_(std::move(options)), grpc_(workflows, options_.cluster) {}
+
+WorkflowServer::~WorkflowServer() { Stop(); }
+
+absl::Status WorkflowServer::Start() {
+  if (!options_.artifact_repository.empty()) {
+    // Step pods bind-mount it, so it must exist before the first one starts.
+    // It outlives the workflows: deleting a workflow leaves its artifacts.
+    std::error_code ec;
+    std::filesystem::create_directories(options_.artifact_repository, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("artifact repository ", options_.artifact_repository, ": ", ec.message()));
+    }
+  }
+  if (options_.cluster != nullptr) {
+    controller_ = std::make_unique<WorkflowController>(
+        workflows_, options_.cluster,
+        WorkflowControllerOptions{.metrics = options_.metrics,
+                                  .artifact_repository = options_.artifact_repository});
+    RETURN_IF_ERROR(controller_->Start());
+  } else {
+    LogWarn("workflow",
+            "no cluster: the workflow controller does not run; workflows are stored but never "
+            "start, and pod logs are unavailable");
+  }
+  // CronWorkflows submit through the same store the workflow controller watches.
+  cron_ = std::make_unique<cron::CronWorkflowController>(workflows_);
+  return cron_->Start();
+}
+
+void WorkflowServer::Stop() {
+  if (cron_) cron_->Stop();
+  if (controller_) controller_->Stop();
+}
+
+}  // namespace argonaut::workflow
