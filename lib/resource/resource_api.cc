@@ -29,6 +29,9 @@ namespace {
 // does not live inside the object, but not without bound.
 constexpr size_t kMaxObjectBytes = 8 << 20;
 
+// Attempts of a write without a caller's resourceVersion that lost a race.
+constexpr int kUnconditionalRetries = 10;
+
 absl::StatusOr<uint64_t> ParseVersion(std::string_view rv) {
   if (rv.empty()) return 0;
   uint64_t v = 0;
@@ -417,17 +420,32 @@ absl::StatusOr<std::string> ResourceApi::Create(std::string_view kind_name, std:
   return Text(out);
 }
 
+absl::StatusOr<nlohmann::json> ResourceApi::Replace(const KindInfo& kind,
+                                                    const google::protobuf::Message& object) {
+  // Without a resourceVersion from the caller the write is "last writer
+  // wins": another write landing between our read and ours only means the
+  // creation-time fields (and a status subresource) are read again.
+  const bool unconditional = Meta(object).resource_version().empty();
+  for (int attempt = 0;; ++attempt) {
+    auto copy = std::unique_ptr<google::protobuf::Message>(object.New());
+    copy->CopyFrom(object);
+    absl::StatusOr<nlohmann::json> out = Write(kind, *copy, /*upsert=*/true, /*must_exist=*/true);
+    if (unconditional && absl::IsAborted(out.status()) && attempt < kUnconditionalRetries) continue;
+    return out;
+  }
+}
+
 absl::StatusOr<nlohmann::json> ResourceApi::UpdateObject(std::string_view kind_name,
                                                          nlohmann::json object) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(auto msg, ParseDoc(*kind, std::move(object)));
-  return Write(*kind, *msg, /*upsert=*/true, /*must_exist=*/true);
+  return Replace(*kind, *msg);
 }
 
 absl::StatusOr<std::string> ResourceApi::Update(std::string_view kind_name, std::string_view json) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(auto msg, Parse(*kind, json));
-  absl::StatusOr<nlohmann::json> out = Write(*kind, *msg, /*upsert=*/true, /*must_exist=*/true);
+  absl::StatusOr<nlohmann::json> out = Replace(*kind, *msg);
   if (!out.ok()) return out.status();
   return Text(out);
 }
@@ -456,16 +474,27 @@ absl::StatusOr<nlohmann::json> ResourceApi::WriteStatusOf(const KindInfo& kind,
   const common::v1::ObjectMeta& meta = Meta(object);
   const std::string ns =
       kind.namespaced ? (meta.namespace_().empty() ? "default" : meta.namespace_()) : "";
-  absl::StatusOr<store::Record> rec = store_->Get(kind.plural, ObjectKey(ns, meta.name()));
-  if (absl::IsNotFound(rec.status())) {
-    return absl::NotFoundError(absl::StrCat(kind.plural, " \"", meta.name(), "\" not found"));
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<store::Record> rec = store_->Get(kind.plural, ObjectKey(ns, meta.name()));
+    if (absl::IsNotFound(rec.status())) {
+      return absl::NotFoundError(absl::StrCat(kind.plural, " \"", meta.name(), "\" not found"));
+    }
+    if (!rec.ok()) return rec.status();
+    ASSIGN_OR_RETURN(auto stored, Decode(kind, *rec));
+    CopyField(object, *stored, "status");
+    // The caller's version (if any) is the precondition; else last writer
+    // wins, and a spec write landing meanwhile only means reading it again.
+    MutableMeta(*stored)->set_resource_version(meta.resource_version().empty()
+                                                   ? absl::StrCat(rec->resource_version)
+                                                   : meta.resource_version());
+    absl::StatusOr<nlohmann::json> out =
+        Write(kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
+    if (meta.resource_version().empty() && absl::IsAborted(out.status()) &&
+        attempt < kUnconditionalRetries) {
+      continue;
+    }
+    return out;
   }
-  if (!rec.ok()) return rec.status();
-  ASSIGN_OR_RETURN(auto stored, Decode(kind, *rec));
-  CopyField(object, *stored, "status");
-  // The caller's version (if any) is the precondition; else last writer wins.
-  MutableMeta(*stored)->set_resource_version(meta.resource_version());
-  return Write(kind, *stored, /*upsert=*/true, /*must_exist=*/true, /*status_write=*/true);
 }
 
 absl::StatusOr<nlohmann::json> ResourceApi::GetObject(std::string_view kind_name,

@@ -123,6 +123,9 @@ class ResourceApi {
                                                                       nlohmann::json doc);
   absl::StatusOr<nlohmann::json> CreateParsed(const KindInfo& kind,
                                               const google::protobuf::Message& object, bool upsert);
+  // Replaces the stored object (update semantics).
+  absl::StatusOr<nlohmann::json> Replace(const KindInfo& kind,
+                                         const google::protobuf::Message& object);
   // Replaces only the status of the stored object with that of `object`.
   absl::StatusOr<nlohmann::json> WriteStatusOf(const KindInfo& kind,
                                                const google::protobuf::Message& object);

@@ -1,5 +1,9 @@
 #include "lib/resource/resource_api.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
@@ -353,6 +357,43 @@ TEST(ObjectApiTest, StatusOnlyWritesSkipValidation) {
   next["spec"]["entrypoint"] = "other";
   ASSERT_OK(api.UpdateObject("Workflow", next));
   EXPECT_EQ(validations, 3);
+}
+
+// Writes without a resourceVersion are "last writer wins": racing writers of
+// the status and of the spec all succeed, and neither loses the other's part.
+TEST(ObjectApiTest, UnconditionalWritesRetryRaces) {
+  auto store = *store::InMemoryStore::Create(
+      {.kinds = ResourceApi::ColumnFamilies(KindsOfService("cluster"))});
+  ResourceApi api(store.get(), KindsOfService("cluster"));
+  json deploy = json::parse(R"({"apiVersion": "apps/v1", "kind": "Deployment",
+      "metadata": {"name": "web"}, "spec": {"replicas": 0}})");
+  ASSERT_OK(api.CreateObject("Deployment", deploy, false));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        json status = {{"apiVersion", "apps/v1"},
+                       {"kind", "Deployment"},
+                       {"metadata", {{"name", "web"}}},
+                       {"status", {{"observedGeneration", t * 100 + i}}}};
+        if (!api.UpdateStatusObject("Deployment", status).ok()) ++failures;
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 1; i <= 50; ++i) {
+      json spec = deploy;
+      spec["spec"]["replicas"] = i;
+      if (!api.UpdateObject("Deployment", spec).ok()) ++failures;
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  absl::StatusOr<json> got = api.GetObject("Deployment", "default", "web");
+  ASSERT_OK(got);
+  EXPECT_EQ((*got)["spec"]["replicas"], 50);
+  EXPECT_TRUE((*got)["status"].contains("observedGeneration"));
 }
 
 }  // namespace
