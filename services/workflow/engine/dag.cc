@@ -3,8 +3,11 @@
 // visited in topological order instead of Argo's recursion so deep graphs cannot exhaust the stack.
 #include <deque>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "lib/base/strings.h"
 #include "lib/expr/depends.h"
 #include "lib/expr/govaluate.h"
+#include "services/workflow/engine/dag_graph.h"
 #include "services/workflow/engine/operator.h"
 
 namespace argonaut::workflow::engine::internal {
@@ -28,26 +32,6 @@ expr::NodePhase ToDependsPhase(const std::string& p) {
   if (p == "Running") return expr::NodePhase::kRunning;
   return expr::NodePhase::kPending;
 }
-
-// Whether any string inside `v` mentions `needle` (bounded depth: specs are parsed input).
-bool Mentions(const json& v, std::string_view needle, int depth = 0) {
-  if (depth > 64) return true;
-  if (v.is_string()) return absl::StrContains(v.get_ref<const std::string&>(), AbslView(needle));
-  if (v.is_object() || v.is_array()) {
-    for (const json& e : v) {
-      if (Mentions(e, needle, depth + 1)) return true;
-    }
-  }
-  return false;
-}
-
-struct Task {
-  const json* spec = nullptr;
-  std::string name;
-  std::optional<expr::DependsProgram> depends;
-  std::string depends_error;
-  std::vector<size_t> deps;
-};
 
 }  // namespace
 
@@ -64,95 +48,24 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     boundary_parallelism_[id] = *p;
   }
   if (t.value("failFast", json(false)) == true) fail_fast_boundaries_.insert(id);
-  const json& dag = t["dag"];
+  static const json kNoBody;
+  const json& dag = r.body != nullptr ? *r.body : kNoBody;
   if (!dag.is_object() || !dag.contains("tasks") || !dag["tasks"].is_array()) {
     MarkPhase(*node, "Error", "dag.tasks: not a list");
     return node;
   }
-  // Index tasks and compile their conditions.
-  std::vector<Task> tasks;
-  std::map<std::string, size_t> index;
-  for (const json& ts : dag["tasks"]) {
-    Task task;
-    task.spec = &ts;
-    task.name = Str(ts, "name");
-    if (task.name.empty() || index.count(task.name)) {
-      MarkPhase(*node, "Error",
-                absl::StrCat("dag.tasks: ", task.name.empty()
-                                                ? "a task has no name"
-                                                : "duplicate task name \"" + task.name + "\""));
-      return node;
-    }
-    index[task.name] = tasks.size();
-    tasks.push_back(std::move(task));
-  }
-  for (Task& task : tasks) {
-    const json& ts = *task.spec;
-    std::string src;
-    if (ts.contains("depends") && ts["depends"].is_string()) {
-      src = ts["depends"].get<std::string>();
-    } else if (ts.contains("dependencies") && ts["dependencies"].is_array()) {
-      std::vector<std::string> deps;
-      for (const json& d : ts["dependencies"]) {
-        if (d.is_string()) deps.push_back(d.get<std::string>());
-      }
-      src = expr::DependenciesToDepends(deps, [&](std::string_view dep) {
-        expr::ContinueOn c;
-        auto it = index.find(std::string(dep));
-        if (it != index.end()) {
-          const json& spec = *tasks[it->second].spec;
-          c.failed = StepContinuesOn(spec, "Failed");
-          c.error = StepContinuesOn(spec, "Error");
-        }
-        return c;
-      });
-    }
-    if (src.empty()) continue;
-    absl::StatusOr<expr::DependsProgram> prog = expr::DependsProgram::Compile(src);
-    if (!prog.ok()) {
-      task.depends_error =
-          absl::StrCat("dag.tasks.", task.name, ".depends: ", prog.status().message());
-      continue;
-    }
-    for (const std::string& d : prog->Tasks()) {
-      auto it = index.find(d);
-      if (it == index.end()) {
-        task.depends_error =
-            absl::StrCat("dag.tasks.", task.name, ".depends: unknown task \"", d, "\"");
-        break;
-      }
-      task.deps.push_back(it->second);
-    }
-    task.depends = std::move(*prog);
-  }
-  // Topological order (Kahn); a cycle is a spec error.
-  std::vector<size_t> indeg(tasks.size(), 0);
-  std::vector<std::vector<size_t>> dependents(tasks.size());
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    for (size_t d : tasks[i].deps) {
-      ++indeg[i];
-      dependents[d].push_back(i);
-    }
-  }
-  std::vector<size_t> order;
-  std::deque<size_t> ready;
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if (indeg[i] == 0) ready.push_back(i);
-  }
-  while (!ready.empty()) {
-    size_t i = ready.front();
-    ready.pop_front();
-    order.push_back(i);
-    for (size_t j : dependents[i]) {
-      if (--indeg[j] == 0) ready.push_back(j);
-    }
-  }
-  if (order.size() != tasks.size()) {
-    MarkPhase(*node, "Error", "dag.tasks: dependency cycle");
+  const json& specs = dag["tasks"];
+  // Names, conditions and the topological order come from the shared compiled graph; only the
+  // nodes are looked at per call.
+  const std::shared_ptr<const CompiledDag> graph = DagCache::Global().Get(specs);
+  const CompiledDag& g = *graph;
+  if (!g.error.empty()) {
+    MarkPhase(*node, "Error", g.error);
     return node;
   }
+  const size_t n = g.tasks.size();
   // Targets: dag.target, else the tasks nothing depends on.
-  std::vector<size_t> targets;
+  std::vector<uint32_t> targets;
   // The dag body is set aside before the template is rendered, so its target (Argo renders it
   // with the rest of the template) is rendered here.
   std::string target = Str(dag, "target");
@@ -166,128 +79,177 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   }
   if (!target.empty()) {
     for (absl::string_view tn : absl::StrSplit(target, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
-      auto it = index.find(std::string(tn));
-      if (it == index.end()) {
+      std::optional<uint32_t> found = g.Find(std::string_view(tn.data(), tn.size()));
+      if (!found.has_value()) {
         MarkPhase(*node, "Error",
                   absl::StrCat("dag.target: unknown task \"", std::string(tn), "\""));
         return node;
       }
-      targets.push_back(it->second);
+      targets.push_back(*found);
     }
   } else {
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      if (dependents[i].empty()) targets.push_back(i);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (g.tasks[i].sink) targets.push_back(i);
     }
   }
-  std::vector<bool> needed(tasks.size(), false);
+  std::vector<bool> needed(n, false);
   {
-    std::vector<size_t> stack = targets;
+    std::vector<uint32_t> stack = targets;
     while (!stack.empty()) {
-      size_t i = stack.back();
+      uint32_t i = stack.back();
       stack.pop_back();
       if (needed[i]) continue;
       needed[i] = true;
-      for (size_t d : tasks[i].deps) stack.push_back(d);
+      for (uint32_t d : g.Deps(g.tasks[i])) stack.push_back(d);
     }
   }
 
+  // Task nodes by task index. Their ids continue the FNV hash of "<dag>." with the task name, so
+  // neither the node name nor the id is built per task; a found node stays put (nodes are never
+  // removed, and a new one gets a new slot), so it is looked up once.
+  std::string id_buf = absl::StrCat(wf_name_, "-");
+  const size_t id_prefix = id_buf.size();
+  const uint32_t name_hash = Fnv32a(".", Fnv32a(name));
+  std::vector<int64_t> task_slots(n, -1);
+  auto task_entry = [&](size_t i) -> const IndexedNode* {
+    if (task_slots[i] < 0) {
+      id_buf.resize(id_prefix);
+      absl::StrAppend(&id_buf, Fnv32a(g.tasks[i].name, name_hash));
+      task_slots[i] = SlotOf(id_buf);
+    }
+    return task_slots[i] < 0 ? nullptr : &node_slots_[task_slots[i]];
+  };
+  auto task_node = [&](size_t i) -> json* {
+    const IndexedNode* e = task_entry(i);
+    return e == nullptr ? nullptr : e->node;
+  };
+
   tmpl::Scope scope = TemplateScope(t);
   // Tasks with started lifecycle hooks still running: their dependents wait for them.
-  std::set<std::string> hooks_pending;
+  std::vector<bool> hooks_pending(n, false);
+  bool any_hooks_pending = false;
   std::string hook_error;
-  auto note_hooks = [&](const Task& task, const HookState& h) {
-    if (h.pending) hooks_pending.insert(task.name);
+  auto note_hooks = [&](size_t i, const HookState& h) {
+    if (h.pending) {
+      hooks_pending[i] = true;
+      any_hooks_pending = true;
+    }
     if (!h.error.empty() && hook_error.empty()) hook_error = h.error;
   };
   tmpl::RenderOptions leave;
   leave.unresolved = tmpl::Unresolved::kLeave;
-  auto task_node_name = [&](const std::string& task) { return absl::StrCat(name, ".", task); };
+  auto task_node_name = [&](size_t i) { return absl::StrCat(name, ".", g.tasks[i].name); };
   // Publishing every finished task's outputs costs a few map inserts per task per call; a DAG
   // whose tasks and outputs never mention `tasks.` does not need them.
-  const bool refs_tasks =
-      Mentions(dag["tasks"], "tasks.") || Mentions(t.value("outputs", json(nullptr)), "tasks.");
-  auto add_to_scope = [&](const Task& task) {
+  const bool refs_tasks = g.refs_tasks || Mentions(t.value("outputs", json(nullptr)), "tasks.");
+  auto add_to_scope = [&](size_t i) {
     if (!refs_tasks) return;
-    const json* n = NodeByName(task_node_name(task.name));
-    if (n == nullptr) return;
-    const std::string prefix = "tasks." + task.name;
-    if (Str(*n, "type") == "TaskGroup") {
+    const json* tn = task_node(i);
+    if (tn == nullptr) return;
+    const std::string prefix = "tasks." + g.tasks[i].name;
+    if (Str(*tn, "type") == "TaskGroup") {
       std::vector<const json*> children;
-      for (const json& c : n->value("children", json::array())) {
+      for (const json& c : tn->value("children", json::array())) {
         const json* cn = NodeById(c.get<std::string>());
         if (cn != nullptr && Str(*cn, "type") != "Skipped") children.push_back(cn);
       }
       AddAggregateToScope(scope, prefix, children);
-      scope.Set(prefix + ".status", Str(*n, "phase"));
-      scope.Set(prefix + ".id", Str(*n, "id"));
+      scope.Set(prefix + ".status", Str(*tn, "phase"));
+      scope.Set(prefix + ".id", Str(*tn, "id"));
     } else {
-      AddNodeToScope(scope, prefix, *n);
+      AddNodeToScope(scope, prefix, *tn);
     }
   };
-  auto connect = [&](const Task& task, const std::string& child_name) {
-    if (task.deps.empty()) {
+  auto connect = [&](const DagTask& task, const std::string& child_name) {
+    if (task.deps_begin == task.deps_end) {
       AddChild(name, child_name);
       return;
     }
-    for (size_t d : task.deps) {
-      const json* dn = NodeByName(task_node_name(tasks[d].name));
+    for (uint32_t d : g.Deps(task)) {
+      const json* dn = task_node(d);
       if (dn == nullptr) continue;
       for (const std::string& o : OutboundNodes(Str(*dn, "id"))) {
         if (const json* on = NodeById(o); on != nullptr) AddChild(Str(*on, "name"), child_name);
       }
     }
   };
-  auto lookup = [&](const Task& task) {
-    return [&, task_ptr = &task](std::string_view dep) -> std::optional<expr::TaskStatus> {
-      (void)task_ptr;
-      const json* n = NodeByName(task_node_name(std::string(dep)));
-      if (n == nullptr) return std::nullopt;
-      expr::TaskStatus st;
-      st.phase = hooks_pending.count(std::string(dep)) ? expr::NodePhase::kRunning
-                                                       : ToDependsPhase(Str(*n, "phase"));
-      st.daemoned = n->value("daemoned", false);
-      if (Str(*n, "type") == "TaskGroup") {
-        st.expanded = true;
-        for (const json& c : n->value("children", json::array())) {
-          if (const json* cn = NodeById(c.get<std::string>()); cn != nullptr) {
-            st.children_phases.push_back(ToDependsPhase(Str(*cn, "phase")));
-          }
+  // What a `depends` expression sees of task d.
+  auto task_status = [&](size_t d) -> std::optional<expr::TaskStatus> {
+    const json* tn = task_node(d);
+    if (tn == nullptr) return std::nullopt;
+    expr::TaskStatus st;
+    st.phase = hooks_pending[d] ? expr::NodePhase::kRunning : ToDependsPhase(Str(*tn, "phase"));
+    st.daemoned = tn->value("daemoned", false);
+    if (Str(*tn, "type") == "TaskGroup") {
+      st.expanded = true;
+      for (const json& c : tn->value("children", json::array())) {
+        if (const json* cn = NodeById(c.get<std::string>()); cn != nullptr) {
+          st.children_phases.push_back(ToDependsPhase(Str(*cn, "phase")));
         }
       }
-      return st;
-    };
+    }
+    return st;
+  };
+  std::vector<DepState> dep_states;  // DependsNative's view, filled for a task's deps only
+  auto decide = [&](const DagTask& task) -> absl::StatusOr<expr::DependsDecision> {
+    if (task.program >= 0) {
+      return g.programs[task.program].Decide(
+          [&](std::string_view dep) -> std::optional<expr::TaskStatus> {
+            for (uint32_t d : g.Deps(task)) {
+              if (g.tasks[d].name == dep) return task_status(d);
+            }
+            std::optional<uint32_t> d = g.Find(dep);
+            return d.has_value() ? task_status(*d) : std::nullopt;
+          });
+    }
+    if (dep_states.empty()) dep_states.resize(n);
+    for (uint32_t d : g.Deps(task)) {
+      const json* tn = task_node(d);
+      DepState& st = dep_states[d];
+      st.exists = tn != nullptr;
+      if (tn == nullptr) continue;
+      st.phase = hooks_pending[d] ? expr::NodePhase::kRunning : ToDependsPhase(Str(*tn, "phase"));
+      st.daemoned = tn->value("daemoned", false);
+    }
+    return DependsNative(g, task, dep_states);
   };
 
-  for (size_t i : order) {
+  for (uint32_t i : g.order) {
     if (!needed[i]) continue;
-    const Task& task = tasks[i];
-    const std::string tn = task_node_name(task.name);
-    json* tnode = NodeByName(tn);
-    if (tnode != nullptr && NodeFulfilled(*tnode)) {
+    const DagTask& task = g.tasks[i];
+    const json& spec = specs[i];
+    const IndexedNode* entry = task_entry(i);
+    json* tnode = entry == nullptr ? nullptr : entry->node;
+    if (entry != nullptr && Fulfilled(*entry)) {
+      if (!task.has_hooks) {
+        add_to_scope(i);
+        continue;
+      }
       if (Str(*tnode, "type") != "TaskGroup") {
         absl::StatusOr<HookState> h =
-            RunNodeLifecycleHooks(*task.spec, *tnode, "tasks", scope, id, r.ctx, depth + 1);
+            RunNodeLifecycleHooks(spec, *tnode, "tasks", scope, id, r.ctx, depth + 1);
         if (!h.ok()) return h.status();
-        note_hooks(task, *h);
+        note_hooks(i, *h);
       }
       // A task's exit hook starts once the lifecycle hooks it started have finished.
-      if (PhaseCompleted(Str(*tnode, "phase")) && !hooks_pending.count(task.name)) {
+      if (PhaseCompleted(Str(*tnode, "phase")) && !hooks_pending[i]) {
         absl::StatusOr<std::pair<bool, json*>> h =
-            RunNodeExitHandler(*task.spec, *tnode, id, r.ctx, depth + 1);
+            RunNodeExitHandler(spec, *tnode, id, r.ctx, depth + 1);
         if (!h.ok()) return h.status();
       }
-      add_to_scope(task);
+      add_to_scope(i);
       continue;
     }
+    const std::string tn = task_node_name(i);
     const bool is_group = tnode != nullptr && Str(*tnode, "type") == "TaskGroup";
     if (tnode == nullptr) {
-      if (!task.depends_error.empty()) {
-        InitNode(tn, "Skipped", "", id, "Error", task.depends_error, nullptr);
+      if (task.error >= 0) {
+        InitNode(tn, "Skipped", "", id, "Error", g.errors[task.error], nullptr);
         connect(task, tn);
         continue;
       }
-      if (task.depends.has_value()) {
-        absl::StatusOr<expr::DependsDecision> d = task.depends->Decide(lookup(task));
+      if (task.has_condition) {
+        absl::StatusOr<expr::DependsDecision> d = decide(task);
         if (!d.ok()) {
           InitNode(tn, "Skipped", "", id, "Error", std::string(d.status().message()), nullptr);
           connect(task, tn);
@@ -301,7 +263,7 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
         }
       }
     }
-    absl::StatusOr<json> resolved = tmpl::RenderJson(*task.spec, scope, leave);
+    absl::StatusOr<json> resolved = tmpl::RenderJson(spec, scope, leave);
     if (resolved.ok()) resolved = ResolveArgumentExpressions(*resolved, scope);
     absl::StatusOr<std::vector<json>> expanded =
         resolved.ok() ? ExpandLoop(*this, *resolved)
@@ -315,8 +277,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       }
       continue;
     }
-    const bool loop = task.spec->contains("withItems") || task.spec->contains("withParam") ||
-                      task.spec->contains("withSequence");
+    const bool loop =
+        spec.contains("withItems") || spec.contains("withParam") || spec.contains("withSequence");
     if (loop && !is_group && tnode == nullptr) {
       connect(task, tn);
       InitNode(tn, "TaskGroup", "", id, "Running", "", nullptr);
@@ -361,7 +323,7 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       absl::StatusOr<HookState> h =
           RunNodeLifecycleHooks(e, **c, "tasks", scope, id, r.ctx, depth + 1);
       if (!h.ok()) return h.status();
-      note_hooks(task, *h);
+      note_hooks(i, *h);
       if (h->pending) group_done = false;
       if (!NodeFulfilled(**c)) {
         group_done = false;
@@ -370,9 +332,11 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
       }
     }
     if (loop && group_done) {
-      if (json* g = NodeByName(tn); g != nullptr && !NodeFulfilled(*g)) MarkPhase(*g, group_phase);
+      if (json* gn = task_node(i); gn != nullptr && !NodeFulfilled(*gn)) {
+        MarkPhase(*gn, group_phase);
+      }
     }
-    if (json* n = NodeByName(tn); n != nullptr && NodeFulfilled(*n)) add_to_scope(task);
+    if (json* tnn = task_node(i); tnn != nullptr && NodeFulfilled(*tnn)) add_to_scope(i);
   }
 
   // Phase of the DAG (Argo assessDAGPhase): any unfinished node keeps it Running; a target that
@@ -380,16 +344,17 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   node = NodeByName(name);
   // The walk below visits every finished node; while a task is still going the answer is
   // Running anyway, so it only runs when the last task finishes.
-  if (!hooks_pending.empty()) return node;
-  for (size_t i : order) {
+  if (any_hooks_pending) return node;
+  for (uint32_t i : g.order) {
     if (!needed[i]) continue;
-    const json* n = NodeByName(task_node_name(tasks[i].name));
-    if (n != nullptr && !NodeFulfilled(*n)) return node;
+    const IndexedNode* e = task_entry(i);
+    if (e != nullptr && !Fulfilled(*e)) return node;
   }
   std::map<std::string, std::string> target_phase;
-  for (size_t ti : targets) target_phase[Id(task_node_name(tasks[ti].name))] = "";
-  std::map<std::string, size_t> task_by_id;
-  for (size_t i = 0; i < tasks.size(); ++i) task_by_id[Id(task_node_name(tasks[i].name))] = i;
+  for (size_t ti : targets) target_phase[Id(task_node_name(ti))] = "";
+  std::unordered_map<std::string, size_t> task_by_id;
+  task_by_id.reserve(n);
+  for (size_t i = 0; i < n; ++i) task_by_id[Id(task_node_name(i))] = i;
   std::deque<std::pair<std::string, std::string>> queue;
   std::set<std::string> seen;
   for (const json& c : node->value("children", json::array()))
@@ -409,9 +374,8 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
     if (PhaseFailedOrError(phase)) {
       // A failure the task continues on does not fail the branch behind it.
       auto ti = task_by_id.find(cid);
-      branch = ti != task_by_id.end() && StepContinuesOn(*tasks[ti->second].spec, phase)
-                   ? "Succeeded"
-                   : phase;
+      branch =
+          ti != task_by_id.end() && StepContinuesOn(specs[ti->second], phase) ? "Succeeded" : phase;
     } else if (phase == "Omitted" && PhaseFailedOrError(branch)) {
       // A task omitted because of an unhandled failure carries that failure to the target.
     } else if (PhaseCompleted(phase)) {
@@ -439,12 +403,12 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   const bool fail_fast = !fail_fast_v.is_boolean() || fail_fast_v.get<bool>();
   std::string result = "Succeeded";
   for (size_t ti : targets) {
-    const std::string& bp = target_phase[Id(task_node_name(tasks[ti].name))];
+    const std::string& bp = target_phase[Id(task_node_name(ti))];
     if (bp.empty()) {
       result = "Running";
       if (!fail_fast) break;
     } else if (PhaseFailedOrError(bp)) {
-      if (StepContinuesOn(*tasks[ti].spec, bp)) continue;
+      if (StepContinuesOn(specs[ti], bp)) continue;
       result = bp;
       if (fail_fast) break;
     }
@@ -459,7 +423,7 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   if (PhaseFailedOrError(result) && !message.has_value()) {
     // Name the first failing target so the workflow message says what went wrong.
     for (size_t ti : targets) {
-      const json* tnode = NodeByName(task_node_name(tasks[ti].name));
+      const json* tnode = task_node(ti);
       if (tnode == nullptr || !PhaseFailedOrError(Str(*tnode, "phase"))) continue;
       message = absl::StrCat("task '", Str(*tnode, "name"), "' ",
                              Str(*tnode, "phase") == "Error" ? "errored" : "failed",
@@ -469,11 +433,13 @@ absl::StatusOr<json*> Operator::ExecuteDag(const std::string& name, const Resolv
   }
   json outbound = json::array();
   for (size_t ti : targets) {
-    if (const json* tnode = NodeByName(task_node_name(tasks[ti].name)); tnode != nullptr) {
+    if (const json* tnode = task_node(ti); tnode != nullptr) {
       for (const std::string& o : OutboundNodes(Str(*tnode, "id"))) outbound.push_back(o);
     }
   }
   if (!outbound.empty()) (*node)["outboundNodes"] = outbound;
+  // The DAG is finished: its graph is not needed again (see DagCache::Forget).
+  DagCache::Global().Forget(g);
   if (result == "Succeeded") {
     absl::StatusOr<json> outputs = OutputsFromScope(t, scope);
     if (!outputs.ok()) {

@@ -23,6 +23,18 @@ const json* DisplayNameAnnotation(const json& t) {
   return &*v;
 }
 
+// Str(node, "type"), cheaper: no other field of a node sorts after "type", so it is the last
+// member (which the map reaches in one step) unless the node is unusual.
+const std::string& NodeType(const json& node) {
+  if (node.is_object() && !node.empty()) {
+    const auto& last = *node.get_ref<const json::object_t&>().rbegin();
+    if (last.first == "type" && last.second.is_string()) {
+      return last.second.get_ref<const std::string&>();
+    }
+  }
+  return Str(node, "type");
+}
+
 bool ActiveType(const std::string& type) {
   return type == "Pod" || type == "Steps" || type == "DAG";
 }
@@ -96,11 +108,12 @@ json MergeWorkflowSpec(const json& base, const json& own) {
 
 }  // namespace
 
-Operator::Operator(const EngineInput& in) : in_(in) {}
+Operator::Operator(const EngineInput& in, json* status)
+    : in_(in), status_in_(status), now_text_(FormatTimestamp(in.now)) {}
 
 json* Operator::NodeById(const std::string& id) {
-  auto it = nodes_->find(id);
-  return it == nodes_->end() ? nullptr : &*it;
+  const int64_t slot = SlotOf(id);
+  return slot < 0 ? nullptr : node_slots_[slot].node;
 }
 
 json* Operator::NodeByName(const std::string& name) { return NodeById(Id(name)); }
@@ -115,7 +128,7 @@ json& Operator::InitNode(const std::string& name, const std::string& type,
     display = DisplayName(name, boundary == nullptr ? "" : Str(*boundary, "name"));
   }
   json node = {{"id", id},     {"name", name},   {"displayName", display},
-               {"type", type}, {"phase", phase}, {"startedAt", FormatTimestamp(in_.now)}};
+               {"type", type}, {"phase", phase}, {"startedAt", now_text_}};
   if (!boundary_id.empty()) node["boundaryID"] = boundary_id;
   if (!message.empty()) node["message"] = message;
   if (r != nullptr) {
@@ -125,28 +138,45 @@ json& Operator::InitNode(const std::string& name, const std::string& type,
       node["templateScope"] = absl::StrCat(
           r->ctx.kind == "ClusterWorkflowTemplate" ? "cluster" : "namespaced", "/", r->ctx.name);
     } else {
-      node["templateScope"] = "local/" + wf_name_;
+      node["templateScope"] = absl::StrCat("local/", wf_name_);
     }
   }
-  if (PhaseCompleted(phase)) node["finishedAt"] = FormatTimestamp(in_.now);
+  if (PhaseCompleted(phase)) node["finishedAt"] = now_text_;
   Tally(node, phase, 1);
-  json& slot = (*nodes_)[id];
-  slot = std::move(node);
-  return slot;
+  auto [it, fresh] = nodes_->get_ref<json::object_t&>().try_emplace(id);
+  if (!fresh) Tally(it->second, Str(it->second, "phase"), -1);  // the node it replaces
+  it->second = std::move(node);
+  const IndexedNode entry{&it->second, PhaseCompleted(phase)};
+  if (fresh) {
+    node_index_.emplace(std::string_view(it->first), static_cast<uint32_t>(node_slots_.size()));
+    node_slots_.push_back(entry);
+  } else if (const int64_t slot = SlotOf(it->first); slot >= 0) {
+    node_slots_[slot] = entry;
+  }
+  return it->second;
 }
 
 void Operator::Tally(const json& node, const std::string& phase, int delta) {
-  const std::string type = Str(node, "type");
+  Tally(node, Str(node, "type"), phase, delta);
+}
+
+void Operator::Tally(const json& node, const std::string& type, const std::string& phase,
+                     int delta) {
   if (!ActiveType(type)) return;
-  const std::string boundary = Str(node, "boundaryID");
+  if (type == "Pod") {
+    pods_total_ += delta;
+    if (phase == "Succeeded") pods_succeeded_ += delta;
+    if (phase == "Running") pods_running_ += delta;
+  }
   if (ActivePhase(phase)) {
+    const std::string& boundary = Str(node, "boundaryID");
     active_children_[boundary] += delta;
     if (type == "Pod") {
       active_pods_ += delta;
       active_boundary_pods_[boundary] += delta;
     }
   } else if (PhaseFailedOrError(phase)) {
-    failed_children_[boundary] += delta;
+    failed_children_[Str(node, "boundaryID")] += delta;
   }
 }
 
@@ -191,7 +221,11 @@ void Operator::AddChild(const std::string& parent_name, const std::string& child
     }
   }
   if (!it->second.insert(id).second) return;
-  children.push_back(id);
+  // Most nodes get a handful of children: growing those one by one keeps them exact (doubling
+  // left a quarter of every DAG task's list empty); long lists still double.
+  auto& list = children.get_ref<json::array_t&>();
+  if (list.size() == list.capacity() && list.size() < 8) list.reserve(list.size() + 1);
+  list.push_back(id);
 }
 
 void Operator::MarkPhase(json& node, const std::string& phase,
@@ -201,6 +235,12 @@ void Operator::MarkPhase(json& node, const std::string& phase,
     Tally(node, old, -1);
     Tally(node, phase, 1);
     node["phase"] = phase;
+    const int64_t slot = SlotOf(Str(node, "id"));
+    if (slot >= 0 && node_slots_[slot].node == &node) {
+      node_slots_[slot].completed = PhaseCompleted(phase);
+    } else {
+      completed_mirror_ok_ = false;
+    }
   }
   if (message.has_value()) {
     if (message->empty()) {
@@ -209,15 +249,16 @@ void Operator::MarkPhase(json& node, const std::string& phase,
       node["message"] = *message;
     }
   }
-  if (PhaseCompleted(phase) && !node.contains("finishedAt"))
-    node["finishedAt"] = FormatTimestamp(in_.now);
+  if (PhaseCompleted(phase) && !node.contains("finishedAt")) node["finishedAt"] = now_text_;
 }
 
 std::vector<std::string> Operator::OutboundNodes(const std::string& id, int depth) {
   const json* node = NodeById(id);
   if (node == nullptr || depth > 2 * kMaxDepth) return {id};
   const std::string type = Str(*node, "type");
-  const json children = node->value("children", json::array());
+  static const json kNone = json::array();
+  auto ch = node->find("children");
+  const json& children = ch != node->end() && ch->is_array() ? *ch : kNone;
   // A containerSet pod ends with its last containers (Argo getOutboundNodes): the Container
   // nodes with no dependent container. Its first child is a Container of its own boundary.
   const json* first = children.empty() ? nullptr : NodeById(children[0].get<std::string>());
@@ -257,7 +298,8 @@ std::vector<std::string> Operator::OutboundNodes(const std::string& id, int dept
     return {id};
   }
   std::vector<std::string> out;
-  for (const json& o : node->value("outboundNodes", json::array())) {
+  auto ob = node->find("outboundNodes");
+  for (const json& o : ob != node->end() && ob->is_array() ? *ob : kNone) {
     for (std::string& x : OutboundNodes(o.get<std::string>(), depth + 1))
       out.push_back(std::move(x));
   }
@@ -298,25 +340,23 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   }
   absl::StatusOr<Resolved> r = Resolve(holder, ctx);
   if (!r.ok()) return fail("Skipped", std::string(r.status().message()));
-  const std::string type = TypeOf(r->tmpl);
+  // A steps/dag body is rendered step by step (or task by task) with the full scope later, so
+  // Resolve set it aside (r->body) instead of it being copied and rendered whole on every call.
+  const std::string type = r->body_key == nullptr                     ? TypeOf(r->tmpl)
+                           : std::string_view(r->body_key) == "steps" ? "Steps"
+                                                                      : "DAG";
   if (type.empty()) {
     return fail("Skipped", absl::StrCat("template \"", r->template_name, "\" has no known type"));
-  }
-  // A steps/dag body is rendered step by step (or task by task) with the full scope later, so
-  // it is set aside here instead of being copied and rendered whole on every call.
-  const char* body_key = type == "Steps" ? "steps" : type == "DAG" ? "dag" : nullptr;
-  json body;
-  if (body_key != nullptr) {
-    body = std::move(r->tmpl[body_key]);
-    r->tmpl.erase(body_key);
   }
   absl::StatusOr<json> processed = ProcessInputs(r->tmpl, args);
   if (!processed.ok()) return fail(type, std::string(processed.status().message()));
   tmpl::RenderOptions leave;
   leave.unresolved = tmpl::Unresolved::kLeave;
-  absl::StatusOr<json> t = tmpl::RenderJson(*processed, TemplateScope(*processed), leave);
+  // Without inputs or outputs the template scope is the globals: no copy of them per node.
+  const bool own_scope = processed->contains("inputs") || processed->contains("outputs");
+  absl::StatusOr<json> t =
+      tmpl::RenderJson(*processed, own_scope ? TemplateScope(*processed) : globals_, leave);
   if (!t.ok()) return fail(type, std::string(t.status().message()));
-  if (body_key != nullptr) (*t)[body_key] = std::move(body);
 
   if (node != nullptr && (type == "Steps" || type == "DAG") && Str(*node, "type") == type &&
       t->value("failFast", json(false)) == true) {
@@ -332,7 +372,7 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
                        "Step exceeded its deadline", &*r);
     }
     if (type == "Pod" && suspended_) return nullptr;
-    const int64_t wf_par = IntOrString(spec_.value("parallelism", json(nullptr))).value_or(0);
+    const int64_t wf_par = IntOrString(spec_->value("parallelism", json(nullptr))).value_or(0);
     if (type == "Pod" && wf_par > 0 && active_pods_ >= wf_par) return nullptr;
     if (!opts.boundary_id.empty()) {
       if (fail_fast_boundaries_.count(opts.boundary_id)) {
@@ -349,10 +389,15 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   std::string name = node_name;
   std::string retry_parent;
   int retries = 0;
-  json strategy = t->value("retryStrategy", spec_.value("retryStrategy", json(nullptr)));
-  if (strategy.is_object()) {
+  const json* strategy = nullptr;
+  if (auto rs = t->find("retryStrategy"); rs != t->end()) {
+    strategy = &*rs;
+  } else if (auto ws = spec_->find("retryStrategy"); ws != spec_->end()) {
+    strategy = &*ws;
+  }
+  if (strategy != nullptr && strategy->is_object()) {
     if (node == nullptr) node = &InitNode(name, "Retry", "", opts.boundary_id, "Running", "", &*r);
-    if (!ProcessRetries(*node, strategy)) return node;
+    if (!ProcessRetries(*node, *strategy)) return node;
     if (NodeFulfilled(*node)) return node;
     const json children = node->value("children", json::array());
     const json* last = children.empty() ? nullptr : NodeById(children.back().get<std::string>());
@@ -405,28 +450,48 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   wf_name_ = Str(meta, "name");
   ns_ = Str(meta, "namespace");
   if (wf_name_.empty()) return absl::InvalidArgumentError("workflow metadata.name is empty");
-  spec_ = wf.value("spec", json::object());
-  status_ = wf.value("status", json::object());
+  static const json kEmptySpec = json::object();
+  auto spec_it = wf.find("spec");
+  spec_ = spec_it != wf.end() ? &*spec_it : &kEmptySpec;
+  if (status_in_ != nullptr) {
+    status_ = std::move(*status_in_);
+  } else {
+    status_ = wf.value("status", json::object());
+  }
   if (!status_.is_object()) status_ = json::object();
   if (!status_["nodes"].is_object()) status_["nodes"] = json::object();
   nodes_ = &status_["nodes"];
   const std::string phase0 = Str(status_, "phase");
   if (phase0 == "Succeeded" || phase0 == "Failed" || phase0 == "Error") {
-    out_.status = status_;
+    out_.status = std::move(status_);
     return std::move(out_);
+  }
+  // The one pass over all nodes per call: index, counters, pods to reconcile.
+  node_index_.reserve(nodes_->size());
+  node_slots_.reserve(nodes_->size());
+  for (auto& [id, node] : nodes_->get_ref<json::object_t&>()) {
+    const std::string& type = NodeType(node);
+    const std::string& phase = Str(node, "phase");
+    node_index_.emplace(std::string_view(id), static_cast<uint32_t>(node_slots_.size()));
+    node_slots_.push_back(IndexedNode{&node, PhaseCompleted(phase)});
+    // Completed nodes are not asked (KillDaemonedChildren looks at them if it must).
+    if (!PhaseCompleted(phase) && node.value("daemoned", false)) has_daemons_ = true;
+    if (type == "Container") has_container_sets_ = true;
+    if (type == "Pod" && !PhaseCompleted(phase)) open_pods_.push_back(&node);
+    Tally(node, type, phase, 1);
   }
   auto finish = [&](const std::string& phase, const std::string& message) {
     status_["phase"] = phase;
     if (!message.empty()) status_["message"] = message;
-    if (!status_.contains("startedAt")) status_["startedAt"] = FormatTimestamp(in_.now);
-    status_["finishedAt"] = FormatTimestamp(in_.now);
+    if (!status_.contains("startedAt")) status_["startedAt"] = now_text_;
+    status_["finishedAt"] = now_text_;
   };
   if (phase0.empty() || phase0 == "Pending") {
     status_["phase"] = "Running";
-    status_["startedAt"] = FormatTimestamp(in_.now);
+    status_["startedAt"] = now_text_;
   }
-  if (spec_.contains("workflowTemplateRef") && spec_["workflowTemplateRef"].is_object()) {
-    const json& ref = spec_["workflowTemplateRef"];
+  if (spec_->contains("workflowTemplateRef") && (*spec_)["workflowTemplateRef"].is_object()) {
+    const json& ref = (*spec_)["workflowTemplateRef"];
     const std::string kind =
         ref.value("clusterScope", false) ? "ClusterWorkflowTemplate" : "WorkflowTemplate";
     std::optional<json> obj;
@@ -435,20 +500,21 @@ absl::StatusOr<EngineOutput> Operator::Run() {
       finish("Error", absl::StrCat("spec.workflowTemplateRef: ", kind, " \"", Str(ref, "name"),
                                    "\" not found"));
     } else {
-      spec_ = MergeWorkflowSpec(obj->value("spec", json::object()), spec_);
+      merged_spec_ = MergeWorkflowSpec(obj->value("spec", json::object()), *spec_);
+      spec_ = &merged_spec_;
     }
   }
-  if (Str(status_, "phase") == "Running" && Str(spec_, "entrypoint").empty()) {
+  if (Str(status_, "phase") == "Running" && Str(*spec_, "entrypoint").empty()) {
     finish("Error", "spec.entrypoint: entrypoint is required");
   }
   // Globals.
   SetGlobal("workflow.name", wf_name_);
   SetGlobal("workflow.namespace", ns_);
   SetGlobal("workflow.uid", Str(meta, "uid"));
-  SetGlobal("workflow.mainEntrypoint", Str(spec_, "entrypoint"));
-  SetGlobal("workflow.serviceAccountName", Str(spec_, "serviceAccountName"));
+  SetGlobal("workflow.mainEntrypoint", Str(*spec_, "entrypoint"));
+  SetGlobal("workflow.serviceAccountName", Str(*spec_, "serviceAccountName"));
   SetGlobal("workflow.priority",
-            std::to_string(IntOrString(spec_.value("priority", json(0))).value_or(0)));
+            std::to_string(IntOrString(spec_->value("priority", json(0))).value_or(0)));
   const absl::Time created = ParseTimestamp(meta.value("creationTimestamp", json(nullptr)));
   const absl::Time created_at = created == absl::InfinitePast() ? in_.now : created;
   SetGlobal("workflow.creationTimestamp", FormatTimestamp(created_at));
@@ -457,6 +523,14 @@ absl::StatusOr<EngineOutput> Operator::Run() {
     SetGlobal(
         absl::StrCat("workflow.creationTimestamp.", std::string(1, c)),
         absl::FormatTime(absl::StrCat("%", std::string(1, c)), created_at, absl::UTCTimeZone()));
+  }
+  // A workflow a CronWorkflow submitted knows the time it was scheduled for.
+  if (const json* ann = meta.contains("annotations") ? &meta["annotations"] : nullptr;
+      ann != nullptr && ann->is_object()) {
+    auto it = ann->find("workflows.argoproj.io/scheduled-time");
+    if (it != ann->end() && it->is_string()) {
+      SetGlobal("workflow.scheduledTime", it->get<std::string>());
+    }
   }
   for (const char* kind : {"labels", "annotations"}) {
     const json m = meta.value(kind, json::object());
@@ -472,7 +546,7 @@ absl::StatusOr<EngineOutput> Operator::Run() {
             absl::StrCat(absl::ToDoubleSeconds(
                 in_.now - (started == absl::InfinitePast() ? in_.now : started))));
   SetGlobal("workflow.status", Str(status_, "phase"));
-  json wf_args = spec_.value("arguments", json::object());
+  json wf_args = spec_->value("arguments", json::object());
   json all_params = json::array();
   if (wf_args.is_object() && wf_args.contains("parameters") && wf_args["parameters"].is_array()) {
     size_t i = 0;
@@ -512,13 +586,13 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   }
   RestoreGlobalArtifacts();
   if (Str(status_, "phase") != "Running") {
-    out_.status = status_;
+    out_.status = std::move(status_);
     return std::move(out_);
   }
 
-  suspended_ = spec_.value("suspend", false) == true;
-  shutdown_ = Str(spec_, "shutdown");
-  if (auto ads = IntOrString(spec_.value("activeDeadlineSeconds", json(nullptr)));
+  suspended_ = spec_->value("suspend", false) == true;
+  shutdown_ = Str(*spec_, "shutdown");
+  if (auto ads = IntOrString(spec_->value("activeDeadlineSeconds", json(nullptr)));
       ads.has_value()) {
     const absl::Time deadline = ParseTimestamp(status_["startedAt"]) + absl::Seconds(*ads);
     if (in_.now >= deadline) {
@@ -527,27 +601,21 @@ absl::StatusOr<EngineOutput> Operator::Run() {
       Requeue(deadline - in_.now);
     }
   }
-  for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
-    const std::string type = Str(*it, "type");
-    if (it->value("daemoned", false)) has_daemons_ = true;
-    if (type == "Container") has_container_sets_ = true;
-    Tally(*it, Str(*it, "phase"), 1);
-  }
   ReconcilePods();
   ApplyDeadlinesAndShutdown();
 
-  const json entry = {{"template", Str(spec_, "entrypoint")}};
+  const json entry = {{"template", Str(*spec_, "entrypoint")}};
   absl::StatusOr<json*> root_or =
       ExecuteTemplate(wf_name_, entry, TmplCtx{}, wf_args, ExecOpts{}, 0);
   if (!root_or.ok()) return root_or.status();
   json* root = *root_or;
   const bool root_done = root != nullptr && NodeFulfilled(*root) && !root->value("daemoned", false);
   bool hooks_pending = false;
-  if (spec_.contains("hooks") && spec_["hooks"].is_object()) {
+  if (spec_->contains("hooks") && (*spec_)["hooks"].is_object()) {
     // Workflow-level hooks see `workflow.status`: Running, then the outcome of the main part.
     if (root_done) SetGlobal("workflow.status", WorkflowPhaseOf(Str(*root, "phase")));
     absl::StatusOr<HookState> hooks =
-        RunLifecycleHooks(spec_["hooks"], wf_name_, globals_, "", TmplCtx{}, 0);
+        RunLifecycleHooks((*spec_)["hooks"], wf_name_, globals_, "", TmplCtx{}, 0);
     if (!hooks.ok()) return hooks.status();
     hooks_pending = hooks->pending;
     if (!hooks->error.empty()) Event(absl::StrCat("spec.", hooks->error));
@@ -556,10 +624,11 @@ absl::StatusOr<EngineOutput> Operator::Run() {
     const std::string rp = Str(*root, "phase");
     std::string wf_phase = WorkflowPhaseOf(rp);
     json exit_holder;
-    if (spec_.contains("hooks") && spec_["hooks"].is_object() && spec_["hooks"].contains("exit")) {
-      exit_holder = spec_["hooks"]["exit"];
-    } else if (!Str(spec_, "onExit").empty()) {
-      exit_holder = {{"template", Str(spec_, "onExit")}};
+    if (spec_->contains("hooks") && (*spec_)["hooks"].is_object() &&
+        (*spec_)["hooks"].contains("exit")) {
+      exit_holder = (*spec_)["hooks"]["exit"];
+    } else if (!Str(*spec_, "onExit").empty()) {
+      exit_holder = {{"template", Str(*spec_, "onExit")}};
     }
     bool done = true;
     json* exit_node = nullptr;
@@ -592,15 +661,9 @@ absl::StatusOr<EngineOutput> Operator::Run() {
 
   FinishContainerNodes();
   // Progress, conditions.
-  int64_t done_pods = 0, total_pods = 0;
-  bool pod_running = false;
-  for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
-    if (Str(*it, "type") != "Pod") continue;
-    ++total_pods;
-    if (Str(*it, "phase") == "Succeeded") ++done_pods;
-    if (Str(*it, "phase") == "Running") pod_running = true;
-  }
-  status_["progress"] = absl::StrCat(done_pods, "/", total_pods);
+  // Tally keeps the pod counts, so no pass over all nodes is needed here.
+  const bool pod_running = pods_running_ > 0;
+  status_["progress"] = absl::StrCat(pods_succeeded_, "/", pods_total_);
   json conditions = json::array();
   conditions.push_back({{"type", "PodRunning"}, {"status", pod_running ? "True" : "False"}});
   const std::string final_phase = Str(status_, "phase");
@@ -618,6 +681,18 @@ absl::StatusOr<EngineOutput> Operator::Run() {
 
 absl::StatusOr<EngineOutput> Operate(const EngineInput& in) {
   internal::Operator op(in);
+  return op.Run();
+}
+
+absl::StatusOr<EngineOutput> OperateConsumingStatus(EngineInput& in) {
+  nlohmann::json status = nlohmann::json::object();
+  if (in.workflow.is_object()) {
+    if (auto it = in.workflow.find("status"); it != in.workflow.end()) {
+      status = std::move(*it);
+      in.workflow.erase(it);
+    }
+  }
+  internal::Operator op(in, &status);
   return op.Run();
 }
 

@@ -89,4 +89,10 @@ struct EngineOutput {
 // message naming the field.
 absl::StatusOr<EngineOutput> Operate(const EngineInput& in);
 
+// Operate(in) without copying the status: in.workflow["status"] is moved into the call (the
+// status of a 10,000-node workflow is the largest thing Operate reads) and in.workflow is left
+// without one; everything else in `in` is only read. The output is the same as Operate(in)'s.
+// For callers that hold `in` as a throwaway copy (a reconcile) and write out.status back.
+absl::StatusOr<EngineOutput> OperateConsumingStatus(EngineInput& in);
+
 }  // namespace argonaut::workflow::engine

@@ -296,5 +296,31 @@ spec:
   EXPECT_EQ(sim.deleted.size(), 1u);
 }
 
+// A workflow a CronWorkflow submitted sees its scheduled time.
+TEST(FeaturesTest, ScheduledTimeComesFromTheCronAnnotation) {
+  Sim sim(Yaml(R"(
+metadata:
+  name: cron-1800000000
+  annotations: {workflows.argoproj.io/scheduled-time: "2027-01-15T08:00:00Z"}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: show
+        template: show
+        arguments: {parameters: [{name: m, value: "{{workflow.scheduledTime}}"}]}
+  - name: show
+    inputs: {parameters: [{name: m}]}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.m}}"]}
+)"),
+          [](const std::string&, const json&) { return PodRun(); });
+  ASSERT_OK(sim.Run());
+  EXPECT_EQ(sim.phase(), "Succeeded");
+  const json* show = sim.Node("cron-1800000000[0].show");
+  ASSERT_NE(show, nullptr);
+  EXPECT_EQ(show->at("inputs")["parameters"][0]["value"], "2027-01-15T08:00:00Z");
+}
+
 }  // namespace
 }  // namespace argonaut::workflow::engine

@@ -12,7 +12,8 @@
 
 namespace argonaut::workflow::engine {
 
-uint32_t Fnv32a(std::string_view s);
+// `seed` continues a hash: Fnv32a(b, Fnv32a(a)) == Fnv32a(a + b).
+uint32_t Fnv32a(std::string_view s, uint32_t seed = 2166136261u);
 
 // Root node id = workflow name; others `<wf>-<fnv32a(nodeName)>` in decimal.
 std::string NodeId(std::string_view wf_name, std::string_view node_name);

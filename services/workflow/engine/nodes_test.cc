@@ -26,5 +26,22 @@ TEST(NodesTest, ItemsAndDurations) {
   EXPECT_EQ(FormatTimestamp(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
 }
 
+// The hand-made formatter agrees with absl's everywhere, including the years it hands back.
+TEST(NodesTest, FormatTimestampMatchesAbsl) {
+  auto absl_format = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  };
+  for (int64_t s : {int64_t{0}, int64_t{-1}, int64_t{1700000000}, int64_t{951782400},
+                    int64_t{253402300799}, int64_t{253402300800}, int64_t{-30610224000},
+                    int64_t{-30610224001}, int64_t{-62135596800}}) {
+    for (absl::Duration frac : {absl::ZeroDuration(), absl::Milliseconds(999)}) {
+      const absl::Time t = absl::FromUnixSeconds(s) + frac;
+      EXPECT_EQ(FormatTimestamp(t), absl_format(t)) << s;
+    }
+  }
+  EXPECT_EQ(FormatTimestamp(absl::InfinitePast()), absl_format(absl::InfinitePast()));
+  EXPECT_EQ(FormatTimestamp(absl::InfiniteFuture()), absl_format(absl::InfiniteFuture()));
+}
+
 }  // namespace
 }  // namespace argonaut::workflow::engine

@@ -4,14 +4,17 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "lib/template/template.h"
@@ -31,10 +34,15 @@ struct TmplCtx {
 };
 
 struct Resolved {
-  json tmpl;                  // with templateDefaults applied
-  TmplCtx ctx;                // where the template's own references resolve
-  std::string template_name;  // node.templateName and the pod name's middle part
-  json template_ref;          // null, or {name, template, clusterScope}
+  // With templateDefaults applied, and without its steps/dag body: that is `body`, read in place
+  // (a 10,000-task DAG would otherwise be copied on every call).
+  json tmpl;
+  const char* body_key = nullptr;          // "steps" | "dag" | nullptr (no body)
+  const json* body = nullptr;              // into the spec, a looked-up template or `owned_body`
+  std::shared_ptr<const json> owned_body;  // an inline template's body, or one defaults changed
+  TmplCtx ctx;                             // where the template's own references resolve
+  std::string template_name;               // node.templateName and the pod name's middle part
+  json template_ref;                       // null, or {name, template, clusterScope}
 };
 
 struct ExecOpts {
@@ -57,7 +65,9 @@ inline constexpr char kRestartMessage[] =
 
 class Operator {
  public:
-  explicit Operator(const EngineInput& in);
+  // `status`, when given, is the workflow's status moved out of `in` (OperateConsumingStatus);
+  // otherwise in.workflow's status is copied.
+  explicit Operator(const EngineInput& in, json* status = nullptr);
   absl::StatusOr<EngineOutput> Run();
 
   // --- nodes (engine.cc)
@@ -170,21 +180,53 @@ class Operator {
                                                   const TmplCtx& ctx, int depth);
 
   const EngineInput& in_;
+  json* status_in_ = nullptr;   // see the constructor
+  const std::string now_text_;  // FormatTimestamp(in_.now), which every new node needs
   EngineOutput out_;
-  json spec_;    // the workflow's spec with workflowTemplateRef merged
+  // The workflow's spec, read in place; `merged_spec_` when a workflowTemplateRef was merged.
+  const json* spec_ = nullptr;
+  json merged_spec_;
   json status_;  // the status being built
   json* nodes_ = nullptr;
+  // status.nodes by id (keys are the map's own keys, which stay put): a tree lookup per task per
+  // call dominated large DAGs. Every insert goes through InitNode, which keeps it current.
+  struct IndexedNode {
+    json* node = nullptr;
+    // The phase was a completed one when last set (index build, InitNode, MarkPhase), so a
+    // finished node is known without reading its JSON again (the reads were a large DAG's cost).
+    bool completed = false;
+  };
+  absl::flat_hash_map<std::string_view, uint32_t> node_index_;  // id -> node_slots_ index
+  std::vector<IndexedNode> node_slots_;
+  // node_slots_ index of the node `id`, -1 when there is none.
+  int64_t SlotOf(std::string_view id) const {
+    auto it = node_index_.find(id);
+    return it == node_index_.end() ? -1 : static_cast<int64_t>(it->second);
+  }
+  // False once MarkPhase met a node that its own id does not index (a hand-edited status):
+  // IndexedNode::completed is then not trusted for the rest of the call.
+  bool completed_mirror_ok_ = true;
+  // Whether the indexed node is fulfilled (NodeFulfilled), reading its JSON only when needed.
+  bool Fulfilled(const IndexedNode& n) const {
+    return (n.completed && completed_mirror_ok_) || NodeFulfilled(*n.node);
+  }
   std::string wf_name_;
   std::string ns_;
   tmpl::Scope globals_;
   std::map<std::string, json, std::less<>> template_cache_;  // "kind/name" -> object or null
   int64_t active_pods_ = 0;
+  int64_t pods_total_ = 0;  // Pod nodes, and those Succeeded / Running (status.progress)
+  int64_t pods_succeeded_ = 0;
+  int64_t pods_running_ = 0;
+  // Pod nodes not completed when the call began, in id order: what ReconcilePods looks at.
+  std::vector<json*> open_pods_;
   std::map<std::string, int64_t> active_children_;       // boundary id -> running Pod/Steps/DAG
   std::map<std::string, int64_t> active_boundary_pods_;  // boundary id -> Pending/Running pods
   std::map<std::string, int64_t> failed_children_;  // boundary id -> Failed/Error Pod/Steps/DAG
   std::set<std::string> fail_fast_boundaries_;      // steps/dag node ids whose template failFast
   // Keeps the counters above in step with one node's (type, boundary, phase), delta +1 or -1.
   void Tally(const json& node, const std::string& phase, int delta);
+  void Tally(const json& node, const std::string& type, const std::string& phase, int delta);
   // Argo checkParallelism's failFast rule for the steps/dag node `boundary`: once a child failed
   // no new child starts (true), and the node fails once none of its pods is active any more.
   bool FailFastHalts(json& boundary);
@@ -195,6 +237,7 @@ class Operator {
   std::unordered_map<std::string, std::unordered_set<std::string>> child_index_;  // AddChild
   std::map<std::string, int64_t> boundary_parallelism_;  // steps/dag node id -> limit
   bool has_daemons_ = false;
+  bool completed_daemons_checked_ = false;  // see KillDaemonedChildren
   // The template a node runs, as stored in status.storedTemplates (pod reconciliation needs its
   // outputs and daemon flag).
   const json* StoredTemplate(const json& node) const;

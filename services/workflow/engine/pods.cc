@@ -102,7 +102,8 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
   c["command"] = json::array({"argoexec", "emissary"});
   json env = main.value("env", json::array());
   if (!env.is_array()) env = json::array();
-  env.push_back({{"name", "ARGO_TEMPLATE"}, {"value", t.dump()}});
+  const std::string template_text = t.dump();  // the env and an annotation both carry it
+  env.push_back({{"name", "ARGO_TEMPLATE"}, {"value", template_text}});
   env.push_back({{"name", "ARGO_NODE_ID"}, {"value", Id(node_name)}});
   env.push_back({{"name", "ARGO_WORKFLOW_NAME"}, {"value", wf_name_}});
   c["env"] = std::move(env);
@@ -119,7 +120,7 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
                  {"workflows.argoproj.io/completed", "false"}};
   json annotations = {{"workflows.argoproj.io/node-id", Id(node_name)},
                       {"workflows.argoproj.io/node-name", node_name},
-                      {"workflows.argoproj.io/template", t.dump()}};
+                      {"workflows.argoproj.io/template", template_text}};
   if (InExitHandler(node_name)) labels["workflows.argoproj.io/on-exit"] = "true";
   if (t.contains("metadata") && t["metadata"].is_object()) {
     for (const char* kind : {"labels", "annotations"}) {
@@ -136,14 +137,14 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
     pod_spec["activeDeadlineSeconds"] = *ads;
   }
   json volumes = json::array();
-  for (const json* src : {static_cast<const json*>(&spec_), &t}) {
+  for (const json* src : {spec_, &t}) {
     if (src->contains("volumes") && (*src)["volumes"].is_array()) {
       for (const json& v : (*src)["volumes"]) volumes.push_back(v);
     }
   }
   if (!volumes.empty()) pod_spec["volumes"] = std::move(volumes);
   if (t.contains("initContainers")) pod_spec["initContainers"] = t["initContainers"];
-  const std::string sa = Str(t, "serviceAccountName").empty() ? Str(spec_, "serviceAccountName")
+  const std::string sa = Str(t, "serviceAccountName").empty() ? Str(*spec_, "serviceAccountName")
                                                               : Str(t, "serviceAccountName");
   if (!sa.empty()) pod_spec["serviceAccountName"] = sa;
   AttachArtifactRepository(pod_spec, t);
@@ -217,8 +218,8 @@ json* Operator::ExecutePod(const std::string& name, const Resolved& r, const jso
 }
 
 void Operator::ReconcilePods() {
-  for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
-    json& node = *it;
+  for (json* open : open_pods_) {
+    json& node = *open;
     if (Str(node, "type") != "Pod" || PhaseCompleted(Str(node, "phase"))) continue;
     const std::string pod_name = PodName(wf_name_, Str(node, "name"), Str(node, "templateName"));
     auto pit = in_.pods.find(pod_name);
@@ -311,6 +312,14 @@ void Operator::RestartInterruptedPod(json& node, const std::string& pod_name) {
 }
 
 void Operator::KillDaemonedChildren(const std::string& boundary_id) {
+  if (!has_daemons_ && !completed_daemons_checked_) {
+    // Run() only looked for daemons among unfinished nodes; a finished node still marked
+    // daemoned (not something the engine writes) is found here, once per call.
+    completed_daemons_checked_ = true;
+    for (auto it = nodes_->begin(); it != nodes_->end() && !has_daemons_; ++it) {
+      if (it->value("daemoned", false)) has_daemons_ = true;
+    }
+  }
   if (!has_daemons_) return;
   for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
     json& node = *it;

@@ -12,11 +12,12 @@ namespace argonaut::workflow::engine::internal {
 namespace {
 
 bool ContinuesOn(const json& step, const std::string& phase) {
-  if (!step.contains("continueOn") || !step["continueOn"].is_object()) return false;
-  const json& c = step["continueOn"];
-  if (phase == "Failed") return c.value("failed", false) == true;
-  if (phase == "Error") return c.value("error", false) == true;
-  return false;
+  if (!step.is_object()) return false;
+  auto c = step.find("continueOn");
+  if (c == step.end() || !c->is_object()) return false;
+  // Only a boolean true counts; anything else (a hostile "yes") is false, not an exception.
+  auto flag = c->find(phase == "Failed" ? "failed" : phase == "Error" ? "error" : "");
+  return flag != c->end() && flag->is_boolean() && flag->get<bool>();
 }
 
 json WithoutLoop(json step) {
@@ -75,14 +76,15 @@ absl::StatusOr<json*> Operator::ExecuteSteps(const std::string& name, const Reso
     boundary_parallelism_[id] = *p;
   }
   if (t.value("failFast", json(false)) == true) fail_fast_boundaries_.insert(id);
-  if (!t["steps"].is_array()) {
+  static const json kNoBody;
+  const json& groups = r.body != nullptr ? *r.body : kNoBody;
+  if (!groups.is_array()) {
     MarkPhase(*node, "Error", "steps: not a list of step groups");
     return node;
   }
   tmpl::Scope scope = TemplateScope(t);
   tmpl::RenderOptions leave;
   leave.unresolved = tmpl::Unresolved::kLeave;
-  const json& groups = t["steps"];
   for (size_t i = 0; i < groups.size(); ++i) {
     const std::string sg_name = absl::StrCat(name, "[", i, "]");
     json* sg = NodeByName(sg_name);

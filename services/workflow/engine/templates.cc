@@ -1,6 +1,8 @@
 // Template lookup: by name in the workflow (or the WorkflowTemplate a templateRef led to),
 // templateRef, inline templates, and templateDefaults (Argo templateresolution/context.go).
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "services/workflow/engine/operator.h"
@@ -99,7 +101,7 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
     const std::string name = Str(holder, "template");
     if (name.empty()) return absl::InvalidArgumentError("template name is empty");
     if (ctx.kind.empty()) {
-      found = FindInSpec(spec_, name);
+      found = FindInSpec(*spec_, name);
     } else {
       absl::StatusOr<const json*> obj = load(ctx.kind, ctx.name);
       if (!obj.ok()) return obj.status();
@@ -113,9 +115,36 @@ absl::StatusOr<Resolved> Operator::Resolve(const json& holder, const TmplCtx& ct
     }
     r.template_name = name;
   }
-  r.tmpl = *found;
-  if (!r.tmpl.is_object()) return absl::InvalidArgumentError("template is not an object");
-  if (spec_.contains("templateDefaults")) MergeDefaults(r.tmpl, spec_["templateDefaults"], 0);
+  if (!found->is_object()) return absl::InvalidArgumentError("template is not an object");
+  // The steps/dag body stays where it is (see Resolved::body); the rest is copied. Steps win
+  // over dag as in the engine's type order.
+  r.body_key = found->contains("steps") ? "steps" : found->contains("dag") ? "dag" : nullptr;
+  r.tmpl = json::object();
+  for (auto it = found->begin(); it != found->end(); ++it) {
+    if (r.body_key != nullptr && it.key() == r.body_key) {
+      r.body = &it.value();
+    } else {
+      r.tmpl[it.key()] = it.value();
+    }
+  }
+  if (found == &owned) {
+    // `owned` dies with this call: the body moves with the result.
+    r.owned_body = std::make_shared<const json>(r.body != nullptr ? *r.body : json());
+    if (r.body != nullptr) r.body = r.owned_body.get();
+  }
+  auto defaults = spec_->find("templateDefaults");
+  if (defaults != spec_->end()) {
+    if (r.body_key != nullptr && defaults->is_object() && defaults->contains(r.body_key)) {
+      // Defaults for the body itself (rare) need a copy to merge into.
+      json merged = json::object({{r.body_key, *r.body}});
+      MergeDefaults(r.tmpl, *defaults, 0);
+      MergeDefaults(merged, json::object({{r.body_key, (*defaults)[r.body_key]}}), 0);
+      r.owned_body = std::make_shared<const json>(std::move(merged[r.body_key]));
+      r.body = r.owned_body.get();
+    } else {
+      MergeDefaults(r.tmpl, *defaults, 0);
+    }
+  }
   if (r.template_name.empty()) r.template_name = Str(r.tmpl, "name");
   return r;
 }
