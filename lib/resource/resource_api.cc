@@ -279,6 +279,12 @@ bool OnlyStatusDiffers(const google::protobuf::Message& old, const google::proto
   return diff.Compare(old, now);
 }
 
+bool HasField(const google::protobuf::Message& m, const char* name) {
+  const google::protobuf::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  return f != nullptr && f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE &&
+         m.GetReflection()->HasField(m, f);
+}
+
 std::string FieldBytes(const google::protobuf::Message& m, const char* name) {
   const google::protobuf::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
   if (f == nullptr || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -333,6 +339,11 @@ absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
     }
     meta->set_uid(Meta(*old).uid());
     meta->set_creation_timestamp(Meta(*old).creation_timestamp());
+    if (upsert && !must_exist && !kind.status_subresource && !HasField(object, "status")) {
+      // kubectl apply patches what the manifest says: a manifest without a
+      // status (a CronWorkflow re-applied) keeps what the controller wrote.
+      CopyField(*old, object, "status");
+    }
     if (kind.status_subresource && !status_write) {
       CopyField(*old, object, "status");
       const int64_t generation = std::max<int64_t>(Meta(*old).generation(), 1);

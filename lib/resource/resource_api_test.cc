@@ -136,6 +136,20 @@ TEST_F(ResourceApiTest, CreateTwiceIsAlreadyExistsButUpsertReplaces) {
             std::stoull(first["metadata"]["resourceVersion"].get<std::string>()));
 }
 
+// Apply (create with upsert) of a manifest without a status keeps the status
+// a controller wrote, as kubectl apply's patch does; one with a status sets it.
+TEST_F(ResourceApiTest, ApplyWithoutStatusKeepsStatus) {
+  json wf = MustCreate(kHello);
+  wf["metadata"].erase("resourceVersion");
+  wf["status"] = {{"phase", "Running"}};
+  ASSERT_OK(api_.UpdateObject("Workflow", wf));
+  json again = MustCreate(kHello, /*upsert=*/true);
+  EXPECT_EQ(again["status"]["phase"], "Running");
+  json with_status = kHello;
+  with_status["status"] = {{"phase", "Failed"}};
+  EXPECT_EQ(MustCreate(with_status, /*upsert=*/true)["status"]["phase"], "Failed");
+}
+
 TEST_F(ResourceApiTest, UpdateWithStaleVersionIsAborted) {
   json v1 = MustCreate(kHello);
   json a = v1;
