@@ -6,10 +6,13 @@
 // Each pod is the full lifecycle a kubelet drives: Sandbox::Create (with a
 // per-pod directory), Spawn, Wait, Destroy. With threads > 1, pods start
 // concurrently from that many threads, as a kubelet's pod workers would.
+// Each pod mode also prints the mean time per pod of its three steps:
+// create (Sandbox::Create), run (Spawn + Wait) and destroy.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,27 +31,44 @@ namespace sb = argonaut::cluster::sandbox;
 
 namespace {
 
+// Time spent in each step of a pod's lifecycle, summed over all pods.
+struct Phases {
+  std::atomic<int64_t> create_ns{0}, run_ns{0}, destroy_ns{0};
+};
+
 struct Result {
   std::string name;
   int pods = 0;
   double seconds = 0;
+  double create_ms = 0, run_ms = 0, destroy_ms = 0;  // mean per pod
   std::string error;
   double rate() const { return seconds > 0 ? pods / seconds : 0; }
 };
 
-absl::Status OnePod(const std::string& dir, int i, bool isolate, sb::PodNetwork* net) {
+absl::Status OnePod(const std::string& dir, int i, bool isolate, sb::PodNetwork* net,
+                    Phases* phases) {
+  absl::Time t0 = absl::Now();
+  auto lap = [&t0](std::atomic<int64_t>& into) {
+    const absl::Time now = absl::Now();
+    into += absl::ToInt64Nanoseconds(now - t0);
+    t0 = now;
+  };
   absl::StatusOr<std::unique_ptr<sb::Sandbox>> pod =
       sb::Sandbox::Create({.pod_name = absl::StrCat("bench-", i),
                            .isolate = isolate,
                            .network = net,
                            .pod_dir = absl::StrCat(dir, "/pod-", i)});
   if (!pod.ok()) return pod.status();
+  lap(phases->create_ns);
   absl::StatusOr<std::unique_ptr<sb::Process>> p = (*pod)->Spawn({.argv = {"true"}});
   if (!p.ok()) return p.status();
   absl::StatusOr<sb::ExitStatus> st = (*p)->Wait(absl::Seconds(30));
   if (!st.ok()) return st.status();
   if (!st->success()) return absl::InternalError("true failed: " + st->ToString());
-  return (*pod)->Destroy(absl::ZeroDuration());
+  lap(phases->run_ns);
+  absl::Status destroyed = (*pod)->Destroy(absl::ZeroDuration());
+  lap(phases->destroy_ns);
+  return destroyed;
 }
 
 Result RunPods(const std::string& name, const std::string& dir, int count, int threads,
@@ -58,12 +78,13 @@ Result RunPods(const std::string& name, const std::string& dir, int count, int t
   std::atomic<int> done{0};
   std::string first_error;
   std::atomic<bool> failed{false};
+  Phases phases;
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       for (int i = next++; i < count && !failed; i = next++) {
-        absl::Status s = OnePod(dir, i, isolate, net);
+        absl::Status s = OnePod(dir, i, isolate, net, &phases);
         if (!s.ok()) {
           if (!failed.exchange(true)) first_error = s.ToString();
           return;
@@ -76,6 +97,11 @@ Result RunPods(const std::string& name, const std::string& dir, int count, int t
   r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   r.pods = done;
   r.error = first_error;
+  if (r.pods > 0) {
+    r.create_ms = phases.create_ns / 1e6 / r.pods;
+    r.run_ms = phases.run_ns / 1e6 / r.pods;
+    r.destroy_ms = phases.destroy_ns / 1e6 / r.pods;
+  }
   return r;
 }
 
@@ -156,11 +182,16 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
 
   std::printf("pods=%d threads=%d cpus=%u\n", count, threads, std::thread::hardware_concurrency());
-  std::printf("%-32s %8s %10s %10s %8s\n", "mode", "pods", "seconds", "pods/s", "vs (d)");
+  std::printf("%-32s %8s %10s %10s %8s  %s\n", "mode", "pods", "seconds", "pods/s", "vs (d)",
+              "ms per pod: create run destroy");
   int rc = 0;
   for (const Result& r : results) {
-    std::printf("%-32s %8d %10.3f %10.1f %8.3f\n", r.name.c_str(), r.pods, r.seconds, r.rate(),
+    std::printf("%-32s %8d %10.3f %10.1f %8.3f", r.name.c_str(), r.pods, r.seconds, r.rate(),
                 base.rate() > 0 ? r.rate() / base.rate() : 0);
+    if (r.create_ms > 0) {
+      std::printf("  %.3f %.3f %.3f", r.create_ms, r.run_ms, r.destroy_ms);
+    }
+    std::printf("\n");
     if (!r.error.empty()) {
       std::printf("  error: %s\n", r.error.c_str());
       rc = 1;

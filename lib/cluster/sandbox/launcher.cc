@@ -51,6 +51,8 @@ constexpr size_t kChildStackBytes = 64 * 1024;
 // need, and below the size of one SEQPACKET message.
 constexpr size_t kMaxRequestBytes = 60 * 1024;
 constexpr int kHolderReadyTimeoutMs = 10000;
+// kind(1) optional(1) flags(8) slot(4), see EncodeMountOps.
+constexpr size_t kStepHeaderBytes = 14;
 
 // ---------------------------------------------------------------------------
 // Code below, up to the next rule, runs in children between clone and exec
@@ -64,7 +66,8 @@ struct ChildArgs {
   int num_candidates;
   char* const* argv;
   char* const* envp;
-  const char* cwd;  // nullptr: stay
+  const char* cwd;    // nullptr: stay
+  char* cwd_scratch;  // a writable copy of cwd when a missing one may be created
   int stdin_fd;
   int output_fd;
   int ns_fds[4];
@@ -77,6 +80,19 @@ struct ChildArgs {
   int error;
   int failed_candidate;
 };
+
+// mkdir -p: cuts `path` at each '/' in turn (restoring it). True when the
+// whole path is a directory afterwards.
+bool MakeDirs(char* path) {
+  for (char* p = path + 1; *p != '\0'; ++p) {
+    if (*p != '/') continue;
+    *p = '\0';
+    const bool ok = mkdir(path, 0755) == 0 || errno == EEXIST;
+    *p = '/';
+    if (!ok) return false;
+  }
+  return mkdir(path, 0755) == 0 || errno == EEXIST;
+}
 
 int ChildMain(void* p) {
   auto* a = static_cast<ChildArgs*>(p);
@@ -105,7 +121,9 @@ int ChildMain(void* p) {
   }
   // Descriptors the runtime opened without O_CLOEXEC must not leak into pods.
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-  if (a->cwd != nullptr && chdir(a->cwd) != 0) {
+  if (a->cwd != nullptr && chdir(a->cwd) != 0 &&
+      !(errno == ENOENT && a->cwd_scratch != nullptr && MakeDirs(a->cwd_scratch) &&
+        chdir(a->cwd) == 0)) {
     a->error = errno;
     a->stage = kStageChdir;
     _exit(127);
@@ -157,16 +175,33 @@ int BringLoopbackUp() {
   return err;
 }
 
+int PivotRoot(const char* new_root) {
+  // pivot_root(".", ".") stacks the old root on the new one; detaching it
+  // leaves the pod nothing of the host but what was attached explicitly.
+  if (chdir(new_root) != 0) return errno;
+  if (syscall(SYS_pivot_root, ".", ".") != 0) return errno;
+  if (umount2(".", MNT_DETACH) != 0) return errno;
+  return chdir("/") == 0 ? 0 : errno;
+}
+
+// Detached mount trees (kCloneTree) by slot; -1: none or skipped.
+struct Slots {
+  int fd[kMaxMountSlots];
+};
+
 // Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
-int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* target,
-            const char* fstype, const char* data) {
+int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const char* source,
+            const char* target, const char* fstype, const char* data) {
+  const bool has_slot = slot >= 0 && slot < kMaxMountSlots;
   switch (kind) {
     case MountOpKind::kSetHostname:
       return sethostname(source, strlen(source)) == 0 ? 0 : errno;
     case MountOpKind::kLoopbackUp:
       return BringLoopbackUp();
     case MountOpKind::kMkdir:
-      if (mkdir(target, 0755) == 0 || errno == EEXIST) return 0;
+      if (mkdir(target, flags != 0 ? static_cast<mode_t>(flags) : 0755) == 0 || errno == EEXIST) {
+        return 0;
+      }
       return errno;
     case MountOpKind::kMkfile: {
       int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -179,10 +214,40 @@ int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* ta
                    *data ? data : nullptr) == 0
                  ? 0
                  : errno;
-    case MountOpKind::kRemountReadOnly:
-      return mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, nullptr) == 0
+    case MountOpKind::kCloneTree: {
+      if (!has_slot) return EINVAL;
+      const int fd = open_tree(
+          AT_FDCWD, source,
+          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | static_cast<unsigned>(flags & AT_RECURSIVE));
+      if (fd < 0) return errno;
+      slots->fd[slot] = fd;
+      return 0;
+    }
+    case MountOpKind::kTreeReadOnly: {
+      if (!has_slot || slots->fd[slot] < 0) return EBADF;
+      struct mount_attr attr;
+      memset(&attr, 0, sizeof(attr));
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      return mount_setattr(slots->fd[slot], "",
+                           AT_EMPTY_PATH | static_cast<unsigned>(flags & AT_RECURSIVE), &attr,
+                           sizeof(attr)) == 0
                  ? 0
                  : errno;
+    }
+    case MountOpKind::kAttachTree: {
+      if (!has_slot || slots->fd[slot] < 0) return EBADF;
+      const int rc = move_mount(slots->fd[slot], "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+      const int err = errno;
+      close(slots->fd[slot]);
+      slots->fd[slot] = -1;
+      return rc == 0 ? 0 : err;
+    }
+    case MountOpKind::kMknod:
+      return mknod(target, S_IFCHR | 0666, static_cast<dev_t>(flags)) == 0 ? 0 : errno;
+    case MountOpKind::kSymlink:
+      return symlink(source, target) == 0 ? 0 : errno;
+    case MountOpKind::kPivotRoot:
+      return PivotRoot(target);
   }
   return EINVAL;
 }
@@ -205,20 +270,31 @@ int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* ta
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, nullptr);
 
+  // Modes in the steps are meant literally (/dev/null 0666, /dev/shm 1777).
+  umask(0);
+  Slots slots;
+  for (int& fd : slots.fd) fd = -1;
+
   int32_t report[2] = {-1, 0};
   size_t pos = 0;
   for (int32_t step = 0; pos < len; ++step) {
-    if (len - pos < 9) {
+    if (len - pos < kStepHeaderBytes) {
       report[0] = step;
       report[1] = EINVAL;
       break;
     }
     const auto kind = static_cast<MountOpKind>(buf[pos]);
+    const bool optional = buf[pos + 1] != 0;
     uint64_t flags = 0;
     for (int b = 0; b < 8; ++b) {
-      flags |= static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 1 + b])) << (8 * b);
+      flags |= static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 2 + b])) << (8 * b);
     }
-    pos += 9;
+    uint32_t slot_bits = 0;
+    for (int b = 0; b < 4; ++b) {
+      slot_bits |= static_cast<uint32_t>(static_cast<unsigned char>(buf[pos + 10 + b])) << (8 * b);
+    }
+    const auto slot = static_cast<int32_t>(slot_bits);
+    pos += kStepHeaderBytes;
     const char* s[4];
     bool ok = true;
     for (int k = 0; k < 4; ++k) {
@@ -230,7 +306,15 @@ int RunStep(MountOpKind kind, uint64_t flags, const char* source, const char* ta
       s[k] = buf + pos;
       pos = static_cast<size_t>(static_cast<const char*>(end) - buf) + 1;
     }
-    const int err = ok ? RunStep(kind, flags, s[0], s[1], s[2], s[3]) : EINVAL;
+    const int err = ok ? RunStep(kind, flags, slot, &slots, s[0], s[1], s[2], s[3]) : EINVAL;
+    if (err != 0 && optional && ok) {
+      // Later optional steps on this slot see no tree and are skipped too.
+      if (slot >= 0 && slot < kMaxMountSlots && slots.fd[slot] >= 0) {
+        close(slots.fd[slot]);
+        slots.fd[slot] = -1;
+      }
+      continue;
+    }
     if (err != 0) {
       report[0] = step;
       report[1] = err;
@@ -541,6 +625,10 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
   args.argv = argv.data();
   args.envp = envp.data();
   args.cwd = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  std::string cwd_scratch = spec.working_dir;
+  if (spec.create_working_dir && args.cwd != nullptr && spec.working_dir[0] == '/') {
+    args.cwd_scratch = cwd_scratch.data();
+  }
   args.stdin_fd = spec.stdin_fd;
   args.output_fd = spec.output_fd;
   args.failed_candidate = -1;

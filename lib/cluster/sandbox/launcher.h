@@ -35,8 +35,11 @@ struct ChildSpec {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string working_dir;  // empty: stay
-  int stdin_fd = -1;        // required
-  int output_fd = -1;       // required; becomes stdout and stderr
+  // A missing absolute working_dir is created (with its parents), as
+  // container runtimes do; only where the filesystem is the pod's own.
+  bool create_working_dir = false;
+  int stdin_fd = -1;   // required
+  int output_fd = -1;  // required; becomes stdout and stderr
   // Namespaces to join (-1: stay in the runtime's).
   int netns_fd = -1;
   int utsns_fd = -1;

@@ -1,10 +1,11 @@
 #include "lib/cluster/sandbox/mount_plan.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <map>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -20,6 +21,11 @@ namespace {
 
 constexpr size_t kMaxPath = 4000;
 constexpr size_t kMaxVolumes = 256;
+// /tmp, host mounts, volumes and their aliases.
+static_assert(1 + kMaxHostMounts + 2 * kMaxVolumes <= kMaxMountSlots);
+
+// The pod gets fresh instances of these; the host's are never carried over.
+constexpr const char* kPodOwnedTrees[] = {"/proc", "/sys", "/dev", "/tmp"};
 
 bool IsUnder(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
@@ -40,7 +46,7 @@ void MkdirChain(const std::string& base, const std::string& target, std::vector<
     chain.push_back(p);
   }
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    ops->push_back(MountOp{MountOpKind::kMkdir, "", *it, "", "", 0});
+    ops->push_back({.kind = MountOpKind::kMkdir, .target = *it});
   }
 }
 
@@ -61,6 +67,158 @@ absl::Status ValidateHostname(const std::string& name) {
   return absl::OkStatus();
 }
 
+// A minimal /dev as container runtimes give it: device nodes on a tmpfs, a
+// private /dev/shm and a devpts instance of its own, nothing of the host's.
+void PlanDev(std::vector<MountOp>* ops) {
+  ops->push_back({.kind = MountOpKind::kMount,
+                  .source = "tmpfs",
+                  .target = "/dev",
+                  .fstype = "tmpfs",
+                  .data = "mode=755,size=65536k",
+                  .flags = MS_NOSUID | MS_NOEXEC});
+  const struct {
+    const char* name;
+    unsigned major, minor;
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  for (const auto& n : nodes) {
+    ops->push_back({.kind = MountOpKind::kMknod,
+                    .target = absl::StrCat("/dev/", n.name),
+                    .flags = static_cast<uint64_t>(makedev(n.major, n.minor))});
+  }
+  const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
+                                                       {"/proc/self/fd/0", "/dev/stdin"},
+                                                       {"/proc/self/fd/1", "/dev/stdout"},
+                                                       {"/proc/self/fd/2", "/dev/stderr"},
+                                                       {"pts/ptmx", "/dev/ptmx"}};
+  for (const auto& [text, path] : links) {
+    ops->push_back({.kind = MountOpKind::kSymlink, .source = text, .target = path});
+  }
+  ops->push_back({.kind = MountOpKind::kMkdir, .target = "/dev/shm", .flags = 01777});
+  ops->push_back({.kind = MountOpKind::kMkdir, .target = "/dev/pts"});
+  ops->push_back({.kind = MountOpKind::kMount,
+                  .source = "devpts",
+                  .target = "/dev/pts",
+                  .fstype = "devpts",
+                  .data = "newinstance,ptmxmode=0666,mode=0620",
+                  .flags = MS_NOSUID | MS_NOEXEC});
+}
+
+struct Vol {
+  std::string source, target;
+  bool read_only;
+  size_t index;
+  int32_t slot = -1;
+  PathKind want = PathKind::kDirectory;  // of the mount point: the source's kind
+  bool alias = false;                    // the source at its own host path (AliasSources)
+};
+
+// A host file or directory given to the pod stays live at its own host path
+// too. The root overlay would show a copy-on-write snapshot there, and a
+// process that writes through the host path (the workflow executor does, for
+// the artifact repository, when it sees that path) would write into the pod
+// only. Left out where the path is the pod's own business (another volume's
+// path, or one holding a volume) or cannot be (/proc, /sys).
+std::vector<Vol> AliasSources(const std::vector<Vol>& vols) {
+  std::vector<const Vol*> candidates;
+  for (const Vol& v : vols) {
+    const std::string& s = v.source;
+    if (s.empty() || s == "/" || IsUnder(s, "/proc") || IsUnder(s, "/sys")) continue;
+    bool skip = false;
+    for (const Vol& other : vols) {
+      skip = skip || IsUnder(s, other.target) || IsUnder(other.target, s);
+    }
+    if (!skip) candidates.push_back(&v);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Vol* a, const Vol* b) { return a->source < b->source; });
+  std::vector<Vol> aliases;
+  for (const Vol* v : candidates) {
+    bool covered = false;  // an alias of a parent shows this one already
+    for (Vol& a : aliases) {
+      if (a.target == v->source) a.read_only = a.read_only && v->read_only;
+      covered = covered || IsUnder(v->source, a.target);
+    }
+    if (!covered)
+      aliases.push_back({v->source, v->source, v->read_only, v->index, -1, v->want, true});
+  }
+  return aliases;
+}
+
+absl::StatusOr<std::vector<Vol>> ValidateVolumes(const std::vector<VolumeMount>& volumes) {
+  if (volumes.size() > kMaxVolumes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("volumes: ", volumes.size(), " exceeds the limit of ", kMaxVolumes));
+  }
+  std::vector<Vol> vols;
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const VolumeMount& v = volumes[i];
+    const std::string field = absl::StrCat("volumes[", i, "]");
+    ASSIGN_OR_RETURN(std::string target,
+                     NormalizeAbsolutePath(v.mount_path, absl::StrCat(field, ".mount_path")));
+    if (target == "/" || IsUnder(target, "/proc")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".mount_path: \"", target, "\" may not be / or under /proc"));
+    }
+    std::string source;
+    if (!v.source.empty()) {
+      ASSIGN_OR_RETURN(source, NormalizeAbsolutePath(v.source, absl::StrCat(field, ".source")));
+    }
+    vols.push_back({source, target, v.read_only, i});
+  }
+  std::sort(vols.begin(), vols.end(), [](const Vol& a, const Vol& b) {
+    return a.target < b.target;  // "/a" sorts before "/a/b": parents first
+  });
+  for (size_t i = 1; i < vols.size(); ++i) {
+    if (vols[i].target == vols[i - 1].target) {
+      return absl::InvalidArgumentError(absl::StrCat("volumes[", vols[i].index, "].mount_path: \"",
+                                                     vols[i].target, "\" is also used by volumes[",
+                                                     vols[i - 1].index, "]"));
+    }
+  }
+  return vols;
+}
+
+// Steps that create the mount point of `v` inside the pod's root (after the
+// pivot), given the volumes mounted before it.
+absl::Status PlanMountPoint(const Vol& v, PathKind want, const std::vector<std::string>& mounted,
+                            const PathProbe& probe, std::vector<MountOp>* ops) {
+  const MountOpKind make_point =
+      want == PathKind::kDirectory ? MountOpKind::kMkdir : MountOpKind::kMkfile;
+  // Inside the pod's own /tmp, /dev or another volume the host's view says
+  // nothing about what exists.
+  std::optional<std::string> inside;
+  for (const char* own : {"/tmp", "/dev"}) {
+    if (IsUnder(v.target, own)) inside = own;
+  }
+  for (const std::string& m : mounted) {
+    if (IsUnder(v.target, m) && (!inside || m.size() > inside->size())) inside = m;
+  }
+  if (inside) {
+    if (v.target != *inside) {
+      MkdirChain(*inside, v.target, ops);
+      ops->push_back({.kind = make_point, .target = v.target});
+    }
+    return absl::OkStatus();
+  }
+  // Elsewhere the pod's root shows the host's root filesystem (and the host
+  // mounts carried over), so the host tells what is there already.
+  const PathKind have = probe(v.target);
+  if (have == PathKind::kMissing) {
+    // Parents that exist need no step (components are bounded by kMaxPath).
+    std::string base = Parent(v.target);
+    while (base != "/" && probe(base) == PathKind::kMissing) base = Parent(base);
+    MkdirChain(base, v.target, ops);
+    ops->push_back({.kind = make_point, .target = v.target});
+  } else if (have != want) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "volumes[", v.index, "].mount_path: \"", v.target, "\" exists on the host as a ",
+        have == PathKind::kDirectory ? "directory" : "non-directory", " but the source is ",
+        want == PathKind::kDirectory ? "a directory" : "a file"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string MountOp::Describe() const {
@@ -77,8 +235,18 @@ std::string MountOp::Describe() const {
       if (flags & MS_BIND) return absl::StrCat("bind ", source, " on ", target);
       if (target == "/" && source.empty()) return "make mounts private";
       return absl::StrCat("mount ", fstype, " on ", target);
-    case MountOpKind::kRemountReadOnly:
-      return absl::StrCat("make ", target, " read-only");
+    case MountOpKind::kCloneTree:
+      return absl::StrCat("open host mount tree ", source);
+    case MountOpKind::kTreeReadOnly:
+      return absl::StrCat("make ", source, " read-only");
+    case MountOpKind::kAttachTree:
+      return absl::StrCat("bind ", source, " on ", target);
+    case MountOpKind::kMknod:
+      return absl::StrCat("create device ", target);
+    case MountOpKind::kSymlink:
+      return absl::StrCat("create symlink ", target);
+    case MountOpKind::kPivotRoot:
+      return absl::StrCat("switch to the pod's root ", target);
   }
   return "unknown step";
 }
@@ -113,140 +281,222 @@ absl::StatusOr<std::string> NormalizeAbsolutePath(std::string_view path, std::st
   return absl::StrCat("/", absl::StrJoin(parts, "/"));
 }
 
+absl::StatusOr<std::vector<std::string>> ParseMountPoints(std::string_view mountinfo) {
+  std::vector<std::string> points;
+  size_t line_no = 0;
+  for (absl::string_view line : absl::StrSplit(AbslView(mountinfo), '\n', absl::SkipEmpty())) {
+    ++line_no;
+    // "id parent major:minor root mount_point options ..."
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() < 5 || fields[4].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mountinfo line ", line_no, ": fewer than 5 fields"));
+    }
+    // The kernel escapes space, tab, newline and backslash as \ooo.
+    const absl::string_view raw = fields[4];
+    std::string point;
+    point.reserve(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 3 < raw.size() && raw[i + 1] >= '0' && raw[i + 1] <= '3' &&
+          raw[i + 2] >= '0' && raw[i + 2] <= '7' && raw[i + 3] >= '0' && raw[i + 3] <= '7') {
+        point.push_back(static_cast<char>((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 +
+                                          (raw[i + 3] - '0')));
+        i += 3;
+      } else {
+        point.push_back(raw[i]);
+      }
+    }
+    points.push_back(std::move(point));
+  }
+  return points;
+}
+
+std::vector<std::string> HostMountsToCarry(const std::vector<std::string>& mount_points) {
+  std::vector<std::string> candidates;
+  for (const std::string& p : mount_points) {
+    absl::StatusOr<std::string> norm = NormalizeAbsolutePath(p, "mount point");
+    if (!norm.ok() || *norm == "/") continue;
+    bool pod_owned = false;
+    for (const char* own : kPodOwnedTrees) pod_owned = pod_owned || IsUnder(*norm, own);
+    if (!pod_owned) candidates.push_back(*std::move(norm));
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::vector<std::string> carried;
+  for (const std::string& c : candidates) {
+    bool below = false;
+    for (const std::string& k : carried) below = below || IsUnder(c, k);
+    if (!below) carried.push_back(c);
+  }
+  return carried;
+}
+
 absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                                                    const PathProbe& probe) {
   RETURN_IF_ERROR(ValidateHostname(input.hostname));
-  if (input.volumes.size() > kMaxVolumes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("volumes: ", input.volumes.size(), " exceeds the limit of ", kMaxVolumes));
+  ASSIGN_OR_RETURN(std::vector<Vol> vols, ValidateVolumes(input.volumes));
+  if (input.host_mounts.size() > kMaxHostMounts) {
+    return absl::InvalidArgumentError(absl::StrCat("host_mounts: ", input.host_mounts.size(),
+                                                   " exceeds the limit of ", kMaxHostMounts));
   }
-  std::vector<MountOp> ops;
-  ops.push_back({MountOpKind::kSetHostname, input.hostname, "", "", "", 0});
-  ops.push_back({MountOpKind::kLoopbackUp, "", "", "", "", 0});
-  // Private first: nothing mounted below may propagate back to the host.
-  ops.push_back({MountOpKind::kMount, "", "/", "", "", MS_REC | MS_PRIVATE});
-  if (input.tmp_source.empty()) {
-    ops.push_back(
-        {MountOpKind::kMount, "tmpfs", "/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
-  } else {
-    ASSIGN_OR_RETURN(std::string tmp, NormalizeAbsolutePath(input.tmp_source, "tmp_source"));
-    ops.push_back({MountOpKind::kMount, tmp, "/tmp", "", "", MS_BIND | MS_REC});
+  std::string tmp_source;
+  if (!input.tmp_source.empty()) {
+    ASSIGN_OR_RETURN(tmp_source, NormalizeAbsolutePath(input.tmp_source, "tmp_source"));
   }
-  ops.push_back(
-      {MountOpKind::kMount, "proc", "/proc", "proc", "", MS_NOSUID | MS_NODEV | MS_NOEXEC});
-
-  struct Vol {
-    std::string source, target;
-    bool read_only;
-    size_t index;
-  };
-  std::vector<Vol> vols;
-  for (size_t i = 0; i < input.volumes.size(); ++i) {
-    const VolumeMount& v = input.volumes[i];
-    const std::string field = absl::StrCat("volumes[", i, "]");
-    ASSIGN_OR_RETURN(std::string target,
-                     NormalizeAbsolutePath(v.mount_path, absl::StrCat(field, ".mount_path")));
-    if (target == "/" || IsUnder(target, "/proc")) {
+  std::string scratch;
+  if (!input.scratch_dir.empty()) {
+    ASSIGN_OR_RETURN(scratch, NormalizeAbsolutePath(input.scratch_dir, "scratch_dir"));
+    if (scratch.find_first_of(",:\\") != std::string::npos) {
+      // Overlay options cannot carry these in layer paths.
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ".mount_path: \"", target, "\" may not be / or under /proc"));
+          absl::StrCat("scratch_dir: \"", scratch, "\" holds ',', ':' or '\\'"));
     }
-    std::string source;
-    if (!v.source.empty()) {
-      ASSIGN_OR_RETURN(source, NormalizeAbsolutePath(v.source, absl::StrCat(field, ".source")));
-    }
-    vols.push_back({source, target, v.read_only, i});
   }
-  std::sort(vols.begin(), vols.end(), [](const Vol& a, const Vol& b) {
-    return a.target < b.target;  // "/a" sorts before "/a/b": parents first
-  });
-  for (size_t i = 1; i < vols.size(); ++i) {
-    if (vols[i].target == vols[i - 1].target) {
-      return absl::InvalidArgumentError(absl::StrCat("volumes[", vols[i].index, "].mount_path: \"",
-                                                     vols[i].target, "\" is also used by volumes[",
-                                                     vols[i - 1].index, "]"));
+  for (Vol& v : vols) {
+    if (v.source.empty()) continue;
+    v.want = probe(v.source);
+    if (v.want != PathKind::kDirectory && v.want != PathKind::kFile) {
+      return absl::NotFoundError(absl::StrCat("volumes[", v.index, "].source: \"", v.source,
+                                              "\" is not an existing file or directory"));
+    }
+  }
+  for (Vol& a : AliasSources(vols)) vols.push_back(std::move(a));
+  std::stable_sort(vols.begin(), vols.end(),
+                   [](const Vol& a, const Vol& b) { return a.target < b.target; });
+
+  std::vector<MountOp> ops;
+  ops.push_back({.kind = MountOpKind::kSetHostname, .source = input.hostname});
+  ops.push_back({.kind = MountOpKind::kLoopbackUp});
+  // Private first: nothing mounted below may propagate back to the host.
+  ops.push_back({.kind = MountOpKind::kMount, .target = "/", .flags = MS_REC | MS_PRIVATE});
+
+  // Host paths resolve only before the pivot: take detached copies now.
+  int32_t next_slot = 0;
+  int32_t tmp_slot = -1;
+  if (!tmp_source.empty()) {
+    tmp_slot = next_slot++;
+    ops.push_back({.kind = MountOpKind::kCloneTree,
+                   .source = tmp_source,
+                   .flags = AT_RECURSIVE,
+                   .slot = tmp_slot});
+  }
+  std::vector<std::pair<std::string, int32_t>> host;
+  for (const std::string& m : input.host_mounts) {
+    absl::StatusOr<std::string> norm = NormalizeAbsolutePath(m, "host_mounts");
+    if (!norm.ok()) return norm.status();
+    const int32_t slot = next_slot++;
+    host.push_back({*norm, slot});
+    // Optional: a host mount that cannot be copied (gone, unreadable) is
+    // left out rather than failing every pod.
+    ops.push_back({.kind = MountOpKind::kCloneTree,
+                   .source = *norm,
+                   .flags = AT_RECURSIVE,
+                   .slot = slot,
+                   .optional = true});
+    ops.push_back({.kind = MountOpKind::kTreeReadOnly,
+                   .source = *norm,
+                   .flags = AT_RECURSIVE,
+                   .slot = slot,
+                   .optional = true});
+  }
+  for (Vol& v : vols) {
+    if (v.source.empty()) continue;
+    v.slot = next_slot++;
+    ops.push_back({.kind = MountOpKind::kCloneTree,
+                   .source = v.source,
+                   .flags = AT_RECURSIVE,
+                   .slot = v.slot,
+                   .optional = v.alias});
+    if (v.read_only) {
+      ops.push_back({.kind = MountOpKind::kTreeReadOnly,
+                     .source = v.source,
+                     .slot = v.slot,
+                     .optional = v.alias});
     }
   }
 
-  std::map<std::string, std::string> overlays;  // host dir -> overlay id
-  std::vector<std::string> mounted;             // targets mounted so far
+  // The root overlay. Its layers sit in the pod's scratch directory so that
+  // big writes land on disk and go with the pod; a tmpfs when there is none
+  // (mounted over the holder's own view of a host directory: private).
+  // "volatile": without it every pod's unmount syncs the whole host
+  // filesystem holding the upper layer; a pod's root does not outlive it.
+  const std::string stage = scratch.empty() ? "/tmp" : scratch + "/rootfs";
+  if (!scratch.empty()) ops.push_back({.kind = MountOpKind::kMkdir, .target = stage});
+  if (scratch.empty() || input.upper_on_tmpfs) {
+    ops.push_back({.kind = MountOpKind::kMount,
+                   .source = "tmpfs",
+                   .target = stage,
+                   .fstype = "tmpfs",
+                   .data = "mode=0755",
+                   .flags = MS_NOSUID | MS_NODEV});
+  }
+  for (const char* d : {"/upper", "/work"}) {
+    ops.push_back({.kind = MountOpKind::kMkdir, .target = stage + d});
+  }
+  // Mounted over the directory holding its own layers: one directory less
+  // to create and remove per pod, and the layers stay reachable to the
+  // overlay, which resolved them at mount time.
+  ops.push_back({.kind = MountOpKind::kMount,
+                 .source = "overlay",
+                 .target = stage,
+                 .fstype = "overlay",
+                 .data = absl::StrCat("lowerdir=/,upperdir=", stage, "/upper,workdir=", stage,
+                                      "/work,volatile")});
+  ops.push_back({.kind = MountOpKind::kPivotRoot, .target = stage});
+
+  // From here on, paths are the pod's.
+  ops.push_back({.kind = MountOpKind::kMount,
+                 .source = "proc",
+                 .target = "/proc",
+                 .fstype = "proc",
+                 .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC});
+  ops.push_back({.kind = MountOpKind::kMount,
+                 .source = "sysfs",
+                 .target = "/sys",
+                 .fstype = "sysfs",
+                 .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});
+  PlanDev(&ops);
+  if (tmp_slot >= 0) {
+    ops.push_back({.kind = MountOpKind::kAttachTree,
+                   .source = tmp_source,
+                   .target = "/tmp",
+                   .slot = tmp_slot});
+  } else {
+    ops.push_back({.kind = MountOpKind::kMount,
+                   .source = "tmpfs",
+                   .target = "/tmp",
+                   .fstype = "tmpfs",
+                   .data = "mode=1777",
+                   .flags = MS_NOSUID | MS_NODEV});
+  }
+  for (const auto& [path, slot] : host) {
+    ops.push_back({.kind = MountOpKind::kAttachTree,
+                   .source = path,
+                   .target = path,
+                   .slot = slot,
+                   .optional = true});
+  }
+
+  std::vector<std::string> mounted;  // volume targets mounted so far
   for (const Vol& v : vols) {
-    const std::string field = absl::StrCat("volumes[", v.index, "]");
-    PathKind want = PathKind::kDirectory;
-    if (!v.source.empty()) {
-      want = probe(v.source);
-      if (want != PathKind::kDirectory && want != PathKind::kFile) {
-        return absl::NotFoundError(absl::StrCat(field, ".source: \"", v.source,
-                                                "\" is not an existing file or directory"));
-      }
-    }
-    const MountOpKind make_point =
-        want == PathKind::kDirectory ? MountOpKind::kMkdir : MountOpKind::kMkfile;
-    // Where the mount point lives decides how it can be created.
-    std::optional<std::string> inside;  // a pod-private directory holding it
-    if (IsUnder(v.target, "/tmp")) inside = "/tmp";
-    for (const std::string& m : mounted) {
-      if (IsUnder(v.target, m) && (!inside || m.size() > inside->size())) inside = m;
-    }
-    if (inside) {
-      if (v.target != *inside) {
-        MkdirChain(*inside, v.target, &ops);
-        ops.push_back({make_point, "", v.target, "", "", 0});
-      }
-    } else {
-      const PathKind have = probe(v.target);
-      if (have == PathKind::kMissing) {
-        std::string anchor = Parent(v.target);
-        for (int depth = 0; depth < 512 && anchor != "/" && probe(anchor) == PathKind::kMissing;
-             ++depth) {
-          anchor = Parent(anchor);
-        }
-        if (anchor == "/" || probe(anchor) != PathKind::kDirectory) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              field, ".mount_path: \"", v.target,
-              "\" cannot be created without changing the host: no existing parent directory "
-              "below /"));
-        }
-        if (input.scratch_dir.empty()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat(field, ".mount_path: \"", v.target,
-                           "\" does not exist on the host and the pod has no directory for an "
-                           "overlay (pod_dir)"));
-        }
-        for (const std::string& p : {v.target, anchor, input.scratch_dir}) {
-          if (p.find_first_of(",:\\") != std::string::npos) {
-            return absl::InvalidArgumentError(absl::StrCat(field, ".mount_path: overlay path \"", p,
-                                                           "\" holds ',', ':' or '\\'"));
-          }
-        }
-        if (!overlays.count(anchor)) {
-          const std::string id = std::to_string(overlays.size());
-          overlays[anchor] = id;
-          const std::string base = absl::StrCat(input.scratch_dir, "/overlay");
-          const std::string dir = absl::StrCat(base, "/", id);
-          for (const std::string& d : {base, dir, dir + "/upper", dir + "/work"}) {
-            ops.push_back({MountOpKind::kMkdir, "", d, "", "", 0});
-          }
-          ops.push_back({MountOpKind::kMount, "overlay", anchor, "overlay",
-                         absl::StrCat("lowerdir=", anchor, ",upperdir=", dir,
-                                      "/upper,workdir=", dir, "/work"),
-                         0});
-        }
-        MkdirChain(anchor, v.target, &ops);
-        ops.push_back({make_point, "", v.target, "", "", 0});
-      } else if (have != want) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            field, ".mount_path: \"", v.target, "\" exists on the host as a ",
-            have == PathKind::kDirectory ? "directory" : "non-directory", " but the source is ",
-            want == PathKind::kDirectory ? "a directory" : "a file"));
-      }
-    }
+    const size_t first_op = ops.size();
+    RETURN_IF_ERROR(PlanMountPoint(v, v.want, mounted, probe, &ops));
     if (v.source.empty()) {
-      ops.push_back({MountOpKind::kMount, "tmpfs", v.target, "tmpfs", "mode=0777",
-                     static_cast<uint64_t>(MS_NOSUID | MS_NODEV | (v.read_only ? MS_RDONLY : 0))});
+      ops.push_back(
+          {.kind = MountOpKind::kMount,
+           .source = "tmpfs",
+           .target = v.target,
+           .fstype = "tmpfs",
+           .data = "mode=0777",
+           .flags = static_cast<uint64_t>(MS_NOSUID | MS_NODEV | (v.read_only ? MS_RDONLY : 0))});
     } else {
-      ops.push_back({MountOpKind::kMount, v.source, v.target, "", "", MS_BIND | MS_REC});
-      if (v.read_only) ops.push_back({MountOpKind::kRemountReadOnly, "", v.target, "", "", 0});
+      ops.push_back({.kind = MountOpKind::kAttachTree,
+                     .source = v.source,
+                     .target = v.target,
+                     .slot = v.slot});
     }
+    // An alias is a convenience: where it cannot be made the pod goes without.
+    for (size_t i = first_op; i < ops.size(); ++i) ops[i].optional = v.alias;
     mounted.push_back(v.target);
   }
   return ops;
@@ -256,8 +506,15 @@ absl::StatusOr<std::string> EncodeMountOps(const std::vector<MountOp>& ops) {
   std::string out;
   for (size_t i = 0; i < ops.size(); ++i) {
     const MountOp& op = ops[i];
+    if (op.slot < -1 || op.slot >= kMaxMountSlots) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("step ", i, " (", op.Describe(), "): slot ", op.slot, " out of range"));
+    }
     out.push_back(static_cast<char>(op.kind));
+    out.push_back(op.optional ? 1 : 0);
     for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((op.flags >> (8 * b)) & 0xff));
+    const auto slot = static_cast<uint32_t>(op.slot);
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((slot >> (8 * b)) & 0xff));
     for (const std::string* s : {&op.source, &op.target, &op.fstype, &op.data}) {
       if (s->find('\0') != std::string::npos) {
         return absl::InvalidArgumentError(

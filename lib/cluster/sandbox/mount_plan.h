@@ -1,7 +1,16 @@
 // Pure planning of a pod's namespace setup: the list of steps (hostname, lo,
-// private propagation, /tmp, /proc, volumes) that the pod's holder process
-// executes with plain syscalls. Planning here, with full C++ and host path
-// probes, keeps the holder free of allocation and string handling.
+// private propagation, the pod's own root filesystem, /proc, /sys, /dev, /tmp,
+// volumes) that the pod's holder process executes with plain syscalls.
+// Planning here, with full C++ and host path probes, keeps the holder free of
+// allocation and string handling.
+//
+// The pod's root is an overlay whose lower layer is the host's root
+// filesystem and whose upper layer lives in the pod's scratch directory (or a
+// tmpfs), so every write outside a volume stays in the pod; the holder
+// pivot_roots into it. Host paths (volume sources, the pod's /tmp, the host's
+// other mounts) are opened as detached mount trees before the pivot and
+// attached inside the new root after it, so that every mount point resolves
+// in the pod's root, symlinks included, and nothing is created on the host.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +32,16 @@ struct VolumeMount {
 enum class MountOpKind : uint8_t {
   kSetHostname = 1,  // source: the name
   kLoopbackUp,       // bring "lo" up
-  kMkdir,            // target; an existing directory is fine
+  kMkdir,            // target, flags: mode (0: 0755); an existing directory is fine
   kMkfile,           // target; an existing file is fine
   kMount,            // mount(source, target, fstype, flags, data)
-  kRemountReadOnly,  // bind remount of target read-only (flags added)
+  kCloneTree,        // source -> slot: detached copy of the mount tree at source
+                     // (open_tree; flags: AT_RECURSIVE or 0)
+  kTreeReadOnly,     // slot: make the detached tree read-only (flags: AT_RECURSIVE or 0)
+  kAttachTree,       // slot -> target (move_mount); source only names it in errors
+  kMknod,            // target: character device, flags: dev_t, mode 0666
+  kSymlink,          // target: a symlink whose text is source
+  kPivotRoot,        // target: the new root, a mount point; the old root is detached
 };
 
 struct MountOp {
@@ -36,6 +51,8 @@ struct MountOp {
   std::string fstype;
   std::string data;
   uint64_t flags = 0;
+  int32_t slot = -1;      // detached mount tree handle (kCloneTree..kAttachTree)
+  bool optional = false;  // a failure skips the step (and later steps on its slot)
 
   std::string Describe() const;  // for error messages: "bind /a on /b"
 };
@@ -48,23 +65,44 @@ PathKind ProbeHostPath(const std::string& path);
 struct PodMountInput {
   std::string hostname;
   std::string tmp_source;   // host dir backing the pod's /tmp; empty: tmpfs
-  std::string scratch_dir;  // host dir for overlay upper/work dirs; empty: no overlays
+  std::string scratch_dir;  // host dir for the root overlay's layers; empty: a tmpfs
+  // The root overlay's upper layer goes on a tmpfs even with a scratch_dir
+  // (needed when scratch_dir is itself on overlayfs, which cannot be an upper layer).
+  bool upper_on_tmpfs = false;
+  // Host mount points carried into the pod read-only (HostMountsToCarry).
+  std::vector<std::string> host_mounts;
   std::vector<VolumeMount> volumes;
 };
 
 // Validates the input (errors name the field: "volumes[2].mount_path: ...")
-// and returns the steps in execution order. Volumes are mounted parent first.
-// A mount point missing on the host is created without touching the host:
-// under /tmp or another volume directly, elsewhere on an overlay of its
-// deepest existing ancestor (whose own sub-mounts the overlay then hides).
+// and returns the steps in execution order. Volumes are mounted parent first;
+// a missing mount point is created in the pod's root (parents included). A
+// volume's host source also shows live at its own path in the pod (where that
+// path is not another volume's), as it did before the pod had its own root.
 absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                                                    const PathProbe& probe);
 
 // "a//b/./" -> error for "." and ".."; collapses slashes, strips a trailing one.
 absl::StatusOr<std::string> NormalizeAbsolutePath(std::string_view path, std::string_view field);
 
-// Flat encoding for the holder: per op kind(1) flags(8) then four
-// NUL-terminated strings. Fails if a string holds a NUL byte.
+// Mount points listed in /proc/<pid>/mountinfo text, octal escapes decoded,
+// in file order. Errors name the line.
+absl::StatusOr<std::vector<std::string>> ParseMountPoints(std::string_view mountinfo);
+
+// Of the host's mount points, those a pod's root must carry because the root
+// overlay (whose lower layer is the root filesystem alone) would hide them:
+// not "/", not under /proc, /sys, /dev or /tmp (the pod has its own), and not
+// below another carried one (recursive copies bring those). Sorted, unique.
+std::vector<std::string> HostMountsToCarry(const std::vector<std::string>& mount_points);
+
+// Flat encoding for the holder: per op kind(1) optional(1) flags(8) slot(4)
+// then four NUL-terminated strings. Fails if a string holds a NUL byte.
 absl::StatusOr<std::string> EncodeMountOps(const std::vector<MountOp>& ops);
+
+// How many host mounts a pod carries at most (PodMountInput::host_mounts).
+inline constexpr size_t kMaxHostMounts = 256;
+
+// Largest slot index + 1 that EncodeMountOps accepts (the holder's table).
+inline constexpr int32_t kMaxMountSlots = 1024;
 
 }  // namespace argonaut::cluster::sandbox

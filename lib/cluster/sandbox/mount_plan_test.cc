@@ -1,7 +1,10 @@
 #include "lib/cluster/sandbox/mount_plan.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <map>
 
 #include "gmock/gmock.h"
@@ -36,74 +39,184 @@ std::vector<std::string> Describe(const std::vector<MountOp>& ops) {
   return out;
 }
 
-TEST(MountPlanTest, BaseStepsInOrder) {
-  absl::StatusOr<std::vector<MountOp>> ops =
-      PlanPodMounts({.hostname = "pod-a", .tmp_source = "/pods/a/tmp"}, kHost);
-  ASSERT_OK(ops);
-  EXPECT_THAT(Describe(*ops),
-              ::testing::ElementsAre("set hostname \"pod-a\"", "bring up lo", "make mounts private",
-                                     "bind /pods/a/tmp on /tmp", "mount proc on /proc"));
-  EXPECT_EQ((*ops)[2].flags, static_cast<uint64_t>(MS_REC | MS_PRIVATE));
+// Steps from index `from` on, described.
+std::vector<std::string> From(const std::vector<MountOp>& ops, size_t from) {
+  std::vector<std::string> d = Describe(ops);
+  return std::vector<std::string>(d.begin() + static_cast<long>(std::min(from, d.size())), d.end());
 }
 
-TEST(MountPlanTest, TmpfsWhenNoTmpSource) {
+size_t IndexOf(const std::vector<MountOp>& ops, const std::string& described) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].Describe() == described) return i;
+  }
+  return ops.size();
+}
+
+TEST(MountPlanTest, PrivateRootInOrder) {
+  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts({.hostname = "pod-a",
+                                                            .tmp_source = "/pods/a/tmp",
+                                                            .scratch_dir = "/pods/a",
+                                                            .host_mounts = {"/mnt/disk"}},
+                                                           kHost);
+  ASSERT_OK(ops);
+  EXPECT_THAT(
+      Describe(*ops),
+      ::testing::ElementsAre(
+          "set hostname \"pod-a\"", "bring up lo", "make mounts private",
+          // Host trees are taken while host paths still resolve.
+          "open host mount tree /pods/a/tmp", "open host mount tree /mnt/disk",
+          "make /mnt/disk read-only", "create directory /pods/a/rootfs",
+          "create directory /pods/a/rootfs/upper", "create directory /pods/a/rootfs/work",
+          "mount overlay on /pods/a/rootfs", "switch to the pod's root /pods/a/rootfs",
+          // Pod paths from here on.
+          "mount proc on /proc", "mount sysfs on /sys", "mount tmpfs on /dev",
+          "create device /dev/null", "create device /dev/zero", "create device /dev/full",
+          "create device /dev/random", "create device /dev/urandom", "create device /dev/tty",
+          "create symlink /dev/fd", "create symlink /dev/stdin", "create symlink /dev/stdout",
+          "create symlink /dev/stderr", "create symlink /dev/ptmx", "create directory /dev/shm",
+          "create directory /dev/pts", "mount devpts on /dev/pts", "bind /pods/a/tmp on /tmp",
+          "bind /mnt/disk on /mnt/disk"));
+  const std::vector<MountOp>& o = *ops;
+  EXPECT_EQ(o[2].flags, static_cast<uint64_t>(MS_REC | MS_PRIVATE));
+  EXPECT_EQ(o[9].data,
+            "lowerdir=/,upperdir=/pods/a/rootfs/upper,workdir=/pods/a/rootfs/work,volatile");
+  // The host mount is copied recursively and read-only; a failure to copy it
+  // leaves it out instead of failing the pod.
+  EXPECT_EQ(o[4].flags, static_cast<uint64_t>(AT_RECURSIVE));
+  EXPECT_TRUE(o[4].optional && o[5].optional && o.back().optional);
+  EXPECT_EQ(o[4].slot, o.back().slot);
+  EXPECT_NE(o[3].slot, o[4].slot);
+  EXPECT_FALSE(o[3].optional);
+  EXPECT_TRUE(o[12].flags & MS_RDONLY);  // sysfs
+  EXPECT_EQ(o[14].flags, static_cast<uint64_t>(makedev(1, 3)));
+  EXPECT_EQ(o[25].flags, 01777u);  // /dev/shm
+}
+
+TEST(MountPlanTest, TmpfsLayersWithoutScratchDirOrWhenAsked) {
   absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts({.hostname = "p"}, kHost);
   ASSERT_OK(ops);
-  EXPECT_EQ((*ops)[3].Describe(), "mount tmpfs on /tmp");
+  std::vector<std::string> d = From(*ops, 3);
+  d.resize(7);
+  // The holder's own view of the host's /tmp is covered (private mount).
+  EXPECT_THAT(d, ::testing::ElementsAre("mount tmpfs on /tmp", "create directory /tmp/upper",
+                                        "create directory /tmp/work", "mount overlay on /tmp",
+                                        "switch to the pod's root /tmp", "mount proc on /proc",
+                                        "mount sysfs on /sys"));
+  EXPECT_EQ(ops->back().Describe(), "mount tmpfs on /tmp");
+
+  ops = PlanPodMounts({.hostname = "p", .scratch_dir = "/pods/p", .upper_on_tmpfs = true}, kHost);
+  ASSERT_OK(ops);
+  d = From(*ops, 3);
+  d.resize(6);
+  EXPECT_THAT(d,
+              ::testing::ElementsAre(
+                  "create directory /pods/p/rootfs", "mount tmpfs on /pods/p/rootfs",
+                  "create directory /pods/p/rootfs/upper", "create directory /pods/p/rootfs/work",
+                  "mount overlay on /pods/p/rootfs", "switch to the pod's root /pods/p/rootfs"));
 }
 
-TEST(MountPlanTest, VolumesParentsFirstWithMountPoints) {
+TEST(MountPlanTest, VolumesParentsFirstWithMountPointsInThePodRoot) {
   PodMountInput in{.hostname = "p",
                    .tmp_source = "/pods/p/tmp",
                    .scratch_dir = "/pods/p",
                    .volumes = {{"/data", "/srv/data/inner", false},
                                {"/data", "/tmp/a/b", true},
                                {"", "/srv", false},
-                               {"/data/cfg.yaml", "/etc/motd", true}}};
+                               {"/data/cfg.yaml", "/etc/motd", true},
+                               {"/data", "/foo", false},
+                               {"", "/dev/shm", false},
+                               {"/data", "/work/out/x", false}}};
   absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(in, kHost);
   ASSERT_OK(ops);
-  std::vector<std::string> d = Describe(*ops);
-  std::vector<std::string> volumes(d.begin() + 5, d.end());
-  EXPECT_THAT(volumes, ::testing::ElementsAre(
-                           "bind /data/cfg.yaml on /etc/motd", "make /etc/motd read-only",
-                           // /srv exists: a tmpfs straight on it; inner dirs live in it.
-                           "mount tmpfs on /srv", "create directory /srv/data",
-                           "create directory /srv/data/inner", "bind /data on /srv/data/inner",
-                           "create directory /tmp/a", "create directory /tmp/a/b",
-                           "bind /data on /tmp/a/b", "make /tmp/a/b read-only"));
+  const size_t pivot = IndexOf(*ops, "switch to the pod's root /pods/p/rootfs");
+  ASSERT_LT(pivot, ops->size());
+  // Sources are opened before the pivot, read-only ones made so there.
+  std::vector<std::string> before = Describe(*ops);
+  before.resize(pivot);
+  EXPECT_THAT(before, ::testing::IsSupersetOf({"open host mount tree /data/cfg.yaml",
+                                               "make /data/cfg.yaml read-only",
+                                               "open host mount tree /data"}));
+  const size_t tmp = IndexOf(*ops, "bind /pods/p/tmp on /tmp");
+  ASSERT_LT(tmp, ops->size());
+  EXPECT_THAT(
+      From(*ops, tmp + 1),
+      ::testing::ElementsAre(
+          // The sources stay live at their host paths (one alias for /data,
+          // which also holds /data/cfg.yaml); optional.
+          "bind /data on /data",
+          // The pod's own /dev: the host says nothing about it.
+          "create directory /dev/shm", "mount tmpfs on /dev/shm",
+          // Exists on the host as a file: mounted over as is.
+          "bind /data/cfg.yaml on /etc/motd",
+          // Missing under /: created in the pod's root, not on the host.
+          "create directory /foo", "bind /data on /foo",
+          // /srv exists: a tmpfs straight on it; inner dirs live in it.
+          "mount tmpfs on /srv", "create directory /srv/data", "create directory /srv/data/inner",
+          "bind /data on /srv/data/inner", "create directory /tmp/a", "create directory /tmp/a/b",
+          "bind /data on /tmp/a/b", "create directory /work/out", "create directory /work/out/x",
+          "bind /data on /work/out/x"));
+  for (const MountOp& op : *ops) {
+    EXPECT_FALSE(op.kind == MountOpKind::kMkdir && op.target == "/work")
+        << "an existing host directory is not re-created";
+  }
+  const int32_t alias_slot = (*ops)[IndexOf(*ops, "bind /data on /data")].slot;
+  for (const MountOp& op : *ops) {
+    EXPECT_EQ(op.optional, op.slot == alias_slot) << op.Describe();
+  }
 }
 
-TEST(MountPlanTest, MissingHostPathUsesOverlayOfDeepestParent) {
+TEST(MountPlanTest, NoAliasWhereTheHostPathIsAVolumesBusiness) {
+  // /srv/data is under another volume's mount path; /mnt holds a volume.
   PodMountInput in{.hostname = "p",
                    .scratch_dir = "/pods/p",
-                   .volumes = {{"/data", "/work/out/x", false}, {"/data", "/work/y", false}}};
-  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(in, kHost);
+                   .volumes = {{"", "/srv", false},
+                               {"/srv/data", "/x", false},
+                               {"/mnt", "/y", false},
+                               {"/data", "/mnt/z", false},
+                               {"/proc/1", "/w", false}}};
+  absl::StatusOr<std::vector<MountOp>> ops =
+      PlanPodMounts(in, [](const std::string&) { return PathKind::kDirectory; });
   ASSERT_OK(ops);
   std::vector<std::string> d = Describe(*ops);
-  std::vector<std::string> volumes(d.begin() + 5, d.end());
-  EXPECT_THAT(volumes, ::testing::ElementsAre(
-                           "create directory /pods/p/overlay", "create directory /pods/p/overlay/0",
-                           "create directory /pods/p/overlay/0/upper",
-                           "create directory /pods/p/overlay/0/work", "mount overlay on /work",
-                           "create directory /work/out", "create directory /work/out/x",
-                           "bind /data on /work/out/x",
-                           // Same parent: the overlay is reused.
-                           "create directory /work/y", "bind /data on /work/y"));
-  const MountOp& overlay = (*ops)[9];
-  EXPECT_EQ(overlay.data,
-            "lowerdir=/work,upperdir=/pods/p/overlay/0/upper,workdir=/pods/p/overlay/0/work");
+  EXPECT_THAT(d, ::testing::Contains("bind /data on /data"));
+  for (const char* no :
+       {"bind /srv/data on /srv/data", "bind /mnt on /mnt", "bind /proc/1 on /proc/1"}) {
+    EXPECT_THAT(d, ::testing::Not(::testing::Contains(no)));
+  }
 }
 
-TEST(MountPlanTest, RefusesWhatWouldTouchTheHost) {
+TEST(MountPlanTest, MountPointOfTheWrongKindOnTheHost) {
+  EXPECT_THAT(PlanPodMounts({.hostname = "p",
+                             .scratch_dir = "/pods/p",
+                             .volumes = {{"/data/cfg.yaml", "/srv", false}}},
+                            kHost),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("volumes[0].mount_path: \"/srv\" exists on the host")));
   EXPECT_THAT(
       PlanPodMounts(
-          {.hostname = "p", .scratch_dir = "/pods/p", .volumes = {{"/data", "/nope/x", false}}},
+          {.hostname = "p", .scratch_dir = "/pods/p", .volumes = {{"/data", "/etc/motd", false}}},
           kHost),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               HasSubstr("volumes[0].mount_path: \"/nope/x\"")));
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("but the source is")));
+}
+
+TEST(MountPlanTest, ParseMountPoints) {
+  const std::string info =
+      "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+      "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+      "40 27 0:5 / /mnt/with\\040space\\134x rw - tmpfs tmpfs rw\n";
+  absl::StatusOr<std::vector<std::string>> points = ParseMountPoints(info);
+  ASSERT_OK(points);
+  EXPECT_THAT(*points, ::testing::ElementsAre("/", "/proc", "/mnt/with space\\x"));
+  EXPECT_THAT(ParseMountPoints("27 1 254:0 / / rw\n22 27 0:21\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mountinfo line 2")));
+}
+
+TEST(MountPlanTest, HostMountsToCarry) {
   EXPECT_THAT(
-      PlanPodMounts({.hostname = "p", .volumes = {{"/data", "/mnt/x", false}}}, kHost),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no directory for an overlay")));
+      HostMountsToCarry({"/", "/proc", "/proc/sys/fs/binfmt_misc", "/sys", "/sys/fs/cgroup", "/dev",
+                         "/dev/pts", "/dev/pts", "/tmp", "/tmp/x", "/run", "/run/lock", "/home",
+                         "/boot/efi", "/boot", "/home2", "relative", "/a/../b", "/run"}),
+      ::testing::ElementsAre("/boot", "/home", "/home2", "/run"));
 }
 
 TEST(MountPlanTest, HostileInputNamesTheField) {
@@ -124,8 +237,13 @@ TEST(MountPlanTest, HostileInputNamesTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("also used by")));
   EXPECT_THAT(plan({{"/missing", "/mnt/a", false}}),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("volumes[0].source")));
-  EXPECT_THAT(plan({{"/data/cfg.yaml", "/srv", false}}),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("exists on the host")));
+  EXPECT_THAT(PlanPodMounts({.hostname = "p", .scratch_dir = "/pods/a,b"}, kHost),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("scratch_dir")));
+  EXPECT_THAT(PlanPodMounts({.hostname = "p", .host_mounts = {"rel"}}, kHost),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("host_mounts")));
+  EXPECT_THAT(
+      PlanPodMounts({.hostname = "p", .host_mounts = std::vector<std::string>(300, "/m")}, kHost),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("host_mounts: 300 exceeds")));
   EXPECT_THAT(plan({{"/data", std::string("/mnt/a\0b", 8), false}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
   EXPECT_THAT(plan({{"/data", "/" + std::string(5000, 'a'), false}}),
@@ -153,7 +271,10 @@ TEST(MountPlanTest, EncodeRejectsNul) {
   ops[0].target = "/a";
   absl::StatusOr<std::string> enc = EncodeMountOps(ops);
   ASSERT_OK(enc);
-  EXPECT_EQ(enc->size(), 1u + 8u + 1u + 3u + 1u + 1u);
+  EXPECT_EQ(enc->size(), 1u + 1u + 8u + 4u + 1u + 3u + 1u + 1u);
+  ops[0].slot = kMaxMountSlots;
+  EXPECT_THAT(EncodeMountOps(ops),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
 }
 
 }  // namespace

@@ -35,7 +35,9 @@ struct ExitStatus {
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
   std::vector<std::string> env;   // "KEY=VALUE"; added after the sandbox's own env
-  std::string working_dir;        // empty: "/" in a pod, the pod's work dir in plain mode
+  // Empty: "/" in a pod, the pod's work dir in plain mode. In a pod a missing
+  // one is created (the pod's root is its own).
+  std::string working_dir;
   // stdout and stderr both append here (so the log can be followed while the
   // process runs); empty: /dev/null. Opened on the host, before entering the pod.
   std::string log_path;

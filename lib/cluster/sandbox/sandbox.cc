@@ -3,16 +3,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
@@ -75,6 +79,28 @@ bool WaitPidfd(int pidfd, absl::Duration timeout) {
     if (rc == 0 || left <= 0) return false;
     // EINTR: loop, bounded by the deadline.
   }
+}
+
+// The host's mounts that a pod's root must carry (mount_plan.h).
+absl::StatusOr<std::vector<std::string>> HostMounts() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return absl::InternalError("read /proc/self/mountinfo: cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSIGN_OR_RETURN(std::vector<std::string> points, ParseMountPoints(text.str()));
+  std::vector<std::string> carried = HostMountsToCarry(points);
+  if (carried.size() > kMaxHostMounts) {
+    // A host with hundreds of mounts (container runtimes' layers) should not
+    // stop pods from starting; the rest stay hidden in pods.
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      LogWarn(kComponent, "too many host mounts: pods see only the first ones",
+              {{"mounts", std::to_string(carried.size())},
+               {"carried", std::to_string(kMaxHostMounts)}});
+    });
+    carried.resize(kMaxHostMounts);
+  }
+  return carried;
 }
 
 }  // namespace
@@ -141,7 +167,11 @@ absl::Status Sandbox::StartIsolated() {
     RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/tmp", 01777));
     input.tmp_source = options_.pod_dir + "/tmp";
     input.scratch_dir = options_.pod_dir;
+    struct statfs fs;
+    input.upper_on_tmpfs =
+        statfs(options_.pod_dir.c_str(), &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
   }
+  ASSIGN_OR_RETURN(input.host_mounts, HostMounts());
   ASSIGN_OR_RETURN(std::vector<MountOp> steps, PlanPodMounts(input, &ProbeHostPath));
   ASSIGN_OR_RETURN(std::string encoded, EncodeMountOps(steps));
   ASSIGN_OR_RETURN(internal::HolderResult holder, internal::LaunchHolder(encoded));
@@ -233,6 +263,9 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec)
     }
   }
   child.working_dir = spec.working_dir;
+  // The pod's root is private: creating a missing working directory there
+  // changes nothing on the host.
+  child.create_working_dir = isolated_;
   if (child.working_dir.empty()) {
     if (isolated_) {
       child.working_dir = "/";

@@ -3,10 +3,12 @@
 // Isolated (needs CAP_SYS_ADMIN): a holder process is PID 1 of new mount, UTS,
 // IPC, PID and network namespaces; it reaps orphans and keeps the namespaces
 // alive. Its hostname is the pod name, mounts are private (nothing propagates
-// to the host), /tmp is private (a bind of <pod_dir>/tmp, or a tmpfs), /proc
-// shows the pod's PIDs and volumes are mounted at their mount paths. Every
-// process started with Spawn joins those namespaces. With a PodNetwork the pod
-// gets eth0 with its own address; without one it has only lo.
+// to the host) and the pod has its own root filesystem: an overlay of the
+// host's root whose writes stay in <pod_dir> (see mount_plan.h), with its own
+// /proc, /sys, minimal /dev, private /tmp (a bind of <pod_dir>/tmp, or a
+// tmpfs) and the volumes at their mount paths (any path). Every process
+// started with Spawn joins those namespaces and that root. With a PodNetwork
+// the pod gets eth0 with its own address; without one it has only lo.
 //
 // Plain (isolate=false, or no CAP_SYS_ADMIN; the latter logged once): plain
 // child processes working in <pod_dir>/work with TMPDIR=<pod_dir>/tmp, sharing
@@ -42,8 +44,7 @@ struct SandboxOptions {
   bool isolate = true;
   PodNetwork* network = nullptr;  // not owned, must outlive the sandbox; null: lo only
   // Per-pod host directory, created if missing and removed by Destroy. Backs
-  // the private /tmp and overlay scratch space. Empty: /tmp is a tmpfs and
-  // mount paths missing on the host outside /tmp are refused.
+  // the private /tmp and the root overlay's layers. Empty: both are tmpfs.
   std::string pod_dir;
   std::vector<VolumeMount> volumes;
   std::vector<std::string> env;  // "KEY=VALUE" given to every process

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -264,7 +266,7 @@ TEST(IsolatedSandboxTest, VolumesMountedWithoutTouchingHost) {
   const std::string src = dir + "/src";
   std::filesystem::create_directories(src);
   std::ofstream(src + "/in.txt") << "from-host\n";
-  // Missing on the host under an existing directory: created on an overlay.
+  // Missing on the host: created in the pod's own root.
   const std::string missing = "/mnt/argn-test-" + std::to_string(getpid()) + "/vol";
   ASSERT_FALSE(std::filesystem::exists("/mnt/argn-test-" + std::to_string(getpid())));
   absl::StatusOr<std::unique_ptr<Sandbox>> sb =
@@ -290,6 +292,143 @@ TEST(IsolatedSandboxTest, VolumesMountedWithoutTouchingHost) {
                                .pod_dir = dir + "/pod2",
                                .volumes = {{dir + "/absent", "/tmp/x", false}}}),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("volumes[0].source")));
+}
+
+// Writes outside volumes land in the pod's own root, never on the host nor
+// in another pod; host binaries, /dev and /proc work as before.
+TEST(IsolatedSandboxTest, PrivateRootKeepsWritesOffTheHost) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string tag = absl::StrCat("argn-root-test-", getpid());
+  const std::vector<std::string> host_paths = {"/" + tag, "/var/" + tag, "/usr/" + tag,
+                                               "/etc/" + tag};
+  for (const std::string& p : host_paths) ASSERT_FALSE(std::filesystem::exists(p)) << p;
+  absl::StatusOr<std::unique_ptr<Sandbox>> a =
+      Sandbox::Create({.pod_name = "root-a", .pod_dir = dir + "/a"});
+  ASSERT_OK(a);
+  absl::StatusOr<std::unique_ptr<Sandbox>> b =
+      Sandbox::Create({.pod_name = "root-b", .pod_dir = dir + "/b"});
+  ASSERT_OK(b);
+  ExitStatus st;
+  EXPECT_EQ(RunSh(**a, dir,
+                  absl::StrCat("mkdir /", tag, " && echo a > /", tag, "/f && echo v > /var/", tag,
+                               " && echo u > /usr/", tag, " && echo e > /etc/", tag, " && echo ok"),
+                  &st),
+            "ok\n");
+  EXPECT_TRUE(st.success());
+  for (const std::string& p : host_paths) EXPECT_FALSE(std::filesystem::exists(p)) << p;
+  // A later process of the same pod sees them (it enters the pod's root).
+  EXPECT_EQ(RunSh(**a, dir, absl::StrCat("cat /", tag, "/f /var/", tag, " /usr/", tag)),
+            "a\nv\nu\n");
+  EXPECT_EQ(RunSh(**b, dir, absl::StrCat("ls /", tag, " 2>/dev/null || echo absent")), "absent\n");
+  // Host binaries and the basics a container expects; ls sees stdio and its
+  // own directory only (no descriptor of the holder's setup leaks).
+  EXPECT_EQ(RunSh(**a, dir,
+                  "python3 -c 'print(6*7)'; echo x > /dev/null && echo devnull; "
+                  "head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c; "
+                  "test -d /dev/shm && echo > /dev/shm/s && echo shm; "
+                  "test -r /etc/resolv.conf -o ! -e /etc/resolv.conf && echo etc; "
+                  "cat /proc/1/comm; test -d /sys/class/net/lo && echo sys; "
+                  "(echo y > /sys/z) 2>/dev/null || echo sys-ro; ls /proc/self/fd/ | wc -l"),
+            "42\ndevnull\n4\n4\nshm\netc\nargn-pause\nsys\nsys-ro\n4\n");
+  // The pod's /dev/shm is its own.
+  EXPECT_EQ(RunSh(**b, dir, "ls /dev/shm | wc -l"), "0\n");
+  // A missing working directory is created in the pod's root, as container
+  // runtimes do.
+  const std::string wd = absl::StrCat("/", tag, "-wd/a/b");
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*b)->Spawn({.argv = {"pwd"}, .working_dir = wd, .log_path = dir + "/wd.log"});
+  ASSERT_OK(p);
+  ASSERT_OK((*p)->Wait(absl::Seconds(10)));
+  EXPECT_EQ(ReadFile(dir + "/wd.log"), wd + "\n");
+  EXPECT_FALSE(std::filesystem::exists(absl::StrCat("/", tag, "-wd")));
+  const std::string a_dir = dir + "/a";
+  ASSERT_OK((*a)->Destroy(absl::Seconds(1)));
+  EXPECT_FALSE(std::filesystem::exists(a_dir));
+  for (const std::string& p : host_paths) EXPECT_FALSE(std::filesystem::exists(p)) << p;
+}
+
+TEST(IsolatedSandboxTest, VolumesDirectlyUnderRoot) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string src = dir + "/src";
+  std::filesystem::create_directories(src);
+  std::ofstream(src + "/in.txt") << "from-host\n";
+  std::ofstream(dir + "/file.txt") << "a file\n";
+  const std::string tag = absl::StrCat("argn-vol-test-", getpid());
+  const std::vector<std::string> targets = {"/" + tag + "-foo", "/" + tag + "-empty",
+                                            "/" + tag + "-deep/a/b", "/" + tag + "-file"};
+  for (const std::string& t : targets) ASSERT_FALSE(std::filesystem::exists(t)) << t;
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-root-vols",
+                       .pod_dir = dir + "/pod",
+                       .volumes = {{src, targets[0], false},
+                                   {"", targets[1], false},
+                                   {src, targets[2], true},
+                                   {dir + "/file.txt", targets[3], true}}});
+  ASSERT_OK(sb);
+  EXPECT_EQ(RunSh(**sb, dir,
+                  absl::StrCat("cat ", targets[0], "/in.txt; echo w > ", targets[0], "/out.txt; ",
+                               "echo e > ", targets[1], "/e && cat ", targets[1], "/e; cat ",
+                               targets[2], "/in.txt; (echo x > ", targets[2],
+                               "/y) 2>/dev/null || echo ro; cat ", targets[3])),
+            "from-host\ne\nfrom-host\nro\na file\n");
+  EXPECT_EQ(ReadFile(src + "/out.txt"), "w\n");
+  // The source is live at its own host path too (not a copy-on-write view).
+  EXPECT_EQ(RunSh(**sb, dir, absl::StrCat("echo alias > ", src, "/alias.txt && echo ok")), "ok\n");
+  EXPECT_EQ(ReadFile(src + "/alias.txt"), "alias\n");
+  for (const std::string& t : targets) EXPECT_FALSE(std::filesystem::exists(t)) << t;
+  EXPECT_FALSE(std::filesystem::exists("/" + tag + "-deep"));
+}
+
+// Mounts of the host beside its root filesystem are seen in the pod, read-only.
+TEST(IsolatedSandboxTest, HostMountsCarriedReadOnly) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  // In a child with a mount namespace of its own, so the test's tmpfs never
+  // shows on the host; the child's sandbox machinery starts in it.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(pipefd[0]);
+    std::string out;
+    const std::string mnt = dir + "/hostmnt";
+    std::filesystem::create_directories(mnt);
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+        mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
+      out = "ERR setup";
+    } else {
+      std::ofstream(mnt + "/seen") << "carried\n";
+      absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+          Sandbox::Create({.pod_name = "pod-hostmnt", .pod_dir = dir + "/pod"});
+      if (!sb.ok()) {
+        out = "ERR " + sb.status().ToString();
+      } else {
+        out = RunSh(
+            **sb, dir,
+            absl::StrCat("cat ", mnt, "/seen; (echo x > ", mnt, "/w) 2>/dev/null || echo ro"));
+      }
+    }
+    (void)!write(pipefd[1], out.data(), out.size());
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string out;
+  char buf[256];
+  for (int i = 0; i < 200; ++i) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_EQ(out, "carried\nro\n");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/hostmnt/seen"));  // it was the child's tmpfs
 }
 
 // Connects to ip:port and returns what the server sent before closing.
