@@ -8,7 +8,7 @@ void ReconcilePacing::Finished(const std::string& key, absl::Time start, absl::T
                                uint64_t written_version) {
   absl::MutexLock lock(&mu_);
   Entry& e = entries_[key];
-  e.next_allowed = end + std::min(end - start, kMaxDelay);
+  e.next_allowed = end + std::min(kIdleFactor * (end - start), kMaxDelay);
   if (written_version != 0) e.written_version = written_version;
 }
 

@@ -5,10 +5,13 @@
 // the number of nodes (tens of milliseconds at 1,000). Pods of a wide step
 // group change state a few at a time; reconciling on every change would spend
 // the controller on re-reading the same large object. Instead a workflow is
-// reconciled at most at a 50% duty cycle: after a reconcile that took d, the
-// next pod-triggered one waits until d has passed (a small workflow reconciles
-// in well under a millisecond, so it is not slowed). Events that change the
-// workflow itself (resume, stop, a new submission) are not paced.
+// reconciled at most at a 25% duty cycle: after a reconcile that took d, the
+// next pod-triggered one waits until 3d has passed (a small workflow
+// reconciles in well under a millisecond, so it is not slowed). Events that
+// change the workflow itself (resume, stop, a new submission) are not paced.
+// Measured on the 1,000-task DAG with pod isolation (2 CPUs): 50% duty cycle,
+// 76-93 reconciles and 9.4-9.9 s of controller CPU; 25%, 49-53 reconciles and
+// 7.5-8.3 s; the run without isolation is unchanged (15 reconciles).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +28,8 @@ class ReconcilePacing {
  public:
   // Delays are capped at this, whatever one reconcile took.
   static constexpr absl::Duration kMaxDelay = absl::Seconds(1);
+  // After a reconcile that took d, pod events wait until kIdleFactor * d.
+  static constexpr int kIdleFactor = 3;
 
   // A reconcile of `key` ran from `start` to `end`; `written_version` is the
   // resourceVersion of the status it wrote (0: it wrote nothing).

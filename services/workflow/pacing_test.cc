@@ -13,12 +13,12 @@ TEST(ReconcilePacingTest, UnknownWorkflowsAreNotDelayed) {
   EXPECT_FALSE(p.IsOwnWrite("ns/wf", 7));
 }
 
-TEST(ReconcilePacingTest, PodEventsWaitAsLongAsTheLastReconcileTook) {
+TEST(ReconcilePacingTest, PodEventsWaitThreeTimesTheLastReconcile) {
   ReconcilePacing p;
   p.Finished("ns/wf", kT0, kT0 + absl::Milliseconds(40), 0);
-  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(40)), absl::Milliseconds(40));
-  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(70)), absl::Milliseconds(10));
-  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(80)), absl::ZeroDuration());
+  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(40)), absl::Milliseconds(120));
+  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(150)), absl::Milliseconds(10));
+  EXPECT_EQ(p.DelayAt("ns/wf", kT0 + absl::Milliseconds(160)), absl::ZeroDuration());
   EXPECT_EQ(p.DelayAt("ns/other", kT0 + absl::Milliseconds(40)), absl::ZeroDuration());
 }
 
