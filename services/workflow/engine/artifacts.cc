@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
+#include "lib/expr/exprlang.h"
 #include "services/workflow/engine/operator.h"
 
 namespace argonaut::workflow::engine::internal {
@@ -164,6 +165,42 @@ void AddNodeArtifactsToScope(tmpl::Scope& scope, const std::string& prefix, cons
   }
 }
 
+namespace {
+
+// `from: "{{steps.X.outputs.artifacts.Y}}"`, rendered in `scope`.
+absl::StatusOr<json> ArtifactFrom(const json& from, const tmpl::Scope& scope,
+                                  const std::string& field) {
+  if (!from.is_string()) return absl::InvalidArgumentError(absl::StrCat(field, ": not a string"));
+  absl::StatusOr<std::string> rendered = tmpl::RenderString(from.get<std::string>(), scope);
+  if (!rendered.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", rendered.status().message()));
+  }
+  return ParseFrom(json(*rendered), field);
+}
+
+// `fromExpression`: an expr-lang expression over the same variables whose
+// value is an artifact (e.g. a ternary choosing one step's output).
+absl::StatusOr<json> ArtifactFromExpression(const json& expression, const tmpl::Scope& scope,
+                                            const std::string& field) {
+  if (!expression.is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not a string"));
+  }
+  absl::StatusOr<expr::ExprProgram> prog =
+      expr::ExprProgram::Compile(expression.get<std::string>());
+  if (!prog.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", prog.status().message()));
+  }
+  absl::StatusOr<json> v = prog->Eval(scope.ToEnv());
+  if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", v.status().message()));
+  if (!v->is_object() || !HasLocation(*v)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": evaluated to ", v->is_null() ? "nil" : v->type_name(), ", not an artifact"));
+  }
+  return *std::move(v);
+}
+
+}  // namespace
+
 absl::StatusOr<json> ArtifactOutputsFromScope(const json& t, const tmpl::Scope& scope) {
   auto outs = t.find("outputs");
   if (outs == t.end() || !outs->is_object() || !outs->contains("artifacts") ||
@@ -176,20 +213,14 @@ absl::StatusOr<json> ArtifactOutputsFromScope(const json& t, const tmpl::Scope& 
     const std::string name = Str(o, "name");
     const std::string field = absl::StrCat("outputs.artifacts.", name);
     const bool optional = o.value("optional", json(false)) == json(true);
-    if (!o.contains("from")) {
+    if (!o.contains("from") && !o.contains("fromExpression")) {
       if (optional) continue;
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, o.contains("fromExpression") ? ".fromExpression: not supported; use from"
-                                              : ": a steps or dag template's output needs from"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": a steps or dag template's output needs from or fromExpression"));
     }
-    absl::StatusOr<std::string> rendered =
-        o["from"].is_string()
-            ? tmpl::RenderString(o["from"].get<std::string>(), scope)
-            : absl::StatusOr<std::string>(absl::InvalidArgumentError("from: not a string"));
-    absl::StatusOr<json> a = rendered.ok()
-                                 ? ParseFrom(json(*rendered), field + ".from")
-                                 : absl::StatusOr<json>(absl::InvalidArgumentError(absl::StrCat(
-                                       field, ".from: ", rendered.status().message())));
+    absl::StatusOr<json> a = o.contains("from") ? ArtifactFrom(o["from"], scope, field + ".from")
+                                                : ArtifactFromExpression(o["fromExpression"], scope,
+                                                                         field + ".fromExpression");
     if (!a.ok()) {
       if (optional) continue;
       return a.status();

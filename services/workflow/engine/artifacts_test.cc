@@ -241,5 +241,49 @@ spec:
               HasSubstr("failed to save artifact \"o\""));
 }
 
+// A steps template's output artifact chosen by an expression (Argo's
+// conditional-artifacts example): only the branch that ran is read.
+TEST(ArtifactsTest, OutputArtifactFromExpression) {
+  Driver d(Yaml(R"(
+metadata: {name: cond}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: coin, template: coin}
+    - - {name: heads, template: gen, when: "{{steps.coin.outputs.result}} == heads"}
+      - {name: tails, template: gen, when: "{{steps.coin.outputs.result}} == tails"}
+    outputs:
+      artifacts:
+      - name: result
+        fromExpression: "steps.coin.outputs.result == 'heads' ? steps.heads.outputs.artifacts.out : steps.tails.outputs.artifacts.out"
+      - name: bad
+        optional: true
+        fromExpression: "steps.coin.outputs.result"
+  - name: coin
+    container: {image: busybox}
+  - name: gen
+    container: {image: busybox}
+    outputs: {artifacts: [{name: out, path: /tmp/f}]}
+)"));
+  EngineOutput first = d.Step();
+  ASSERT_EQ(first.pods_to_create.size(), 1u);
+  d.Finish(first.pods_to_create[0]["metadata"]["name"], {{"result", "tails"}});
+  EngineOutput second = d.Step();
+  ASSERT_EQ(second.pods_to_create.size(), 1u);
+  const std::string tails_pod = second.pods_to_create[0]["metadata"]["name"];
+  d.Finish(tails_pod, {{"artifacts", json::array({{{"name", "out"},
+                                                   {"path", "/tmp/f"},
+                                                   {"local", {{"key", "cond/t/out.tgz"}}}}})}});
+  d.Step();
+  d.Step();
+  EXPECT_EQ(d.status()["phase"], "Succeeded") << d.status().dump();
+  const json outputs = d.NodeNamed("cond")["outputs"]["artifacts"];
+  ASSERT_EQ(outputs.size(), 1u) << outputs.dump();
+  EXPECT_EQ(outputs[0]["name"], "result");
+  EXPECT_EQ(outputs[0]["local"]["key"], "cond/t/out.tgz");
+}
+
 }  // namespace
 }  // namespace argonaut::workflow::engine
