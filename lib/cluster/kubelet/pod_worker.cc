@@ -553,13 +553,16 @@ void PodWorker::RunPod() {
       }
     }
   }
-  // The sandbox removes its directory when torn down; logs and volumes live
-  // beside it so they outlast the pod's processes.
+  // The sandbox's directory (private /tmp, root overlay), the logs and the
+  // volumes all stay until the pod is deleted, as a terminated container's
+  // layer does in Kubernetes.
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb =
       sandbox::Sandbox::Create({.pod_name = PodHostname(NameOf(pod_)),
                                 .isolate = env_.isolate,
                                 .network = env_.network,
                                 .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
+                                // Removed with the pod, like its logs.
+                                .keep_pod_dir = true,
                                 .volumes = mounts});
   if (!sb.ok()) {
     Fail("SandboxCreationFailed", std::string(sb.status().message()));

@@ -126,7 +126,15 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& o
   }
   if (!options.pod_dir.empty()) {
     ASSIGN_OR_RETURN(std::string dir, NormalizeAbsolutePath(options.pod_dir, "pod_dir"));
-    (void)dir;
+    // What an earlier sandbox of the same pod left (a pod started again
+    // after a runtime restart) must not leak into this one.
+    std::error_code ec;
+    if (options.keep_pod_dir && std::filesystem::exists(dir, ec)) {
+      std::filesystem::remove_all(dir, ec);
+      if (ec) {
+        return absl::InternalError(absl::StrCat("pod_dir: cannot clear ", dir, ": ", ec.message()));
+      }
+    }
   }
   bool isolate = options.isolate;
   if (isolate && !CanIsolate()) {
@@ -353,7 +361,7 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
     if (!s.ok() && result.ok()) result = s;
     attached_ = false;
   }
-  if (!options_.pod_dir.empty()) {
+  if (!options_.pod_dir.empty() && !options_.keep_pod_dir) {
     std::error_code ec;
     std::filesystem::remove_all(options_.pod_dir, ec);
     if (ec && result.ok()) {

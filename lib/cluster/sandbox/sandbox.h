@@ -46,6 +46,12 @@ struct SandboxOptions {
   // Per-pod host directory, created if missing and removed by Destroy. Backs
   // the private /tmp and the root overlay's layers. Empty: both are tmpfs.
   std::string pod_dir;
+  // Destroy leaves pod_dir in place; Create then starts from an empty one.
+  // For the kubelet, which keeps a finished pod's files until the pod is
+  // deleted, as Kubernetes keeps a terminated container's layer (and which
+  // would otherwise churn inodes: creating directories right after deleting
+  // many is slow on ext4).
+  bool keep_pod_dir = false;
   std::vector<VolumeMount> volumes;
   std::vector<std::string> env;  // "KEY=VALUE" given to every process
 };
