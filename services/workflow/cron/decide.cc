@@ -10,6 +10,7 @@
 #include "lib/base/strings.h"
 #include "lib/expr/exprlang.h"
 #include "lib/expr/govaluate.h"
+#include "services/workflow/engine/nodes.h"
 
 namespace argonaut::workflow::cron {
 namespace {
@@ -42,21 +43,6 @@ json Object(const json& obj, const char* key) {
 int64_t Int(const json& obj, const char* key) {
   const json& v = Field(obj, key);
   return v.is_number_integer() ? v.get<int64_t>() : 0;
-}
-
-absl::Time ParseTime(const json& v) {
-  if (!v.is_string()) return absl::InfinitePast();
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, v.get<std::string>(), &t, &err)) {
-    return absl::InfinitePast();
-  }
-  return t;
-}
-
-// Kubernetes' metav1.Time rendering: UTC, whole seconds.
-std::string KubeTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 // Go's time.RFC3339 in the schedule's zone: "Z" for a zero offset.
@@ -96,7 +82,7 @@ json ExprEnv(const json& cron, absl::Time now) {
   json c = {{"name", Str(meta, "name")},        {"namespace", Str(meta, "namespace")},
             {"labels", Object(meta, "labels")}, {"annotations", Object(meta, "annotations")},
             {"failed", Int(status, "failed")},  {"succeeded", Int(status, "succeeded")}};
-  const absl::Time last = ParseTime(Field(status, "lastScheduledTime"));
+  const absl::Time last = engine::ParseTimestamp(Field(status, "lastScheduledTime"));
   c["lastScheduledTime"] = last == absl::InfinitePast() ? json(nullptr) : expr::TimeValue(last);
   (void)now;
   return {{"cronworkflow", c}};
@@ -218,8 +204,8 @@ ChildWorkflow ChildWorkflow::FromJson(const json& workflow) {
   c.uid = Str(meta, "uid");
   c.resource_version = Str(meta, "resourceVersion");
   c.phase = Str(status, "phase");
-  c.created = ParseTime(Field(meta, "creationTimestamp"));
-  c.finished = ParseTime(Field(status, "finishedAt"));
+  c.created = engine::ParseTimestamp(Field(meta, "creationTimestamp"));
+  c.finished = engine::ParseTimestamp(Field(status, "finishedAt"));
   return c;
 }
 
@@ -445,7 +431,7 @@ absl::StatusOr<CronDecision> Decide(const CronInput& in) {
   std::optional<absl::Time> run_at;
   const bool check_missed = !in.armed.has_value() || in.armed->spec != spec_text;
   armed.spec = spec_text;
-  const absl::Time last = ParseTime(Field(status, "lastScheduledTime"));
+  const absl::Time last = engine::ParseTimestamp(Field(status, "lastScheduledTime"));
   const json& deadline = Field(spec, "startingDeadlineSeconds");
   if (check_missed && last != absl::InfinitePast() && deadline.is_number_integer() &&
       Str(d.annotations, kLastUsedScheduleAnnotation) == fingerprint) {
@@ -457,7 +443,7 @@ absl::StatusOr<CronDecision> Decide(const CronInput& in) {
       }
     }
     if (run_at.has_value()) {
-      d.events.push_back(absl::StrCat("missed the run at ", KubeTime(*run_at),
+      d.events.push_back(absl::StrCat("missed the run at ", engine::FormatTimestamp(*run_at),
                                       ", within startingDeadlineSeconds: running it now"));
     }
   }
@@ -539,7 +525,7 @@ void RecordSubmission(CronDecision& d, const absl::StatusOr<json>& created) {
   }
   if (status["active"].empty()) status.erase("active");
   status["phase"] = "Active";
-  status["lastScheduledTime"] = KubeTime(d.submit->scheduled);
+  status["lastScheduledTime"] = engine::FormatTimestamp(d.submit->scheduled);
   RemoveCondition(status, kSubmissionError);
   d.events.push_back(absl::StrCat("submitted ", Str(ref, "name")));
 }
