@@ -35,7 +35,7 @@ InMemoryStore::InMemoryStore(const InMemoryStoreOptions& options)
     : log_retention_(options.log_retention),
       hub_(std::make_shared<internal::WatchHub>(
           [this](uint64_t after, size_t limit) { return ReadLog(after, limit); },
-          /*published_version=*/0)) {
+          /*published_version=*/0, /*max_recent=*/log_retention_)) {
   absl::MutexLock lock(&mu_);
   for (const std::string& kind : options.kinds) tables_[kind];
 }
@@ -64,6 +64,8 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
                    internal::PlanWrites(writes, last_version_, lookup));
   if (plan.empty()) return last_version_;
   // Preconditions all held, so applying cannot fail halfway.
+  std::vector<Event> published;
+  published.reserve(plan.size());
   for (internal::PlannedWrite& p : plan) {
     Table& table = tables_.find(::argonaut::AbslView(p.kind))->second;
     Event event;
@@ -79,6 +81,7 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
       event.record.value = std::move(p.previous_value);
       table.erase(table.find(p.key));
     }
+    published.push_back(event);
     log_.push_back(std::move(event));
   }
   last_version_ = plan.back().version;
@@ -87,7 +90,7 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
     log_.pop_front();
     ++trimmed_through_;
   }
-  hub_->Publish(last_version_);
+  hub_->Publish(last_version_, std::move(published));
   return last_version_;
 }
 

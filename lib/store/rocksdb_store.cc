@@ -149,7 +149,7 @@ RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db,
       fsync_(fsync),
       hub_(std::make_shared<internal::WatchHub>(
           [this](uint64_t after, size_t limit) { return ReadLog(after, limit); },
-          /*published_version=*/0)) {}
+          /*published_version=*/0, /*max_recent=*/log_retention_)) {}
 
 RocksDbStore::~RocksDbStore() {
   // Watchers may be inside ReadLog on other threads; Close() waits for them
@@ -316,6 +316,8 @@ void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
   uint64_t last = before;
   rocksdb::WriteBatch batch;
   std::vector<PendingApply*> written;
+  // What watchers will read, handed to the hub so they need not read the log.
+  std::vector<Event> events;
   for (PendingApply* p : group) {
     absl::StatusOr<std::vector<internal::PlannedWrite>> plan = internal::PlanWrites(
         p->writes, last,
@@ -346,6 +348,19 @@ void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
     last = plan->back().version;
     p->result = last;
     written.push_back(p);
+    for (internal::PlannedWrite& w : *plan) {
+      Event& e = events.emplace_back();
+      e.kind = std::string(w.kind);
+      e.record.key = std::string(w.key);
+      e.record.resource_version = w.version;
+      if (w.value.has_value()) {
+        e.created = w.created;
+        e.record.value = std::string(*w.value);
+      } else {
+        e.type = EventType::kDelete;
+        e.record.value = std::move(w.previous_value);
+      }
+    }
   }
   if (written.empty()) return;
   uint64_t trimmed = trimmed_through_.load();
@@ -358,7 +373,7 @@ void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
   last_version_.store(last);
   trimmed_through_.store(trimmed);
   group_commits_.fetch_add(1);
-  hub_->Publish(last);
+  hub_->Publish(last, std::move(events));
 }
 
 absl::Status RocksDbStore::AddPlannedWrite(rocksdb::WriteBatch& batch,

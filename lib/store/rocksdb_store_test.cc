@@ -246,6 +246,50 @@ TEST_F(RocksDbStoreTest, ConcurrentWritersShareOneSyncedWrite) {
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].record.resource_version, i + 1);
 }
 
+// Recent events come from memory and older ones from the log; a watcher
+// crossing from one to the other sees every version once, in order.
+TEST_F(RocksDbStoreTest, WatchersReadTheLogThenMemoryWithoutGaps) {
+  {
+    std::unique_ptr<RocksDbStore> store = Open();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_OK(store->Put("pods", absl::StrCat("ns/p", i), "v", std::nullopt));
+    }
+  }
+  std::unique_ptr<RocksDbStore> store = Open();  // a reopened store has nothing in memory
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::unique_ptr<Watcher>> pods = store->Watch("pods", "", 0);
+  ASSERT_OK(pods);
+  // Up to `n` events, waiting at most 5 s.
+  auto read = [&](size_t n) {
+    std::vector<Event> out;
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (out.size() < n && absl::Now() < deadline) {
+      absl::StatusOr<std::vector<Event>> batch = (*pods)->Next(deadline);
+      if (!batch.ok()) break;
+      out.insert(out.end(), batch->begin(), batch->end());
+    }
+    return out;
+  };
+  std::vector<Event> seen = read(20);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(store->Put("pods", absl::StrCat("ns/q", i), "v", std::nullopt));
+    ASSERT_OK(store->Put("workflows", absl::StrCat("ns/w", i), "w", std::nullopt));
+  }
+  ASSERT_OK(store->Delete("pods", "ns/q0", std::nullopt));
+  std::vector<Event> more = read(6);
+  seen.insert(seen.end(), more.begin(), more.end());
+  ASSERT_EQ(seen.size(), 26u);
+  for (size_t i = 0; i + 1 < seen.size(); ++i) {
+    EXPECT_LT(seen[i].record.resource_version, seen[i + 1].record.resource_version);
+    EXPECT_EQ(seen[i].kind, "pods");
+  }
+  EXPECT_EQ(seen.back().type, EventType::kDelete);
+  EXPECT_EQ(seen.back().record.key, "ns/q0");
+  EXPECT_EQ(seen.back().record.value, "v");
+  EXPECT_TRUE(seen[20].created);
+}
+
 TEST(FromRocksDbStatusTest, MapsEveryClass) {
   EXPECT_OK(FromRocksDbStatus(rocksdb::Status::OK(), "op"));
   EXPECT_THAT(FromRocksDbStatus(rocksdb::Status::NotFound("x"), "op"),

@@ -1,5 +1,6 @@
 #include "lib/store/watch_hub.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -19,6 +20,13 @@ namespace {
 
 // Bounds the memory of one Next() call; a slow watcher catches up over several calls.
 constexpr size_t kMaxEventsPerRead = 1024;
+// Bounds the events kept in memory for watchers (older ones come from the log).
+constexpr size_t kMaxRecentEvents = 8192;
+constexpr size_t kMaxRecentBytes = 64 << 20;
+
+size_t EventBytes(const Event& e) {
+  return sizeof(Event) + e.kind.size() + e.record.key.size() + e.record.value.size();
+}
 
 absl::Status CancelledError() { return absl::CancelledError("watch cancelled or store closed"); }
 
@@ -40,19 +48,35 @@ class WatchHub::HubWatcher : public Watcher {
     absl::MutexLock next_lock(&next_mu_);
     if (!hub_->BeginRead(cancelled_)) return CancelledError();
     absl::Cleanup end_read = [this] { hub_->EndRead(); };
+    const auto match = [this](const Event& e) { return Matches(e); };
     while (true) {
-      ASSIGN_OR_RETURN(std::vector<Event> batch, hub_->reader_(cursor_, kMaxEventsPerRead));
-      std::vector<Event> matched;
-      for (Event& e : batch) {
-        // The cursor passes filtered-out events too, so they are never re-read.
-        cursor_ = e.record.resource_version;
-        if (Matches(e)) matched.push_back(std::move(e));
-      }
-      if (!matched.empty()) return matched;
-      if (!batch.empty()) {
-        // Everything read was filtered out but more may be in the log already.
-        if (hub_->IsCancelled(cancelled_)) return CancelledError();
-        continue;
+      std::vector<std::shared_ptr<const Event>> recent;
+      const uint64_t before = cursor_;
+      if (hub_->ReadRecent(cursor_, kMaxEventsPerRead, match, recent)) {
+        if (!recent.empty()) {
+          std::vector<Event> matched;
+          matched.reserve(recent.size());
+          for (const auto& e : recent) matched.push_back(*e);
+          return matched;
+        }
+        if (cursor_ != before) {
+          if (hub_->IsCancelled(cancelled_)) return CancelledError();
+          continue;
+        }
+      } else {
+        ASSIGN_OR_RETURN(std::vector<Event> batch, hub_->reader_(cursor_, kMaxEventsPerRead));
+        std::vector<Event> matched;
+        for (Event& e : batch) {
+          // The cursor passes filtered-out events too, so they are never re-read.
+          cursor_ = e.record.resource_version;
+          if (Matches(e)) matched.push_back(std::move(e));
+        }
+        if (!matched.empty()) return matched;
+        if (!batch.empty()) {
+          // Everything read was filtered out but more may be in the log already.
+          if (hub_->IsCancelled(cancelled_)) return CancelledError();
+          continue;
+        }
       }
       switch (hub_->WaitForVersionAfter(cursor_, deadline, cancelled_)) {
         case WaitResult::kReady:
@@ -81,13 +105,63 @@ class WatchHub::HubWatcher : public Watcher {
   bool cancelled_ = false;
 };
 
-WatchHub::WatchHub(LogReader reader, uint64_t published_version)
-    : reader_(std::move(reader)), published_(published_version) {}
+WatchHub::WatchHub(LogReader reader, uint64_t published_version, size_t max_recent)
+    : reader_(std::move(reader)),
+      max_recent_(std::min(max_recent, kMaxRecentEvents)),
+      published_(published_version) {}
 
 void WatchHub::Publish(uint64_t version) {
   absl::MutexLock lock(&mu_);
-  if (version > published_) published_ = version;
+  // Events published without their contents break the run kept in memory.
+  if (version > published_) {
+    published_ = version;
+    DropRecentLocked();
+  }
   cv_.SignalAll();
+}
+
+void WatchHub::Publish(uint64_t version, std::vector<Event> events) {
+  absl::MutexLock lock(&mu_);
+  if (version <= published_) return;
+  const bool contiguous = !events.empty() &&
+                          events.front().record.resource_version == published_ + 1 &&
+                          events.back().record.resource_version == version;
+  if (!contiguous) {
+    DropRecentLocked();
+  } else {
+    for (Event& e : events) {
+      recent_bytes_ += EventBytes(e);
+      recent_.push_back(std::make_shared<const Event>(std::move(e)));
+    }
+    while (!recent_.empty() && (recent_.size() > max_recent_ || recent_bytes_ > kMaxRecentBytes)) {
+      recent_bytes_ -= EventBytes(*recent_.front());
+      recent_.pop_front();
+    }
+  }
+  published_ = version;
+  cv_.SignalAll();
+}
+
+void WatchHub::DropRecentLocked() {
+  recent_.clear();
+  recent_bytes_ = 0;
+}
+
+bool WatchHub::ReadRecent(uint64_t& cursor, size_t limit,
+                          const std::function<bool(const Event&)>& match,
+                          std::vector<std::shared_ptr<const Event>>& out) {
+  absl::MutexLock lock(&mu_);
+  if (cursor >= published_) return true;  // nothing new
+  if (recent_.empty()) return false;
+  const uint64_t first = recent_.front()->record.resource_version;
+  if (cursor + 1 < first) return false;
+  size_t read = 0;
+  for (size_t i = cursor + 1 - first; i < recent_.size() && read < limit; ++i, ++read) {
+    const std::shared_ptr<const Event>& e = recent_[i];
+    cursor = e->record.resource_version;
+    if (match(*e)) out.push_back(e);
+  }
+  return true;
 }
 
 void WatchHub::Close() {

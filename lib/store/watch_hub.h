@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,12 +30,19 @@ class WatchHub {
   // Must not block on writers for long: it runs on watcher threads.
   using LogReader = std::function<absl::StatusOr<std::vector<Event>>(uint64_t after, size_t limit)>;
 
-  WatchHub(LogReader reader, uint64_t published_version);
+  // At most `max_recent` events are kept in memory (never more than the log
+  // keeps, so a watcher that falls behind the log still sees OUT_OF_RANGE).
+  WatchHub(LogReader reader, uint64_t published_version, size_t max_recent = 8192);
   WatchHub(const WatchHub&) = delete;
   WatchHub& operator=(const WatchHub&) = delete;
 
   // Announces that every version up to `version` is readable through the reader.
   void Publish(uint64_t version) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same, handing over the events of the versions just published (in
+  // order): watchers then read recent events from memory instead of each
+  // reading and decoding the log (a store has a dozen watchers, most of
+  // them for other kinds, and every one of them reads every event).
+  void Publish(uint64_t version, std::vector<Event> events) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Wakes every watcher, makes later Next() calls return CANCELLED and waits
   // until no watcher is inside the log reader. Idempotent.
@@ -57,13 +65,24 @@ class WatchHub {
   WaitResult WaitForVersionAfter(uint64_t cursor, absl::Time deadline, const bool& cancelled)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Adds the events after `cursor` that `match` accepts (at most `limit`
+  // read) to `out` and advances `cursor`; false when the events after
+  // `cursor` are no longer (or not) in memory, so the log must be read.
+  bool ReadRecent(uint64_t& cursor, size_t limit, const std::function<bool(const Event&)>& match,
+                  std::vector<std::shared_ptr<const Event>>& out) ABSL_LOCKS_EXCLUDED(mu_);
+  void DropRecentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const LogReader reader_;
+  const size_t max_recent_;
   absl::Mutex mu_;
   // Signalled on Publish, Cancel, Close and when the last reader leaves.
   absl::CondVar cv_;
   uint64_t published_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int active_readers_ ABSL_GUARDED_BY(mu_) = 0;
+  // The latest published events, contiguous up to published_; bounded.
+  std::deque<std::shared_ptr<const Event>> recent_ ABSL_GUARDED_BY(mu_);
+  size_t recent_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace argonaut::store::internal
