@@ -50,6 +50,30 @@ absl::Status WorkflowController::Start() {
   if (options_.metrics != nullptr) {
     ASSIGN_OR_RETURN(metrics_, WorkflowMetrics::Create(*options_.metrics));
   }
+  locks_ = std::make_unique<LockManager>(
+      [this](const std::string& ns, const std::string& cm,
+             const std::string& key) -> absl::StatusOr<int64_t> {
+        absl::StatusOr<json> object = cluster_->Get("ConfigMap", ns, cm);
+        if (!object.ok()) {
+          return absl::Status(object.status().code(),
+                              absl::StrCat("ConfigMap \"", cm, "\" in namespace \"", ns,
+                                           "\": ", object.status().message()));
+        }
+        return SemaphoreLimitFromConfigMap(*object, key);
+      },
+      [this](const std::string& workflow_key) {
+        if (controller_) controller_->Enqueue(workflow_key);
+      });
+  // Argo rebuilds its lock holders from every workflow's status before it works on any: a
+  // restarted controller must not hand out a lock that a running workflow still holds.
+  if (auto listed = workflows_->List("Workflow", "", ""); listed.ok()) {
+    for (const std::string& text : listed->first) {
+      absl::StatusOr<json> wf = manifest::ParseJsonText(text);
+      if (wf.ok() && !Completed(*wf)) locks_->Restore(*wf);
+    }
+  } else {
+    return listed.status();
+  }
   controller::ControllerOptions copts{
       .name = "workflow",
       .workers = options_.workers,
@@ -242,8 +266,9 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   auto [ns, name] = SplitKey(key);
   absl::StatusOr<json> wf = workflows_->GetObject("Workflow", ns, name);
   if (absl::IsNotFound(wf.status())) {
-    // A deleted workflow takes its pods with it.
+    // A deleted workflow takes its pods, and its locks, with it.
     resources_.Forget(key);
+    if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;
     RETURN_IF_ERROR(DeletePods(ns, name));
     return controller::Result{};
@@ -253,6 +278,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   ASSIGN_OR_RETURN(std::vector<json> pods,
                    cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
   if (Completed(*wf) && pods.empty()) {
+    if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;
     return controller::Result{};
   }
@@ -267,6 +293,9 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   };
   in.resources = resources_.Observe(key);
   in.artifact_repository = options_.artifact_repository;
+  if (locks_) {
+    in.locks = [this](const engine::LockRequest& r) { return locks_->TryAcquire(r); };
+  }
   const absl::Time started = absl::Now();
   absl::StatusOr<engine::EngineOutput> out = engine::Operate(in);
   if (metrics_) metrics_->ObserveOperation(absl::Now() - started);
@@ -309,6 +338,10 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
       LogInfo("workflow-controller", note, {{"workflow", key}});
     }
   }
+  // Only once the status no longer records them: a crash before the write keeps them held.
+  if (locks_) {
+    for (const engine::LockRelease& r : out->lock_releases) locks_->Release(r.holder, r.keys);
+  }
   controller::Result result;
   if (out->requeue_after.has_value()) result.requeue_after = *out->requeue_after;
   // Resource conditions are polled: a changed object (a Job finishing) is
@@ -321,6 +354,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   }
   if (engine::PhaseCompleted(final_phase)) {
     resources_.Forget(key);
+    if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;
   }
   return result;

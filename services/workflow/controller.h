@@ -25,6 +25,7 @@
 #include "services/workflow/metrics.h"
 #include "services/workflow/pacing.h"
 #include "services/workflow/resources.h"
+#include "services/workflow/sync.h"
 
 namespace argonaut::workflow {
 
@@ -54,6 +55,9 @@ class WorkflowController : public controller::Reconciler {
   // The engine's view of a pod, from the pod object (exposed for tests).
   static engine::PodState ObservePod(const nlohmann::json& pod);
 
+  // Synchronization locks (null before Start).
+  LockManager* locks() { return locks_.get(); }
+
  private:
   // Reconcile without the pacing bookkeeping; `written_version` gets the
   // version of the status it wrote, if any, and `finished` whether the
@@ -71,6 +75,8 @@ class WorkflowController : public controller::Reconciler {
   std::unique_ptr<WorkflowMetrics> metrics_;
   ResourceRunner resources_;
   ReconcilePacing pacing_;
+  // Declared before the controller: a release wakes workflows through it.
+  std::unique_ptr<LockManager> locks_;
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };

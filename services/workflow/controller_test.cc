@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -221,6 +222,117 @@ TEST(ResourceConditionTest, ArgoRequirementSyntax) {
   EXPECT_TRUE(holds("status.phase != Failed"));
   EXPECT_FALSE(EvaluateResourceCondition("status phase", obj).ok());
   EXPECT_FALSE(EvaluateResourceCondition("status.phase in Running", obj).ok());
+}
+
+// Seconds of a status timestamp (second precision, so ordering survives the truncation).
+int64_t Seconds(const json& status, const char* key) {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, status.value(key, ""), &t, &err)) << key;
+  return absl::ToUnixSeconds(t);
+}
+
+constexpr char kSemaphoreWorkflow[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: sem-}
+spec:
+  entrypoint: main
+  synchronization:
+    semaphores: [{configMapKeyRef: {name: my-config, key: workflow}}]
+  templates:
+  - name: main
+    container: {image: alpine:3.7, command: [sh, -c], args: ["sleep 1"]}
+)";
+
+TEST_F(ControllerTest, SemaphoreAdmitsTwoWorkflowsAtATime) {
+  ASSERT_OK(cluster_
+                ->Create(json{{"apiVersion", "v1"},
+                              {"kind", "ConfigMap"},
+                              {"metadata", {{"name", "my-config"}, {"namespace", "default"}}},
+                              {"data", {{"workflow", "2"}}}})
+                .status());
+  std::vector<std::string> names;
+  for (int i = 0; i < 4; ++i) names.push_back(Submit(kSemaphoreWorkflow));
+  const std::string key = "default/ConfigMap/my-config/workflow";
+  size_t most = 0;
+  bool saw_waiting = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(40);
+  for (size_t done = 0; done < names.size() && absl::Now() < deadline;) {
+    most = std::max(most, controller_->locks()->Holders(key).size());
+    done = 0;
+    for (const std::string& n : names) {
+      json wf = *manifest::ParseJsonText(*wapi_->Get("Workflow", "default", n));
+      const json st = wf.value("status", json::object());
+      const std::string phase = st.value("phase", "");
+      if (phase == "Pending" && absl::StrContains(st.value("message", ""), "Waiting for " + key)) {
+        saw_waiting = true;
+        EXPECT_FALSE(st.contains("startedAt"));
+        EXPECT_EQ(st["message"].get<std::string>().find("Lock status: 0/2"),
+                  st["message"].get<std::string>().size() - 16)
+            << st["message"];
+      }
+      if (phase == "Succeeded" || phase == "Failed" || phase == "Error") ++done;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_LE(most, 2u);
+  EXPECT_TRUE(saw_waiting);
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const std::string& n : names) {
+    json wf = WaitDone(n);
+    ASSERT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
+    EXPECT_FALSE(wf["status"].contains("synchronization"));
+    spans.emplace_back(Seconds(wf["status"], "startedAt"), Seconds(wf["status"], "finishedAt"));
+  }
+  // At no instant were more than two workflows between their startedAt and finishedAt.
+  for (const auto& [s, f] : spans) {
+    int overlapping = 0;
+    for (const auto& [s2, f2] : spans) overlapping += s2 <= s && s < f2 ? 1 : 0;
+    EXPECT_LE(overlapping, 2);
+  }
+  EXPECT_TRUE(controller_->locks()->Holders(key).empty());
+}
+
+TEST_F(ControllerTest, RestartRebuildsLockHoldersFromStatus) {
+  const std::string a = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: mutex-a-}
+spec:
+  entrypoint: main
+  synchronization: {mutexes: [{name: test}]}
+  templates:
+  - name: main
+    container: {image: alpine:3.7, command: [sh, -c], args: ["sleep 3"]}
+)");
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && controller_->locks()->Holders("default/Mutex/test") !=
+                                       std::vector<std::string>{"default/" + a}) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  // A new controller (the process restarted) knows who holds the mutex before it works.
+  controller_->Stop();
+  controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get());
+  ASSERT_OK(controller_->Start());
+  EXPECT_EQ(controller_->locks()->Holders("default/Mutex/test"),
+            std::vector<std::string>{"default/" + a});
+  const std::string b = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: mutex-b-}
+spec:
+  entrypoint: main
+  synchronization: {mutex: {name: test}}
+  templates:
+  - name: main
+    container: {image: alpine:3.7, command: [echo], args: [b]}
+)");
+  json wa = WaitDone(a);
+  json wb = WaitDone(b);
+  ASSERT_EQ(wa["status"]["phase"], "Succeeded") << wa["status"].dump();
+  ASSERT_EQ(wb["status"]["phase"], "Succeeded") << wb["status"].dump();
+  EXPECT_LE(Seconds(wa["status"], "finishedAt"), Seconds(wb["status"], "startedAt"));
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ using validate_internal::Present;
 using validate_internal::Quote;
 using validate_internal::RefName;
 using validate_internal::Str;
+using validate_internal::ValidateSynchronization;
 using validate_internal::ValidDuration;
 using validate_internal::ValidInt;
 using validate_internal::WalkTags;
@@ -115,6 +116,10 @@ class SpecValidator {
     }
     if (Present(spec, "retryStrategy")) {
       RETURN_IF_ERROR(ValidateRetry(Field(spec, "retryStrategy"), prefix + ".retryStrategy"));
+    }
+    if (Present(spec, "synchronization")) {
+      RETURN_IF_ERROR(
+          ValidateSynchronization(Field(spec, "synchronization"), prefix + ".synchronization"));
     }
     if (templates.is_array()) {
       for (size_t i = 0; i < templates.size(); ++i) {
@@ -495,6 +500,9 @@ class SpecValidator {
     }
     if (Present(t, "retryStrategy")) {
       RETURN_IF_ERROR(ValidateRetry(t["retryStrategy"], path + ".retryStrategy"));
+    }
+    if (Present(t, "synchronization")) {
+      RETURN_IF_ERROR(ValidateSynchronization(t["synchronization"], path + ".synchronization"));
     }
     if (t.contains("activeDeadlineSeconds") && !ValidInt(t["activeDeadlineSeconds"], false)) {
       return Err(path + ".activeDeadlineSeconds",

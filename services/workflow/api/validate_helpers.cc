@@ -141,4 +141,44 @@ std::optional<std::string> RefName(const std::string& tag, std::string_view pref
   return rest;
 }
 
+// Argo's synchronization: mutexes need a name, semaphores a configMapKeyRef (or, for a
+// database semaphore, database.key). Database locks are valid specs; the controller, which
+// has local locks only, fails them when they run.
+absl::Status ValidateSynchronization(const nlohmann::json& sync, const std::string& path) {
+  if (!sync.is_object()) return Err(path, "expected an object");
+  auto mutex = [&](const nlohmann::json& m, const std::string& at) -> absl::Status {
+    if (!m.is_object()) return Err(at, "expected an object");
+    if (Str(m, "name").empty()) return Err(at + ".name", "a mutex needs a name");
+    return absl::OkStatus();
+  };
+  auto semaphore = [&](const nlohmann::json& sem, const std::string& at) -> absl::Status {
+    if (!sem.is_object()) return Err(at, "expected an object");
+    if (Present(sem, "database")) {
+      if (Str(Field(sem, "database"), "key").empty()) return Err(at + ".database.key", "required");
+      return absl::OkStatus();
+    }
+    const nlohmann::json& ref = Field(sem, "configMapKeyRef");
+    if (!ref.is_object()) {
+      return Err(at + ".configMapKeyRef", "a semaphore needs configMapKeyRef {name, key}");
+    }
+    if (Str(ref, "name").empty()) return Err(at + ".configMapKeyRef.name", "required");
+    if (Str(ref, "key").empty()) return Err(at + ".configMapKeyRef.key", "required");
+    return absl::OkStatus();
+  };
+  for (const char* field : {"mutexes", "semaphores"}) {
+    const nlohmann::json& list = Field(sync, field);
+    if (list.is_null()) continue;
+    if (!list.is_array()) return Err(absl::StrCat(path, ".", field), "expected a list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string at = absl::StrCat(path, ".", field, "[", i, "]");
+      RETURN_IF_ERROR(field[0] == 'm' ? mutex(list[i], at) : semaphore(list[i], at));
+    }
+  }
+  if (Present(sync, "mutex")) RETURN_IF_ERROR(mutex(sync["mutex"], path + ".mutex"));
+  if (Present(sync, "semaphore")) {
+    RETURN_IF_ERROR(semaphore(sync["semaphore"], path + ".semaphore"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace argonaut::workflow::api::validate_internal

@@ -42,4 +42,9 @@ absl::Status WalkTags(const nlohmann::json& v, const std::string& path,
 // {{steps.name}} / {{tasks.name}} (the current step's own name).
 std::optional<std::string> RefName(const std::string& tag, std::string_view prefix);
 
+// Argo's synchronization object: a mutex needs a name, a semaphore a configMapKeyRef {name, key}
+// (or database.key). Database locks are valid specs; the controller (local locks only) fails
+// them when they run. Errors name the field under `path`.
+absl::Status ValidateSynchronization(const nlohmann::json& sync, const std::string& path);
+
 }  // namespace argonaut::workflow::api::validate_internal

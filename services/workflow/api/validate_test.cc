@@ -341,6 +341,22 @@ std::vector<BadCase> BadCases() {
        "template: c}\n    outputs:\n      parameters:\n      - name: o\n        valueFrom: "
        "{parameter: '{{steps.b.outputs.result}}'}\n  - name: c\n    container: {image: a}\n",
        "spec.templates[0].outputs.parameters[0].valueFrom.parameter"},
+      {"semaphore_without_configmap",
+       "spec:\n  entrypoint: main\n  synchronization:\n    semaphores: [{namespace: x}]\n"
+       "  templates:\n  - name: main\n    container: {image: a}\n",
+       "spec.synchronization.semaphores[0].configMapKeyRef"},
+      {"semaphore_without_key",
+       "spec:\n  entrypoint: main\n  templates:\n  - name: main\n    synchronization:\n"
+       "      semaphore: {configMapKeyRef: {name: cm}}\n    container: {image: a}\n",
+       "spec.templates[0].synchronization.semaphore.configMapKeyRef.key"},
+      {"mutex_without_name",
+       "spec:\n  entrypoint: main\n  templates:\n  - name: main\n    synchronization:\n"
+       "      mutexes: [{name: ok}, {namespace: x}]\n    container: {image: a}\n",
+       "spec.templates[0].synchronization.mutexes[1].name"},
+      {"mutexes_not_a_list",
+       "spec:\n  entrypoint: main\n  synchronization: {mutexes: {name: a}}\n  templates:\n"
+       "  - name: main\n    container: {image: a}\n",
+       "spec.synchronization.mutexes"},
   };
 }
 

@@ -385,6 +385,17 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
       }
     }
   }
+  {
+    // Template-level locks are taken before the node (a retry node, when retrying) starts.
+    auto own = t->find("retryStrategy");
+    auto wide = spec_->find("retryStrategy");
+    const bool retried =
+        own != t->end() ? own->is_object() : wide != spec_->end() && wide->is_object();
+    if (json* waiting = SynchronizeNode(node_name, node, *r, *t, retried ? "Retry" : type, opts);
+        waiting != nullptr) {
+      return waiting;
+    }
+  }
 
   std::string name = node_name;
   std::string retry_parent;
@@ -461,6 +472,8 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   if (!status_.is_object()) status_ = json::object();
   if (!status_["nodes"].is_object()) status_["nodes"] = json::object();
   nodes_ = &status_["nodes"];
+  // Who waits for what is decided afresh by this call's lock requests.
+  ClearLockWaiting(status_);
   const std::string phase0 = Str(status_, "phase");
   if (phase0 == "Succeeded" || phase0 == "Failed" || phase0 == "Error") {
     out_.status = std::move(status_);
@@ -586,8 +599,20 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   }
   RestoreGlobalArtifacts();
   if (Str(status_, "phase") != "Running") {
+    SettleLocks(PhaseCompleted(Str(status_, "phase")));
     out_.status = std::move(status_);
     return std::move(out_);
+  }
+  if (auto sy = spec_->find("synchronization"); sy != spec_->end() && !sy->is_null()) {
+    tmpl::RenderOptions leave;
+    leave.unresolved = tmpl::Unresolved::kLeave;
+    absl::StatusOr<json> rendered = tmpl::RenderJson(*sy, globals_, leave);
+    if (!SynchronizeWorkflow(phase0, rendered.ok() ? *rendered : *sy)) {
+      SettleLocks(PhaseCompleted(Str(status_, "phase")));
+      if (status_["nodes"].empty()) status_.erase("nodes");
+      out_.status = std::move(status_);
+      return std::move(out_);
+    }
   }
 
   suspended_ = spec_->value("suspend", false) == true;
@@ -660,6 +685,7 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   }
 
   FinishContainerNodes();
+  SettleLocks(PhaseCompleted(Str(status_, "phase")));
   // Progress, conditions.
   // Tally keeps the pod counts, so no pass over all nodes is needed here.
   const bool pod_running = pods_running_ > 0;

@@ -9,6 +9,7 @@
 //   wf["status"] = out.status;  // then create out.pods_to_create, delete out.pods_to_delete
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -55,6 +56,40 @@ struct ResourceState {
   nlohmann::json object;  // the object as read back from the cluster (for outputs), or null
 };
 
+// Synchronization (Argo's mutexes and semaphores). The engine names the locks a workflow or a
+// template asks for and records them in the status; whether a lock is free is decided outside
+// (the controller's lock manager), so Operate stays a function of its inputs.
+//
+// A lock key is Argo's: "<namespace>/Mutex/<name>" or "<namespace>/ConfigMap/<configmap>/<key>".
+// A holder is "<namespace>/<workflow>" (workflow level) or "<namespace>/<workflow>/<node id>".
+struct LockRequest {
+  std::string holder;
+  std::vector<std::string> keys;  // all must be acquired together
+  int64_t priority = 0;           // spec.priority: higher first
+  absl::Time created;             // metadata.creationTimestamp: older first
+};
+
+struct LockDecision {
+  bool acquired = false;
+  // While waiting: Argo's "Waiting for <key> lock. Lock status: <free>/<limit>" and the first
+  // key that could not be taken.
+  std::string message;
+  std::string waiting_on;
+  // The current holders of each requested key (status.synchronization.*.waiting shows them).
+  std::map<std::string, std::vector<std::string>> holders;
+};
+
+// Errors (a semaphore's ConfigMap or key missing, a bad limit) end the requester: the node in
+// Error, the workflow Failed, with the message.
+using LockArbiter = std::function<absl::StatusOr<LockDecision>(const LockRequest&)>;
+
+// A holder's locks that the engine let go (its node or the workflow completed, or a waiting node
+// ended without them); the controller passes it to its lock manager once the status is written.
+struct LockRelease {
+  std::string holder;
+  std::vector<std::string> keys;
+};
+
 using TemplateLookup =
     std::function<std::optional<nlohmann::json>(std::string_view kind, std::string_view name)>;
 
@@ -69,6 +104,8 @@ struct EngineInput {
   // Host directory of the local artifact repository; empty: artifacts that need it fail with a
   // message saying so.
   std::string artifact_repository;
+  // Decides lock requests; empty: every lock is free (a workflow on its own, as in tests).
+  LockArbiter locks;
 };
 
 struct EngineOutput {
@@ -83,6 +120,7 @@ struct EngineOutput {
   //  "flags": [...]}. The controller performs each one (once per node id), evaluates the
   // conditions against the object and reports the outcome in EngineInput::resources.
   std::map<std::string, nlohmann::json> resource_actions;
+  std::vector<LockRelease> lock_releases;
 };
 
 // Errors only for internal failures; problems in the spec end the workflow in phase Error with a

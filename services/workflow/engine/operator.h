@@ -179,6 +179,32 @@ class Operator {
                                                   const std::string& boundary_id,
                                                   const TmplCtx& ctx, int depth);
 
+  // --- synchronization (sync.cc)
+  struct LockOutcome {
+    enum Kind { kAcquired, kWaiting, kFailed } kind = kAcquired;
+    std::string message;
+    std::string waiting_on;  // kWaiting: the first lock key that could not be taken
+  };
+  // The lock keys a `synchronization` object asks for (mutexes, semaphores and the legacy
+  // singular fields), without duplicates; errors name the field under `path`.
+  absl::StatusOr<std::vector<std::string>> LockKeys(const json& sync,
+                                                    const std::string& path) const;
+  // "<ns>/<workflow>" for node_id "", else "<ns>/<workflow>/<node id>".
+  std::string LockHolder(const std::string& node_id) const;
+  // Takes every key for `holder` (already held per the status: no question asked) and records
+  // holding/waiting in status.synchronization.
+  LockOutcome AcquireLocks(const std::string& holder, const std::vector<std::string>& keys);
+  // Template-level synchronization of the node `node_name` (null `node` = not created yet).
+  // Returns the node to hand back when it must wait (or failed), nullptr when it may run.
+  json* SynchronizeNode(const std::string& node_name, json* node, const Resolved& r, const json& t,
+                        const std::string& type, const ExecOpts& opts);
+  // Workflow-level synchronization; false: the workflow waits (status is set for that).
+  bool SynchronizeWorkflow(const std::string& phase0, const json& globals_sync);
+  // Lets go of what completed nodes (or, once it is done, the whole workflow) held, into
+  // out_.lock_releases; tidies status.synchronization.
+  void SettleLocks(bool workflow_done);
+  bool sync_used_ = false;
+
   const EngineInput& in_;
   json* status_in_ = nullptr;   // see the constructor
   const std::string now_text_;  // FormatTimestamp(in_.now), which every new node needs
@@ -243,6 +269,9 @@ class Operator {
   const json* StoredTemplate(const json& node) const;
   void StoreTemplate(const json& node, const json& tmpl);
 };
+
+// Empties status.synchronization.{mutex,semaphore}.waiting (sync.cc).
+void ClearLockWaiting(json& status);
 
 // containerSet checks (errors name the field, e.g. "containerSet.containers[1].dependencies[0]").
 absl::Status ValidateContainerSet(const json& container_set);

@@ -71,6 +71,7 @@ absl::Status Sim::Step() {
   in.workflow = wf_;
   in.pods = pods_;
   in.now = now;
+  in.locks = locks;
   in.lookup = [this](std::string_view kind,
                      std::string_view name) -> std::optional<nlohmann::json> {
     auto it = templates.find(absl::StrCat(std::string(kind), "/", std::string(name)));
@@ -86,6 +87,7 @@ absl::Status Sim::Step() {
     wf_["status"] = out->status;
   }
   requeues.push_back(out->requeue_after);
+  for (LockRelease& r : out->lock_releases) releases.push_back(std::move(r));
   std::vector<std::string> made;
   for (const nlohmann::json& pod : out->pods_to_create) {
     const std::string name = pod["metadata"]["name"];

@@ -56,6 +56,8 @@ class Sim {
   int operate_calls = 0;
   // The controller dies after acting on pods but before its status write of the next Step.
   bool drop_next_status = false;
+  LockArbiter locks;                  // handed to every Operate call
+  std::vector<LockRelease> releases;  // every lock release Operate reported
 
  private:
   struct Live {
