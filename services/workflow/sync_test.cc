@@ -14,6 +14,7 @@
 #include "lib/manifest/yaml.h"
 #include "services/workflow/engine/nodes.h"
 #include "services/workflow/engine/sim.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow {
 namespace {
@@ -244,11 +245,7 @@ TEST(LockManagerTest, ConcurrentUseNeverExceedsTheLimit) {
 
 // The engine and the manager together, as the controller runs them: five workflows behind a
 // semaphore of 2 never have more than two running, and all finish, oldest first.
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 TEST(LockManagerTest, WorkflowLevelSemaphoreAdmitsTwoOfFive) {
   Limits limits;

@@ -7,6 +7,7 @@
 #include "lib/manifest/yaml.h"
 #include "nlohmann/json.hpp"
 #include "services/workflow/engine/engine.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
@@ -14,11 +15,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 json Env(const json& pod, const std::string& name) {
   for (const json& e : pod["spec"]["containers"][0]["env"]) {

@@ -11,17 +11,14 @@
 #include "nlohmann/json.hpp"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/engine/nodes.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
 
 using nlohmann::json;
 
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 // Drives Operate() by hand so each test states exactly what the kubelet reports.
 class Driver {

@@ -8,17 +8,14 @@
 #include "nlohmann/json.hpp"
 #include "services/workflow/engine/nodes.h"
 #include "services/workflow/engine/sim.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
 
 using nlohmann::json;
 
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 const char* kSteps = R"(
 metadata: {name: steps}

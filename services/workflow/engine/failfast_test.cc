@@ -8,6 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/engine/sim.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
@@ -16,11 +17,7 @@ using nlohmann::json;
 
 constexpr char kFailFastMessage[] = "template has failed or errored children and failFast enabled";
 
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 int CountNodesWithPrefix(const json& wf, const std::string& prefix) {
   int n = 0;

@@ -10,17 +10,14 @@
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/engine/nodes.h"
 #include "services/workflow/engine/sim.h"
+#include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
 
 using nlohmann::json;
 
-json Yaml(const std::string& text) {
-  auto docs = manifest::ParseDocuments(text);
-  EXPECT_TRUE(docs.ok()) << docs.status();
-  return docs.ok() && !docs->empty() ? (*docs)[0] : json();
-}
+using ::argonaut::workflow::testing::Yaml;
 
 constexpr char kThreeSteps[] = R"(
 metadata: {name: rs}
