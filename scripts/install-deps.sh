@@ -9,9 +9,12 @@ PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libyaml-cpp-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev
   libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  liblua5.1-0-dev libnl-route-3-dev
+  liblua5.1-0-dev libnl-route-3-dev zlib1g-dev
   # local cluster runtime: pod networking, image table entrypoints, benchmarks
-  iproute2 cowsay busybox wrk
+  iproute2 cowsay busybox wrk make
+  # CronWorkflow time zones (absl::LoadTimeZone reads /usr/share/zoneinfo;
+  # minimal Debian 12 images leave it out)
+  tzdata
   # tests: promtool and a real Prometheus server to scrape the services
   prometheus curl python3 git
 )

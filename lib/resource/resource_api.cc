@@ -302,6 +302,59 @@ std::string FieldBytes(const google::protobuf::Message& m, const char* name) {
 
 }  // namespace
 
+absl::StatusOr<std::optional<uint64_t>> ResourceApi::PrepareWrite(const KindInfo& kind,
+                                                                  google::protobuf::Message& object,
+                                                                  bool upsert, bool must_exist,
+                                                                  uint64_t given_rv,
+                                                                  const std::string& key) {
+  common::v1::ObjectMeta* meta = MutableMeta(object);
+  // Creation-time fields survive replacement, as with kubectl apply.
+  absl::StatusOr<store::Record> existing = store_->Get(kind.plural, key);
+  if (existing.ok()) {
+    if (!upsert && !must_exist) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
+    }
+    ASSIGN_OR_RETURN(auto old, Decode(kind, *existing));
+    // Validation looks at spec and metadata, which a write of the status
+    // alone keeps as stored (and validated): a controller's status update of
+    // a large workflow is not re-validated every time.
+    MutableMeta(*old)->clear_resource_version();
+    if (validator_ && !OnlyStatusDiffers(*old, object)) {
+      RETURN_IF_ERROR(validator_(kind, object));
+    }
+    meta->set_uid(Meta(*old).uid());
+    meta->set_creation_timestamp(Meta(*old).creation_timestamp());
+    if (upsert && !must_exist && !kind.status_subresource && !HasField(object, "status")) {
+      // kubectl apply patches what the manifest says: a manifest without a
+      // status (a CronWorkflow re-applied) keeps what the controller wrote.
+      CopyField(*old, object, "status");
+    }
+    if (kind.status_subresource) {
+      CopyField(*old, object, "status");
+      const int64_t generation = std::max<int64_t>(Meta(*old).generation(), 1);
+      meta->set_generation(FieldBytes(*old, "spec") == FieldBytes(object, "spec") ? generation
+                                                                                  : generation + 1);
+    }
+    return given_rv != 0 ? given_rv : existing->resource_version;
+  }
+  if (absl::IsNotFound(existing.status())) {
+    if (must_exist) {
+      return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
+    }
+    if (validator_) RETURN_IF_ERROR(validator_(kind, object));
+    if (given_rv != 0 && !upsert) {
+      return absl::InvalidArgumentError(
+          "metadata.resourceVersion: must not be set on objects to be created");
+    }
+    meta->set_uid(NewUid());
+    meta->set_creation_timestamp(FormatTimestamp(absl::Now()));
+    if (kind.status_subresource) meta->set_generation(1);
+    return store::kMustNotExist;
+  }
+  return existing.status();
+}
+
 absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
                                                   google::protobuf::Message& object, bool upsert,
                                                   bool must_exist, bool status_write) {
@@ -321,51 +374,14 @@ absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
   meta->clear_resource_version();
   const std::string key = ObjectKey(meta->namespace_(), meta->name());
 
-  // Creation-time fields survive replacement, as with kubectl apply.
   std::optional<uint64_t> expected;
-  absl::StatusOr<store::Record> existing = store_->Get(kind.plural, key);
-  if (existing.ok()) {
-    if (!upsert && !must_exist) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
-    }
-    ASSIGN_OR_RETURN(auto old, Decode(kind, *existing));
-    // Validation looks at spec and metadata, which a write of the status
-    // alone keeps as stored (and validated): a controller's status update of
-    // a large workflow is not re-validated every time.
-    MutableMeta(*old)->clear_resource_version();
-    if (validator_ && !status_write && !OnlyStatusDiffers(*old, object)) {
-      RETURN_IF_ERROR(validator_(kind, object));
-    }
-    meta->set_uid(Meta(*old).uid());
-    meta->set_creation_timestamp(Meta(*old).creation_timestamp());
-    if (upsert && !must_exist && !kind.status_subresource && !HasField(object, "status")) {
-      // kubectl apply patches what the manifest says: a manifest without a
-      // status (a CronWorkflow re-applied) keeps what the controller wrote.
-      CopyField(*old, object, "status");
-    }
-    if (kind.status_subresource && !status_write) {
-      CopyField(*old, object, "status");
-      const int64_t generation = std::max<int64_t>(Meta(*old).generation(), 1);
-      meta->set_generation(FieldBytes(*old, "spec") == FieldBytes(object, "spec") ? generation
-                                                                                  : generation + 1);
-    }
-    expected = given_rv != 0 ? given_rv : existing->resource_version;
-  } else if (absl::IsNotFound(existing.status())) {
-    if (must_exist) {
-      return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
-    }
-    if (validator_) RETURN_IF_ERROR(validator_(kind, object));
-    if (given_rv != 0 && !upsert) {
-      return absl::InvalidArgumentError(
-          "metadata.resourceVersion: must not be set on objects to be created");
-    }
-    meta->set_uid(NewUid());
-    meta->set_creation_timestamp(FormatTimestamp(absl::Now()));
-    if (kind.status_subresource) meta->set_generation(1);
-    expected = store::kMustNotExist;
+  if (status_write) {
+    // The stored object with a new status, read at the version it names
+    // (WriteStatusOf): nothing to read or decode again.
+    if (given_rv == 0) return absl::InternalError("status write without a resource version");
+    expected = given_rv;
   } else {
-    return existing.status();
+    ASSIGN_OR_RETURN(expected, PrepareWrite(kind, object, upsert, must_exist, given_rv, key));
   }
 
   std::string bytes;
@@ -386,6 +402,9 @@ absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
   if (absl::IsAlreadyExists(rv.status())) {
     return absl::AlreadyExistsError(
         absl::StrCat(kind.kind, " \"", meta->name(), "\" already exists"));
+  }
+  if (absl::IsNotFound(rv.status())) {
+    return absl::NotFoundError(absl::StrCat(kind.kind, " \"", meta->name(), "\" not found"));
   }
   if (!rv.ok()) return rv.status();
   written["metadata"]["resourceVersion"] = absl::StrCat(*rv);

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,6 +130,12 @@ class ResourceApi {
   // Replaces only the status of the stored object with that of `object`.
   absl::StatusOr<nlohmann::json> WriteStatusOf(const KindInfo& kind,
                                                const google::protobuf::Message& object);
+  // Checks a create or replace of `object` against the stored one, fills the
+  // fields that survive replacement, and returns the write's precondition.
+  absl::StatusOr<std::optional<uint64_t>> PrepareWrite(const KindInfo& kind,
+                                                       google::protobuf::Message& object,
+                                                       bool upsert, bool must_exist,
+                                                       uint64_t given_rv, const std::string& key);
   // Writes `object` and returns it as stored, as JSON (also remembered for
   // readers of that version).
   absl::StatusOr<nlohmann::json> Write(const KindInfo& kind, google::protobuf::Message& object,

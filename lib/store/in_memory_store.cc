@@ -68,18 +68,11 @@ absl::StatusOr<uint64_t> InMemoryStore::Apply(absl::Span<const internal::WriteRe
   published.reserve(plan.size());
   for (internal::PlannedWrite& p : plan) {
     Table& table = tables_.find(::argonaut::AbslView(p.kind))->second;
-    Event event;
-    event.kind = std::string(p.kind);
-    event.record.key = std::string(p.key);
-    event.record.resource_version = p.version;
-    if (p.value.has_value()) {
-      event.created = p.created;
-      event.record.value = std::string(*p.value);
+    Event event = internal::EventOf(p);
+    if (event.type == EventType::kPut) {
       table.insert_or_assign(event.record.key, event.record);
     } else {
-      event.type = EventType::kDelete;
-      event.record.value = std::move(p.previous_value);
-      table.erase(table.find(p.key));
+      table.erase(table.find(event.record.key));
     }
     published.push_back(event);
     log_.push_back(std::move(event));

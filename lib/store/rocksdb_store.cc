@@ -348,19 +348,7 @@ void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
     last = plan->back().version;
     p->result = last;
     written.push_back(p);
-    for (internal::PlannedWrite& w : *plan) {
-      Event& e = events.emplace_back();
-      e.kind = std::string(w.kind);
-      e.record.key = std::string(w.key);
-      e.record.resource_version = w.version;
-      if (w.value.has_value()) {
-        e.created = w.created;
-        e.record.value = std::string(*w.value);
-      } else {
-        e.type = EventType::kDelete;
-        e.record.value = std::move(w.previous_value);
-      }
-    }
+    for (internal::PlannedWrite& w : *plan) events.push_back(internal::EventOf(w));
   }
   if (written.empty()) return;
   uint64_t trimmed = trimmed_through_.load();

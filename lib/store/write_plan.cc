@@ -123,6 +123,21 @@ absl::StatusOr<uint64_t> WriteRefStore::Commit(const std::vector<Write>& writes)
   return Apply(refs);
 }
 
+Event EventOf(PlannedWrite& p) {
+  Event e;
+  e.kind = std::string(p.kind);
+  e.record.key = std::string(p.key);
+  e.record.resource_version = p.version;
+  if (p.value.has_value()) {
+    e.created = p.created;
+    e.record.value = std::string(*p.value);
+  } else {
+    e.type = EventType::kDelete;
+    e.record.value = std::move(p.previous_value);
+  }
+  return e;
+}
+
 absl::Status UnknownKindError(std::string_view kind) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown kind \"", ::argonaut::AbslView(kind), "\""));

@@ -48,6 +48,10 @@ using RecordLookup = absl::FunctionRef<absl::StatusOr<std::optional<Record>>(std
 absl::StatusOr<std::vector<PlannedWrite>> PlanWrites(absl::Span<const WriteRef> writes,
                                                      uint64_t last_version, RecordLookup lookup);
 
+// The change-log event a planned write becomes (a delete carries the value
+// it removed). Consumes `p.previous_value`.
+Event EventOf(PlannedWrite& p);
+
 absl::Status UnknownKindError(std::string_view kind);
 
 // The write half of Store shared by every implementation: Put, Delete and

@@ -157,8 +157,9 @@ std::vector<absl::Status> CreateConcurrently(cluster::Cluster& cluster,
   return results;
 }
 
-// A containerSet's Container nodes follow every container, not only `main`.
-engine::ContainerState ObserveContainer(const json& cs) {
+// A container's state, for a containerSet's Container nodes as for `main`;
+// `report` gets its executor report (the termination message), parsed once.
+engine::ContainerState ObserveContainer(const json& cs, json& report) {
   engine::ContainerState c;
   const json state = cs.value("state", json::object());
   if (!state.is_object() || state.contains("waiting") || state.empty()) {
@@ -173,10 +174,10 @@ engine::ContainerState ObserveContainer(const json& cs) {
     }
     if (t.contains("message") && t["message"].is_string() &&
         !t["message"].get_ref<const std::string&>().empty()) {
-      absl::StatusOr<json> report = manifest::ParseJsonText(t["message"].get<std::string>());
-      if (report.ok() && report->is_object() && report->contains("error") &&
-          (*report)["error"].is_string()) {
-        c.error = (*report)["error"].get<std::string>();
+      absl::StatusOr<json> parsed = manifest::ParseJsonText(t["message"].get<std::string>());
+      if (parsed.ok()) report = *std::move(parsed);
+      if (report.is_object() && report.contains("error") && report["error"].is_string()) {
+        c.error = report["error"].get<std::string>();
       }
     }
   }
@@ -195,32 +196,30 @@ engine::PodState WorkflowController::ObservePod(const json& pod) {
   std::string reason = status.value("reason", "");
   std::string message = status.value("message", "");
   for (const json& cs : status.value("containerStatuses", json::array())) {
-    if (cs.is_object() && cs.contains("name") && cs["name"].is_string()) {
-      s.containers[cs["name"].get<std::string>()] = ObserveContainer(cs);
-    }
-    if (!cs.is_object() || cs.value("name", "") != "main") continue;
+    if (!cs.is_object() || !cs.contains("name") || !cs["name"].is_string()) continue;
+    const std::string& name = cs["name"].get_ref<const std::string&>();
+    json report;
+    const engine::ContainerState c = ObserveContainer(cs, report);
+    s.containers[name] = c;
+    if (name != "main") continue;
     s.ready = cs.value("ready", false);
-    const json state = cs.value("state", json::object());
-    if (state.contains("terminated")) {
-      const json& t = state["terminated"];
-      if (t.contains("exitCode") && t["exitCode"].is_number_integer()) {
-        s.exit_code = t["exitCode"].get<int>();
-      }
+    if (c.state == "terminated") {
+      const json& t = cs["state"]["terminated"];
+      s.exit_code = c.exit_code;
       s.finished_at = TimeAt(t, "finishedAt");
-      const std::string report = t.value("message", "");
-      absl::StatusOr<json> parsed =
-          report.empty() ? absl::StatusOr<json>(json()) : manifest::ParseJsonText(report);
-      if (parsed.ok()) s.outputs = *parsed;
-      if (s.outputs.is_object() && s.outputs.contains("error")) {
-        message = s.outputs["error"].get<std::string>();
+      s.outputs = std::move(report);
+      if (!c.error.empty()) {
+        message = c.error;
       } else if (message.empty() && s.exit_code.has_value() && *s.exit_code != 0) {
         // Argo's wording for a failed main container.
         message = t.value("reason", "Error") == "Error"
                       ? absl::StrCat("Error (exit code ", *s.exit_code, ")")
                       : absl::StrCat(t.value("reason", ""), " (exit code ", *s.exit_code, ")");
       }
-    } else if (state.contains("waiting") && s.phase == "Failed" && message.empty()) {
-      message = state["waiting"].value("message", state["waiting"].value("reason", ""));
+    } else if (c.state == "waiting" && s.phase == "Failed" && message.empty()) {
+      const json state = cs.value("state", json::object());
+      const json waiting = state.is_object() ? state.value("waiting", json::object()) : json();
+      if (waiting.is_object()) message = waiting.value("message", waiting.value("reason", ""));
     }
   }
   if (!reason.empty() && !message.empty() && message.find(reason) == std::string::npos) {
