@@ -120,11 +120,17 @@ TEST_F(CronControllerTest, HistoryLimitDeletesOldestAndCounts) {
   // Resume, let it make three, then suspend again and finish them.
   Apply(kCron);
   ASSERT_TRUE(WaitFor([&] { return Children("tick").size() >= 3; }));
-  json cron = GetCron("tick");
-  cron["spec"]["suspend"] = true;
-  cron["spec"]["successfulJobsHistoryLimit"] = 1;
-  cron["spec"]["failedJobsHistoryLimit"] = 0;
-  ASSERT_OK(api_->Update("CronWorkflow", cron.dump()).status());
+  // Read-modify-write with the version as precondition, retried when the
+  // controller's status write lands in between (as any client would).
+  absl::Status updated = absl::AbortedError("not tried");
+  for (int attempt = 0; attempt < 20 && absl::IsAborted(updated); ++attempt) {
+    json cron = GetCron("tick");
+    cron["spec"]["suspend"] = true;
+    cron["spec"]["successfulJobsHistoryLimit"] = 1;
+    cron["spec"]["failedJobsHistoryLimit"] = 0;
+    updated = api_->Update("CronWorkflow", cron.dump()).status();
+  }
+  ASSERT_OK(updated);
   absl::SleepFor(absl::Milliseconds(300));
   std::vector<json> children = Children("tick");
   ASSERT_GE(children.size(), 3u);
