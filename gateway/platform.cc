@@ -59,6 +59,14 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
               .metrics = &p->metrics_});
       server->AddService(p->workflow_->grpc_service());
     }
+    if (name == "rollout") {
+      // The same RolloutServer the standalone rollout service runs
+      // (services/rollout/main.cc), on the in-process cluster.
+      p->rollout_ = std::make_unique<rollout::RolloutServer>(
+          &bundle->api(),
+          rollout::RolloutServerOptions{.cluster = p->cluster_.get(), .metrics = &p->metrics_});
+      if (grpc::Service* api = p->rollout_->grpc_service()) server->AddService(api);
+    }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
     p->bundles_[name] = std::move(bundle);
@@ -68,6 +76,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   // in-process, through the same interface a remote cluster offers to the
   // standalone workflow service (services/workflow/main.cc).
   RETURN_IF_ERROR(p->workflow_->Start());
+  RETURN_IF_ERROR(p->rollout_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
@@ -109,6 +118,7 @@ void Platform::Shutdown() {
   if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
   if (workflow_) workflow_->Stop();
+  if (rollout_) rollout_->Stop();
   if (cluster_) cluster_->Stop();
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
 }

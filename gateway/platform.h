@@ -24,6 +24,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/rollout/rollout_server.h"
 #include "services/workflow/workflow_server.h"
 
 namespace argonaut::gateway {
@@ -62,6 +63,8 @@ class Platform {
   std::unique_ptr<cluster::ClusterGrpcService> cluster_grpc_;
   // WorkflowService and the workflow and CronWorkflow controllers.
   std::unique_ptr<workflow::WorkflowServer> workflow_;
+  // The rollout and AnalysisRun controllers (and RolloutService).
+  std::unique_ptr<rollout::RolloutServer> rollout_;
   std::unique_ptr<ClusterRouter> cluster_router_;
   // The workflow store, for the validator's WorkflowTemplate lookups; set
   // once the store is open.
