@@ -11,7 +11,8 @@ PACKAGES=(
   libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   liblua5.1-0-dev libnl-route-3-dev zlib1g-dev
   # local cluster runtime: pod networking, image table entrypoints, benchmarks
-  iproute2 cowsay busybox wrk make
+  # (nginx: the `nginx` images; the package's own service is kept from starting)
+  iproute2 cowsay busybox nginx wrk make
   # CronWorkflow time zones (absl::LoadTimeZone reads /usr/share/zoneinfo;
   # minimal Debian 12 images leave it out)
   tzdata

@@ -26,6 +26,8 @@
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/images/argosay.h"
 #include "lib/cluster/images/demo_http_server.h"
+#include "lib/cluster/images/nginx_image.h"
+#include "lib/cluster/images/rollouts_demo.h"
 
 extern char** environ;
 
@@ -407,6 +409,248 @@ TEST_F(DemoServerTest, ConnectionLimitHolds) {
     if (!ok) absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE(ok);
+}
+
+// --- argoproj/rollouts-demo ---------------------------------------------------
+
+struct HttpResult {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+
+// One request on its own connection (Connection: close); status 0 on failure.
+HttpResult Request(int port, const std::string& method, const std::string& path) {
+  HttpResult r;
+  int fd = Connect(port);
+  if (fd < 0) return r;
+  SendAll(fd, method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string raw = ReadUntil(fd, "never", 1);  // until EOF
+  close(fd);
+  size_t end = raw.find("\r\n\r\n");
+  if (raw.size() < 12 || end == std::string::npos) return r;
+  r.status = std::atoi(raw.c_str() + 9);
+  r.headers = raw.substr(0, end);
+  r.body = raw.substr(end + 4);
+  return r;
+}
+
+int StartedPort(Child& c) {
+  c.Pump(absl::Seconds(10),
+         [](const std::string& out) { return absl::StrContains(out, "Started server on :"); });
+  size_t at = c.out.find("Started server on :");
+  if (at == std::string::npos) return -1;
+  return std::atoi(c.out.c_str() + at + 19);
+}
+
+const char* NoEnv(const char*) { return nullptr; }
+
+TEST(RolloutsDemoConfigTest, TagsAndEnvironment) {
+  auto blue = RolloutsDemoConfigFor("blue", NoEnv);
+  ASSERT_OK(blue);
+  EXPECT_EQ(blue->color, "blue");
+  EXPECT_EQ(blue->error_percent, 0);
+  EXPECT_EQ(blue->latency, absl::ZeroDuration());
+  auto bad = RolloutsDemoConfigFor("bad-red", NoEnv);
+  ASSERT_OK(bad);
+  EXPECT_EQ(bad->color, "red");
+  EXPECT_EQ(bad->error_percent, 50);
+  auto slow = RolloutsDemoConfigFor("slow-green", NoEnv);
+  ASSERT_OK(slow);
+  EXPECT_EQ(slow->color, "green");
+  EXPECT_EQ(slow->latency, absl::Seconds(2));
+  EXPECT_EQ(RolloutsDemoConfigFor("latest", NoEnv)->color, "");
+  auto env = [](const char* name) -> const char* {
+    std::string n = name;
+    if (n == "COLOR") return "purple";
+    if (n == "ERROR_RATE") return "15";
+    if (n == "LATENCY") return "0.5";
+    return nullptr;
+  };
+  auto over = RolloutsDemoConfigFor("blue", env);
+  ASSERT_OK(over);
+  EXPECT_EQ(over->color, "purple");
+  EXPECT_EQ(over->error_percent, 15);
+  EXPECT_EQ(over->latency, absl::Milliseconds(500));
+  EXPECT_THAT(RolloutsDemoConfigFor("blue",
+                                    [](const char* n) -> const char* {
+                                      return std::string(n) == "ERROR_RATE" ? "lots" : nullptr;
+                                    }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ERROR_RATE=lots")));
+  EXPECT_THAT(RolloutsDemoConfigFor("blue",
+                                    [](const char* n) -> const char* {
+                                      return std::string(n) == "COLOR" ? "<b>" : nullptr;
+                                    }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("COLOR")));
+}
+
+TEST(RolloutsDemoAppTest, ErrorsAreSpreadEvenly) {
+  RolloutsDemoConfig config;
+  config.color = "blue";
+  config.error_percent = 15;
+  RolloutsDemoApp app(config);
+  int failed = 0;
+  for (int i = 0; i < 200; ++i) {
+    DemoHttpResponse r = app.Handle({"GET", "/color", ""});
+    EXPECT_EQ(r.body, "\"blue\"");
+    if (r.status == 500) ++failed;
+    // Never more than one failure more than the exact share so far.
+    EXPECT_LE(failed, (i + 1) * 15 / 100 + 1);
+  }
+  EXPECT_EQ(failed, 30);
+  EXPECT_THAT(app.Metrics(), HasSubstr("requests_total{color=\"blue\",status=\"500\"} 30\n"));
+  EXPECT_THAT(app.Metrics(), HasSubstr("requests_total{color=\"blue\",status=\"200\"} 170\n"));
+  RolloutsDemoConfig random;
+  RolloutsDemoApp any(random);
+  std::string body = any.Handle({"GET", "/color", ""}).body;
+  EXPECT_THAT(body, ::testing::MatchesRegex("\"(red|orange|yellow|green|blue|purple)\""));
+}
+
+TEST(RolloutsDemoTest, ServesColorPageAndMetrics) {
+  Child c({"rollouts-demo", "blue"}, {"PORT=0", "POD_NAME=demo-abc"});
+  int port = StartedPort(c);
+  ASSERT_GT(port, 0) << c.out << c.err;
+  HttpResult page = Request(port, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_THAT(page.headers, HasSubstr("Content-Type: text/html"));
+  EXPECT_THAT(page.body, HasSubstr("<b id=\"color\">blue</b>"));
+  EXPECT_THAT(page.body, HasSubstr("demo-abc"));
+  for (int i = 0; i < 3; ++i) {
+    HttpResult color = Request(port, "GET", "/color");
+    EXPECT_EQ(color.status, 200);
+    EXPECT_EQ(color.body, "\"blue\"");
+  }
+  EXPECT_EQ(Request(port, "POST", "/color?x=1").body, "\"blue\"");
+  EXPECT_EQ(Request(port, "GET", "/nope").status, 404);
+  HttpResult metrics = Request(port, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.headers, HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE requests_total counter\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("requests_total{color=\"blue\",status=\"200\"} 4\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("requests_total{color=\"blue\",status=\"500\"} 0\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("http_requests_total{color=\"blue\",path=\"/\",status=\"200\"} 1\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("http_requests_total{color=\"blue\",path=\"other\",status=\"404\"} 1\n"));
+  ASSERT_EQ(kill(c.pid(), SIGTERM), 0);
+  EXPECT_EQ(c.Wait(absl::Seconds(5)), 0);
+}
+
+TEST(RolloutsDemoTest, BadTagFailsHalfOfColorRequests) {
+  Child c({"rollouts-demo", "bad-blue"}, {"PORT=0"});
+  int port = StartedPort(c);
+  ASSERT_GT(port, 0) << c.out << c.err;
+  std::vector<int> codes;
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = Request(port, "GET", "/color");
+    EXPECT_EQ(r.body, "\"blue\"");
+    codes.push_back(r.status);
+  }
+  // Every second answer fails, starting with the second.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(codes[i], i % 2 == 1 ? 500 : 200) << i;
+  EXPECT_EQ(Request(port, "GET", "/").status, 200);  // probes on / pass
+  std::string m = Request(port, "GET", "/metrics").body;
+  EXPECT_THAT(m, HasSubstr("requests_total{color=\"blue\",status=\"200\"} 10\n"));
+  EXPECT_THAT(m, HasSubstr("requests_total{color=\"blue\",status=\"500\"} 10\n"));
+}
+
+TEST(RolloutsDemoTest, SlowTagDelaysColorWithoutBlockingOthers) {
+  Child c({"rollouts-demo", "slow-green"}, {"PORT=0"});
+  int port = StartedPort(c);
+  ASSERT_GT(port, 0) << c.out << c.err;
+  // Two pipelined /color requests on one connection, then / on another.
+  int fd = Connect(port);
+  ASSERT_GE(fd, 0);
+  absl::Time start = absl::Now();
+  SendAll(fd, "GET /color HTTP/1.1\r\nHost: x\r\n\r\nGET /color HTTP/1.1\r\nHost: x\r\n\r\n");
+  HttpResult page = Request(port, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  std::string both = ReadUntil(fd, "\"green\"", 2);
+  absl::Duration took = absl::Now() - start;
+  close(fd);
+  EXPECT_GE(took, absl::Milliseconds(1990));
+  EXPECT_LT(took, absl::Seconds(4));
+  int answers = 0;
+  for (size_t p = both.find("HTTP/1.1 200 OK"); p != std::string::npos;
+       p = both.find("HTTP/1.1 200 OK", p + 1)) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2) << both;
+}
+
+TEST(RolloutsDemoTest, BadArgumentsAreErrors) {
+  Child port({"rollouts-demo", "blue"}, {"PORT=http"});
+  EXPECT_EQ(port.Wait(absl::Seconds(10)), 2);
+  EXPECT_THAT(port.err, HasSubstr("PORT=http"));
+  Child flag({"rollouts-demo", "blue", "--frobnicate"}, {"PORT=0"});
+  EXPECT_EQ(flag.Wait(absl::Seconds(10)), 2);
+  EXPECT_THAT(flag.err, HasSubstr("unknown flag --frobnicate"));
+  Child rate({"rollouts-demo", "blue"}, {"PORT=0", "ERROR_RATE=200"});
+  EXPECT_EQ(rate.Wait(absl::Seconds(10)), 2);
+  EXPECT_THAT(rate.err, HasSubstr("ERROR_RATE=200"));
+}
+
+// --- nginx ------------------------------------------------------------------
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(NginxImageTest, ConfigKeepsWritesPrivate) {
+  NginxImageConfig config;
+  config.dir = "/tmp/nginx-abc";
+  config.port = 8081;
+  config.root = "/usr/share/nginx/html";
+  config.user = "www-data";
+  std::string conf = NginxImageConf(config);
+  EXPECT_THAT(conf, HasSubstr("pid /tmp/nginx-abc/nginx.pid;"));
+  EXPECT_THAT(conf, HasSubstr("client_body_temp_path /tmp/nginx-abc/client_body;"));
+  EXPECT_THAT(conf, HasSubstr("listen 8081;"));
+  EXPECT_THAT(conf, HasSubstr("root /usr/share/nginx/html;"));
+  EXPECT_THAT(conf, HasSubstr("user www-data;"));
+  EXPECT_THAT(conf, ::testing::Not(HasSubstr("/var/log")));
+  EXPECT_THAT(conf, ::testing::Not(HasSubstr("conf.d")));
+  config.conf_d_default = true;
+  EXPECT_THAT(NginxImageConf(config), HasSubstr("include /etc/nginx/conf.d/*.conf;"));
+  EXPECT_THAT(NginxImageConf(config), ::testing::Not(HasSubstr("listen 8081;")));
+}
+
+TEST(NginxImageTest, ServesTheDefaultPageInTheForeground) {
+  int port = FreePort();
+  Child c({"nginx", "nginx", "-g", "daemon off;"},
+          {"PORT=" + std::to_string(port), "TMPDIR=" + TmpDir()});
+  if (access(kNginxBinary, X_OK) != 0) {
+    EXPECT_EQ(c.Wait(absl::Seconds(10)), 127);
+    EXPECT_THAT(c.err, HasSubstr("ImageNotRunnableLocally"));
+    return;
+  }
+  HttpResult page;
+  for (int i = 0; i < 200 && page.status == 0; ++i) {
+    page = Request(port, "GET", "/");
+    if (page.status == 0) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(page.status, 200) << c.err;
+  EXPECT_THAT(page.body, HasSubstr("Welcome to nginx!"));
+  EXPECT_EQ(Request(port, "GET", "/missing").status, 404);
+  ASSERT_EQ(kill(c.pid(), SIGTERM), 0);
+  EXPECT_EQ(c.Wait(absl::Seconds(10)), 0) << c.err;
+  // The access log went to the container's stdout.
+  EXPECT_THAT(c.out, HasSubstr("\"GET / HTTP/1.1\" 200"));
+}
+
+TEST(NginxImageTest, OtherCommandsRunAsGiven) {
+  Child c({"nginx", "/docker-entrypoint.sh", "echo", "plain command"}, {});
+  EXPECT_EQ(c.Wait(absl::Seconds(10)), 0);
+  EXPECT_EQ(c.out, "plain command\n");
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -23,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "lib/base/strings.h"
 
 namespace argonaut::cluster {
@@ -34,6 +37,12 @@ constexpr size_t kMaxBodyBytes = 1 << 20;
 // not read from until it catches up.
 constexpr size_t kMaxPendingOutput = 1 << 20;
 
+// An answer that is not due yet (DemoHttpResponse::delay).
+struct Held {
+  absl::Time ready;
+  std::string data;
+};
+
 struct Conn {
   int fd = -1;
   std::string in;
@@ -41,14 +50,42 @@ struct Conn {
   size_t out_off = 0;
   bool close_after_flush = false;
   uint32_t events = 0;
+  std::deque<Held> held;  // in request order; released into `out` from the front
 };
 
-std::string Response(int code, std::string_view reason, std::string_view body, bool keep_alive,
-                     bool head) {
-  std::string out =
-      absl::StrCat("HTTP/1.1 ", code, " ", AbslView(reason),
-                   "\r\nContent-Type: text/plain\r\nContent-Length: ", body.size(),
-                   "\r\nConnection: ", keep_alive ? "keep-alive" : "close", "\r\n\r\n");
+std::string_view Reason(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return code < 400 ? "OK" : "Error";
+  }
+}
+
+std::string Response(int code, std::string_view content_type, std::string_view body,
+                     bool keep_alive, bool head) {
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", code, " ", AbslView(Reason(code)), "\r\nContent-Type: ", AbslView(content_type),
+      "\r\nContent-Length: ", body.size(), "\r\nConnection: ", keep_alive ? "keep-alive" : "close",
+      "\r\n\r\n");
   if (!head) out.append(body);
   return out;
 }
@@ -67,6 +104,7 @@ struct DemoHttpServer::Loop {
   int epoll_fd = -1;
   int listen_fd = -1;
   std::unordered_map<int, std::unique_ptr<Conn>> conns;
+  std::set<int> holding;  // connections with held answers
 };
 
 std::string KubernetesBootcampBody(const std::string& pod_name, const std::string& version) {
@@ -155,18 +193,18 @@ void DemoHttpServer::Stop() {
 }
 
 void DemoHttpServer::Run(Loop* loop) {
-  const std::string ok_keep = Response(200, "OK", options_.body, true, false);
-  const std::string ok_close = Response(200, "OK", options_.body, false, false);
-  const std::string head_keep = Response(200, "OK", options_.body, true, true);
-  const std::string head_close = Response(200, "OK", options_.body, false, true);
-  const std::string bad_request = Response(400, "Bad Request", "bad request\n", false, false);
-  const std::string too_large =
-      Response(431, "Request Header Fields Too Large", "request too large\n", false, false);
+  const std::string ok_keep = Response(200, "text/plain", options_.body, true, false);
+  const std::string ok_close = Response(200, "text/plain", options_.body, false, false);
+  const std::string head_keep = Response(200, "text/plain", options_.body, true, true);
+  const std::string head_close = Response(200, "text/plain", options_.body, false, true);
+  const std::string bad_request = Response(400, "text/plain", "bad request\n", false, false);
+  const std::string too_large = Response(431, "text/plain", "request too large\n", false, false);
 
   auto close_conn = [&](int fd) {
     epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
     loop->conns.erase(fd);
+    loop->holding.erase(fd);
     connections_.fetch_sub(1);
   };
   auto set_events = [&](Conn& c) {
@@ -197,7 +235,7 @@ void DemoHttpServer::Run(Loop* loop) {
     if (c.out_off == c.out.size()) {
       c.out.clear();
       c.out_off = 0;
-      if (c.close_after_flush) {
+      if (c.close_after_flush && c.held.empty()) {
         close_conn(c.fd);
         return false;
       }
@@ -266,7 +304,21 @@ void DemoHttpServer::Run(Loop* loop) {
       size_t request_end = end + 4 + body_len;
       if (request_end > c.in.size()) break;  // body still arriving
       bool is_head = method == "HEAD";
-      if (keep_alive) {
+      if (options_.handler) {
+        DemoHttpRequest request{method, line.substr(sp1 + 1, sp2 - sp1 - 1),
+                                std::string_view(c.in).substr(end + 4, body_len)};
+        DemoHttpResponse response = options_.handler(request);
+        std::string data =
+            Response(response.status, response.content_type, response.body, keep_alive, is_head);
+        if (response.delay > absl::ZeroDuration() || !c.held.empty()) {
+          c.held.push_back(
+              {absl::Now() + std::max(response.delay, absl::ZeroDuration()), std::move(data)});
+          loop->holding.insert(c.fd);
+        } else {
+          c.out += data;
+        }
+        if (!keep_alive) c.close_after_flush = true;
+      } else if (keep_alive) {
         c.out += is_head ? head_keep : ok_keep;
       } else {
         c.out += is_head ? head_close : ok_close;
@@ -277,11 +329,43 @@ void DemoHttpServer::Run(Loop* loop) {
     c.in.erase(0, pos);
   };
 
+  // Moves the answers that are due into their connections' output; returns
+  // the epoll timeout until the next one (-1: none held).
+  auto release_held = [&]() -> int {
+    if (loop->holding.empty()) return -1;
+    absl::Time now = absl::Now();
+    absl::Time next = absl::InfiniteFuture();
+    std::vector<int> fds(loop->holding.begin(), loop->holding.end());
+    for (int fd : fds) {
+      auto it = loop->conns.find(fd);
+      if (it == loop->conns.end()) {
+        loop->holding.erase(fd);
+        continue;
+      }
+      Conn& c = *it->second;
+      bool released = false;
+      while (!c.held.empty() && c.held.front().ready <= now) {
+        c.out += c.held.front().data;
+        c.held.pop_front();
+        released = true;
+      }
+      if (c.held.empty()) {
+        loop->holding.erase(fd);
+      } else {
+        next = std::min(next, c.held.front().ready);
+      }
+      if (released) flush(c);  // may close the connection
+    }
+    if (next == absl::InfiniteFuture()) return -1;
+    // Rounded up so that the wake-up finds the answer due.
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(next - now), 3600000)) + 1;
+  };
+
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   char buf[65536];
   for (;;) {
-    int n = epoll_wait(loop->epoll_fd, events, kMaxEvents, -1);
+    int n = epoll_wait(loop->epoll_fd, events, kMaxEvents, release_held());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;
     for (int i = 0; i < n; ++i) {
@@ -316,7 +400,12 @@ void DemoHttpServer::Run(Loop* loop) {
         if (!flush(c)) continue;
       }
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        if (c.close_after_flush) continue;
+        if (c.close_after_flush) {
+          // A peer that hung up gets no held answers; without this its
+          // HUP would wake the loop until they are due.
+          if ((events[i].events & (EPOLLHUP | EPOLLERR)) && !c.held.empty()) close_conn(fd);
+          continue;
+        }
         bool closed = false;
         for (int k = 0; k < 4; ++k) {
           ssize_t r = recv(fd, buf, sizeof(buf), 0);
@@ -330,7 +419,7 @@ void DemoHttpServer::Run(Loop* loop) {
           if (static_cast<size_t>(r) < sizeof(buf)) break;
         }
         process(c);
-        if (closed && c.out.size() == c.out_off) {
+        if (closed && c.out.size() == c.out_off && c.held.empty()) {
           close_conn(fd);
           continue;
         }

@@ -1,26 +1,49 @@
-// A small, fast HTTP/1.1 server that answers every request with one fixed
-// text body: the built-in stand-in for demo web images such as
-// jocatalin/kubernetes-bootcamp. One epoll loop per thread, each with its own
-// SO_REUSEPORT listener; keep-alive and pipelining; bounded buffers and
-// connection count.
+// A small, fast HTTP/1.1 server for the built-in stand-ins of demo web images
+// (jocatalin/kubernetes-bootcamp, argoproj/rollouts-demo): every request gets
+// one fixed text body, or the answer of a handler, possibly after a delay. One
+// epoll loop per thread, each with its own SO_REUSEPORT listener; keep-alive
+// and pipelining; bounded buffers and connection count.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace argonaut::cluster {
+
+struct DemoHttpRequest {
+  std::string_view method;
+  std::string_view target;  // path and query as sent
+  std::string_view body;
+};
+
+struct DemoHttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
+  // The answer is held this long; the loop keeps serving other connections
+  // meanwhile, and later answers on the same connection wait their turn.
+  absl::Duration delay = absl::ZeroDuration();
+};
+
+// Called from the server's loop threads, concurrently: must be thread-safe
+// and must not block (use `delay` to answer late).
+using DemoHttpHandler = std::function<DemoHttpResponse(const DemoHttpRequest&)>;
 
 struct DemoHttpServerOptions {
   std::string bind_address = "0.0.0.0";
   int port = 8080;  // 0: ephemeral
   int threads = 2;
   int max_connections = 10000;
-  std::string body;  // sent with Content-Type: text/plain
+  std::string body;         // sent with Content-Type: text/plain when there is no handler
+  DemoHttpHandler handler;  // when set, answers every request
 };
 
 class DemoHttpServer {

@@ -1,5 +1,6 @@
 #include "lib/cluster/images/image_table.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "yaml-cpp/yaml.h"
@@ -157,11 +159,21 @@ class Parser {
         ASSIGN_OR_RETURN(entry.cmd, Words(kv.second, field));
       } else if (key == "commands") {
         ASSIGN_OR_RETURN(entry.commands, Commands(kv.second, field));
+      } else if (key == "busybox") {
+        ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, field));
+        if (v != "true" && v != "false") return Error(kv.second, field, "must be true or false");
+        entry.busybox = v == "true";
+      } else if (key == "requires") {
+        ASSIGN_OR_RETURN(entry.requires_files, Words(kv.second, field));
+        for (const std::string& f : entry.requires_files) {
+          if (f.empty() || f[0] != '/') return Error(kv.second, field, "paths must be absolute");
+        }
       } else if (key == "note") {
-        RETURN_IF_ERROR(Scalar(kv.second, field).status());
+        ASSIGN_OR_RETURN(entry.note, Scalar(kv.second, field));
       } else {
         return Error(kv.first, field,
-                     "unknown field (expected image, entrypoint, cmd, commands, note)");
+                     "unknown field (expected image, entrypoint, cmd, commands, busybox, "
+                     "requires, note)");
       }
     }
     if (!has_image) return Error(node, where, "missing `image`");
@@ -267,6 +279,15 @@ absl::StatusOr<std::string> ReadBounded(const std::string& file) {
     }
   }
   if (in.bad()) return absl::InternalError(absl::StrCat("image table ", file, ": read error"));
+  return out;
+}
+
+// An entry's words with `{tag}` standing for the image's tag (built-in images
+// that serve several tags, e.g. argoproj/rollouts-demo:<color>).
+std::vector<std::string> WithTag(const std::vector<std::string>& words, const std::string& tag) {
+  std::vector<std::string> out;
+  out.reserve(words.size());
+  for (const std::string& w : words) out.push_back(absl::StrReplaceAll(w, {{"{tag}", tag}}));
   return out;
 }
 
@@ -383,6 +404,11 @@ absl::StatusOr<ImageTable> ImageTable::Build(std::vector<Table> tables,
     }
     out.builtin_binary_.assign(buf, static_cast<size_t>(n));
   }
+  bool wants_busybox = false;
+  for (const Table& t : out.tables_) {
+    for (const Entry& e : t.entries) wants_busybox = wants_busybox || e.busybox;
+  }
+  if (wants_busybox) out.busybox_ = LoadBusybox(options.busybox_binary, options.busybox_applet_dir);
   return out;
 }
 
@@ -412,12 +438,31 @@ const ImageTable::Entry* ImageTable::Find(const ImageRef& ref) const {
 }
 
 std::vector<std::string> ImageTable::RewriteCommand(const Entry* entry,
-                                                    const std::vector<std::string>& argv) const {
+                                                    const std::vector<std::string>& argv,
+                                                    bool* entry_rewrite) const {
+  *entry_rewrite = false;
   if (argv.empty()) return argv;
   const std::vector<std::string>* to = nullptr;
   if (entry != nullptr) to = FindRewrite(entry->commands, argv[0]);
+  *entry_rewrite = to != nullptr;
   for (size_t i = 0; to == nullptr && i < tables_.size(); ++i) {
     to = FindRewrite(tables_[i].commands, argv[0]);
+  }
+  if (to == nullptr && entry != nullptr && entry->busybox && busybox_.has_value()) {
+    // An applet by name, or at the path the image keeps it (/bin/sh ...).
+    std::string_view name = argv[0];
+    for (std::string_view dir : {"/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"}) {
+      if (absl::StartsWith(AbslView(name), AbslView(dir))) {
+        name.remove_prefix(dir.size());
+        break;
+      }
+    }
+    if (name.find('/') == std::string_view::npos &&
+        busybox_->applets.count(std::string(name)) > 0) {
+      std::vector<std::string> out = {busybox_->binary, std::string(name)};
+      out.insert(out.end(), argv.begin() + 1, argv.end());
+      return out;
+    }
   }
   if (to == nullptr) return argv;
   std::vector<std::string> out = *to;
@@ -450,19 +495,22 @@ absl::StatusOr<std::vector<std::string>> ImageTable::Resolve(
   }
   const Entry* entry = Find(ref);
   std::vector<std::string> argv;
+  bool from_entry = false;  // the image's own entrypoint or cmd runs
   if (!command.empty()) {
     argv = command;
     argv.insert(argv.end(), args.begin(), args.end());
   } else if (entry != nullptr && !entry->entrypoint.empty()) {
-    argv = entry->entrypoint;
-    const std::vector<std::string>& tail = args.empty() ? entry->cmd : args;
+    argv = WithTag(entry->entrypoint, ref.tag);
+    const std::vector<std::string> tail = args.empty() ? WithTag(entry->cmd, ref.tag) : args;
     argv.insert(argv.end(), tail.begin(), tail.end());
+    from_entry = true;
   } else if (entry != nullptr && !args.empty()) {
     // Without an entrypoint the container's args replace the image's cmd.
     if (args[0].empty()) return absl::InvalidArgumentError("container args[0] is empty");
     argv = args;
   } else if (entry != nullptr && !entry->cmd.empty()) {
-    argv = entry->cmd;
+    argv = WithTag(entry->cmd, ref.tag);
+    from_entry = true;
   } else if (entry != nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("ImageNotRunnableLocally: image ", Quote(image),
@@ -473,7 +521,35 @@ absl::StatusOr<std::vector<std::string>> ImageTable::Resolve(
         "ImageNotRunnableLocally: image ", Quote(image), " is not in the image table (", sources(),
         ") and the container gives no command"));
   }
-  return ExpandBuiltin(RewriteCommand(entry, argv));
+  bool entry_rewrite = false;
+  argv = RewriteCommand(entry, argv, &entry_rewrite);
+  if (entry != nullptr && (from_entry || entry_rewrite)) {
+    for (const std::string& file : entry->requires_files) {
+      struct stat st;
+      if (stat(file.c_str(), &st) == 0) continue;
+      std::string source = "the image table";
+      for (const Table& t : tables_) {
+        for (const Entry& e : t.entries) {
+          if (&e == entry) source = t.source;
+        }
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("ImageNotRunnableLocally: image ", Quote(image), " runs ", file,
+                       " here, which is not installed",
+                       entry->note.empty() ? "" : absl::StrCat(" (", entry->note, ")"), "; see ",
+                       source, ":", entry->line));
+    }
+  }
+  return ExpandBuiltin(std::move(argv));
+}
+
+std::string ImageTable::PathFor(std::string_view image) const {
+  if (!busybox_.has_value() || busybox_->applet_dir.empty()) return path_;
+  absl::StatusOr<ImageRef> ref = ParseImageRef(image);
+  if (!ref.ok()) return path_;
+  const Entry* entry = Find(*ref);
+  if (entry == nullptr || !entry->busybox) return path_;
+  return absl::StrCat(busybox_->applet_dir, ":", path_);
 }
 
 }  // namespace argonaut::cluster

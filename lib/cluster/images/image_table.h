@@ -8,11 +8,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "lib/cluster/images/busybox.h"
 
 namespace argonaut::cluster {
 
@@ -37,6 +39,12 @@ struct ImageTableOptions {
   // directly instead of through builtin_binary: the workflow executor starts
   // once per step, so it is a small binary.
   std::map<std::string, std::string> builtin_programs;
+  // Busybox for entries marked `busybox: true` (busybox.h). Empty: /bin/busybox,
+  // else /usr/bin/busybox; a path that is not an executable: no busybox, those
+  // images run with the host's commands.
+  std::string busybox_binary;
+  // Parent of the applet directory; empty: DefaultBusyboxAppletParent().
+  std::string busybox_applet_dir;
 };
 
 // A parsed image reference: `repo` without `docker.io/` or `docker.io/library/`,
@@ -78,6 +86,11 @@ class ImageTable {
   const std::map<std::string, std::string>& builtin_programs() const { return builtin_programs_; }
   // PATH to give containers.
   std::string default_path() const { return path_; }
+  // PATH to give a container of `image`: default_path(), after the busybox
+  // applet directory for busybox-based images when busybox is installed.
+  std::string PathFor(std::string_view image) const;
+  // The busybox in use, if any.
+  const std::optional<Busybox>& busybox() const { return busybox_; }
   // The table files consulted, for messages ("built-in <file>, user <file>").
   std::string sources() const;
 
@@ -92,6 +105,11 @@ class ImageTable {
     std::vector<std::string> entrypoint;
     std::vector<std::string> cmd;
     std::vector<Rewrite> commands;
+    // Commands run with busybox's applets (when busybox is installed).
+    bool busybox = false;
+    // Host files the image's own programs need; missing: ImageNotRunnableLocally.
+    std::vector<std::string> requires_files;
+    std::string note;
     int line = 0;  // 1-based line in its file
   };
   struct Table {
@@ -105,8 +123,9 @@ class ImageTable {
   static absl::StatusOr<ImageTable> Build(std::vector<Table> tables,
                                           const ImageTableOptions& options);
   const Entry* Find(const ImageRef& ref) const;
-  std::vector<std::string> RewriteCommand(const Entry* entry,
-                                          const std::vector<std::string>& argv) const;
+  // `entry_rewrite` says whether the entry's own `commands` applied.
+  std::vector<std::string> RewriteCommand(const Entry* entry, const std::vector<std::string>& argv,
+                                          bool* entry_rewrite) const;
   std::vector<std::string> ExpandBuiltin(std::vector<std::string> argv) const;
 
   std::vector<Table> tables_;  // highest precedence first
@@ -114,6 +133,7 @@ class ImageTable {
   std::string builtin_binary_;
   std::vector<std::string> builtin_prefix_;
   std::map<std::string, std::string> builtin_programs_;
+  std::optional<Busybox> busybox_;
 };
 
 // Parses one table file's text. Errors name `source_name`, the line and the field.

@@ -23,10 +23,13 @@ using ::testing::HasSubstr;
 
 using Argv = std::vector<std::string>;
 
+// Without busybox, so that these tests see the table's own rules (busybox_test
+// covers busybox-based images with the host's busybox).
 ImageTableOptions TestOptions() {
   ImageTableOptions o;
   o.builtin_binary = "/opt/builtin_images";
   o.builtin_prefix = {};
+  o.busybox_binary = "/nonexistent/busybox";
   return o;
 }
 
@@ -114,6 +117,72 @@ TEST(ImageTableTest, CommandRewrites) {
               ElementsAre("/opt/builtin_images", "argosay", "echo", "x"));
   // Only argv[0] is rewritten.
   EXPECT_THAT(*t.Resolve("alpine", {"sh", "-c"}, {"python"}), ElementsAre("sh", "-c", "python"));
+}
+
+TEST(ImageTableTest, RolloutsDemoGetsItsTag) {
+  ImageTable t = Default();
+  EXPECT_THAT(*t.Resolve("argoproj/rollouts-demo:blue", {}, {}),
+              ElementsAre("/opt/builtin_images", "rollouts-demo", "blue"));
+  EXPECT_THAT(
+      *t.Resolve("docker.io/argoproj/rollouts-demo:bad-red", {}, {"--listen-addr=:9000"}),
+      ElementsAre("/opt/builtin_images", "rollouts-demo", "bad-red", "--listen-addr=:9000"));
+  EXPECT_THAT(*t.Resolve("argoproj/rollouts-demo", {}, {}),
+              ElementsAre("/opt/builtin_images", "rollouts-demo", "latest"));
+}
+
+TEST(ImageTableTest, NginxRunsDebiansNginxOrSaysWhyNot) {
+  ImageTable t = Default();
+  const bool installed = access("/usr/sbin/nginx", X_OK) == 0;
+  for (const char* image : {"nginx", "nginx:1.25", "nginx:1.19-alpine"}) {
+    auto argv = t.Resolve(image, {}, {});
+    if (installed) {
+      EXPECT_THAT(*argv, ElementsAre("/opt/builtin_images", "nginx", "nginx", "-g", "daemon off;"))
+          << image;
+    } else {
+      EXPECT_THAT(argv,
+                  StatusIs(absl::StatusCode::kFailedPrecondition,
+                           HasSubstr("ImageNotRunnableLocally: image \"" + std::string(image) +
+                                     "\" runs /usr/sbin/nginx here, which is not installed "
+                                     "(Debian package nginx)")))
+          << image;
+    }
+  }
+  // A command of the container's own needs no nginx.
+  EXPECT_THAT(*t.Resolve("nginx:1.25", {"sh", "-c", "true"}, {}), ElementsAre("sh", "-c", "true"));
+  if (installed) {
+    EXPECT_THAT(*t.Resolve("nginx:1.25", {"nginx", "-T"}, {}),
+                ElementsAre("/opt/builtin_images", "nginx", "-T"));
+  }
+}
+
+TEST(ImageTableTest, RequiresNamesTheMissingFileAndEntry) {
+  auto t = ImageTable::LoadFromString(R"(
+images:
+  - image: team/tool
+    entrypoint: [/opt/tool/run]
+    requires: [/nonexistent/tool/run]
+    note: install the team's tool package
+    commands:
+      tool: /opt/tool/run
+)",
+                                      "req.yaml", TestOptions());
+  ASSERT_OK(t);
+  EXPECT_THAT(t->Resolve("team/tool:1", {}, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("ImageNotRunnableLocally: image \"team/tool:1\" runs "
+                                 "/nonexistent/tool/run here, which is not installed (install the "
+                                 "team's tool package); see user req.yaml:3")));
+  EXPECT_THAT(t->Resolve("team/tool:1", {"tool"}, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(*t->Resolve("team/tool:1", {"echo"}, {}), ElementsAre("echo"));
+  EXPECT_THAT(ImageTable::LoadFromString("images:\n  - image: x\n    requires: [rel/path]\n",
+                                         "r.yaml", TestOptions()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("r.yaml:3: images[0].requires: paths must be absolute")));
+  EXPECT_THAT(ImageTable::LoadFromString("images:\n  - image: x\n    busybox: yes please\n",
+                                         "b.yaml", TestOptions()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("b.yaml:3: images[0].busybox: must be true or false")));
 }
 
 TEST(ImageTableTest, CurlEntrypointScript) {

@@ -42,7 +42,7 @@ absl::StatusOr<ContainerConfig> BuildContainerConfig(const Object& pod, bool ini
   ContainerConfig out;
   out.argv = std::move(*argv);
   // Kubernetes' defaults first so that the container's own env wins.
-  out.env.push_back(absl::StrCat("PATH=", images.default_path()));
+  out.env.push_back(absl::StrCat("PATH=", images.PathFor(container.value("image", ""))));
   out.env.push_back(absl::StrCat("HOSTNAME=", PodHostname(NameOf(pod))));
   // For the workflow executor, which resolves images itself.
   out.env.push_back(absl::StrCat("ARGONAUT_BUILTIN_BINARY=", images.builtin_binary()));
