@@ -1,0 +1,395 @@
+// The rollout controller end to end inside one process: an in-memory rollout
+// store, a real LocalCluster (plain processes) running the ReplicaSets'
+// pods, the pure engine, and a FakeClock for the timed pauses.
+#include "services/rollout/controller.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/cluster/local_cluster.h"
+#include "lib/cluster/validator.h"
+#include "lib/manifest/yaml.h"
+#include "lib/resource/kinds.h"
+#include "lib/store/in_memory_store.h"
+
+namespace argonaut::rollout {
+namespace {
+
+using nlohmann::json;
+
+// Argo's seed canary (examples/rollout-canary.yaml) with a pod that is ready
+// at once and stops at once.
+constexpr char kCanary[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: rollout-canary, namespace: default}
+spec:
+  replicas: 5
+  revisionHistoryLimit: 2
+  selector:
+    matchLabels: {app: rollout-canary}
+  template:
+    metadata:
+      labels: {app: rollout-canary}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: debian:12
+        command: [sleep, "3600"]
+  strategy:
+    canary:
+      steps:
+      - setWeight: 20
+      - pause: {}
+      - setWeight: 40
+      - pause: {duration: 40s}
+      - setWeight: 60
+      - pause: {duration: 20s}
+      - setWeight: 80
+      - pause: {duration: 20s}
+)";
+
+constexpr char kName[] = "rollout-canary";
+constexpr char kKey[] = "default/rollout-canary";
+
+std::string Str(const json& o, const char* key) {
+  if (!o.is_object() || !o.contains(key) || !o[key].is_string()) return "";
+  return o[key].get<std::string>();
+}
+
+int Int(const json& o, const char* key, int fallback = 0) {
+  if (!o.is_object() || !o.contains(key) || !o[key].is_number()) return fallback;
+  return o[key].get<int>();
+}
+
+json StatusOf(const json& r) { return r.value("status", json::object()); }
+
+class RolloutControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/roc-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto ckinds = resource::KindsOfService("cluster");
+    cstore_ =
+        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
+    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
+                                                    cluster::KubernetesValidator());
+    auto c = cluster::LocalCluster::Start(
+        capi_.get(), {.data_dir = dir_,
+                      .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
+                      .pod_network = false});
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    auto rkinds = resource::KindsOfService("rollout");
+    rstore_ =
+        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(rkinds)});
+    rapi_ = std::make_unique<resource::ResourceApi>(rstore_.get(), rkinds);
+    StartController();
+  }
+  void TearDown() override {
+    StopRecorder();
+    if (controller_) controller_->Stop();
+    if (cluster_) cluster_->Stop(absl::Seconds(2));
+  }
+
+  void StartController() {
+    controller_ = std::make_unique<RolloutController>(
+        rapi_.get(), cluster_.get(),
+        RolloutControllerOptions{.clock = &clock_, .metrics = &registry_});
+    ASSERT_OK(controller_->Start());
+  }
+
+  json Create(const std::string& yaml) {
+    auto docs = manifest::ParseDocuments(yaml);
+    EXPECT_TRUE(docs.ok()) << docs.status();
+    auto out = rapi_->CreateObject("Rollout", (*docs)[0], false);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : json();
+  }
+
+  json Get() {
+    auto r = rapi_->GetObject("Rollout", "default", kName);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : json();
+  }
+
+  // Read-modify-write of the rollout, retried when the controller's own
+  // status write lands in between (as the CLI's patches are).
+  void Modify(const std::function<void(json&)>& change) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      json r = Get();
+      change(r);
+      absl::StatusOr<json> written = rapi_->UpdateObject("Rollout", r);
+      if (written.ok()) return;
+      ASSERT_TRUE(absl::IsAborted(written.status())) << written.status();
+    }
+    FAIL() << "rollout kept changing";
+  }
+
+  // What `argonaut rollouts promote` does to a rollout paused at a step.
+  void Promote() {
+    Modify([](json& r) { r["status"].erase("pauseConditions"); });
+  }
+
+  // Polls until `pred` holds for the rollout; fails the test otherwise.
+  json WaitFor(const std::string& what, const std::function<bool(const json&)>& pred,
+               absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    json r;
+    while (absl::Now() < deadline) {
+      r = Get();
+      if (pred(r)) return r;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "; rollout status: " << StatusOf(r).dump();
+    return r;
+  }
+
+  // Paused at a pause step with index `step`, and the ReplicaSets settled.
+  json WaitPausedAt(int step, int canary_pods, int stable_pods) {
+    json r = WaitFor(absl::StrCat("pause at step ", step), [&](const json& r) {
+      const json s = StatusOf(r);
+      return Int(s, "currentStepIndex", -1) == step && Str(s, "phase") == "Paused" &&
+             s.contains("pauseConditions") && s["pauseConditions"].is_array() &&
+             !s["pauseConditions"].empty();
+    });
+    ExpectPods(Str(StatusOf(r), "currentPodHash"), canary_pods);
+    ExpectPods(Str(StatusOf(r), "stableRS"), stable_pods);
+    return r;
+  }
+
+  // Pods of a revision that are running and not being deleted.
+  int RunningPods(const std::string& hash) {
+    auto pods =
+        cluster_->List("Pod", "default", absl::StrCat(engine::kPodTemplateHashLabel, "=", hash));
+    if (!pods.ok()) return -1;
+    int n = 0;
+    for (const json& p : *pods) {
+      const json meta = p.value("metadata", json::object());
+      if (meta.contains("deletionTimestamp")) continue;
+      if (Str(p.value("status", json::object()), "phase") == "Running") ++n;
+    }
+    return n;
+  }
+
+  void ExpectPods(const std::string& hash, int want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    int n = RunningPods(hash);
+    while (n != want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      n = RunningPods(hash);
+    }
+    EXPECT_EQ(n, want) << "running pods of revision " << hash;
+  }
+
+  int ReplicaSets() {
+    auto rs = cluster_->List("ReplicaSet", "default", engine::kPodTemplateHashLabel);
+    return rs.ok() ? static_cast<int>(rs->size()) : -1;
+  }
+
+  // The pause step the rollout is in, after the fake clock passes it.
+  void PassTimedPause(int step, int canary_pods, int stable_pods, absl::Duration duration) {
+    WaitPausedAt(step, canary_pods, stable_pods);
+    clock_.Advance(duration + absl::Seconds(1));
+    controller_->Enqueue(kKey);
+  }
+
+  // A new revision: the pod template changes.
+  void UpdateTemplate(const std::string& arg) {
+    Modify([&](json& r) {
+      r["spec"]["template"]["spec"]["containers"][0]["command"] = json::array({"sleep", arg});
+    });
+  }
+
+  json WaitHealthyAt(const std::string& hash) {
+    return WaitFor(absl::StrCat("Healthy at ", hash), [&](const json& r) {
+      const json s = StatusOf(r);
+      return Str(s, "phase") == "Healthy" && Str(s, "stableRS") == hash &&
+             Str(s, "currentPodHash") == hash && Int(s, "availableReplicas") == 5;
+    });
+  }
+
+  // Records every status the store holds, in order, to check that steps
+  // only move forward.
+  void StartRecorder() {
+    recording_ = true;
+    recorder_ = std::thread([this] {
+      auto watch = rapi_->Watch("Rollout", "default", "", "0");
+      if (!watch.ok()) return;
+      while (recording_) {
+        auto events = (*watch)->Next(absl::Now() + absl::Milliseconds(100));
+        if (!events.ok()) return;
+        absl::MutexLock lock(&mu_);
+        for (const auto& e : *events) statuses_.push_back(StatusOf(e.object));
+      }
+    });
+  }
+  void StopRecorder() {
+    recording_ = false;
+    if (recorder_.joinable()) recorder_.join();
+  }
+  // Step indices seen for the revision `hash`, in order.
+  std::vector<int> StepsOf(const std::string& hash) {
+    absl::MutexLock lock(&mu_);
+    std::vector<int> steps;
+    for (const json& s : statuses_) {
+      if (Str(s, "currentPodHash") != hash || !s.contains("currentStepIndex")) continue;
+      const int step = Int(s, "currentStepIndex");
+      if (steps.empty() || steps.back() != step) steps.push_back(step);
+    }
+    return steps;
+  }
+
+  // No step ran twice: the indices only grow, up to the end of the steps.
+  static void ExpectStepsForward(const std::vector<int>& steps, int last) {
+    ASSERT_FALSE(steps.empty());
+    for (size_t i = 1; i < steps.size(); ++i) {
+      EXPECT_GT(steps[i], steps[i - 1]) << "step " << steps[i] << " after " << steps[i - 1];
+    }
+    EXPECT_EQ(steps.back(), last);
+  }
+
+  std::string dir_;
+  controller::FakeClock clock_;
+  metrics::MetricsRegistry registry_;
+  std::unique_ptr<store::InMemoryStore> cstore_, rstore_;
+  std::unique_ptr<resource::ResourceApi> capi_, rapi_;
+  std::unique_ptr<cluster::LocalCluster> cluster_;
+  std::unique_ptr<RolloutController> controller_;
+  std::atomic<bool> recording_{false};
+  std::thread recorder_;
+  absl::Mutex mu_;
+  std::vector<json> statuses_;
+};
+
+TEST_F(RolloutControllerTest, SeedCanaryStepsThroughToHealthy) {
+  Create(kCanary);
+  // The first revision goes straight to 5 pods: there is nothing to canary against.
+  json r = WaitFor("first revision Healthy", [](const json& r) {
+    return Str(StatusOf(r), "phase") == "Healthy" && Int(StatusOf(r), "availableReplicas") == 5;
+  });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  ASSERT_FALSE(v1.empty());
+  ExpectPods(v1, 5);
+  EXPECT_EQ(ReplicaSets(), 1);
+
+  StartRecorder();
+  UpdateTemplate("3601");
+  // setWeight 20 of 5 replicas: 1 canary pod, 4 stable, then an indefinite pause.
+  r = WaitPausedAt(1, 1, 4);
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+  ASSERT_NE(v2, v1);
+  EXPECT_EQ(Str(StatusOf(r), "stableRS"), v1);
+  EXPECT_EQ(StatusOf(r)["pauseConditions"][0]["reason"], "CanaryPauseStep");
+  // It stays paused, in real time and in the controller's time.
+  clock_.Advance(absl::Hours(1));
+  controller_->Enqueue(kKey);
+  absl::SleepFor(absl::Seconds(2));
+  r = Get();
+  EXPECT_EQ(Int(StatusOf(r), "currentStepIndex"), 1);
+  EXPECT_EQ(Str(StatusOf(r), "phase"), "Paused");
+  ExpectPods(v2, 1);
+  ExpectPods(v1, 4);
+
+  Promote();
+  PassTimedPause(3, 2, 3, absl::Seconds(40));
+  PassTimedPause(5, 3, 2, absl::Seconds(20));
+  PassTimedPause(7, 4, 1, absl::Seconds(20));
+  r = WaitHealthyAt(v2);
+  ExpectPods(v2, 5);
+  ExpectPods(v1, 0);
+  EXPECT_EQ(ReplicaSets(), 2);
+  StopRecorder();
+  ExpectStepsForward(StepsOf(v2), 8);
+
+  // The metrics carry Argo's names and the rollout's labels.
+  const std::string text = registry_.Serialize();
+  EXPECT_NE(text.find("rollout_info{"), std::string::npos) << text;
+  EXPECT_NE(text.find("phase=\"Completed\""), std::string::npos);
+  EXPECT_NE(text.find("strategy=\"canary\""), std::string::npos);
+  EXPECT_NE(text.find("rollout_reconcile_bucket"), std::string::npos);
+}
+
+TEST_F(RolloutControllerTest, AbortReturnsEveryPodToStable) {
+  Create(kCanary);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  UpdateTemplate("3601");
+  r = WaitPausedAt(1, 1, 4);
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+
+  Modify([](json& r) { r["status"]["abort"] = true; });
+  r = WaitFor("Degraded after abort",
+              [](const json& r) { return Str(StatusOf(r), "phase") == "Degraded"; });
+  EXPECT_NE(Str(StatusOf(r), "message").find("RolloutAborted"), std::string::npos)
+      << StatusOf(r).dump();
+  EXPECT_EQ(Str(StatusOf(r), "stableRS"), v1);
+  ExpectPods(v1, 5);
+  ExpectPods(v2, 0);
+  // The template still names the new revision: the rollout stays Degraded.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Str(StatusOf(Get()), "phase"), "Degraded");
+}
+
+TEST_F(RolloutControllerTest, RestartedControllerContinuesWithoutRepeating) {
+  Create(kCanary);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  StartRecorder();
+  UpdateTemplate("3601");
+  r = WaitPausedAt(1, 1, 4);
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+  Promote();
+  WaitPausedAt(3, 2, 3);
+
+  // A new controller on the same store and cluster takes over mid-rollout.
+  controller_->Stop();
+  controller_.reset();
+  StartController();
+  absl::SleepFor(absl::Seconds(1));
+  r = Get();
+  EXPECT_EQ(Int(StatusOf(r), "currentStepIndex"), 3) << StatusOf(r).dump();
+  EXPECT_EQ(ReplicaSets(), 2);
+  ExpectPods(v2, 2);
+  ExpectPods(v1, 3);
+
+  PassTimedPause(3, 2, 3, absl::Seconds(40));
+  PassTimedPause(5, 3, 2, absl::Seconds(20));
+  PassTimedPause(7, 4, 1, absl::Seconds(20));
+  WaitHealthyAt(v2);
+  EXPECT_EQ(ReplicaSets(), 2);
+  StopRecorder();
+  ExpectStepsForward(StepsOf(v2), 8);
+}
+
+TEST_F(RolloutControllerTest, MissingAnalysisTemplateGivesAnErroredRun) {
+  json rollout = {{"apiVersion", "argoproj.io/v1alpha1"},
+                  {"kind", "Rollout"},
+                  {"metadata", {{"name", "r"}, {"namespace", "default"}, {"uid", "u-1"}}}};
+  engine::AnalysisRunRequest req{
+      .name = "r-abc-2-0",
+      .type = "Step",
+      .labels = {{"rollout-type", "Step"}},
+      .analysis = {{"templates", json::array({{{"templateName", "missing"}}})}}};
+  const json run = controller_->AnalysisRunFor(rollout, req);
+  EXPECT_EQ(run["status"]["phase"], "Error");
+  EXPECT_NE(Str(run["status"], "message").find("missing"), std::string::npos) << run.dump();
+  EXPECT_EQ(run["metadata"]["ownerReferences"][0]["uid"], "u-1");
+  EXPECT_EQ(run["metadata"]["labels"]["rollout-type"], "Step");
+}
+
+}  // namespace
+}  // namespace argonaut::rollout
