@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       p->rollout_ = std::make_unique<rollout::RolloutServer>(
           &bundle->api(),
           rollout::RolloutServerOptions{.cluster = p->cluster_.get(), .metrics = &p->metrics_});
-      if (grpc::Service* api = p->rollout_->grpc_service()) server->AddService(api);
+      server->AddService(p->rollout_->grpc_service());
     }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();

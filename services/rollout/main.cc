@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
             parts->rollout = std::make_unique<rollout::RolloutServer>(
                 &bundle.api(), rollout::RolloutServerOptions{.cluster = parts->remote.get(),
                                                              .metrics = &registry});
-            if (grpc::Service* api = parts->rollout->grpc_service()) srv.AddService(api);
+            srv.AddService(parts->rollout->grpc_service());
             if (absl::Status s = parts->rollout->Start(); !s.ok()) return s;
             return [parts] { parts->rollout->Stop(); };
           }});

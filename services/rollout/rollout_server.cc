@@ -6,11 +6,11 @@
 namespace argonaut::rollout {
 
 RolloutServer::RolloutServer(resource::ResourceApi* rollouts, RolloutServerOptions options)
-    : rollouts_(rollouts), options_(options) {}
+    : rollouts_(rollouts),
+      options_(std::move(options)),
+      grpc_(rollouts, options_.cluster, options_.clock, options_.lint_validator) {}
 
 RolloutServer::~RolloutServer() { Stop(); }
-
-grpc::Service* RolloutServer::grpc_service() { return nullptr; }
 
 absl::Status RolloutServer::Start() {
   if (options_.cluster == nullptr) {

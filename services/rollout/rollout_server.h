@@ -20,6 +20,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/resource_api.h"
 #include "services/rollout/analysis/analysis_controller.h"
+#include "services/rollout/api/rollout_service.h"
 #include "services/rollout/controller.h"
 
 namespace argonaut::rollout {
@@ -33,6 +34,9 @@ struct RolloutServerOptions {
   metrics::MetricsRegistry* metrics = nullptr;
   // Null: the real clock.
   controller::Clock* clock = nullptr;
+  // What `lint` checks beyond decoding (the store's own validator); may be
+  // empty.
+  resource::Validator lint_validator;
 };
 
 class RolloutServer {
@@ -42,9 +46,8 @@ class RolloutServer {
   RolloutServer(resource::ResourceApi* rollouts, RolloutServerOptions options);
   ~RolloutServer();
 
-  // Add to the service's gRPC server before it starts. Null until the
-  // RolloutService API exists.
-  grpc::Service* grpc_service();
+  // Add to the service's gRPC server before it starts.
+  grpc::Service* grpc_service() { return &grpc_; }
   // Starts the controllers, only with a cluster.
   absl::Status Start();
   // Stops the controllers. Idempotent.
@@ -56,6 +59,7 @@ class RolloutServer {
  private:
   resource::ResourceApi* const rollouts_;
   const RolloutServerOptions options_;
+  api::RolloutGrpcService grpc_;
   std::unique_ptr<RolloutController> controller_;
   std::unique_ptr<analysis::AnalysisRunController> analysis_;
 };
