@@ -50,9 +50,17 @@ json Spec() {
       {"name": "n", "container": {"image": "alpine", "command": ["true"]}}]})");
 }
 
+// A valid canary Rollout spec (the rollout service validates what it stores).
+json RolloutSpec() {
+  return json::parse(R"({"replicas": 3, "selector": {"matchLabels": {"app": "r"}},
+      "template": {"metadata": {"labels": {"app": "r"}},
+                   "spec": {"containers": [{"name": "r", "image": "nginx"}]}},
+      "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}})");
+}
+
 TEST_F(PlatformTest, RoutesEachKindToItsService) {
   ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", Spec()}}).ok());
-  ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", {{"replicas", 3}}}}).ok());
+  ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", RolloutSpec()}}).ok());
   ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", json::object()}}).ok());
   ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", json::object()}}).ok());
   // Each object lives only in the store of the service that owns its kind.
