@@ -7,6 +7,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "services/rollout/validation/validate.h"
 #include "services/workflow/api/validator.h"
 
 namespace argonaut::gateway {
@@ -24,6 +25,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       validator =
           workflow::api::WorkflowValidator(workflow::api::StoreTemplateLookup(&p->workflow_api_));
     }
+    if (name == "rollout") validator = rollout::validation::RolloutValidator();
     ASSIGN_OR_RETURN(auto bundle,
                      resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
                                                    &p->metrics_, std::move(validator)));

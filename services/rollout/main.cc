@@ -9,6 +9,7 @@
 #include "lib/cluster/remote_cluster.h"
 #include "lib/server/service_main.h"
 #include "services/rollout/rollout_server.h"
+#include "services/rollout/validation/validate.h"
 
 ABSL_FLAG(std::string, cluster, "",
           "host:port of the cluster service (e.g. 127.0.0.1:7005); without it the rollout "
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   return server::RunServiceMain(
       argc, argv, "rollout",
       server::ServiceMainOptions{
+          .validator = rollout::validation::RolloutValidator(),
           .setup = [](resource::ServiceBundle& bundle, server::Server& srv,
                       metrics::MetricsRegistry& registry) -> absl::StatusOr<server::StopFn> {
             auto parts = std::make_shared<Parts>();

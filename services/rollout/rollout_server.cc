@@ -2,13 +2,15 @@
 
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
+#include "services/rollout/validation/validate.h"
 
 namespace argonaut::rollout {
 
 RolloutServer::RolloutServer(resource::ResourceApi* rollouts, RolloutServerOptions options)
     : rollouts_(rollouts),
       options_(std::move(options)),
-      grpc_(rollouts, options_.cluster, options_.clock, options_.lint_validator) {}
+      grpc_(rollouts, options_.cluster, options_.clock,
+            options_.lint_validator ? options_.lint_validator : validation::RolloutValidator()) {}
 
 RolloutServer::~RolloutServer() { Stop(); }
 

@@ -34,8 +34,8 @@ struct RolloutServerOptions {
   metrics::MetricsRegistry* metrics = nullptr;
   // Null: the real clock.
   controller::Clock* clock = nullptr;
-  // What `lint` checks beyond decoding (the store's own validator); may be
-  // empty.
+  // What `lint` checks beyond decoding; empty: RolloutValidator(), the
+  // checks the store runs on every write.
   resource::Validator lint_validator;
 };
 
