@@ -6,6 +6,8 @@
 #include "gateway/cluster_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/rest.h"
+#include "gateway/rollout_rest.h"
+#include "gateway/rollout_router.h"
 #include "gateway/router.h"
 #include "gateway/workflow_rest.h"
 #include "gateway/workflow_router.h"
@@ -38,7 +40,12 @@ int RunGateway(const GatewayOptions& options) {
   if (auto it = channels.find("workflow"); it != channels.end()) {
     workflow_router = std::make_unique<WorkflowRouter>(it->second);
   }
+  std::unique_ptr<RolloutRouter> rollout_router;
+  if (auto it = channels.find("rollout"); it != channels.end()) {
+    rollout_router = std::make_unique<RolloutRouter>(it->second);
+  }
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
+  std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub;
   server::Server server(
       {.name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [&registry] {
@@ -47,6 +54,7 @@ int RunGateway(const GatewayOptions& options) {
   server.AddService(&router);
   if (cluster_router) server.AddService(cluster_router.get());
   if (workflow_router) server.AddService(workflow_router.get());
+  if (rollout_router) server.AddService(rollout_router.get());
   server.ConfigureHttp([&](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
     rest_stub = api::v1::ResourceService::NewStub(server.InProcessChannel());
@@ -54,6 +62,10 @@ int RunGateway(const GatewayOptions& options) {
       workflow_stub = workflow::v1::WorkflowService::NewStub(server.InProcessChannel());
       // Before the generic routes: the first matching route wins.
       RegisterWorkflowRestRoutes(http, workflow_stub.get());
+    }
+    if (rollout_router) {
+      rollout_stub = rollout::v1::RolloutService::NewStub(server.InProcessChannel());
+      RegisterRolloutRestRoutes(http, rollout_stub.get());
     }
     RegisterRestRoutes(http, rest_stub.get());
   });

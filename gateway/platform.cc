@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/rest.h"
+#include "gateway/rollout_rest.h"
 #include "gateway/workflow_rest.h"
 #include "httplib.h"
 #include "lib/base/log.h"
@@ -90,6 +91,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   p->gateway_server_->AddService(p->cluster_router_.get());
   p->workflow_router_ = std::make_unique<WorkflowRouter>(channels.at("workflow"));
   p->gateway_server_->AddService(p->workflow_router_.get());
+  p->rollout_router_ = std::make_unique<RolloutRouter>(channels.at("rollout"));
+  p->gateway_server_->AddService(p->rollout_router_.get());
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
   // REST calls go through the router over an in-process channel.
@@ -100,6 +103,9 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
         workflow::v1::WorkflowService::NewStub(raw->gateway_server_->InProcessChannel());
     // Before the generic routes: the first matching route wins.
     RegisterWorkflowRestRoutes(http, raw->workflow_stub_.get());
+    raw->rollout_stub_ =
+        rollout::v1::RolloutService::NewStub(raw->gateway_server_->InProcessChannel());
+    RegisterRolloutRestRoutes(http, raw->rollout_stub_.get());
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

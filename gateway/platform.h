@@ -17,6 +17,7 @@
 #include "argonaut/api/v1/resource.grpc.pb.h"
 #include "gateway/cluster_router.h"
 #include "gateway/port_mux.h"
+#include "gateway/rollout_router.h"
 #include "gateway/router.h"
 #include "gateway/workflow_router.h"
 #include "lib/cluster/grpc_service.h"
@@ -71,6 +72,8 @@ class Platform {
   resource::ResourceApi* workflow_api_ = nullptr;
   std::unique_ptr<WorkflowRouter> workflow_router_;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
+  std::unique_ptr<RolloutRouter> rollout_router_;
+  std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;
