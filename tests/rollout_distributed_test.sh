@@ -115,7 +115,7 @@ wait_until() {
     if "$ARGONAUT" get rollout canary -o json 2>/dev/null |
       python3 -c "import json,sys
 s=json.load(sys.stdin).get('status',{})
-sys.exit(0 if ($expr) else 1)"; then
+sys.exit(0 if ($expr) else 1)" 2>/dev/null; then
       return 0
     fi
     sleep 0.2
@@ -130,7 +130,7 @@ running_pods() {
     python3 -c 'import json,sys
 d=json.load(sys.stdin)
 print(sum(1 for p in d.get("items",[]) if p.get("status",{}).get("phase")=="Running"
-          and not p.get("metadata",{}).get("deletionTimestamp")))'
+          and not p.get("metadata",{}).get("deletionTimestamp")))' 2>/dev/null || echo -1
 }
 
 # expect_pods HASH N: waits up to 30 s for exactly N running pods.

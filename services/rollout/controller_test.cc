@@ -126,11 +126,17 @@ class RolloutControllerTest : public ::testing::Test {
 
   // Read-modify-write of the rollout, retried when the controller's own
   // status write lands in between (as the CLI's patches are).
-  void Modify(const std::function<void(json&)>& change) {
+  // `status`: the change is to the status (through the status subresource
+  // when the kind has one).
+  void Modify(const std::function<void(json&)>& change, bool status = false) {
+    auto kind = rapi_->Resolve("Rollout");
+    ASSERT_TRUE(kind.ok());
     for (int attempt = 0; attempt < 50; ++attempt) {
       json r = Get();
       change(r);
-      absl::StatusOr<json> written = rapi_->UpdateObject("Rollout", r);
+      absl::StatusOr<json> written = status && (*kind)->status_subresource
+                                         ? rapi_->UpdateStatusObject("Rollout", r)
+                                         : rapi_->UpdateObject("Rollout", r);
       if (written.ok()) return;
       ASSERT_TRUE(absl::IsAborted(written.status())) << written.status();
     }
@@ -139,7 +145,7 @@ class RolloutControllerTest : public ::testing::Test {
 
   // What `argonaut rollouts promote` does to a rollout paused at a step.
   void Promote() {
-    Modify([](json& r) { r["status"].erase("pauseConditions"); });
+    Modify([](json& r) { r["status"].erase("pauseConditions"); }, /*status=*/true);
   }
 
   // Polls until `pred` holds for the rollout; fails the test otherwise.
@@ -330,7 +336,7 @@ TEST_F(RolloutControllerTest, AbortReturnsEveryPodToStable) {
   r = WaitPausedAt(1, 1, 4);
   const std::string v2 = Str(StatusOf(r), "currentPodHash");
 
-  Modify([](json& r) { r["status"]["abort"] = true; });
+  Modify([](json& r) { r["status"]["abort"] = true; }, /*status=*/true);
   r = WaitFor("Degraded after abort",
               [](const json& r) { return Str(StatusOf(r), "phase") == "Degraded"; });
   EXPECT_NE(Str(StatusOf(r), "message").find("RolloutAborted"), std::string::npos)
