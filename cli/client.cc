@@ -41,7 +41,8 @@ Client::Client(std::string address)
       channel_(MakeChannel(address_)),
       stub_(api::v1::ResourceService::NewStub(channel_)),
       cluster_stub_(cluster::v1::ClusterService::NewStub(channel_)),
-      workflow_stub_(workflow::v1::WorkflowService::NewStub(channel_)) {}
+      workflow_stub_(workflow::v1::WorkflowService::NewStub(channel_)),
+      rollout_stub_(rollout::v1::RolloutService::NewStub(channel_)) {}
 
 absl::Status Client::PodLogs(const std::string& ns, const std::string& name,
                              const std::string& container, bool follow,

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
 #include "argonaut/cluster/v1/cluster_service.grpc.pb.h"
+#include "argonaut/rollout/v1/rollout_service.grpc.pb.h"
 #include "argonaut/workflow/v1/workflow_service.grpc.pb.h"
 #include "nlohmann/json.hpp"
 
@@ -38,6 +39,8 @@ class Client {
 
   // The workflow service's own API on the same connection (cli/workflow_commands.cc).
   workflow::v1::WorkflowService::Stub& workflows() { return *workflow_stub_; }
+  // The rollout service's API (cli/rollout_commands.cc).
+  rollout::v1::RolloutService::Stub& rollouts() { return *rollout_stub_; }
   // A failed call as a CLI error (an unreachable server is named as such).
   absl::Status Convert(const grpc::Status& s) const;
 
@@ -59,6 +62,7 @@ class Client {
   std::unique_ptr<api::v1::ResourceService::Stub> stub_;
   std::unique_ptr<cluster::v1::ClusterService::Stub> cluster_stub_;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
+  std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub_;
 };
 
 }  // namespace argonaut::cli

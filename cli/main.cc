@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/cron_commands.h"
+#include "cli/rollout_commands.h"
 #include "cli/workflow_commands.h"
 #include "lib/cluster/images/builtin.h"
 #include "lib/resource/kinds.h"
@@ -38,6 +39,13 @@ Workflows (as the argo CLI):
   argonaut lint FILE...
   argonaut template create FILE... | list | get NAME | delete NAME
   argonaut cron create FILE... | list | get NAME | suspend NAME | resume NAME | delete NAME
+
+Rollouts (as kubectl argo rollouts):
+  argonaut rollouts list [-A]  |  get NAME [--watch]  |  status NAME [--watch=false] [--timeout D]
+  argonaut rollouts promote NAME [--full]  |  abort NAME  |  retry NAME  |  pause NAME
+  argonaut rollouts undo NAME [--to-revision N]  |  restart NAME [--in D]
+  argonaut rollouts set image NAME CONTAINER=IMAGE  |  lint FILE
+
   argonaut version
 
 The server address comes from --server or ARGONAUT_SERVER (default localhost:2746).
@@ -88,6 +96,9 @@ int main(int argc, char** argv) {
   if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
   if (cmd == "template") return argonaut::cli::RunTemplate(args, std::cout, std::cerr);
   if (cmd == "cron") return argonaut::cli::RunCron(args, std::cout, std::cerr);
+  if (cmd == "rollouts" || cmd == "rollout") {
+    return argonaut::cli::RunRollouts(args, std::cout, std::cerr);
+  }
   for (const char* verb : {"resume", "suspend", "stop", "terminate", "retry", "resubmit"}) {
     if (cmd == verb) return argonaut::cli::RunWorkflowAction(cmd, args, std::cout, std::cerr);
   }

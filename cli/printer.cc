@@ -239,6 +239,12 @@ std::vector<Column> ColumnsFor(const resource::KindInfo& kind, absl::Time now) {
     cols.push_back({"AGE", age});
     return cols;
   }
+  if (kind.kind == "AnalysisRun" || kind.kind == "Experiment") {
+    // The CRDs' printer columns.
+    cols.push_back({"STATUS", [](const json& o) { return At(o, {"status", "phase"}); }});
+    cols.push_back({"AGE", age});
+    return cols;
+  }
   if (kind.kind == "Application") {
     cols.push_back({"SYNC STATUS", [](const json& o) {
                       return At(o, {"status", "sync", "status"});
