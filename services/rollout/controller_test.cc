@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/local_cluster.h"
+#include "lib/cluster/service_endpoints.h"
 #include "lib/cluster/validator.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
@@ -218,11 +219,13 @@ class RolloutControllerTest : public ::testing::Test {
     });
   }
 
-  json WaitHealthyAt(const std::string& hash) {
+  // Fully promoted: every replica of the revision `hash` is updated (old
+  // ones may still wait for their scale-down delay).
+  json WaitHealthyAt(const std::string& hash, int replicas = 5) {
     return WaitFor(absl::StrCat("Healthy at ", hash), [&](const json& r) {
       const json s = StatusOf(r);
       return Str(s, "phase") == "Healthy" && Str(s, "stableRS") == hash &&
-             Str(s, "currentPodHash") == hash && Int(s, "availableReplicas") == 5;
+             Str(s, "currentPodHash") == hash && Int(s, "updatedReplicas") == replicas;
     });
   }
 
@@ -316,6 +319,7 @@ TEST_F(RolloutControllerTest, SeedCanaryStepsThroughToHealthy) {
   ExpectPods(v2, 5);
   ExpectPods(v1, 0);
   EXPECT_EQ(ReplicaSets(), 2);
+  WaitFor("5 available", [](const json& r) { return Int(StatusOf(r), "availableReplicas") == 5; });
   StopRecorder();
   ExpectStepsForward(StepsOf(v2), 8);
 
@@ -379,6 +383,193 @@ TEST_F(RolloutControllerTest, RestartedControllerContinuesWithoutRepeating) {
   EXPECT_EQ(ReplicaSets(), 2);
   StopRecorder();
   ExpectStepsForward(StepsOf(v2), 8);
+}
+
+// A Service of the cluster selecting app=<app>.
+json Service(const std::string& name, const std::string& app) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec",
+           {{"selector", {{"app", app}}},
+            {"ports", json::array({{{"port", 80}, {"targetPort", 8080}}})}}}};
+}
+
+constexpr char kTrafficRouted[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: rollout-canary, namespace: default}
+spec:
+  replicas: 5
+  selector:
+    matchLabels: {app: routed}
+  template:
+    metadata:
+      labels: {app: routed}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: debian:12, command: [sleep, "3600"]}
+  strategy:
+    canary:
+      canaryService: routed-canary
+      stableService: routed-stable
+      trafficRouting:
+        smi: {}
+      steps:
+      - setWeight: 20
+      - pause: {}
+)";
+
+TEST_F(RolloutControllerTest, TrafficRoutingSplitsTheStableServiceByHash) {
+  ASSERT_OK(cluster_->Create(Service("routed-canary", "routed")).status());
+  ASSERT_OK(cluster_->Create(Service("routed-stable", "routed")).status());
+  Create(kTrafficRouted);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  UpdateTemplate("3601");
+  r = WaitFor("pause at step 1", [](const json& r) {
+    return Int(StatusOf(r), "currentStepIndex", -1) == 1 && Str(StatusOf(r), "phase") == "Paused";
+  });
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+  ASSERT_NE(v2, v1);
+  // The split carries the weight exactly; the canary Service selects only the
+  // new pods, the Service carrying the split both versions.
+  json stable;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  cluster::TrafficSplit split;
+  while (absl::Now() < deadline) {
+    stable = *cluster_->Get("Service", "default", "routed-stable");
+    split = cluster::TrafficSplitOf(stable);
+    if (split.weights.size() == 2) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(split.group_label, engine::kPodTemplateHashLabel);
+  EXPECT_EQ(split.weights, (std::map<std::string, int>{{v1, 80}, {v2, 20}})) << stable.dump();
+  EXPECT_FALSE(stable["spec"]["selector"].contains(engine::kPodTemplateHashLabel)) << stable.dump();
+  json canary = *cluster_->Get("Service", "default", "routed-canary");
+  EXPECT_EQ(Str(canary["spec"]["selector"], engine::kPodTemplateHashLabel), v2) << canary.dump();
+  EXPECT_EQ(Str(canary["spec"]["selector"], "app"), "routed");
+
+  Promote();
+  WaitHealthyAt(v2);
+  WaitFor("all traffic to the new revision", [&](const json&) {
+    const cluster::TrafficSplit s =
+        cluster::TrafficSplitOf(*cluster_->Get("Service", "default", "routed-stable"));
+    auto it = s.weights.find(v2);
+    return it != s.weights.end() && it->second == 100;
+  });
+  // With traffic routing the old pods stay for scaleDownDelaySeconds (30 s).
+  ExpectPods(v1, 5);
+  clock_.Advance(absl::Seconds(31));
+  controller_->Enqueue(kKey);
+  ExpectPods(v1, 0);
+  ExpectPods(v2, 5);
+  const std::string text = registry_.Serialize();
+  EXPECT_NE(text.find("traffic_router=\"SMI\""), std::string::npos) << text;
+}
+
+constexpr char kBlueGreen[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: rollout-canary, namespace: default}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: bg}
+  template:
+    metadata:
+      labels: {app: bg}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: debian:12, command: [sleep, "3600"]}
+  strategy:
+    blueGreen:
+      activeService: bg-active
+      previewService: bg-preview
+      autoPromotionEnabled: false
+)";
+
+TEST_F(RolloutControllerTest, BlueGreenSwitchesSelectorsAndScalesDownAfterTheDelay) {
+  ASSERT_OK(cluster_->Create(Service("bg-active", "bg")).status());
+  ASSERT_OK(cluster_->Create(Service("bg-preview", "bg")).status());
+  Create(kBlueGreen);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  auto selector_of = [&](const char* svc) {
+    auto s = cluster_->Get("Service", "default", svc);
+    return s.ok() ? Str((*s)["spec"]["selector"], engine::kPodTemplateHashLabel) : "";
+  };
+  EXPECT_EQ(selector_of("bg-active"), v1);
+
+  UpdateTemplate("3601");
+  r = WaitFor("BlueGreenPause", [](const json& r) {
+    const json s = StatusOf(r);
+    return Str(s, "phase") == "Paused" && s.contains("pauseConditions") &&
+           s["pauseConditions"].is_array() && !s["pauseConditions"].empty();
+  });
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+  ASSERT_NE(v2, v1);
+  EXPECT_EQ(selector_of("bg-preview"), v2);
+  EXPECT_EQ(selector_of("bg-active"), v1);
+  ExpectPods(v2, 2);
+  ExpectPods(v1, 2);
+
+  Promote();
+  WaitHealthyAt(v2, 2);
+  EXPECT_EQ(selector_of("bg-active"), v2);
+  // The old version stays up for scaleDownDelaySeconds (30 by default) ...
+  absl::SleepFor(absl::Seconds(1));
+  ExpectPods(v1, 2);
+  // ... and goes once the controller's clock passes it.
+  clock_.Advance(absl::Seconds(31));
+  controller_->Enqueue(kKey);
+  ExpectPods(v1, 0);
+  ExpectPods(v2, 2);
+}
+
+constexpr char kAnalysisStep[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: rollout-canary, namespace: default}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: an}
+  template:
+    metadata:
+      labels: {app: an}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: debian:12, command: [sleep, "3600"]}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - analysis:
+          templates:
+          - templateName: no-such-template
+)";
+
+TEST_F(RolloutControllerTest, MissingAnalysisTemplateAbortsNamingIt) {
+  Create(kAnalysisStep);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  UpdateTemplate("3601");
+  r = WaitFor("Degraded", [](const json& r) { return Str(StatusOf(r), "phase") == "Degraded"; });
+  EXPECT_NE(Str(StatusOf(r), "message").find("no-such-template"), std::string::npos)
+      << StatusOf(r).dump();
+  ExpectPods(v1, 2);
+  // The run the controller could not build is recorded as errored.
+  auto runs = rapi_->ListObjects("AnalysisRun", "default", "");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0]["status"]["phase"], "Error");
 }
 
 TEST_F(RolloutControllerTest, MissingAnalysisTemplateGivesAnErroredRun) {
