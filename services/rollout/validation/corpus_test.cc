@@ -102,6 +102,7 @@ TEST(RolloutCorpusTest, EveryExampleAcceptedOrRefusedAsExpected) {
   std::map<std::string, int> refused;   // by kind ("(file)" for files that are not YAML)
   std::map<std::string, int> others;    // documents of kinds that are not ours
   std::set<const ExpectedRefusal*> hit;
+  int linted = 0;
   for (const fs::path& path : files) {
     const std::string rel = fs::relative(path, root).string();
     SCOPED_TRACE(rel);
@@ -126,6 +127,14 @@ TEST(RolloutCorpusTest, EveryExampleAcceptedOrRefusedAsExpected) {
         if (one.ok()) docs->insert(docs->end(), one->begin(), one->end());
       }
     }
+    // What `argonaut rollouts lint FILE` adds: each Rollout against the file's other objects.
+    for (const std::string& problem : LintDocuments(*docs)) {
+      if (absl::StrContains(problem, "Service \"") || absl::StrContains(problem, "Ingress \"") ||
+          absl::StrContains(problem, "Template \"")) {
+        ADD_FAILURE() << "lint: " << problem;
+      }
+    }
+    ++linted;
     for (size_t i = 0; i < docs->size(); ++i) {
       const json& doc = (*docs)[i];
       const std::string kind = doc.is_object() && doc.contains("kind") && doc["kind"].is_string()
@@ -183,7 +192,8 @@ TEST(RolloutCorpusTest, EveryExampleAcceptedOrRefusedAsExpected) {
   }
   std::cout << "\n"
             << files.size() << " files; " << total_accepted << " rollout-kind documents accepted, "
-            << total_others << " documents of other kinds\n";
+            << total_others << " documents of other kinds; " << linted
+            << " files linted with no reference problems (Services, Ingresses, templates)\n";
   // Guards against silently matching nothing (moved corpus, renamed kinds).
   EXPECT_GE(total_accepted, 20);
   EXPECT_GE(accepted.size(), 4u);

@@ -16,7 +16,9 @@
 // require them to exist; the controllers report missing ones.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +44,20 @@ absl::Status ValidateExperiment(const v1::Experiment& experiment);
 // kind"); callers that mix kinds should check IsRolloutKind first.
 absl::Status ValidateManifest(const nlohmann::json& doc);
 bool IsRolloutKind(absl::string_view kind);
+
+// What Argo's lint checks against the objects a Rollout names, for those present in `objects`
+// (typically the other documents of the same file; absent ones are not an error): Services it
+// switches select only labels its pods carry (besides rollouts-pod-template-hash), the stable
+// Ingress (nginx/alb) routes to the stable (or ALB root) Service, and referenced
+// (Cluster)AnalysisTemplates get every argument they lack a value for, and, outside background
+// analysis, have no metric that runs forever (interval without count).
+absl::Status ValidateReferences(const v1::Rollout& rollout,
+                                const std::vector<nlohmann::json>& objects);
+
+// `argonaut rollouts lint`: every rollout-kind document of a file through ValidateManifest, and
+// each Rollout through ValidateReferences against the file's documents. One entry per refused
+// document: "doc N (Kind name): <errors>". Other kinds are ignored.
+std::vector<std::string> LintDocuments(const std::vector<nlohmann::json>& docs);
 
 // The checks above as the store's resource::Validator, for the rollout service's ResourceApi.
 // Kinds other than the five pass through unchanged.
