@@ -7,6 +7,7 @@
 // overrides. Without it the test skips with a message.
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -197,6 +198,33 @@ TEST(RolloutCorpusTest, EveryExampleAcceptedOrRefusedAsExpected) {
   // Guards against silently matching nothing (moved corpus, renamed kinds).
   EXPECT_GE(total_accepted, 20);
   EXPECT_GE(accepted.size(), 4u);
+}
+
+// The repository's own rollout examples (examples/rollouts, a data dependency) are all accepted,
+// and lint clean against the other documents of their file.
+TEST(RolloutExamplesTest, RepositoryExamplesLintClean) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  ASSERT_TRUE(srcdir != nullptr && workspace != nullptr) << "run under bazel test";
+  const fs::path dir = fs::path(srcdir) / workspace / "examples" / "rollouts";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  int files = 0;
+  int rollout_docs = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    absl::StatusOr<std::string> text = argonaut::testing::ReadTestFile(entry.path());
+    ASSERT_TRUE(text.ok()) << text.status();
+    absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(*text);
+    ASSERT_TRUE(docs.ok()) << docs.status();
+    for (const json& doc : *docs) rollout_docs += IsRolloutKind(doc.value("kind", "")) ? 1 : 0;
+    EXPECT_THAT(LintDocuments(*docs), ::testing::IsEmpty());
+    ++files;
+  }
+  std::cout << files << " example files, " << rollout_docs
+            << " rollout-kind documents, lint clean\n";
+  EXPECT_GE(files, 3);
+  EXPECT_GE(rollout_docs, 3);
 }
 
 }  // namespace
