@@ -1,5 +1,7 @@
 #include "lib/cluster/images/builtin.h"
 
+#include <signal.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -10,8 +12,30 @@
 #include "lib/cluster/images/rollouts_demo.h"
 
 namespace argonaut::cluster {
+namespace {
+
+// A container's process starts with no signal blocked (the sandbox launcher
+// clears the mask before exec). Built-in images can run as `argonaut __image
+// NAME`, whose main() has by then blocked SIGTERM/SIGINT and ignored SIGPIPE
+// for `up`; a mask and SIG_IGN survive exec, so the program and everything it
+// starts would inherit them: the pod's SIGTERM would never arrive, and busybox's
+// ash (which, unlike dash, keeps the mask it is given) could not `kill` its own
+// jobs. Only SIGPIPE is reset among the ignored signals: others may have been
+// ignored on purpose by a parent inside the pod (nohup).
+void ResetSignalsAsAContainer() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGPIPE, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
 
 int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra) {
+  ResetSignalsAsAContainer();
   if (argc < 1 || argv == nullptr || argv[0] == nullptr) {
     fprintf(stderr,
             "builtin image: missing image name (known: argosay, kubernetes-bootcamp, "

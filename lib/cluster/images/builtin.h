@@ -15,7 +15,8 @@ namespace argonaut::cluster {
 // argv[1..] as its arguments and returns the process exit code. An unknown
 // name prints the known ones to stderr and returns 127, like a missing command.
 // `extra` adds programs that live above this library (the workflow
-// executor, argoexec), by name.
+// executor, argoexec), by name. The program starts as a container's would:
+// no signal blocked, SIGPIPE at its default action, whatever the caller set.
 using ExtraBuiltins =
     std::map<std::string, std::function<int(const std::vector<std::string>& args)>>;
 int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra = {});

@@ -223,6 +223,67 @@ TEST(BuiltinTest, UnknownProgram) {
   EXPECT_THAT(r.err, HasSubstr("known: argosay, kubernetes-bootcamp"));
 }
 
+// Forks builtin_images with SIGTERM and SIGINT blocked and SIGPIPE ignored, as
+// `argonaut __image` has them from its main(); stdout is `out_fd` (closed in
+// the parent), stderr is discarded. Returns the child's pid.
+pid_t SpawnWithShutdownSignalsBlocked(const std::vector<std::string>& args, int out_fd) {
+  std::vector<std::string> argv_s = {kBinary};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    dup2(out_fd, 1);
+    dup2(devnull, 2);
+    execv(kBinary, argv.data());
+    _exit(127);
+  }
+  close(out_fd);
+  close(devnull);
+  return pid;
+}
+
+// The signal that ended `pid`, 0 if it exited, -1 if still running after `timeout`.
+int WaitSignal(pid_t pid, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+TEST(BuiltinTest, SigtermEndsTheProgramEvenIfTheCallerBlockedIt) {
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  pid_t pid = SpawnWithShutdownSignalsBlocked({"argosay", "sleep", "30s"}, devnull);
+  ASSERT_GT(pid, 0);
+  absl::SleepFor(absl::Milliseconds(200));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitSignal(pid, absl::Seconds(10)), SIGTERM);
+}
+
+TEST(BuiltinTest, WritingToAClosedPipeRaisesSigpipeEvenIfTheCallerIgnoredIt) {
+  std::string big = TmpDir() + "/big";
+  std::ofstream(big) << std::string(1 << 20, 'x');
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  close(p[0]);  // nobody reads: the first write fails
+  pid_t pid = SpawnWithShutdownSignalsBlocked({"argosay", "cat", big}, p[1]);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(WaitSignal(pid, absl::Seconds(10)), SIGPIPE);
+}
+
 TEST(ParseGoDurationTest, GoSemantics) {
   EXPECT_EQ(*ParseGoDuration("0"), absl::ZeroDuration());
   EXPECT_EQ(*ParseGoDuration("1s"), absl::Seconds(1));
