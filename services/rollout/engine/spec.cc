@@ -184,6 +184,10 @@ absl::Status ParseCanary(const Json& c, const std::map<std::string, Json>& servi
           "Required value: canary and stable services are required when using "
           "trafficRouting");
     }
+    RETURN_IF_ERROR(
+        ServiceExists(services, spec.canary_service, std::string(p) + ".canaryService"));
+    RETURN_IF_ERROR(
+        ServiceExists(services, spec.stable_service, std::string(p) + ".stableService"));
     spec.traffic_service = spec.stable_service;
     const Json* root = wl::FieldPath(routing, {"smi", "rootService"});
     if (root != nullptr && root->is_string() && !root->get<std::string>().empty()) {

@@ -132,7 +132,8 @@ void PromoteStable(Ctx& c, std::string_view reason) {
 
 bool ProgressTimedOut(const Ctx& c) {
   if (c.spec.paused || !c.pause.empty() || c.aborted) return false;
-  const Json* cond = wl::GetCondition(c.prev.value("conditions", Json::array()), kProgressing);
+  const Json conds = c.prev.value("conditions", Json::array());
+  const Json* cond = wl::GetCondition(conds, kProgressing);
   if (cond == nullptr) return false;
   const std::string reason = wl::StrOr(*cond, "reason");
   if (reason == "ProgressDeadlineExceeded") return true;
@@ -233,6 +234,8 @@ void FinishStatus(Ctx& c) {
     st["pauseConditions"] = std::move(list);
     st["controllerPause"] = true;
   }
+  // A manual pause holds the "user resumed" signal until the rollout runs again.
+  if (c.pause.empty() && c.spec.paused && c.prev_controller_pause) st["controllerPause"] = true;
   if (c.aborted) {
     st["abort"] = true;
     if (!st.contains("abortedAt")) st["abortedAt"] = wl::FormatK8sTime(now);
