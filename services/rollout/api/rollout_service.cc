@@ -67,6 +67,13 @@ json UserPart(const json& ro) {
 
 std::string Owned(const json& ro) { return MetaStr(ro, "uid"); }
 
+// Argo's rollout with spec.workloadRef and no template of its own: the pod template (what undo
+// and set image change) is the referenced workload's.
+bool UsesWorkloadRef(const json& ro) {
+  const json& spec = Field(ro, "spec");
+  return Field(spec, "workloadRef").is_object() && !Field(spec, "template").is_object();
+}
+
 bool OwnedBy(const json& o, const std::string& uid) {
   const json& refs = Field(Field(o, "metadata"), "ownerReferences");
   if (!refs.is_array()) return false;
@@ -136,6 +143,34 @@ absl::StatusOr<json> RolloutGrpcService::Mutate(
     if (!absl::IsAborted(last)) return last;
     backoff(attempt);
   }
+}
+
+absl::StatusOr<json> RolloutGrpcService::ChangeWorkload(
+    const json& rollout, const std::function<absl::StatusOr<json>(json)>& change) {
+  const json& ref = Field(Field(rollout, "spec"), "workloadRef");
+  const std::string kind = ref.value("kind", "");
+  const std::string name = ref.value("name", "");
+  if (kind != "Deployment") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("spec.workloadRef: kind \"", kind, "\" is not supported (only Deployment)"));
+  }
+  if (cluster_ == nullptr) {
+    return absl::FailedPreconditionError("no cluster to change the referenced Deployment in");
+  }
+  const std::string ns = MetaStr(rollout, "namespace");
+  absl::Status last;
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    ASSIGN_OR_RETURN(json workload, cluster_->Get("Deployment", ns, name));
+    ASSIGN_OR_RETURN(json changed, change(workload));
+    if (changed == workload) return rollout;
+    absl::StatusOr<json> written = cluster_->Update(changed);
+    if (written.ok()) return rollout;
+    last = written.status();
+    if (!absl::IsAborted(last)) return last;
+    absl::SleepFor(absl::Milliseconds(5 * (attempt + 1)));
+  }
+  return absl::AbortedError(absl::StrCat("Deployment ", name, " kept changing; gave up after ",
+                                         kMaxConflictRetries, " attempts: ", last.message()));
 }
 
 absl::StatusOr<std::vector<json>> RolloutGrpcService::ReplicaSetsOf(const json& ro) {
@@ -390,10 +425,29 @@ grpc::Status RolloutGrpcService::RetryRollout(grpc::ServerContext*,
 grpc::Status RolloutGrpcService::UndoRollout(grpc::ServerContext*,
                                              const v1::UndoRolloutRequest* req,
                                              v1::RolloutReply* reply) {
-  return Reply(Mutate(NamespaceOr(req->namespace_()), req->name(),
-                      [&](json ro) -> absl::StatusOr<json> {
-                        ASSIGN_OR_RETURN(std::vector<json> rss, ReplicaSetsOf(ro));
-                        return Undo(std::move(ro), rss, req->revision());
+  const std::string ns = NamespaceOr(req->namespace_());
+  absl::StatusOr<json> ro = api_->GetObject("Rollout", ns, req->name());
+  if (!ro.ok()) return ToGrpcStatus(ro.status());
+  if (UsesWorkloadRef(*ro)) {
+    // The template lives in the referenced workload: that is what goes back.
+    auto rss = ReplicaSetsOf(*ro);
+    if (!rss.ok()) return ToGrpcStatus(rss.status());
+    return Reply(ChangeWorkload(
+                     *ro,
+                     [&](json workload) -> absl::StatusOr<json> {
+                       json view = {
+                           {"metadata", (*ro)["metadata"]},
+                           {"spec", {{"template", Field(Field(workload, "spec"), "template")}}}};
+                       ASSIGN_OR_RETURN(json undone, Undo(std::move(view), *rss, req->revision()));
+                       workload["spec"]["template"] = undone["spec"]["template"];
+                       return workload;
+                     }),
+                 reply);
+  }
+  return Reply(Mutate(ns, req->name(),
+                      [&](json r) -> absl::StatusOr<json> {
+                        ASSIGN_OR_RETURN(std::vector<json> rss, ReplicaSetsOf(r));
+                        return Undo(std::move(r), rss, req->revision());
                       }),
                reply);
 }
@@ -425,18 +479,20 @@ grpc::Status RolloutGrpcService::RestartRollout(grpc::ServerContext*,
 grpc::Status RolloutGrpcService::SetRolloutImage(grpc::ServerContext*,
                                                  const v1::SetImageRequest* req,
                                                  v1::RolloutReply* reply) {
+  const std::string ns = NamespaceOr(req->namespace_());
+  absl::StatusOr<json> ro = api_->GetObject("Rollout", ns, req->name());
+  if (!ro.ok()) return ToGrpcStatus(ro.status());
+  if (UsesWorkloadRef(*ro)) {
+    return Reply(ChangeWorkload(*ro,
+                                [&](json workload) {
+                                  return SetImage(std::move(workload), req->container(),
+                                                  req->image());
+                                }),
+                 reply);
+  }
   return Reply(
-      Mutate(NamespaceOr(req->namespace_()), req->name(),
-             [&](json ro) -> absl::StatusOr<json> {
-               const json& spec = Field(ro, "spec");
-               if (Field(spec, "workloadRef").is_object() && !Field(spec, "template").is_object()) {
-                 return absl::FailedPreconditionError(
-                     absl::StrCat("rollout ", req->name(),
-                                  " takes its pod template from spec.workloadRef; set the image on "
-                                  "the referenced workload"));
-               }
-               return SetImage(std::move(ro), req->container(), req->image());
-             }),
+      Mutate(ns, req->name(),
+             [&](json r) { return SetImage(std::move(r), req->container(), req->image()); }),
       reply);
 }
 

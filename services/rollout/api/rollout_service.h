@@ -89,6 +89,12 @@ class RolloutGrpcService final : public v1::RolloutService::Service {
   absl::StatusOr<std::map<std::string, nlohmann::json>> Infos(const std::string& ns,
                                                               const std::string& selector);
   absl::StatusOr<std::vector<nlohmann::json>> ReplicaSetsOf(const nlohmann::json& rollout);
+  // Applies `change` to the Deployment `rollout`'s spec.workloadRef names (with its
+  // resourceVersion, retried on conflict), as the kubectl plugin patches the workload; returns
+  // the rollout, which itself stays as it is.
+  absl::StatusOr<nlohmann::json> ChangeWorkload(
+      const nlohmann::json& rollout,
+      const std::function<absl::StatusOr<nlohmann::json>(nlohmann::json)>& change);
 
   resource::ResourceApi* const api_;
   cluster::Cluster* const cluster_;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -271,6 +272,77 @@ TEST_F(RolloutServiceTest, UndoFromReplicaSetHistory) {
   absl::StatusOr<json> missing = Call(&v1::RolloutService::Stub::UndoRollout, to);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(), "revision 9 not found in the history of rollout \"demo\"");
+}
+
+// A controller writing the same object all along: every action still lands exactly once, and
+// none of the controller's writes is lost.
+TEST_F(RolloutServiceTest, ActionsRetryAgainstAConcurrentWriter) {
+  ASSERT_OK(Create(kRollout).status());
+  constexpr int kWrites = 150;
+  absl::Status writer_error;
+  std::thread controller([&] {
+    for (int i = 1; i <= kWrites;) {
+      json ro = *ro_api_->GetObject("Rollout", "default", "demo");
+      ro["status"]["readyReplicas"] = i;
+      const bool sub = (*ro_api_->Resolve("Rollout"))->status_subresource;
+      absl::Status s =
+          (sub ? ro_api_->UpdateStatusObject("Rollout", ro) : ro_api_->UpdateObject("Rollout", ro))
+              .status();
+      if (s.ok()) {
+        ++i;
+      } else if (!absl::IsAborted(s)) {
+        writer_error = s;  // not a conflict: stop
+        return;
+      }
+    }
+  });
+  int promotes = 0;
+  for (int i = 0; i < 10; ++i) {
+    v1::PauseRolloutRequest pause;
+    pause.set_paused(i % 2 == 0);
+    EXPECT_OK(Call(&v1::RolloutService::Stub::PauseRollout, pause).status());
+    EXPECT_OK(
+        Call(&v1::RolloutService::Stub::PromoteRollout, v1::PromoteRolloutRequest()).status());
+    ++promotes;
+  }
+  controller.join();
+  ASSERT_OK(writer_error);
+  json ro = *ro_api_->GetObject("Rollout", "default", "demo");
+  EXPECT_EQ(ro["status"]["readyReplicas"], kWrites);
+  // Each promote moved one step on (capped at the 3 steps).
+  EXPECT_EQ(ro["status"]["currentStepIndex"], std::min(promotes, 3));
+  EXPECT_EQ(ro["spec"]["paused"], false);
+}
+
+TEST_F(RolloutServiceTest, WorkloadRefChangesTheDeployment) {
+  json dep = json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+    "metadata":{"name":"web","namespace":"default"},
+    "spec":{"replicas":0,"selector":{"matchLabels":{"app":"demo"}},
+      "template":{"metadata":{"labels":{"app":"demo"}},
+        "spec":{"containers":[{"name":"web","image":"demo:green"}]}}}})");
+  ASSERT_OK(c_api_->CreateObject("Deployment", dep, false).status());
+  ASSERT_OK_AND_ASSIGN(json ro, Create(R"({"metadata":{"name":"demo"},
+    "spec":{"replicas":1,"selector":{"matchLabels":{"app":"demo"}},
+      "workloadRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},
+      "strategy":{"canary":{"steps":[{"setWeight":50}]}}}})"));
+  v1::SetImageRequest si;
+  si.set_container("web");
+  si.set_image("demo:yellow");
+  ASSERT_OK_AND_ASSIGN(json same, Call(&v1::RolloutService::Stub::SetRolloutImage, si));
+  EXPECT_FALSE(same["spec"].contains("template"));
+  auto image = [&] {
+    return (*c_api_->GetObject("Deployment", "default",
+                               "web"))["spec"]["template"]["spec"]["containers"][0]["image"];
+  };
+  EXPECT_EQ(image(), "demo:yellow");
+
+  AddRevision(ro, 1, "aaa", "demo:blue");
+  AddRevision(ro, 2, "bbb", "demo:yellow");
+  ASSERT_OK(Call(&v1::RolloutService::Stub::UndoRollout, v1::UndoRolloutRequest()).status());
+  EXPECT_EQ(image(), "demo:blue");
+  si.set_container("nope");
+  EXPECT_EQ(Call(&v1::RolloutService::Stub::SetRolloutImage, si).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(RolloutServiceTest, InfoAndItsWatch) {
