@@ -572,6 +572,74 @@ TEST_F(RolloutControllerTest, MissingAnalysisTemplateAbortsNamingIt) {
   EXPECT_EQ((*runs)[0]["status"]["phase"], "Error");
 }
 
+constexpr char kDeployment[] = R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: wl, namespace: default}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: wl}
+  template:
+    metadata:
+      labels: {app: wl}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: debian:12, command: [sleep, "3600"]}
+)";
+
+constexpr char kWorkloadRef[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: rollout-canary, namespace: default}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: wl}
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: wl}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+)";
+
+TEST_F(RolloutControllerTest, WorkloadRefRunsTheDeploymentsTemplateAndScalesItToZero) {
+  auto docs = manifest::ParseDocuments(kDeployment);
+  ASSERT_TRUE(docs.ok());
+  ASSERT_OK(cluster_->Create((*docs)[0]).status());
+  Create(kWorkloadRef);
+  json r = WaitFor("Healthy from the Deployment's template", [](const json& r) {
+    return Str(StatusOf(r), "phase") == "Healthy" && Int(StatusOf(r), "availableReplicas") == 3;
+  });
+  ExpectPods(Str(StatusOf(r), "stableRS"), 3);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  json deployment;
+  while (absl::Now() < deadline) {
+    deployment = *cluster_->Get("Deployment", "default", "wl");
+    if (Int(deployment["spec"], "replicas", -1) == 0) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Int(deployment["spec"], "replicas", -1), 0) << deployment.dump();
+}
+
+TEST_F(RolloutControllerTest, DeletedRolloutTakesItsReplicaSetsAndRuns) {
+  Create(kAnalysisStep);
+  json r = WaitFor("first revision Healthy",
+                   [](const json& r) { return Str(StatusOf(r), "phase") == "Healthy"; });
+  UpdateTemplate("3601");
+  WaitFor("Degraded", [](const json& r) { return Str(StatusOf(r), "phase") == "Degraded"; });
+  ASSERT_EQ(ReplicaSets(), 2);
+  ASSERT_OK(rapi_->Delete("Rollout", "default", kName, ""));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && ReplicaSets() != 0) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ReplicaSets(), 0);
+  auto runs = rapi_->ListObjects("AnalysisRun", "default", "");
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(runs->empty());
+  ExpectPods(Str(StatusOf(r), "stableRS"), 0);
+}
+
 TEST_F(RolloutControllerTest, MissingAnalysisTemplateGivesAnErroredRun) {
   json rollout = {{"apiVersion", "argoproj.io/v1alpha1"},
                   {"kind", "Rollout"},
