@@ -536,6 +536,25 @@ json ErrorStatus(json status, const std::string& message, absl::Time now) {
 
 }  // namespace
 
+json RunErrorStatus(const json& status, std::string_view message, absl::Time now) {
+  return ErrorStatus(status.is_object() ? status : json::object(), std::string(message), now);
+}
+
+std::map<std::string, bool> DryRunMetrics(const json& spec) {
+  std::map<std::string, bool> out;
+  const json& rules = Field(spec, "dryRun");
+  const json& metrics = Field(spec, "metrics");
+  if (!rules.is_array() || !metrics.is_array()) return out;
+  for (const json& rule : rules) {
+    const RE2 re(Str(rule, "metricName"), RE2::Quiet);
+    if (!re.ok()) continue;
+    for (const json& m : metrics) {
+      if (RE2::PartialMatch(Str(m, "name"), re)) out[Str(m, "name")] = true;
+    }
+  }
+  return out;
+}
+
 bool PhaseCompleted(std::string_view phase) {
   return phase == kPhaseSuccessful || phase == kPhaseFailed || phase == kPhaseError ||
          phase == kPhaseInconclusive;

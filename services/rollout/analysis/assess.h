@@ -102,6 +102,15 @@ struct Assessment {
 Assessment Assess(const nlohmann::json& run, const std::vector<MeasurementUpdate>& updates,
                   absl::Time now);
 
+// The status of a run that cannot go on: phase Error with `message`
+// (startedAt/completedAt filled).
+nlohmann::json RunErrorStatus(const nlohmann::json& status, std::string_view message,
+                              absl::Time now);
+
+// Names of the metrics the spec's dryRun rules select (unanchored regexps);
+// rules that match nothing are ignored here.
+std::map<std::string, bool> DryRunMetrics(const nlohmann::json& spec);
+
 // Evaluates successCondition / failureCondition over `result` with expr-lang
 // and Rollouts' functions: the measurement phase, and for Error the message
 // (a parse or evaluation error names the condition and the expression).
