@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -168,12 +169,18 @@ absl::Status MakeAppletDir(const std::string& final_dir, const Busybox& bb) {
 }  // namespace
 
 std::string DefaultBusyboxAppletParent() {
+  // Pods get a private /tmp: a directory there would be on their PATH but
+  // absent, and the commands a script runs would quietly be the host's.
+  auto usable = [](const char* dir) {
+    if (dir == nullptr || dir[0] != '/' || dir[1] == '\0') return false;
+    std::string_view d = dir;
+    while (d.size() > 1 && d.back() == '/') d.remove_suffix(1);
+    return d != "/tmp" && d.substr(0, 5) != "/tmp/";
+  };
   const char* xdg = getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && xdg[0] == '/') return absl::StrCat(xdg, "/argonaut");
+  if (usable(xdg)) return absl::StrCat(xdg, "/argonaut");
   const char* home = getenv("HOME");
-  if (home != nullptr && home[0] == '/' && home[1] != '\0') {
-    return absl::StrCat(home, "/.cache/argonaut");
-  }
+  if (usable(home)) return absl::StrCat(home, "/.cache/argonaut");
   return absl::StrCat("/var/tmp/argonaut-", geteuid());
 }
 

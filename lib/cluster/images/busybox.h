@@ -31,7 +31,8 @@ inline constexpr const char* kBusyboxSkippedApplets[] = {"halt", "init", "linuxr
                                                          "reboot"};
 
 // Where applet directories go unless told: $XDG_CACHE_HOME/argonaut, else
-// $HOME/.cache/argonaut, else /var/tmp/argonaut-<euid>.
+// $HOME/.cache/argonaut, else /var/tmp/argonaut-<euid>; a variable that
+// points into /tmp (which pods do not share) is passed over.
 std::string DefaultBusyboxAppletParent();
 
 // Busybox at `binary` (empty: /bin/busybox, then /usr/bin/busybox) with its

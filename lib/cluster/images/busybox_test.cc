@@ -196,5 +196,60 @@ TEST(BusyboxAbsentTest, KeepsHostCommands) {
   EXPECT_EQ(t->PathFor("busybox"), t->default_path());
 }
 
+// Sets an environment variable for one scope, restoring it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = getenv(name);
+    if (old != nullptr) old_ = old;
+    had_ = old != nullptr;
+    if (value == nullptr) {
+      unsetenv(name);
+    } else {
+      setenv(name, value, 1);
+    }
+  }
+  ~ScopedEnv() {
+    if (had_) {
+      setenv(name_, old_.c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+TEST(DefaultAppletParentTest, NeverUnderTmpWhichPodsDoNotShare) {
+  const std::string fallback = absl::StrCat("/var/tmp/argonaut-", geteuid());
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", "/srv/cache");
+    ScopedEnv home("HOME", "/home/u");
+    EXPECT_EQ(DefaultBusyboxAppletParent(), "/srv/cache/argonaut");
+  }
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
+    ScopedEnv home("HOME", "/home/u");
+    EXPECT_EQ(DefaultBusyboxAppletParent(), "/home/u/.cache/argonaut");
+  }
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", "/tmp/cache");
+    ScopedEnv home("HOME", "/home/u");
+    EXPECT_EQ(DefaultBusyboxAppletParent(), "/home/u/.cache/argonaut");
+  }
+  for (const char* tmp : {"/tmp", "/tmp/", "/tmp/home", "relative", "/"}) {
+    ScopedEnv xdg("XDG_CACHE_HOME", tmp);
+    ScopedEnv home("HOME", tmp);
+    EXPECT_EQ(DefaultBusyboxAppletParent(), fallback) << tmp;
+  }
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", "/tmpfs/cache");  // only /tmp itself is private
+    EXPECT_EQ(DefaultBusyboxAppletParent(), "/tmpfs/cache/argonaut");
+  }
+}
+
 }  // namespace
 }  // namespace argonaut::cluster
