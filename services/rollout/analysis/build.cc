@@ -67,8 +67,14 @@ absl::Status Fetch(const json& refs, const std::string& field, std::string_view 
     absl::StatusOr<json> t = lookup(cluster, cluster ? "" : ns, name);
     if (!t.ok()) {
       if (absl::IsNotFound(t.status())) {
+        // The lookup's own message when it names the template (it may say
+        // more, e.g. the namespace searched).
+        const std::string said(t.status().message());
         return absl::NotFoundError(
-            absl::StrCat(TemplateKind(cluster), " '", name, "' not found (", where, ")"));
+            absl::StrCat(absl::StrContains(said, name)
+                             ? said
+                             : absl::StrCat(TemplateKind(cluster), " '", name, "' not found"),
+                         " (", where, ")"));
       }
       return absl::Status(t.status().code(), absl::StrCat(where, " (", TemplateKind(cluster), " '",
                                                           name, "'): ", t.status().message()));

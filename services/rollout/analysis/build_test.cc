@@ -125,7 +125,7 @@ TEST(BuildTest, Errors) {
        "AnalysisTemplate 'missing' not found"},
       {{{"templates", {{{"templateName", "missing"}, {"clusterScope", true}}}}},
        absl::StatusCode::kNotFound,
-       "ClusterAnalysisTemplate 'missing' not found"},
+       "ClusterAnalysisTemplate 'missing' not found (analysis.templates[0])"},
       {{{"templates", {{{"templateName", "needs-host"}}}}},
        absl::StatusCode::kInvalidArgument,
        "argument \"host\" was not supplied"},
@@ -153,6 +153,16 @@ TEST(BuildTest, Errors) {
                 StatusIs(c.code, HasSubstr(c.message)))
         << c.analysis.dump();
   }
+}
+
+TEST(BuildTest, LookupMessageNamingTheTemplateIsKept) {
+  TemplateLookup lookup = [](bool, std::string_view, std::string_view) -> absl::StatusOr<json> {
+    return absl::NotFoundError("AnalysisTemplate \"gone\" not found in namespace \"ns\"");
+  };
+  EXPECT_THAT(BuildAnalysisRun(Source({{"templates", {{{"templateName", "gone"}}}}}), lookup),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "AnalysisTemplate \"gone\" not found in namespace \"ns\" "
+                       "(analysis.templates[0])"));
 }
 
 TEST(BuildTest, SecretArgsKeptAsValueFrom) {
