@@ -160,7 +160,7 @@ void EnsureRun(Ctx& c, const Json::json_pointer& field, const Json& analysis, st
                int step_index) {
   Json& st = c.status[field];
   std::string name = st.is_object() ? st.value("name", "") : "";
-  if (!name.empty() && c.FindRun(name) != nullptr) {
+  if (!name.empty() && (c.FindRun(name) != nullptr || c.current_runs.count(name) > 0)) {
     c.current_runs.insert(name);
     return;
   }

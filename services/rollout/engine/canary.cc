@@ -158,7 +158,10 @@ std::string StepText(const Step& s) {
 void EnterStep(Ctx& c, int idx) {
   if (idx >= static_cast<int>(c.spec.steps.size())) return;
   const Step& s = c.spec.steps[idx];
-  if (s.kind == Step::Kind::kPause && !c.HasPause(kPauseCanaryStep)) c.AddPause(kPauseCanaryStep);
+  if (s.kind == Step::Kind::kPause && !c.HasPause(kPauseCanaryStep)) {
+    c.AddPause(kPauseCanaryStep);
+    if (s.duration.has_value()) c.Requeue(*s.duration);
+  }
   if (s.kind == Step::Kind::kAnalysis) EnsureRun(c, kStepRun, s.analysis, "Step", idx);
 }
 
@@ -184,7 +187,6 @@ void ProgressSteps(Ctx& c, const std::string& step_phase) {
         done = true;  // the pause condition was removed: promoted
       } else if (cond == nullptr) {
         EnterStep(c, idx);
-        if (s.duration.has_value()) c.Requeue(*s.duration);
       }
       break;
     }
