@@ -133,6 +133,22 @@ struct AnalysisRunController::Impl {
     }
   }
 
+  // The local cluster's garbage collector follows only its own kinds, so the
+  // Jobs of a deleted run are removed here (Kubernetes would cascade).
+  void DeleteJobs(const std::string& ns, const std::string& uid) {
+    if (cluster == nullptr || uid.empty()) return;
+    absl::StatusOr<std::vector<json>> jobs =
+        cluster->List("Job", ns, absl::StrCat(kRunUidLabel, "=", uid));
+    if (!jobs.ok()) return;
+    for (const json& job : *jobs) {
+      absl::Status s = cluster->Delete("Job", ns, cluster::NameOf(job));
+      if (!s.ok() && !absl::IsNotFound(s)) {
+        LogWarn(kLog, "deleting a metric job",
+                {{"job", cluster::NameOf(job)}, {"error", s.ToString()}});
+      }
+    }
+  }
+
   // Argument values with secrets read from the cluster, and the secret
   // values (for redaction).
   absl::StatusOr<std::map<std::string, std::string>> ArgValues(const json& run,
@@ -198,6 +214,13 @@ struct AnalysisRunController::Impl {
     Plan plan = PlanMeasurements(run, now);
     if (plan.completed) {
       ForgetRun(uid);
+      if (std::optional<absl::Duration> ttl = TimeToDeletion(run, now); ttl.has_value()) {
+        if (*ttl > absl::ZeroDuration()) return controller::Result{.requeue_after = *ttl};
+        LogInfo(kLog, "deleting analysis run past its ttlStrategy", {{"run", key}});
+        absl::Status s = store->Delete(kKind, parts[0], parts[1],
+                                       Str(Field(run, "metadata"), "resourceVersion"));
+        if (!s.ok() && !absl::IsNotFound(s)) return s;
+      }
       return controller::Result{};
     }
     json status;
@@ -355,7 +378,9 @@ absl::Status AnalysisRunController::Start() {
         const std::string key =
             absl::StrCat(cluster::NamespaceOf(e.object), "/", cluster::NameOf(e.object));
         if (e.type == "DELETED") {
-          d.ForgetRun(Str(Field(e.object, "metadata"), "uid"));
+          const std::string uid = Str(Field(e.object, "metadata"), "uid");
+          d.ForgetRun(uid);
+          d.DeleteJobs(cluster::NamespaceOf(e.object), uid);
           return;
         }
         d.controller->Enqueue(key);

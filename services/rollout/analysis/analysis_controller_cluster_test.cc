@@ -138,6 +138,16 @@ TEST_F(ClusterAnalysisTest, JobMetricsDecideByExitCode) {
   run = WaitFor("job-pass", Done);
   EXPECT_EQ(run["status"]["phase"], kPhaseSuccessful) << run["status"].dump();
   (void)passing;
+
+  // Deleting the run removes its Jobs.
+  ASSERT_OK(rapi_->Delete("AnalysisRun", "default", "job-fail", ""));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline &&
+         cluster_->Get("Job", "default", JobName(uid, "job-check", 1)).ok()) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(
+      absl::IsNotFound(cluster_->Get("Job", "default", JobName(uid, "job-check", 1)).status()));
 }
 
 TEST_F(ClusterAnalysisTest, TerminatingARunDeletesItsJob) {

@@ -197,6 +197,30 @@ TEST_F(AnalysisControllerTest, PassingRunCompletesSuccessful) {
   EXPECT_EQ(run["status"]["metricResults"][0]["count"], 2);
 }
 
+TEST_F(AnalysisControllerTest, TtlStrategyDeletesCompletedRun) {
+  healthy_ = true;
+  json metric = {
+      {"name", "health"},
+      {"successCondition", "result.ok"},
+      {"provider", {{"web", {{"url", "http://127.0.0.1:" + std::to_string(port_) + "/health"}}}}}};
+  json run = {{"apiVersion", "argoproj.io/v1alpha1"},
+              {"kind", "AnalysisRun"},
+              {"metadata", {{"name", "ttl"}, {"namespace", "default"}}},
+              {"spec", {{"metrics", {metric}}, {"ttlStrategy", {{"secondsAfterSuccess", 30}}}}}};
+  ASSERT_OK(api_->CreateObject("AnalysisRun", run, false).status());
+  run = WaitFor("ttl",
+                [](const json& r) { return r["status"].value("phase", "") == kPhaseSuccessful; });
+  clock_.Advance(absl::Seconds(30));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_OK(api_->GetObject("AnalysisRun", "default", "ttl").status());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && api_->GetObject("AnalysisRun", "default", "ttl").ok()) {
+    clock_.Advance(absl::Seconds(1));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(absl::IsNotFound(api_->GetObject("AnalysisRun", "default", "ttl").status()));
+}
+
 TEST_F(AnalysisControllerTest, BrokenSuccessConditionErrorsWithTheMessage) {
   CreateRun("broken",
             {{"name", "health"},

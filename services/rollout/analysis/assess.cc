@@ -536,6 +536,26 @@ json ErrorStatus(json status, const std::string& message, absl::Time now) {
 
 }  // namespace
 
+std::optional<absl::Duration> TimeToDeletion(const json& run, absl::Time now) {
+  const json& status = Field(run, "status");
+  const std::string phase = Str(status, "phase");
+  const json& ttl = Field(Field(run, "spec"), "ttlStrategy");
+  if (!PhaseCompleted(phase) || !ttl.is_object()) return std::nullopt;
+  const std::optional<absl::Time> completed = ParseTimeText(Field(status, "completedAt"));
+  if (!completed.has_value()) return std::nullopt;
+  const json* seconds = nullptr;
+  if (phase == kPhaseSuccessful && Field(ttl, "secondsAfterSuccess").is_number()) {
+    seconds = &ttl["secondsAfterSuccess"];
+  } else if (phase == kPhaseFailed && Field(ttl, "secondsAfterFailure").is_number()) {
+    seconds = &ttl["secondsAfterFailure"];
+  } else if (Field(ttl, "secondsAfterCompletion").is_number()) {
+    seconds = &ttl["secondsAfterCompletion"];
+  }
+  if (seconds == nullptr) return std::nullopt;
+  // Deleted once the elapsed whole seconds exceed the TTL: at TTL + 1 s.
+  return *completed + absl::Seconds(seconds->get<int64_t>() + 1) - now;
+}
+
 json RunErrorStatus(const json& status, std::string_view message, absl::Time now) {
   return ErrorStatus(status.is_object() ? status : json::object(), std::string(message), now);
 }

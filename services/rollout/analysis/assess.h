@@ -102,6 +102,12 @@ struct Assessment {
 Assessment Assess(const nlohmann::json& run, const std::vector<MeasurementUpdate>& updates,
                   absl::Time now);
 
+// spec.ttlStrategy of a completed run: how long until it is to be deleted
+// (<= 0: now). nullopt: not completed, no TTL applies, or no completedAt.
+// Argo deletes once the whole seconds since completedAt exceed the TTL
+// (secondsAfterSuccess / secondsAfterFailure, else secondsAfterCompletion).
+std::optional<absl::Duration> TimeToDeletion(const nlohmann::json& run, absl::Time now);
+
 // The status of a run that cannot go on: phase Error with `message`
 // (startedAt/completedAt filled).
 nlohmann::json RunErrorStatus(const nlohmann::json& status, std::string_view message,

@@ -503,6 +503,24 @@ TEST(AssessTest, CompletedRunIsLeftAlone) {
   EXPECT_FALSE(a.requeue_after.has_value());
 }
 
+TEST(AssessTest, TimeToDeletion) {
+  json run =
+      RunOf({WebMetric()},
+            {{"ttlStrategy", {{"secondsAfterSuccess", 60}, {"secondsAfterCompletion", 600}}}});
+  EXPECT_FALSE(TimeToDeletion(run, T(0)).has_value());  // not completed
+  Feed(run, kPhaseSuccessful, T(0));
+  EXPECT_EQ(*TimeToDeletion(run, T(0)), absl::Seconds(61));
+  EXPECT_EQ(*TimeToDeletion(run, T(61)), absl::ZeroDuration());
+  json failed =
+      RunOf({WebMetric()},
+            {{"ttlStrategy", {{"secondsAfterSuccess", 60}, {"secondsAfterCompletion", 600}}}});
+  Feed(failed, kPhaseFailed, T(0));
+  EXPECT_EQ(*TimeToDeletion(failed, T(0)), absl::Seconds(601));
+  json none = RunOf({WebMetric()});
+  Feed(none, kPhaseSuccessful, T(0));
+  EXPECT_FALSE(TimeToDeletion(none, T(1000)).has_value());
+}
+
 TEST(AssessTest, RedactAndProviderType) {
   EXPECT_EQ(Redact("token=abc and abc", {"abc", ""}), "token=***** and *****");
   EXPECT_EQ(ProviderType(WebMetric()), "Web");
