@@ -97,7 +97,10 @@ read -r run phase failed ok <<<"$runs"
 
 # Fix the failing template and retry the aborted update: it completes.
 RO=$FAILING
-manifest 'exit 0' >"$WORK/fixed.yaml"
+# Only the template (the file's first document): the rollout keeps its image.
+manifest 'exit 0' | awk '/^---$/ {exit} {print}' >"$WORK/fixed.yaml"
+grep -q "kind: AnalysisTemplate" "$WORK/fixed.yaml" && ! grep -q "kind: Rollout" "$WORK/fixed.yaml" ||
+  fail "the template document was not split off: $(cat "$WORK/fixed.yaml")"
 run_cli apply -f "$WORK/fixed.yaml" >/dev/null
 if ! "$ARGONAUT" rollouts retry rollout $FAILING >"$WORK/retry.out" 2>&1; then
   run_cli rollouts retry $FAILING >/dev/null
