@@ -260,6 +260,12 @@ if any(b < a for a, b in zip(steps, steps[1:])) or not steps or steps[-1] != 8:
     sys.exit(1)
 PY
 
+# The rollout service exports Argo's rollout metrics.
+curl -sf "http://127.0.0.1:${RO_HTTP}/metrics" >"$WORK/metrics.txt" || fail "rollout /metrics"
+grep -q '^rollout_info{.*name="canary".*phase="Completed"' "$WORK/metrics.txt" ||
+  { grep '^rollout_' "$WORK/metrics.txt" >&2; fail "rollout_info of a completed rollout"; }
+grep -q '^rollout_reconcile_bucket' "$WORK/metrics.txt" || fail "rollout_reconcile histogram"
+
 # Each service stops cleanly on SIGTERM (exit 0), the cluster with its pods.
 stop_pid "$GW_PID" TERM
 [[ $STOP_RC -eq 0 ]] || fail "gateway exited $STOP_RC on SIGTERM"

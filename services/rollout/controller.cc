@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/base/log.h"
@@ -81,6 +82,33 @@ json OwnerReference(const json& rollout) {
 }
 
 int Replicas(const json& o) { return static_cast<int>(Int(Field(o, "spec"), "replicas", 1)); }
+
+bool PlainLabelText(const std::string& s) {
+  if (s.empty()) return false;
+  for (char ch : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' &&
+        ch != '.' && ch != '/') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The label selector for listing a rollout's ReplicaSets: the hash label and
+// the rollout's matchLabels, so that a namespace of many rollouts is not read
+// whole on every reconcile. Ownership is still decided by the ownerReference.
+std::string ReplicaSetSelector(const json& spec) {
+  std::string selector = engine::kPodTemplateHashLabel;
+  const json& match = Field(Field(spec, "selector"), "matchLabels");
+  if (!match.is_object()) return selector;
+  for (const auto& [key, value] : match.items()) {
+    if (!value.is_string() || !PlainLabelText(key) || !PlainLabelText(value.get<std::string>())) {
+      continue;
+    }
+    absl::StrAppend(&selector, ",", key, "=", value.get<std::string>());
+  }
+  return selector;
+}
 
 }  // namespace
 
@@ -254,7 +282,7 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
 
   engine::RolloutInput in;
   ASSIGN_OR_RETURN(std::vector<json> replica_sets,
-                   cluster_->List("ReplicaSet", ns, engine::kPodTemplateHashLabel));
+                   cluster_->List("ReplicaSet", ns, ReplicaSetSelector(spec)));
   for (json& rs : replica_sets) {
     const json* ref = RolloutOwner(rs);
     if (ref != nullptr && !uid.empty() && Str(*ref, "uid") == uid) {
