@@ -381,7 +381,7 @@ void ReconcileCanary(Ctx& c) {
   }
 
   if (!halted) Scale(c, StepIndex(c));
-  if (c.spec.traffic_routing) Traffic(c, StepIndex(c));
+  if (c.spec.traffic_routing && !c.spec.traffic_service.empty()) Traffic(c, StepIndex(c));
   if (!c.spec.canary_service.empty()) c.out.service_selectors[c.spec.canary_service] = c.new_hash;
   if (!c.spec.stable_service.empty() && c.spec.stable_service != c.spec.traffic_service) {
     c.out.service_selectors[c.spec.stable_service] =

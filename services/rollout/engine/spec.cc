@@ -75,24 +75,27 @@ absl::StatusOr<Step> ParseStep(const Json& s, size_t i, const Spec& spec) {
   for (auto it = s.begin(); it != s.end(); ++it) {
     if (!it.value().is_null()) ++fields;
   }
-  if (fields != 1) {
+  if (fields == 0) {
     return Invalid(path,
-                   "Invalid value: a step must set exactly one of setWeight, pause, "
-                   "setCanaryScale, analysis, experiment, setHeaderRoute, setMirrorRoute, "
-                   "plugin");
+                   "Invalid value: Step must have one of the following set: experiment, "
+                   "setWeight, setCanaryScale or pause");
   }
+  // Argo's own examples combine a step with a route (setCanaryScale + setHeaderRoute), and the
+  // API accepts them: the step acts as its first kind below and the route is a no-op here.
   Step step;
   step.field = s.begin().key();
   if (const Json* w = wl::Field(s, "setWeight")) {
     step.kind = Step::Kind::kSetWeight;
+    step.field = "setWeight";
     if (!w->is_number_integer() || w->get<int64_t>() < 0 || w->get<int64_t>() > spec.max_weight) {
       return Invalid(
           absl::StrCat(path, ".setWeight"),
           absl::StrCat("Invalid value: ", w->dump(), ": must be between 0 and ", spec.max_weight));
     }
     step.weight = w->get<int32_t>();
-  } else if (s.contains("pause")) {
+  } else if (s.contains("pause") && !s["pause"].is_null()) {
     step.kind = Step::Kind::kPause;
+    step.field = "pause";
     const Json& p = s["pause"];
     RETURN_IF_ERROR(NotObject(p, absl::StrCat(path, ".pause")));
     if (const Json* d = wl::Field(p, "duration")) {
@@ -102,6 +105,7 @@ absl::StatusOr<Step> ParseStep(const Json& s, size_t i, const Spec& spec) {
     }
   } else if (const Json* sc = wl::Field(s, "setCanaryScale")) {
     step.kind = Step::Kind::kSetCanaryScale;
+    step.field = "setCanaryScale";
     const std::string sp = absl::StrCat(path, ".setCanaryScale");
     RETURN_IF_ERROR(NotObject(*sc, sp));
     if (!spec.traffic_routing) {
@@ -134,12 +138,15 @@ absl::StatusOr<Step> ParseStep(const Json& s, size_t i, const Spec& spec) {
     step.match_traffic_weight = match;
   } else if (const Json* a = wl::Field(s, "analysis")) {
     step.kind = Step::Kind::kAnalysis;
+    step.field = "analysis";
     RETURN_IF_ERROR(CheckAnalysis(*a, absl::StrCat(path, ".analysis")));
     step.analysis = *a;
-  } else if (s.contains("experiment")) {
+  } else if (wl::Field(s, "experiment") != nullptr) {
     step.kind = Step::Kind::kExperiment;
-  } else if (s.contains("plugin")) {
+    step.field = "experiment";
+  } else if (wl::Field(s, "plugin") != nullptr) {
     step.kind = Step::Kind::kPlugin;
+    step.field = "plugin";
   } else if (s.contains("setHeaderRoute") || s.contains("setMirrorRoute")) {
     // Routes the local Service proxy cannot express: a no-op, as for Argo's routers without
     // header/mirror support.
@@ -178,7 +185,9 @@ absl::Status ParseCanary(const Json& c, const std::map<std::string, Json>& servi
     if (spec.max_weight <= 0) {
       return Invalid(std::string(p) + ".trafficRouting.maxTrafficWeight", "must be positive");
     }
-    if (spec.canary_service.empty() || spec.stable_service.empty()) {
+    // A DestinationRule subset split routes without the two Services (Argo allows it).
+    const bool subset_split = wl::FieldPath(routing, {"istio", "destinationRule"}) != nullptr;
+    if (!subset_split && (spec.canary_service.empty() || spec.stable_service.empty())) {
       return Invalid(
           std::string(p) + (spec.canary_service.empty() ? ".canaryService" : ".stableService"),
           "Required value: canary and stable services are required when using "
@@ -430,6 +439,10 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
   }
 
   spec.selector = Obj(s, "selector");
+  if (spec.selector.is_null() && spec.workload_ref) {
+    // The referenced Deployment's selector stands in for an omitted one.
+    if (const Json* sel = wl::FieldPath(*workload, {"spec", "selector"})) spec.selector = *sel;
+  }
   if (!spec.selector.is_object() || (Obj(spec.selector, "matchLabels").empty() &&
                                      Obj(spec.selector, "matchExpressions").empty())) {
     return Invalid("spec.selector", "Required value: empty selector is invalid for rollout");

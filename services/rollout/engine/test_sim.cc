@@ -43,6 +43,7 @@ RolloutOutput Sim::Reconcile() {
   in.services = services_;
   for (const auto& [name, run] : runs_) in.analysis_runs.push_back(run);
   in.now = now_;
+  in.workload = workload;
   absl::StatusOr<RolloutOutput> out = engine::Reconcile(in);
   EXPECT_TRUE(out.ok()) << out.status();
   if (!out.ok()) return {};
@@ -112,7 +113,8 @@ RolloutOutput Sim::Settle(int max) {
 }
 
 void Sim::SetImage(const std::string& image) {
-  rollout_["spec"]["template"]["spec"]["containers"][0]["image"] = image;
+  Json& target = workload.has_value() ? (*workload)["spec"] : rollout_["spec"];
+  target["template"]["spec"]["containers"][0]["image"] = image;
   rollout_["metadata"]["generation"] = ++generation_;
 }
 

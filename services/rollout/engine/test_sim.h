@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ class Sim {
   absl::Time now() const { return now_; }
   const RolloutOutput& last() const { return last_; }
   std::vector<std::string> terminated;  // runs the engine asked to terminate, in order
+  std::optional<Json> workload;         // the workloadRef Deployment, if any
 
  private:
   Json rollout_;
