@@ -9,7 +9,7 @@ PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libyaml-cpp-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev
   libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  liblua5.1-0-dev libnl-route-3-dev zlib1g-dev
+  liblua5.1-0-dev libnl-route-3-dev zlib1g-dev libnats-dev
   # local cluster runtime: pod networking, image table entrypoints, benchmarks
   # (nginx: the `nginx` images; the package's own service is kept from starting)
   iproute2 cowsay busybox nginx wrk make
@@ -18,6 +18,8 @@ PACKAGES=(
   tzdata
   # tests: promtool and a real Prometheus server to scrape the services
   prometheus curl python3 git
+  # the events service's JetStream bus backend and its tests
+  nats-server
 )
 
 missing=()
