@@ -160,6 +160,11 @@ void EnsureRun(Ctx& c, const Json::json_pointer& field, const Json& analysis, st
                int step_index) {
   Json& st = c.status[field];
   std::string name = st.is_object() ? st.value("name", "") : "";
+  if (const Run* named = name.empty() ? nullptr : c.FindRun(name);
+      named != nullptr && (named->type != type || named->hash != c.new_hash ||
+                           (type == "Step" && named->step_index != step_index))) {
+    name.clear();  // the status still names the run of another step or revision
+  }
   if (!name.empty() && (c.FindRun(name) != nullptr || c.current_runs.count(name) > 0)) {
     c.current_runs.insert(name);
     return;

@@ -336,6 +336,13 @@ void ReconcileCanary(Ctx& c) {
     ClearRun(c, kStepRun);
     ClearRun(c, kBackgroundRun);
   } else {
+    // A step run only speaks for its own step (the API may have moved the index on).
+    if (c.status.contains(kStepRun)) {
+      const Run* r = c.FindRun(c.status[kStepRun].value("name", ""));
+      if (r != nullptr && (r->step_index != StepIndex(c) || r->hash != c.new_hash)) {
+        ClearRun(c, kStepRun);
+      }
+    }
     step_phase = ObserveRun(c, kStepRun);
     bg_phase = ObserveRun(c, kBackgroundRun);
   }

@@ -230,6 +230,36 @@ TEST_F(SeedCanaryTest, RevisionHistoryLimitDeletesOldScaledDownReplicaSets) {
   EXPECT_EQ(sim_.replica_sets().size(), 3u);
 }
 
+TEST_F(SeedCanaryTest, SameInputSameOutputAndNoExtraReplicaSetAfterACrash) {
+  sim_.Promote();
+  RolloutInput in;
+  in.rollout = sim_.rollout();
+  for (const auto& [name, rs] : sim_.replica_sets()) in.replica_sets.push_back(rs);
+  in.now = sim_.now();
+  absl::StatusOr<RolloutOutput> a = Reconcile(in);
+  absl::StatusOr<RolloutOutput> b = Reconcile(in);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->status, b->status);
+  EXPECT_EQ(a->replica_sets_to_update, b->replica_sets_to_update);
+  EXPECT_EQ(a->requeue_after, b->requeue_after);
+
+  // A new template whose ReplicaSet was created but whose status write was lost: the next
+  // reconcile finds it by hash instead of creating another.
+  sim_.SetImage("argoproj/rollouts-demo:green");
+  RolloutInput first;
+  first.rollout = sim_.rollout();
+  for (const auto& [name, rs] : sim_.replica_sets()) first.replica_sets.push_back(rs);
+  first.now = sim_.now();
+  absl::StatusOr<RolloutOutput> created = Reconcile(first);
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->replica_sets_to_create.size(), 1u);
+  first.replica_sets.push_back(created->replica_sets_to_create[0]);
+  absl::StatusOr<RolloutOutput> again = Reconcile(first);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replica_sets_to_create.empty());
+  EXPECT_EQ(again->status["currentPodHash"], created->status["currentPodHash"]);
+}
+
 constexpr char kTrafficCanary[] = R"(
 apiVersion: argoproj.io/v1alpha1
 kind: Rollout
