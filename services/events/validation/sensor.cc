@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -108,8 +109,26 @@ void CheckFilters(absl::string_view path, const v1::EventDependencyFilter& f, Er
   }
 }
 
+// Trigger-level parameters apply to the template's JSON before anything else, so they may
+// rewrite a type-level parameter (sjson dest `argoWorkflow.parameters.0.src...`, relative to the
+// template): such
+// a parameter's dependency is only known at run time.
+struct Rewrites {
+  const Parameters* trigger = nullptr;
+  std::string prefix;  // e.g. "argoWorkflow.parameters"
+  bool Writes(int i) const {
+    if (trigger == nullptr) return false;
+    const std::string mine = absl::StrCat(prefix, ".", i, ".");
+    for (const v1::TriggerParameter& p : *trigger) {
+      if (absl::StartsWith(p.dest(), mine)) return true;
+    }
+    return false;
+  }
+};
+
 void CheckParameters(absl::string_view path, const Parameters& params,
-                     const std::set<std::string>& deps, bool dest_required, Errors* errors) {
+                     const std::set<std::string>& deps, bool dest_required, Errors* errors,
+                     const Rewrites& rewrites = {}) {
   for (int i = 0; i < params.size(); ++i) {
     const std::string at = Index(path, i);
     const v1::TriggerParameter& p = params[i];
@@ -117,7 +136,7 @@ void CheckParameters(absl::string_view path, const Parameters& params,
       errors->Add(Field(at, "src"), "required");
     } else if (p.src().dependency_name().empty()) {
       errors->Add(Field(at, "src.dependencyName"), "required");
-    } else if (deps.count(p.src().dependency_name()) == 0) {
+    } else if (deps.count(p.src().dependency_name()) == 0 && !rewrites.Writes(i)) {
       errors->Add(Field(at, "src.dependencyName"),
                   absl::StrCat("unknown dependency \"", p.src().dependency_name(), "\""));
     }
@@ -143,6 +162,12 @@ void CheckSource(absl::string_view path, bool has, const v1::ArtifactLocation& s
   } else if (set > 1) {
     errors->Add(path, "only one of resource, inline, file, url, configmap, git or s3 may be set");
   }
+}
+
+// The trigger type key at the end of a template path ("spec.triggers[0].template.http").
+std::string TypeKey(absl::string_view path) {
+  const size_t dot = path.rfind('.');
+  return std::string(dot == absl::string_view::npos ? path : path.substr(dot + 1));
 }
 
 // Whether some parameter writes `field` of a trigger type: the type's own parameters (dest
@@ -227,7 +252,8 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
       errors->Add(Field(at, "operation"),
                   absl::StrCat("must be create, update, patch or delete (got \"", op, "\")"));
     }
-    CheckParameters(Field(at, "parameters"), t.k8s().parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.k8s().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_argo_workflow()) {
     const std::string at = Field(path, "argoWorkflow");
@@ -241,7 +267,8 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
                                "suspend, terminate, stop (got \"",
                                t.argo_workflow().operation(), "\")"));
     }
-    CheckParameters(Field(at, "parameters"), t.argo_workflow().parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.argo_workflow().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_http()) {
     const std::string at = Field(path, "http");
@@ -257,10 +284,13 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
           absl::StrCat("must be GET, DELETE, PATCH, POST or PUT (got \"", h.method(), "\")"));
     }
     if (h.has_timeout() && h.timeout() < 0) errors->Add(Field(at, "timeout"), "must be >= 0");
-    CheckParameters(Field(at, "parameters"), h.parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), h.parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
     // An empty dest in an HTTP payload makes the value the whole body.
-    CheckParameters(Field(at, "payload"), h.payload(), deps, false, errors);
-    CheckParameters(Field(at, "dynamicHeaders"), h.dynamic_headers(), deps, true, errors);
+    CheckParameters(Field(at, "payload"), h.payload(), deps, false, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".payload")});
+    CheckParameters(Field(at, "dynamicHeaders"), h.dynamic_headers(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".dynamicHeaders")});
     for (int i = 0; i < h.secure_headers_size(); ++i) {
       const std::string sat = Index(Field(at, "secureHeaders"), i);
       Require(Field(sat, "name"), !h.secure_headers(i).name().empty(), errors);
@@ -283,29 +313,36 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
                   absl::StrCat("must be RequestResponse, Event or DryRun (got \"",
                                l.invocation_type(), "\")"));
     }
-    CheckParameters(Field(at, "parameters"), l.parameters(), deps, true, errors);
-    CheckParameters(Field(at, "payload"), l.payload(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), l.parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
+    CheckParameters(Field(at, "payload"), l.payload(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".payload")});
   }
   if (t.has_kafka()) {
     const std::string at = Field(path, "kafka");
     Require(Field(at, "url"), !t.kafka().url().empty(), errors);
     Require(Field(at, "topic"), !t.kafka().topic().empty(), errors);
     if (t.kafka().payload().empty()) errors->Add(Field(at, "payload"), "required");
-    CheckParameters(Field(at, "parameters"), t.kafka().parameters(), deps, true, errors);
-    CheckParameters(Field(at, "payload"), t.kafka().payload(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.kafka().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
+    CheckParameters(Field(at, "payload"), t.kafka().payload(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".payload")});
   }
   if (t.has_nats()) {
     const std::string at = Field(path, "nats");
     Require(Field(at, "url"), !t.nats().url().empty(), errors);
     Require(Field(at, "subject"), !t.nats().subject().empty(), errors);
     if (t.nats().payload().empty()) errors->Add(Field(at, "payload"), "required");
-    CheckParameters(Field(at, "parameters"), t.nats().parameters(), deps, true, errors);
-    CheckParameters(Field(at, "payload"), t.nats().payload(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.nats().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
+    CheckParameters(Field(at, "payload"), t.nats().payload(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".payload")});
   }
   if (t.has_slack()) {
     const std::string at = Field(path, "slack");
     Require(Field(at, "slackToken"), t.slack().has_slack_token(), errors);
-    CheckParameters(Field(at, "parameters"), t.slack().parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.slack().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_open_whisk()) {
     const std::string at = Field(path, "openWhisk");
@@ -316,8 +353,10 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
       errors->Add(Field(at, "authToken"), "name and key are required");
     }
     if (o.payload().empty()) errors->Add(Field(at, "payload"), "required");
-    CheckParameters(Field(at, "parameters"), o.parameters(), deps, true, errors);
-    CheckParameters(Field(at, "payload"), o.payload(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), o.parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
+    CheckParameters(Field(at, "payload"), o.payload(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".payload")});
   }
   if (t.has_custom()) {
     const std::string at = Field(path, "custom");
@@ -327,7 +366,8 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
     if (c.secure() && !c.has_cert_secret()) {
       errors->Add(Field(at, "certSecret"), "required when secure");
     }
-    CheckParameters(Field(at, "parameters"), c.parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), c.parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_email()) {
     const std::string at = Field(path, "email");
@@ -335,7 +375,8 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
     if (t.email().port() < 0 || t.email().port() > 65535) {
       errors->Add(Field(at, "port"), "must be between 0 and 65535");
     }
-    CheckParameters(Field(at, "parameters"), t.email().parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), t.email().parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_rollout()) {
     const std::string at = Field(path, "rollout");
@@ -358,7 +399,8 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
         !ParameterWrites(r.parameters(), "image", tp, "rollout")) {
       errors->Add(Field(at, "image"), "required for set-image (or set by a parameter)");
     }
-    CheckParameters(Field(at, "parameters"), r.parameters(), deps, true, errors);
+    CheckParameters(Field(at, "parameters"), r.parameters(), deps, true, errors,
+                    Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
   if (t.has_azure_event_hubs()) {
     CheckParameters(Field(path, "azureEventHubs.parameters"), t.azure_event_hubs().parameters(),
