@@ -106,6 +106,9 @@ class WebProvider final : public MetricProvider {
     if ((!body.empty() || !json_body.is_null()) && method == "GET") {
       return error("Body/JSONBody can only be used with POST or PUT WebMetric Method types");
     }
+    if (const json& auth = Field(web, "authentication"); auth.is_object() && !auth.empty()) {
+      return error("web.authentication is not supported by this implementation");
+    }
     const std::string url_text = Str(web, "url");
     absl::StatusOr<Url> url = ParseUrl(url_text);
     if (!url.ok()) return error(std::string(url.status().message()));
@@ -210,6 +213,9 @@ class PrometheusProvider final : public MetricProvider {
     if (const json& t = Field(prom, "timeout"); t.is_number()) {
       if (t.get<int64_t>() < 0) return error("prometheus timeout should not be negative");
       if (t.get<int64_t>() > 0) timeout = static_cast<int>(t.get<int64_t>());
+    }
+    if (const json& auth = Field(prom, "authentication"); auth.is_object() && !auth.empty()) {
+      return error("prometheus.authentication is not supported by this implementation");
     }
     if (!Field(prom, "rangeQuery").is_null()) {
       return error("prometheus.rangeQuery is not supported by this implementation");

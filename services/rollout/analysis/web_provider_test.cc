@@ -147,6 +147,8 @@ TEST_F(WebProviderTest, HeadersBodiesAndMethods) {
   EXPECT_EQ(m["phase"], kPhaseError);
   m = Measure({{"url", Url("/echo")}, {"method", "DELETE"}});
   EXPECT_THAT(m["message"].get<std::string>(), HasSubstr("unsupported method"));
+  m = Measure({{"url", Url("/ok")}, {"authentication", {{"oauth2", {{"tokenUrl", "http://x"}}}}}});
+  EXPECT_THAT(m["message"].get<std::string>(), HasSubstr("authentication is not supported"));
   m = Measure({{"url", "ftp://x/"}});
   EXPECT_THAT(m["message"].get<std::string>(), HasSubstr("unsupported protocol scheme"));
 }
