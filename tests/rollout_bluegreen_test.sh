@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's blue-green demo (examples/rollouts/bluegreen.yaml with a 10 s
+# The seed's blue-green demo (examples/rollouts/bluegreen.yaml with a 15 s
 # scaleDownDelaySeconds) through the CLI against `argonaut up`: after
 # `rollouts set image` the new version answers on the preview Service while
 # the active one still answers the old; the rollout waits (autoPromotionEnabled
@@ -12,7 +12,7 @@ source tests/rollout_lib.sh
 RO=rollout-bluegreen
 ACTIVE=rollout-bluegreen-active
 PREVIEW=rollout-bluegreen-preview
-DELAY=10
+DELAY=15
 start_up "$WORK/data"
 
 python3 - "$(examples_dir)/bluegreen.yaml" "$DELAY" >"$WORK/bluegreen.yaml" <<'PY'

@@ -22,7 +22,7 @@ wait_ro $RO "the first revision Healthy" 120 \
 V1=$(ro_field $RO stableRS)
 wait_replicas $RO "$V1" 5
 wait_colors $RO 'c == {"blue": 20}'
-run_cli rollouts status $RO >/dev/null
+run_cli rollouts status $RO --timeout 60s >/dev/null
 run_cli rollouts list | grep -q "^$RO " || ro_fail "rollouts list does not show $RO"
 
 # Update: 20% is 1 pod of 5, and the indefinite pause holds.
@@ -35,7 +35,11 @@ wait_replicas $RO "$V2" 1
 wait_replicas $RO "$V1" 4
 wait_colors $RO 'c.get("yellow",0) in range(2,7) and c.get("yellow",0)+c.get("blue",0)==20'
 out=$(run_cli rollouts get $RO)
-grep -q "Paused" <<<"$out" || ro_fail "rollouts get does not show Paused: $out"
+echo "$out" >&2
+grep -q "Paused" <<<"$out" || ro_fail "rollouts get does not show Paused"
+grep -Eq "Step: +1/8" <<<"$out" || ro_fail "rollouts get does not show Step 1/8"
+grep -Eq "SetWeight: +20" <<<"$out" || ro_fail "rollouts get does not show SetWeight 20"
+run_cli rollouts list >&2
 # Still paused a few seconds later, nothing moved.
 sleep 4
 ro_check $RO 's.get("phase")=="Paused" and s.get("currentStepIndex")==1' ||
@@ -61,7 +65,7 @@ wait_ro $RO "Healthy at the new revision" 120 \
 wait_replicas $RO "$V2" 5
 wait_replicas $RO "$V1" 0
 wait_colors $RO 'c == {"yellow": 20}'
-run_cli rollouts status $RO >/dev/null
+run_cli rollouts status $RO --timeout 60s >/dev/null
 
 # A second update, aborted at 20%: Degraded, every pod back on the stable one.
 run_cli rollouts set image $RO rollouts-demo=argoproj/rollouts-demo:green >/dev/null
