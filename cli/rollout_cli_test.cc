@@ -213,7 +213,8 @@ class RolloutCliTest : public ::testing::Test {
   void SetStatus(const json& status) {
     json ro = *ro_api_->GetObject("Rollout", "default", "demo");
     ro["status"] = status;
-    ASSERT_OK(ro_api_->UpdateObject("Rollout", ro).status());
+    // Rollout has a status subresource: a spec write would keep the old status.
+    ASSERT_OK(ro_api_->UpdateStatusObject("Rollout", ro).status());
   }
 
   std::unique_ptr<store::InMemoryStore> ro_store_, c_store_;
