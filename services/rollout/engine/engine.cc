@@ -62,9 +62,7 @@ void ScaleWorkload(Ctx& c) {
   if (current != *want) c.out.workload_replicas = *want;
 }
 
-}  // namespace
-
-absl::StatusOr<RolloutOutput> Reconcile(const RolloutInput& in) {
+absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
   absl::StatusOr<Spec> spec = ParseSpec(in.rollout, in.workload, in.services);
   if (!spec.ok()) {
     if (!absl::IsInvalidArgument(spec.status())) return spec.status();
@@ -133,6 +131,18 @@ absl::StatusOr<RolloutOutput> Reconcile(const RolloutInput& in) {
   c.out.requeue_after = c.requeue;
   c.out.status = std::move(c.status);
   return std::move(c.out);
+}
+
+}  // namespace
+
+absl::StatusOr<RolloutOutput> Reconcile(const RolloutInput& in) {
+  // The spec is checked field by field; a status or observed object of an unexpected shape
+  // (written by something else) must still not take the controller down.
+  try {
+    return ReconcileUnguarded(in);
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(absl::StrCat("rollout engine: unexpected object shape: ", e.what()));
+  }
 }
 
 }  // namespace argonaut::rollout::engine

@@ -406,6 +406,21 @@ TEST(InvalidSpecTest, MissingServiceIsNamed) {
       << out->status["message"];
 }
 
+TEST(RobustnessTest, OddStatusShapesNeverCrash) {
+  nlohmann::json r = ParseYaml(kSeedCanary);
+  for (const nlohmann::json& status :
+       {nlohmann::json{{"stableRS", 5}}, nlohmann::json{{"canary", "x"}},
+        nlohmann::json{{"pauseConditions", {1, 2}}, {"currentStepIndex", "two"}},
+        nlohmann::json{{"conditions", "none"}}, nlohmann::json("status")}) {
+    r["status"] = status;
+    RolloutInput in{.rollout = r, .now = absl::FromUnixSeconds(1767225600)};
+    absl::StatusOr<RolloutOutput> out = Reconcile(in);  // an answer or an error, never a crash
+    if (out.ok()) {
+      EXPECT_TRUE(out->status.is_object()) << status;
+    }
+  }
+}
+
 TEST(WorkloadRefTest, TemplateComesFromTheDeploymentWhichIsScaledToZero) {
   nlohmann::json r = ParseYaml(kSeedCanary);
   nlohmann::json tmpl = r["spec"]["template"];
