@@ -16,9 +16,9 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
+#include "lib/cron/schedule.h"
 #include "lib/manifest/codec.h"
 #include "services/events/validation/checks.h"
-#include "services/workflow/cron/schedule.h"
 
 namespace argonaut::events::validation {
 namespace internal {
@@ -82,7 +82,7 @@ void CheckCron(absl::string_view path, const std::string& cron, const std::strin
   }
   absl::TimeZone zone = absl::UTCTimeZone();
   if (!timezone.empty() && !absl::LoadTimeZone(timezone, &zone)) return;  // reported apart
-  absl::StatusOr<workflow::cron::Schedule> s = workflow::cron::Schedule::Parse(cron, zone);
+  absl::StatusOr<::argonaut::cron::Schedule> s = ::argonaut::cron::Schedule::Parse(cron, zone);
   if (!s.ok())
     errors->Add(path, absl::StrCat("invalid cron \"", cron, "\": ", s.status().message()));
 }

@@ -21,10 +21,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/cron/schedule.h"
 #include "nlohmann/json.hpp"
-#include "services/workflow/cron/schedule.h"
 
 namespace argonaut::workflow::cron {
+
+// The schedule parser is shared with the events service's calendar source.
+using ::argonaut::cron::Schedule;
 
 inline constexpr char kCronWorkflowLabel[] = "workflows.argoproj.io/cron-workflow";
 inline constexpr char kCronCompletedLabel[] = "workflows.argoproj.io/cron-workflow-completed";

@@ -1,4 +1,4 @@
-#include "services/workflow/cron/schedule.h"
+#include "lib/cron/schedule.h"
 
 #include <array>
 #include <cctype>
@@ -12,7 +12,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 
-namespace argonaut::workflow::cron {
+namespace argonaut::cron {
 namespace {
 
 // robfig looks this far ahead before giving up on a schedule.
@@ -339,4 +339,4 @@ absl::StatusOr<absl::Time> Schedule::Prev(absl::Time t, absl::Time anchor) const
                                           absl::FormatTime(absl::RFC3339_sec, t, zone_)));
 }
 
-}  // namespace argonaut::workflow::cron
+}  // namespace argonaut::cron

@@ -1,4 +1,4 @@
-#include "services/workflow/cron/schedule.h"
+#include "lib/cron/schedule.h"
 
 #include <string>
 
@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 
-namespace argonaut::workflow::cron {
+namespace argonaut::cron {
 namespace {
 
 using ::argonaut::testing::StatusIs;
@@ -158,4 +158,4 @@ TEST(ScheduleTest, ErrorsNameTheField) {
 }
 
 }  // namespace
-}  // namespace argonaut::workflow::cron
+}  // namespace argonaut::cron

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace argonaut::workflow::cron {
+namespace argonaut::cron {
 
 class Schedule {
  public:
@@ -59,4 +59,4 @@ class Schedule {
   bool dow_star_ = false;
 };
 
-}  // namespace argonaut::workflow::cron
+}  // namespace argonaut::cron
