@@ -360,6 +360,57 @@ TEST(TrafficRoutedCanaryTest, AbortMovesTrafficAtOnceAndPodsAfterTheDelay) {
   EXPECT_EQ(sim.Replicas(v1), 5);
 }
 
+TEST(TrafficRoutedCanaryTest, SetCanaryScaleAndDynamicStableScale) {
+  nlohmann::json r = ParseYaml(kTrafficCanary);
+  r["spec"]["replicas"] = 10;
+  r["spec"]["strategy"]["canary"]["steps"] = ParseYaml(R"(
+- setCanaryScale: {replicas: 3}
+- setWeight: 10
+- pause: {}
+- setCanaryScale: {matchTrafficWeight: true}
+- setWeight: 40
+- pause: {}
+)");
+  Sim sim(r);
+  sim.Settle();
+  const std::string v1 = StableHash(sim);
+  sim.SetImage("nginx:2");
+  sim.Settle();
+  const std::string v2 = CurrentHash(sim);
+  // setCanaryScale holds 3 pods while only 10% of the traffic goes to them.
+  EXPECT_EQ(sim.Replicas(v2), 3);
+  EXPECT_EQ(sim.Replicas(v1), 10);
+  EXPECT_EQ(sim.last().traffic->weights, (std::map<std::string, int>{{v1, 90}, {v2, 10}}));
+  sim.Promote();
+  sim.Settle();
+  EXPECT_EQ(sim.Replicas(v2), 4);  // back to the weight: ceil(40% of 10)
+  EXPECT_EQ(sim.last().traffic->weights, (std::map<std::string, int>{{v1, 60}, {v2, 40}}));
+
+  // dynamicStableScale: the stable shrinks as the canary's weight grows.
+  nlohmann::json d = ParseYaml(kTrafficCanary);
+  d["spec"]["replicas"] = 10;
+  d["spec"]["strategy"]["canary"]["dynamicStableScale"] = true;
+  Sim dss(d);
+  dss.Settle();
+  const std::string d1 = StableHash(dss);
+  dss.SetImage("nginx:2");
+  dss.Settle();
+  const std::string d2 = CurrentHash(dss);
+  EXPECT_EQ(dss.Replicas(d2), 2);
+  EXPECT_EQ(dss.Replicas(d1), 8);
+  dss.Promote();
+  dss.Settle();
+  EXPECT_EQ(dss.Replicas(d2), 5);
+  EXPECT_EQ(dss.Replicas(d1), 5);
+  // Abort: traffic steps back as the stable regains pods, canary pods go last.
+  dss.Abort();
+  dss.Settle();
+  EXPECT_EQ(dss.Phase(), "Degraded");
+  EXPECT_EQ(dss.Replicas(d1), 10);
+  EXPECT_EQ(dss.last().traffic->weights, (std::map<std::string, int>{{d1, 100}, {d2, 0}}));
+  EXPECT_EQ(dss.Replicas(d2), 0);
+}
+
 TEST(InvalidSpecTest, BadSpecsAreDegradedWithTheFieldAndNoActions) {
   struct Case {
     std::string name, edit, want;
