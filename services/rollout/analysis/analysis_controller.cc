@@ -54,6 +54,30 @@ struct InFlight {
   json measurement;
 };
 
+// The status as the store gives it back: empty strings, lists and objects
+// are not kept by the protobuf round trip, so they must not count as a
+// change (or every reconcile would write, and every write reconcile).
+json Normalized(const json& v) {
+  if (v.is_object()) {
+    json out = json::object();
+    for (const auto& [k, e] : v.items()) {
+      json n = Normalized(e);
+      if (n.is_null() || (n.is_string() && n.get_ref<const std::string&>().empty()) ||
+          ((n.is_array() || n.is_object()) && n.empty())) {
+        continue;
+      }
+      out[k] = std::move(n);
+    }
+    return out;
+  }
+  if (v.is_array()) {
+    json out = json::array();
+    for (const json& e : v) out.push_back(Normalized(e));
+    return out;
+  }
+  return v;
+}
+
 void RedactMessage(json& m, const std::vector<std::string>& secrets) {
   if (m.is_object() && m.contains("message") && m["message"].is_string()) {
     m["message"] = Redact(m["message"].get<std::string>(), secrets);
@@ -266,7 +290,7 @@ struct AnalysisRunController::Impl {
         completed = a.completed;
       }
     }
-    if (status != Field(run, "status")) {
+    if (Normalized(status) != Normalized(Field(run, "status"))) {
       run["status"] = status;
       // No status subresource on AnalysisRun (as in Argo): the whole object
       // is written, guarded by the resourceVersion it was read at.

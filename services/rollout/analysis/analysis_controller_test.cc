@@ -142,8 +142,11 @@ TEST_F(AnalysisControllerTest, FailsAtTheMeasurementThatExceedsFailureLimit) {
   EXPECT_EQ(r1["measurements"][0]["phase"], kPhaseFailed);
   EXPECT_EQ(r1["measurements"][0]["value"], "false");
   EXPECT_EQ(run["status"]["startedAt"], TimeText(t0));
-  // Nothing more until the interval has passed in fake time.
+  // Nothing more until the interval has passed in fake time, not even a write.
+  absl::SleepFor(absl::Milliseconds(100));
+  const std::string version = Get("web-run")["metadata"]["resourceVersion"].dump();
   absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(Get("web-run")["metadata"]["resourceVersion"].dump(), version);
   EXPECT_EQ(hits_.load(), 1);
   EXPECT_EQ(Measurements(Get("web-run")), 1u);
 
@@ -195,6 +198,20 @@ TEST_F(AnalysisControllerTest, PassingRunCompletesSuccessful) {
       absl::Seconds(20));
   EXPECT_EQ(run["status"]["phase"], kPhaseSuccessful) << run["status"].dump();
   EXPECT_EQ(run["status"]["metricResults"][0]["count"], 2);
+}
+
+TEST_F(AnalysisControllerTest, NoWritesWhileNothingChanges) {
+  CreateRun("delayed",
+            {{"name", "m"},
+             {"initialDelay", "1h"},
+             {"provider",
+              {{"web", {{"url", "http://127.0.0.1:" + std::to_string(port_) + "/health"}}}}}});
+  json run = WaitFor("delayed",
+                     [](const json& r) { return r["status"].value("phase", "") == kPhaseRunning; });
+  const std::string version = run["metadata"]["resourceVersion"].dump();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(Get("delayed")["metadata"]["resourceVersion"].dump(), version);
+  EXPECT_EQ(hits_.load(), 0);
 }
 
 TEST_F(AnalysisControllerTest, TtlStrategyDeletesCompletedRun) {
