@@ -457,6 +457,23 @@ TEST(InvalidSpecTest, MissingServiceIsNamed) {
       << out->status["message"];
 }
 
+TEST(ProgressDeadlineTest, AnalysisStepsAreNotTimedOut) {
+  nlohmann::json r = ParseYaml(kSeedCanary);
+  r["spec"]["progressDeadlineSeconds"] = 60;
+  r["spec"]["strategy"]["canary"]["steps"] = ParseYaml(R"(
+- setWeight: 20
+- analysis: {templates: [{templateName: slow}]}
+)");
+  Sim sim(r);
+  sim.Settle();
+  sim.SetImage("argoproj/rollouts-demo:yellow");
+  sim.Settle();
+  ASSERT_EQ(sim.status()["currentStepIndex"], 1);
+  sim.Advance(absl::Minutes(30));
+  sim.Settle();
+  EXPECT_EQ(sim.Phase(), "Progressing") << sim.Message();
+}
+
 TEST(RobustnessTest, OddStatusShapesNeverCrash) {
   nlohmann::json r = ParseYaml(kSeedCanary);
   for (const nlohmann::json& status :

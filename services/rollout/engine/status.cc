@@ -132,6 +132,22 @@ void PromoteStable(Ctx& c, std::string_view reason) {
 
 bool ProgressTimedOut(const Ctx& c) {
   if (c.spec.paused || !c.pause.empty() || c.aborted) return false;
+  // Steps that wait on something other than pods (Argo's isIndefiniteStep), and blue-green
+  // analysis, are not progress failures however long they take.
+  if (c.spec.canary) {
+    const int idx = c.status.value("currentStepIndex", 0);
+    if (idx >= 0 && idx < static_cast<int>(c.spec.steps.size())) {
+      const Step::Kind k = c.spec.steps[idx].kind;
+      if (k == Step::Kind::kAnalysis || k == Step::Kind::kExperiment || k == Step::Kind::kPause) {
+        return false;
+      }
+    }
+  } else {
+    for (const auto& field : {kPreRun, kPostRun}) {
+      if (!c.status.contains(field) || !c.status[field].is_object()) continue;
+      if (!RunCompleted(c.status[field].value("status", ""))) return false;
+    }
+  }
   const Json conds = c.prev.value("conditions", Json::array());
   const Json* cond = wl::GetCondition(conds, kProgressing);
   if (cond == nullptr) return false;
