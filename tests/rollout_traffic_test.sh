@@ -4,8 +4,9 @@
 # to /color through the root Service's loopback port, each on a new
 # connection, reach the canary 20% +- 2% (the measured share is printed); the
 # canary and stable Services answer one version each; the stable ReplicaSet
-# stays at 5 pods; an abort sends every request back to stable; promote --full
-# completes.
+# stays at 5 pods; an abort sends every request back to stable at once and
+# scales the canary away after abortScaleDownDelaySeconds; retry and
+# promote --full complete.
 source tests/lib.sh
 source tests/rollout_lib.sh
 
@@ -52,9 +53,19 @@ print("canary share: %.2f%% (setWeight 20)" % (100 * share))
 assert 0.18 <= share <= 0.22, share
 PY
 
+# Abort: all traffic back to stable at once; the canary pod is kept for
+# abortScaleDownDelaySeconds (30 s by default) before it is scaled away.
+ABORTED_AT=$(date +%s.%N)
 run_cli rollouts abort $RO >/dev/null
 wait_ro $RO "Degraded after abort" 120 's.get("phase")=="Degraded" and s.get("abort") is True'
 wait_colors $RO 'c == {"blue": 20}'
+expect_replicas $RO "$V2" 1
+wait_replicas $RO "$V2" 0 120
+python3 -c "
+d=$(date +%s.%N)-$ABORTED_AT
+print('canary scaled to 0 %.1f s after abort (abortScaleDownDelaySeconds 30)' % d)
+assert d >= 29, d" >&2 || ro_fail "the canary was scaled down before abortScaleDownDelaySeconds"
+wait_replicas $RO "$V1" 5
 
 if ! "$ARGONAUT" rollouts retry rollout $RO >"$WORK/retry.out" 2>&1; then
   run_cli rollouts retry $RO >/dev/null
