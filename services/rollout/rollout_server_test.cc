@@ -209,5 +209,17 @@ TEST_F(RolloutServerTest, FailingAnalysisAbortsToStable) {
   EXPECT_EQ(StatusOf((*runs)[0])["phase"], "Failed") << (*runs)[0].dump();
 }
 
+TEST(RolloutServerAloneTest, WithoutAClusterNoControllerRuns) {
+  auto kinds = resource::KindsOfService("rollout");
+  auto store =
+      *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(kinds)});
+  resource::ResourceApi api(store.get(), kinds, validation::RolloutValidator());
+  RolloutServer server(&api, {});
+  ASSERT_OK(server.Start());
+  EXPECT_FALSE(server.runs_controllers());
+  EXPECT_NE(server.grpc_service(), nullptr);
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace argonaut::rollout
