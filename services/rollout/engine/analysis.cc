@@ -202,6 +202,12 @@ void EnsureRun(Ctx& c, const Json::json_pointer& field, const Json& analysis, st
   req.labels = {{kRolloutTypeLabel, std::string(type)}, {kPodTemplateHashLabel, c.new_hash}};
   if (type == "Step") req.labels[kStepIndexLabel] = absl::StrCat(step_index);
   req.analysis = *std::move(resolved);
+  // Argo files each run under the revision it analyses (`rollouts get` groups runs by it).
+  if (!req.analysis["analysisRunMetadata"].is_object()) {
+    req.analysis["analysisRunMetadata"] = Json::object();
+  }
+  req.analysis["analysisRunMetadata"]["annotations"][kRevisionAnnotation] =
+      absl::StrCat(c.new_revision);
   c.out.analysis_runs_to_create.push_back(std::move(req));
   c.Event("Normal", "AnalysisRunCreated",
           absl::StrCat("Created ", std::string(type), " AnalysisRun ", name));

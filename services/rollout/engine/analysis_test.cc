@@ -88,6 +88,9 @@ TEST_F(AnalysisTest, StepRunIsRequestedWithResolvedArgs) {
   EXPECT_EQ(args[2], (nlohmann::json{{"name", "team"}, {"value", "a"}}));
   EXPECT_EQ(args[3]["value"], "argoproj/rollouts-demo:yellow");
   EXPECT_EQ(args[4]["value"], "x");
+  EXPECT_EQ(
+      run["spec"]["analysis"]["analysisRunMetadata"]["annotations"]["rollout.argoproj.io/revision"],
+      "2");
   EXPECT_EQ(sim_.status()["canary"]["currentStepAnalysisRunStatus"]["name"], step_run_);
   EXPECT_EQ(sim_.status()["currentStepIndex"], 1);
   EXPECT_EQ(sim_.Phase(), "Progressing");
