@@ -402,6 +402,28 @@ void CheckTemplate(absl::string_view path, const v1::Trigger& trigger,
     CheckParameters(Field(at, "parameters"), r.parameters(), deps, true, errors,
                     Rewrites{&tp, absl::StrCat(TypeKey(at), ".parameters")});
   }
+  if (t.has_amqp()) {
+    const std::string at = Field(path, "amqp");
+    const v1::AMQPTrigger& a = t.amqp();
+    const bool url_from_param = ParameterWrites(a.parameters(), "url", tp, "amqp");
+    if (a.url().empty() && !a.has_url_secret() && !url_from_param) {
+      errors->Add(at, "one of url or urlSecret is required");
+    } else if (!a.url().empty() && a.has_url_secret()) {
+      errors->Add(at, "url and urlSecret are mutually exclusive");
+    }
+    if (a.has_exchange_declare() && a.exchange_type().empty()) {
+      errors->Add(Field(at, "exchangeType"), "required to declare the exchange");
+    }
+    if (a.exchange_name().empty() && a.routing_key().empty()) {
+      errors->Add(Field(at, "routingKey"),
+                  "required with the default exchange (it names the queue)");
+    }
+    if (a.payload().empty()) errors->Add(Field(at, "payload"), "required");
+    CheckParameters(Field(at, "parameters"), a.parameters(), deps, true, errors,
+                    Rewrites{&tp, "amqp.parameters"});
+    CheckParameters(Field(at, "payload"), a.payload(), deps, true, errors,
+                    Rewrites{&tp, "amqp.payload"});
+  }
   if (t.has_azure_event_hubs()) {
     CheckParameters(Field(path, "azureEventHubs.parameters"), t.azure_event_hubs().parameters(),
                     deps, true, errors);

@@ -366,6 +366,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"RolloutSetImageWithoutImage",
              Trigger("{template: {name: t, rollout: {operation: set-image, name: r}}}"),
              "spec.triggers[0].template.rollout.image: required for set-image"},
+        Case{"AmqpTriggerWithoutUrl",
+             Trigger("{template: {name: t, amqp: {exchangeName: x, payload: [{src: "
+                     "{dependencyName: dep1}, dest: x}]}}}"),
+             "spec.triggers[0].template.amqp: one of url or urlSecret is required"},
+        Case{"AmqpTriggerDefaultExchangeNeedsRoutingKey",
+             Trigger("{template: {name: t, amqp: {url: 'amqp://h', payload: [{src: "
+                     "{dependencyName: dep1}, dest: x}]}}}"),
+             "spec.triggers[0].template.amqp.routingKey: required with the default exchange"},
         Case{"DuplicateTriggerNames",
              json{{"spec",
                    {{"triggers", json::array({Yaml("{template: {name: t, log: {}}}"),
@@ -394,6 +402,13 @@ TEST(SensorTest, TriggerParametersMayRewriteTypeParameters) {
       parameters: [{src: {dependencyName: PLACEHOLDER}, dest: metadata.name}]}},
       parameters: [{src: {dependencyName: dep1, dataKey: body.dep},
                     dest: k8s.parameters.0.src.dependencyName}]})")));
+}
+
+TEST(SensorTest, AmqpTrigger) {
+  EXPECT_OK(ValidateWith(kSensor, Trigger(R"({template: {name: t, amqp: {
+      url: "amqp://guest:guest@127.0.0.1:5672/", exchangeName: events, exchangeType: topic,
+      routingKey: a.b, exchangeDeclare: {durable: true},
+      payload: [{src: {dependencyName: dep1, dataKey: body}, dest: body}]}}})")));
 }
 
 TEST(SensorTest, HttpPayloadMayOmitDest) {
