@@ -41,10 +41,10 @@ class Receiver {
     status_ = s;
   }
   // Waits up to 10 s for n bodies.
-  std::vector<json> Await(size_t n) {
+  std::vector<json> Await(size_t n, absl::Duration timeout = absl::Seconds(10)) {
     absl::MutexLock lock(&mu_);
     auto enough = [&] { return bodies_.size() >= n; };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
     return bodies_;
   }
 
@@ -152,6 +152,99 @@ TEST(SensorRunner, FailedTriggerInStatusAndMetrics) {
       metrics.Serialize(),
       HasSubstr(
           R"(argo_events_action_failed_total{namespace="argo-events",sensor_name="webhook",trigger_name="http-trigger"} 1)"));
+  (*runner)->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SensorRunner, AndConditionsFireWithTheLatestEventOfEach) {
+  Receiver receiver;
+  std::string dir = TempDir();
+  auto bus = bus::OpenLocalBus(dir);
+  ASSERT_OK(bus);
+  json s = Sensor(receiver.url(), nullptr);
+  s["spec"]["dependencies"].push_back(
+      {{"name", "dep-b"}, {"eventSourceName", "webhook"}, {"eventName", "other"}});
+  s["spec"]["triggers"][0]["template"]["conditions"] = "test-dep && dep-b";
+  s["spec"]["triggers"][0]["template"]["http"]["payload"] = json::parse(R"([
+      {"src":{"dependencyName":"test-dep","dataKey":"body.message"},"dest":"a"},
+      {"src":{"dependencyName":"dep-b","dataKey":"body.message"},"dest":"b"}])");
+  auto runner = SensorRunner::Start(s, bus->get(), TriggerContext{});
+  ASSERT_OK(runner);
+  ASSERT_OK((*bus)->Publish(Webhook("a1")));
+  ASSERT_OK((*bus)->Publish(Webhook("a2")));
+  CloudEvent b = Webhook("b1");
+  b.subject = "other";
+  ASSERT_OK((*bus)->Publish(b));
+  std::vector<json> got = receiver.Await(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], json({{"a", "a2"}, {"b", "b1"}}));
+  // The state was cleared: b alone does not fire again.
+  b.id = NewEventId();
+  ASSERT_OK((*bus)->Publish(b));
+  EXPECT_EQ(receiver.Await(2, absl::Milliseconds(800)).size(), 1u);
+  (*runner)->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SensorRunner, AtLeastOnceKeepsEventsWhileTheTargetIsDown) {
+  Receiver receiver;
+  receiver.set_status(503);
+  std::string dir = TempDir();
+  auto bus = bus::OpenLocalBus(dir);
+  ASSERT_OK(bus);
+  json s = Sensor(receiver.url(), nullptr);
+  s["spec"]["triggers"][0]["atLeastOnce"] = true;
+  s["spec"]["triggers"][0]["retryStrategy"] = {{"steps", 2}, {"duration", "10ms"}};
+  auto runner = SensorRunner::Start(s, bus->get(), TriggerContext{});
+  ASSERT_OK(runner);
+  for (const char* m : {"one", "two", "three"}) ASSERT_OK((*bus)->Publish(Webhook(m)));
+  receiver.Await(2);  // the two attempts of the first event, both refused
+  receiver.set_status(200);
+  // Every event arrives once the target is back, in order, after the refused attempts.
+  std::vector<json> got;
+  for (int i = 0; i < 100; ++i) {
+    got = receiver.Await(0);
+    if (!got.empty() && got.back() == json({{"message", "three"}})) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::vector<std::string> ok;
+  for (const json& b : got) ok.push_back(b.value("message", ""));
+  ASSERT_GE(ok.size(), 4u);  // at least one refused attempt first
+  EXPECT_EQ(ok[0], "one");
+  EXPECT_EQ(std::vector<std::string>(ok.end() - 3, ok.end()),
+            (std::vector<std::string>{"one", "two", "three"}));
+  (*runner)->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SensorRunner, DlqTriggerTakesTheFinalFailure) {
+  Receiver main_target, dlq_target;
+  main_target.set_status(500);
+  std::string dir = TempDir();
+  auto bus = bus::OpenLocalBus(dir);
+  ASSERT_OK(bus);
+  json s = Sensor(main_target.url(), nullptr);
+  s["spec"]["triggers"][0]["atLeastOnce"] = true;
+  json dlq = Sensor(dlq_target.url(), nullptr)["spec"]["triggers"][0];
+  dlq["template"]["name"] = "dlq";
+  dlq["atLeastOnce"] = true;
+  s["spec"]["triggers"][0]["dlqTrigger"] = dlq;
+  auto runner = SensorRunner::Start(s, bus->get(), TriggerContext{});
+  ASSERT_OK(runner);
+  ASSERT_OK((*bus)->Publish(Webhook("lost?")));
+  std::vector<json> got = dlq_target.Await(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], json({{"message", "lost?"}}));
+  json status;
+  for (int i = 0; i < 50; ++i) {
+    status = (*runner)->Status();
+    if (status["triggers"].contains("dlq") &&
+        status["triggers"]["http-trigger"].contains("lastResult"))
+      break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(status["triggers"]["http-trigger"]["lastResult"], "Failed");
+  EXPECT_EQ(status["triggers"]["dlq"]["lastResult"], "Succeeded");
   (*runner)->Stop();
   std::filesystem::remove_all(dir);
 }
