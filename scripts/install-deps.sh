@@ -20,6 +20,8 @@ PACKAGES=(
   prometheus curl python3 git
   # the events service's JetStream bus backend and its tests
   nats-server
+  # the events service's webhook signatures (HMAC)
+  libssl-dev
 )
 
 missing=()
