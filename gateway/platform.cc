@@ -8,6 +8,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "services/events/validation/validate.h"
 #include "services/rollout/validation/validate.h"
 #include "services/workflow/api/validator.h"
 
@@ -27,6 +28,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
           workflow::api::WorkflowValidator(workflow::api::StoreTemplateLookup(&p->workflow_api_));
     }
     if (name == "rollout") validator = rollout::validation::RolloutValidator();
+    if (name == "events") validator = events::validation::EventsValidator();
     ASSIGN_OR_RETURN(auto bundle,
                      resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
                                                    &p->metrics_, std::move(validator)));
@@ -70,6 +72,20 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
           rollout::RolloutServerOptions{.cluster = p->cluster_.get(), .metrics = &p->metrics_});
       server->AddService(p->rollout_->grpc_service());
     }
+    if (name == "events") {
+      // The same EventsServer the standalone events service runs
+      // (services/events/main.cc); triggers call the workflow and rollout
+      // services over their in-process channels, as they would remotely.
+      p->events_workflows_ = workflow::v1::WorkflowService::NewStub(channels.at("workflow"));
+      p->events_rollouts_ = rollout::v1::RolloutService::NewStub(channels.at("rollout"));
+      p->events_ = std::make_unique<events::EventsServer>(
+          &bundle->api(),
+          events::EventsServerOptions{.data_dir = absl::StrCat(options.data_dir, "/", name),
+                                      .cluster = p->cluster_.get(),
+                                      .workflows = p->events_workflows_.get(),
+                                      .rollouts = p->events_rollouts_.get(),
+                                      .metrics = &p->metrics_});
+    }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
     p->bundles_[name] = std::move(bundle);
@@ -80,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   // standalone workflow service (services/workflow/main.cc).
   RETURN_IF_ERROR(p->workflow_->Start());
   RETURN_IF_ERROR(p->rollout_->Start());
+  RETURN_IF_ERROR(p->events_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
@@ -125,6 +142,7 @@ Platform::~Platform() { Shutdown(); }
 void Platform::Shutdown() {
   if (mux_) mux_->Stop();
   if (gateway_server_) gateway_server_->Shutdown(absl::Seconds(10));
+  if (events_) events_->Stop();
   if (workflow_) workflow_->Stop();
   if (rollout_) rollout_->Stop();
   if (cluster_) cluster_->Stop();

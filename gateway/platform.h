@@ -25,6 +25,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/events/events_server.h"
 #include "services/rollout/rollout_server.h"
 #include "services/workflow/workflow_server.h"
 
@@ -66,6 +67,11 @@ class Platform {
   std::unique_ptr<workflow::WorkflowServer> workflow_;
   // The rollout and AnalysisRun controllers (and RolloutService).
   std::unique_ptr<rollout::RolloutServer> rollout_;
+  // The event source and sensor controllers; their triggers reach the
+  // workflow and rollout services through these in-process stubs.
+  std::unique_ptr<workflow::v1::WorkflowService::Stub> events_workflows_;
+  std::unique_ptr<rollout::v1::RolloutService::Stub> events_rollouts_;
+  std::unique_ptr<events::EventsServer> events_;
   std::unique_ptr<ClusterRouter> cluster_router_;
   // The workflow store, for the validator's WorkflowTemplate lookups; set
   // once the store is open.

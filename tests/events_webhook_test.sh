@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The webhook walkthrough of examples/events through `argonaut up` and curl:
+# a POST to the webhook answers "success" and the sensor submits a Workflow
+# whose parameters hold the event body (whole, and body.message) and which
+# Succeeds; the filtered sensor submits only for "hello" and "hey". The
+# webhook port is a free one, written into copies of the examples.
+source tests/lib.sh
+
+EX="$PWD/examples/events"
+[[ -f "$EX/webhook-eventsource.yaml" ]] || EX="$(workspace_dir)/examples/events"
+HOOK=$(free_port)
+for f in webhook-eventsource webhook-sensor webhook-sensor-filtered; do
+  sed "s/12000/$HOOK/g" "$EX/$f.yaml" >"$WORK/$f.yaml"
+done
+
+start_up "$WORK/data"
+cli() { "$ARGONAUT" "$@"; }
+
+# Workflows of a generateName prefix, as "name phase param0" lines.
+workflows() {
+  curl -sf "http://127.0.0.1:${HTTP_PORT}/api/v1/workflows/default" | python3 -c '
+import json, sys
+prefix = sys.argv[1]
+for w in (json.load(sys.stdin).get("items") or []):
+    name = w["metadata"]["name"]
+    rest = name[len(prefix):]
+    if not name.startswith(prefix) or ("-" in rest and prefix == "webhook-"):
+        continue
+    params = w.get("spec", {}).get("arguments", {}).get("parameters", [])
+    print(name, (w.get("status") or {}).get("phase", ""), json.dumps([p.get("value") for p in params]))
+' "$1"
+}
+
+post() {
+  curl -s -o "$WORK/post.out" -w '%{http_code}' -X POST -d "$1" "http://127.0.0.1:${HOOK}/webhook"
+}
+
+cli apply -f "$WORK/webhook-eventsource.yaml" >/dev/null
+cli apply -f "$WORK/webhook-sensor.yaml" >/dev/null
+cli apply -f "$WORK/webhook-sensor-filtered.yaml" >/dev/null
+
+# The listener comes up once the controller has started the runner.
+code=""
+for _ in $(seq 1 100); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X GET "http://127.0.0.1:${HOOK}/webhook" || true)
+  [[ "$code" == "405" ]] && break
+  sleep 0.2
+done
+[[ "$code" == "405" ]] || { cat "$WORK/up.log" >&2; fail "webhook not listening on $HOOK (GET answered '$code')"; }
+# The sensors' bus consumers register on their first read; give them a moment.
+sleep 2
+
+code=$(post '{"message": "HelloWorld!"}')
+[[ "$code" == "200" ]] || fail "POST answered $code"
+grep -qx "success" "$WORK/post.out" || fail "POST body: $(cat "$WORK/post.out")"
+
+# One workflow from the plain sensor, with the event in its parameters, Succeeded.
+ok=""
+for _ in $(seq 1 300); do
+  out=$(workflows webhook- || true)
+  if grep -q "Succeeded" <<<"$out"; then ok=1; break; fi
+  sleep 0.5
+done
+echo "$out" >&2
+[[ -n "$ok" ]] || { cat "$WORK/up.log" >&2; fail "no webhook- workflow Succeeded"; }
+[[ $(wc -l <<<"$out") -eq 1 ]] || fail "expected one webhook- workflow, got: $out"
+grep -q '"HelloWorld!"' <<<"$out" || fail "body.message not in the parameters: $out"
+grep -q 'message' <<<"$out" || fail "the whole body not in the parameters: $out"
+# HelloWorld! does not pass the filter.
+[[ -z "$(workflows webhook-filtered- || true)" ]] || fail "the filtered sensor fired for HelloWorld!"
+
+for m in hello hey hi nope; do
+  code=$(post "{\"message\": \"$m\"}")
+  [[ "$code" == "200" ]] || fail "POST $m answered $code"
+done
+for _ in $(seq 1 300); do
+  out=$(workflows webhook-filtered- || true)
+  [[ $(grep -c . <<<"$out") -ge 2 ]] && break
+  sleep 0.5
+done
+sleep 3
+out=$(workflows webhook-filtered- || true)
+echo "$out" >&2
+[[ $(grep -c . <<<"$out") -eq 2 ]] || fail "expected 2 filtered workflows, got: $out"
+grep -q '"hello"' <<<"$out" || fail "no workflow for hello"
+grep -q '"hey"' <<<"$out" || fail "no workflow for hey"
+# Wrong method and path are refused without taking the listener down.
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${HOOK}/other") == "404" ]] ||
+  fail "unknown path not 404"
+echo PASS
