@@ -22,30 +22,18 @@
 #include "services/rollout/analysis/analysis_metrics.h"
 #include "services/rollout/analysis/assess.h"
 #include "services/rollout/analysis/build.h"
+#include "services/rollout/analysis/json_fields.h"
 #include "services/rollout/analysis/provider.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
 
+using json_fields::Field;
+using json_fields::Str;
 using nlohmann::json;
 
 constexpr char kKind[] = "AnalysisRun";
 constexpr char kLog[] = "analysis";
-
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return "";
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const json& Field(const json& o, const char* key) {
-  static const json* const kNull = new json();
-  if (o.is_object()) {
-    auto it = o.find(key);
-    if (it != o.end()) return *it;
-  }
-  return *kNull;
-}
 
 // A web/prometheus measurement handed to the worker pool.
 struct InFlight {

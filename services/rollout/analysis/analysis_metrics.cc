@@ -9,17 +9,13 @@
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "services/rollout/analysis/assess.h"
+#include "services/rollout/analysis/json_fields.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
 
+using json_fields::Str;
 using nlohmann::json;
-
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return "";
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 const char* const kPhases[] = {kPhasePending,    kPhaseError,   kPhaseFailed,
                                kPhaseSuccessful, kPhaseRunning, kPhaseInconclusive};

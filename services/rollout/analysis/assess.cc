@@ -14,30 +14,15 @@
 #include "lib/expr/exprlang.h"
 #include "re2/re2.h"
 #include "services/rollout/analysis/build.h"
+#include "services/rollout/analysis/json_fields.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
 
+using json_fields::Field;
+using json_fields::Int;
+using json_fields::Str;
 using nlohmann::json;
-
-const json& Field(const json& o, const char* key) {
-  static const json* const kNull = new json();
-  if (o.is_object()) {
-    auto it = o.find(key);
-    if (it != o.end()) return *it;
-  }
-  return *kNull;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-int64_t Int(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_number() ? v.get<int64_t>() : 0;
-}
 
 absl::StatusOr<std::optional<absl::Duration>> DurationField(const json& metric, const char* key) {
   const std::string text = Str(metric, key);

@@ -15,30 +15,15 @@
 #include "httplib.h"
 #include "lib/base/status_macros.h"
 #include "services/rollout/analysis/assess.h"
+#include "services/rollout/analysis/json_fields.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
 
+using json_fields::Bool;
+using json_fields::Field;
+using json_fields::Str;
 using nlohmann::json;
-
-const json& Field(const json& o, const char* key) {
-  static const json* const kNull = new json();
-  if (o.is_object()) {
-    auto it = o.find(key);
-    if (it != o.end()) return *it;
-  }
-  return *kNull;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-bool Bool(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_boolean() && v.get<bool>();
-}
 
 struct Url {
   std::string scheme_host_port;  // what httplib::Client takes

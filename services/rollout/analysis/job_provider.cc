@@ -8,35 +8,20 @@
 #include "absl/strings/str_cat.h"
 #include "services/rollout/analysis/assess.h"
 #include "services/rollout/analysis/http_providers.h"
+#include "services/rollout/analysis/json_fields.h"
 #include "services/rollout/analysis/provider.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
 
+using json_fields::Field;
+using json_fields::Int;
+using json_fields::Str;
 using nlohmann::json;
 
 constexpr size_t kDnsLimit = 63;
 constexpr char kJobNameKey[] = "job-name";
 constexpr char kJobNamespaceKey[] = "job-namespace";
-
-const json& Field(const json& o, const char* key) {
-  static const json* const kNull = new json();
-  if (o.is_object()) {
-    auto it = o.find(key);
-    if (it != o.end()) return *it;
-  }
-  return *kNull;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-int64_t Int(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_number() ? v.get<int64_t>() : 0;
-}
 
 // The run's count + error + 1 (Argo's getJobIDSuffix).
 int JobSuffix(const RunRef& run, const std::string& metric) {
