@@ -3,26 +3,13 @@
 #include "gateway/stream_forward.h"
 
 namespace argonaut::gateway {
-namespace {
 
 namespace ro = ::argonaut::rollout::v1;
-
-// One unary call forwarded with the caller's deadline and cancellation.
-template <typename Req, typename Resp>
-grpc::Status Forward(grpc::ServerContext* ctx, RolloutRouter::Stub* stub,
-                     grpc::Status (RolloutRouter::Stub::*method)(grpc::ClientContext*, const Req&,
-                                                                 Resp*),
-                     const Req* req, Resp* resp) {
-  auto client = grpc::ClientContext::FromServerContext(*ctx);
-  return (stub->*method)(client.get(), *req, resp);
-}
-
-}  // namespace
 
 #define ARGONAUT_FORWARD(Method, Req, Resp)                                        \
   grpc::Status RolloutRouter::Method(grpc::ServerContext* ctx, const ro::Req* req, \
                                      ro::Resp* resp) {                             \
-    return Forward(ctx, stub_.get(), &Stub::Method, req, resp);                    \
+    return ForwardUnary(ctx, stub_.get(), &Stub::Method, req, resp);               \
   }
 
 ARGONAUT_FORWARD(CreateRollout, CreateRolloutRequest, RolloutReply)

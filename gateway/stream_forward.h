@@ -1,4 +1,4 @@
-// Relays one server-streaming gRPC call from the gateway to the service that owns it.
+// Relays gRPC calls (unary and server-streaming) from the gateway to the service that owns them.
 #pragma once
 
 #include <memory>
@@ -6,6 +6,15 @@
 #include "grpcpp/grpcpp.h"
 
 namespace argonaut::gateway {
+
+// Forwards one unary call on `stub`, with the caller's deadline and cancellation.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status ForwardUnary(grpc::ServerContext* ctx, Stub* stub,
+                          grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                          const Req* req, Resp* resp) {
+  std::unique_ptr<grpc::ClientContext> client = grpc::ClientContext::FromServerContext(*ctx);
+  return (stub->*method)(client.get(), *req, resp);
+}
 
 // Opens `open` on `stub` with a client context derived from `ctx` (so the upstream call inherits
 // the caller's deadline and cancellation) and copies every message to `writer`. When our caller
