@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/rest_stream.h"
 #include "google/protobuf/stubs/common.h"
@@ -233,6 +234,16 @@ void HandleObject(api::v1::ResourceService::StubInterface* api, const resource::
 std::string RestSegment(std::string_view kind) {
   auto it = Segments().find(std::string(kind));
   return it == Segments().end() ? std::string() : it->second;
+}
+
+absl::StatusOr<json> ParseObjectBody(const std::string& body) {
+  if (body.empty()) return json::object();
+  absl::StatusOr<json> parsed = manifest::ParseJsonText(body);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("request body: ", parsed.status().message()));
+  }
+  if (!parsed->is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
+  return parsed;
 }
 
 int HttpStatusFor(int code) {

@@ -19,7 +19,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "nlohmann/json.hpp"
 
 namespace httplib {
 class Server;
@@ -35,5 +37,9 @@ std::string RestSegment(std::string_view kind);
 
 // HTTP status for a gRPC status code, as grpc-gateway maps them.
 int HttpStatusFor(int grpc_code);
+
+// A service REST route's request body as a JSON object; an empty body is an empty object (PUT
+// .../suspend sends none). Anything else is InvalidArgument with a message for the caller.
+absl::StatusOr<nlohmann::json> ParseObjectBody(const std::string& body);
 
 }  // namespace argonaut::gateway

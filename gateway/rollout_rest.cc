@@ -38,15 +38,9 @@ void SendJson(httplib::Response& res, const grpc::Status& s, const Reply& reply)
 
 // The request body as a JSON object; an empty body is an empty object.
 bool Body(const httplib::Request& req, httplib::Response& res, json* out) {
-  if (req.body.empty()) {
-    *out = json::object();
-    return true;
-  }
-  absl::StatusOr<json> parsed = manifest::ParseJsonText(req.body);
-  if (!parsed.ok() || !parsed->is_object()) {
-    SendError(res, grpc::StatusCode::INVALID_ARGUMENT,
-              parsed.ok() ? "request body must be a JSON object"
-                          : absl::StrCat("request body: ", parsed.status().message()));
+  absl::StatusOr<json> parsed = ParseObjectBody(req.body);
+  if (!parsed.ok()) {
+    SendError(res, grpc::StatusCode::INVALID_ARGUMENT, std::string(parsed.status().message()));
     return false;
   }
   *out = *std::move(parsed);

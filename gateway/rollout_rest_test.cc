@@ -264,6 +264,12 @@ TEST_F(RolloutRestTest, InfoActionsAndErrors) {
   res = http_->Put("/api/v1/rollouts/ns1/demo/abort", "[1]", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["message"], "request body must be a JSON object");
+  res = http_->Put("/api/v1/rollouts/ns1/demo/abort", "{", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["message"].get<std::string>().rfind("request body: ", 0), 0u)
+      << res->body;
 }
 
 TEST(SwaggerSchemaTest, FindsWhatDoesNotConform) {
