@@ -409,6 +409,16 @@ std::string HmacSha1Hex(absl::string_view key, absl::string_view data) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(out), len));
 }
 
+namespace {
+
+bool LooksLikeJsonDocument(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (text[first] != '{' && text[first] != '[')) return false;
+  return json::accept(text);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Listener>> StartWebhook(std::unique_ptr<Emitter> emitter) {
   const json ctx = emitter->spec().config;
   const std::string where = emitter->spec().path();
@@ -417,7 +427,10 @@ absl::StatusOr<std::unique_ptr<Listener>> StartWebhook(std::unique_ptr<Emitter> 
     const std::string type = req.get_header_value("Content-Type");
     if (req.method == "GET") {
       body = Values(req.params);
-    } else if (absl::StartsWith(type, "application/x-www-form-urlencoded")) {
+    } else if (absl::StartsWith(type, "application/x-www-form-urlencoded") &&
+               !LooksLikeJsonDocument(req.body)) {
+      // `curl -d '{"message": ...}'` (the seed's call) labels a JSON document as a form;
+      // a real form body never starts with '{' or '[' and parses as JSON, so those stay JSON.
       httplib::Params form;
       httplib::detail::parse_query_text(req.body, form);
       body = Values(form);
