@@ -111,6 +111,22 @@ TEST_F(WebhookTest, PublishesJsonAndRawBodiesAndAnswersSuccess) {
   EXPECT_EQ(status["listeners"][0]["eventsSent"], 2);
 }
 
+TEST_F(WebhookTest, FormLabelledJsonStaysJsonAndRealFormsAreValues) {
+  ASSERT_OK_AND_ASSIGN(auto runner, Start("webhook", {{"example", Hook("/example")}}));
+  auto c = Client();
+  // What `curl -d '{"message": ...}'` sends: a JSON document labelled as a form.
+  auto r = c.Post("/example", R"({"message": "HelloWorld!"})", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Post("/example", "a=1&a=2&b=x", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  std::vector<CloudEvent> events = collector_.WaitFor(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].data["body"], json({{"message", "HelloWorld!"}}));
+  EXPECT_EQ(events[1].data["body"], json({{"a", {"1", "2"}}, {"b", {"x"}}}));
+}
+
 TEST_F(WebhookTest, RefusesWrongMethodPathAndOversizedBodies) {
   ASSERT_OK_AND_ASSIGN(auto runner,
                        Start("webhook", {{"small", Hook("/small", {{"maxPayloadSize", 16}})}}));
