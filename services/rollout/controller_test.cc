@@ -20,6 +20,7 @@
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
 #include "lib/store/in_memory_store.h"
+#include "services/rollout/test_util.h"
 
 namespace argonaut::rollout {
 namespace {
@@ -77,25 +78,12 @@ json StatusOf(const json& r) { return r.value("status", json::object()); }
 class RolloutControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/roc-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto ckinds = resource::KindsOfService("cluster");
-    cstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
-    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
-                                                    cluster::KubernetesValidator());
-    auto c = cluster::LocalCluster::Start(
-        capi_.get(), {.data_dir = dir_,
-                      .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
-                      .pod_network = false});
+    auto c = test_util::StartTestCluster("roc-");
     ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    auto rkinds = resource::KindsOfService("rollout");
-    rstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(rkinds)});
-    rapi_ = std::make_unique<resource::ResourceApi>(rstore_.get(), rkinds);
+    cluster_env_ = *std::move(c);
+    cluster_ = cluster_env_.cluster.get();
+    rollouts_ = test_util::NewRolloutStore();
+    rapi_ = rollouts_.api.get();
     StartController();
   }
   void TearDown() override {
@@ -106,8 +94,7 @@ class RolloutControllerTest : public ::testing::Test {
 
   void StartController() {
     controller_ = std::make_unique<RolloutController>(
-        rapi_.get(), cluster_.get(),
-        RolloutControllerOptions{.clock = &clock_, .metrics = &registry_});
+        rapi_, cluster_, RolloutControllerOptions{.clock = &clock_, .metrics = &registry_});
     ASSERT_OK(controller_->Start());
   }
 
@@ -269,12 +256,12 @@ class RolloutControllerTest : public ::testing::Test {
     EXPECT_EQ(steps.back(), last);
   }
 
-  std::string dir_;
   controller::FakeClock clock_;
   metrics::MetricsRegistry registry_;
-  std::unique_ptr<store::InMemoryStore> cstore_, rstore_;
-  std::unique_ptr<resource::ResourceApi> capi_, rapi_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
+  test_util::TestCluster cluster_env_;
+  test_util::TestRolloutStore rollouts_;
+  cluster::LocalCluster* cluster_ = nullptr;  // cluster_env_'s
+  resource::ResourceApi* rapi_ = nullptr;     // rollouts_'
   std::unique_ptr<RolloutController> controller_;
   std::atomic<bool> recording_{false};
   std::thread recorder_;

@@ -17,6 +17,7 @@
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
 #include "lib/store/in_memory_store.h"
+#include "services/rollout/test_util.h"
 #include "services/rollout/validation/validate.h"
 
 namespace argonaut::rollout {
@@ -86,28 +87,14 @@ json StatusOf(const json& r) { return r.value("status", json::object()); }
 class RolloutServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/ros-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto ckinds = resource::KindsOfService("cluster");
-    cstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
-    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
-                                                    cluster::KubernetesValidator());
-    auto c = cluster::LocalCluster::Start(
-        capi_.get(), {.data_dir = dir_,
-                      .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
-                      .pod_network = false});
+    auto c = test_util::StartTestCluster("ros-");
     ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    auto rkinds = resource::KindsOfService("rollout");
-    rstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(rkinds)});
-    rapi_ = std::make_unique<resource::ResourceApi>(rstore_.get(), rkinds,
-                                                    validation::RolloutValidator());
+    cluster_env_ = *std::move(c);
+    cluster_ = cluster_env_.cluster.get();
+    rollouts_ = test_util::NewRolloutStore(validation::RolloutValidator());
+    rapi_ = rollouts_.api.get();
     server_ = std::make_unique<RolloutServer>(
-        rapi_.get(), RolloutServerOptions{.cluster = cluster_.get(), .metrics = &registry_});
+        rapi_, RolloutServerOptions{.cluster = cluster_, .metrics = &registry_});
     ASSERT_OK(server_->Start());
     ASSERT_TRUE(server_->runs_controllers());
     Apply(kTemplates);
@@ -170,11 +157,11 @@ class RolloutServerTest : public ::testing::Test {
     return Str(StatusOf(r), "stableRS");
   }
 
-  std::string dir_;
   metrics::MetricsRegistry registry_;
-  std::unique_ptr<store::InMemoryStore> cstore_, rstore_;
-  std::unique_ptr<resource::ResourceApi> capi_, rapi_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
+  test_util::TestCluster cluster_env_;
+  test_util::TestRolloutStore rollouts_;
+  cluster::LocalCluster* cluster_ = nullptr;  // cluster_env_'s
+  resource::ResourceApi* rapi_ = nullptr;     // rollouts_'
   std::unique_ptr<RolloutServer> server_;
 };
 
