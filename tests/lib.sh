@@ -76,3 +76,38 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
+
+# For tests that run services as separate processes:
+
+# stop_pid PID SIGNAL: signal, wait up to 20 s (a cluster stops its pods),
+# then KILL. STOP_RC is the process' exit status.
+STOP_RC=0
+stop_pid() {
+  local pid=$1 sig=$2
+  STOP_RC=0
+  [[ -n "$pid" ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || STOP_RC=$?
+}
+
+# wait_ready NAME PID URL LOG: polls URL for up to 15 s; fails, showing LOG, if PID
+# exits first or URL never answers.
+wait_ready() {
+  local name=$1 pid=$2 url=$3 log=$4
+  for _ in $(seq 1 150); do
+    curl -sf "$url" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$log" >&2
+      fail "$name exited early"
+    fi
+    sleep 0.1
+  done
+  cat "$log" >&2
+  fail "$name did not become ready"
+}

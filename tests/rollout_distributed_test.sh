@@ -26,23 +26,6 @@ RO_PID=""
 GW_PID=""
 REC_PID=""
 
-# stop_pid PID SIGNAL: signal, wait up to 20 s (a cluster stops its pods),
-# then KILL. STOP_RC is the process' exit status.
-STOP_RC=0
-stop_pid() {
-  local pid=$1 sig=$2
-  STOP_RC=0
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || STOP_RC=$?
-}
-
 stop_all() {
   stop_pid "$REC_PID" TERM
   stop_pid "$GW_PID" TERM
@@ -51,21 +34,6 @@ stop_all() {
   REC_PID="" GW_PID="" RO_PID="" CLUSTER_PID=""
 }
 trap stop_all EXIT
-
-# wait_ready NAME PID URL LOG
-wait_ready() {
-  local name=$1 pid=$2 url=$3 log=$4
-  for _ in $(seq 1 150); do
-    curl -sf "$url" >/dev/null 2>&1 && return 0
-    if ! kill -0 "$pid" 2>/dev/null; then
-      cat "$log" >&2
-      fail "$name exited early"
-    fi
-    sleep 0.1
-  done
-  cat "$log" >&2
-  fail "$name did not become ready"
-}
 
 start_cluster() {
   "$CLUSTER_BIN" --grpc_port="$CLUSTER_GRPC" --http_port="$CLUSTER_HTTP" --isolation=plain \
