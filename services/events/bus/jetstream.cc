@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -105,12 +104,8 @@ class JetStreamBus : public EventBus {
       // Destroy (not Unsubscribe): the durable consumer must stay.
       if (state->sub != nullptr) natsSubscription_Destroy(state->sub);
     }
-    absl::Time t0 = absl::Now();
     jsCtx_Destroy(js_);
     natsConnection_Destroy(nc_);
-    if (std::getenv("BUS_DEBUG") != nullptr) {
-      std::fprintf(stderr, "destroy in %s\n", absl::FormatDuration(absl::Now() - t0).c_str());
-    }
   }
 
   absl::Status EnsureStream() {
@@ -175,12 +170,7 @@ class JetStreamBus : public EventBus {
 
   absl::StatusOr<std::vector<StoredEvent>> Read(std::string_view consumer, size_t max,
                                                 absl::Time deadline) override {
-    absl::Time t0 = absl::Now();
     ASSIGN_OR_RETURN(ConsumerState * state, State(consumer));
-    if (std::getenv("BUS_DEBUG") != nullptr) {
-      std::fprintf(stderr, "read %s state in %s\n", std::string(consumer).c_str(),
-                   absl::FormatDuration(absl::Now() - t0).c_str());
-    }
     std::vector<StoredEvent> out;
     if (max == 0) return out;
     absl::MutexLock lock(&state->mu);
@@ -209,11 +199,6 @@ class JetStreamBus : public EventBus {
       natsMsgList list{};
       jsErrCode jerr = static_cast<jsErrCode>(0);
       natsStatus s = natsSubscription_Fetch(&list, state->sub, batch, Millis(left), &jerr);
-      if (std::getenv("BUS_DEBUG") != nullptr) {
-        std::fprintf(stderr, "fetch want=%zu left=%lldms -> %s count=%d\n", want,
-                     (long long)absl::ToInt64Milliseconds(left), natsStatus_GetText(s),
-                     s == NATS_OK ? list.Count : -1);
-      }
       if (s == NATS_TIMEOUT) return absl::OkStatus();
       RETURN_IF_ERROR(FromNats(s, jerr, "fetch"));
       for (int i = 0; i < list.Count; ++i) {
@@ -259,12 +244,7 @@ class JetStreamBus : public EventBus {
     jsOptions_Init(&jo);
     jo.Wait = Millis(options_.timeout);
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    absl::Time t0 = absl::Now();
     natsStatus acked = natsMsg_AckSync(last->msg, &jo, &jerr);
-    if (std::getenv("BUS_DEBUG") != nullptr) {
-      std::fprintf(stderr, "acksync %llu -> %s in %s\n", (unsigned long long)last->seq,
-                   natsStatus_GetText(acked), absl::FormatDuration(absl::Now() - t0).c_str());
-    }
     RETURN_IF_ERROR(FromNats(acked, jerr, absl::StrCat("ack offset ", last->seq)));
     while (!state->held.empty() && state->held.front().seq <= offset) {
       natsMsg_Destroy(state->held.front().msg);
