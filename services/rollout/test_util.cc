@@ -12,7 +12,7 @@
 
 namespace argonaut::rollout::test_util {
 
-absl::StatusOr<TestCluster> StartTestCluster(const std::string& prefix) {
+absl::StatusOr<TestCluster> StartTestCluster(const std::string& prefix, bool builtin_images) {
   TestCluster t;
   const char* tmp = std::getenv("TEST_TMPDIR");
   t.dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", prefix,
@@ -23,11 +23,18 @@ absl::StatusOr<TestCluster> StartTestCluster(const std::string& prefix) {
                                 {.kinds = resource::ResourceApi::ColumnFamilies(kinds)}));
   t.api =
       std::make_unique<resource::ResourceApi>(t.store.get(), kinds, cluster::KubernetesValidator());
-  ASSIGN_OR_RETURN(t.cluster,
-                   cluster::LocalCluster::Start(
-                       t.api.get(), {.data_dir = t.dir,
-                                     .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
-                                     .pod_network = false}));
+  cluster::LocalClusterOptions options{.data_dir = t.dir,
+                                       .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
+                                       .pod_network = false};
+  if (builtin_images) {
+    const char* src = std::getenv("TEST_SRCDIR");
+    const char* ws = std::getenv("TEST_WORKSPACE");
+    options.builtin_binary =
+        absl::StrCat(src != nullptr ? src : ".", "/", ws != nullptr ? ws : "argonaut",
+                     "/lib/cluster/images/builtin_images");
+    options.builtin_prefix = {};
+  }
+  ASSIGN_OR_RETURN(t.cluster, cluster::LocalCluster::Start(t.api.get(), options));
   return t;
 }
 

@@ -23,7 +23,10 @@ struct TestCluster {
 };
 
 // Starts a plain-process LocalCluster in $TEST_TMPDIR/<prefix><current test name> (emptied first).
-absl::StatusOr<TestCluster> StartTestCluster(const std::string& prefix);
+// With `builtin_images` every image runs as //lib/cluster/images:builtin_images from the test's
+// runfiles (the test needs it in `data`).
+absl::StatusOr<TestCluster> StartTestCluster(const std::string& prefix,
+                                             bool builtin_images = false);
 
 struct TestRolloutStore {
   std::unique_ptr<store::InMemoryStore> store;

@@ -23,6 +23,7 @@
 #include "services/rollout/analysis/analysis_controller.h"
 #include "services/rollout/analysis/assess.h"
 #include "services/rollout/analysis/provider.h"
+#include "services/rollout/test_util.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
@@ -34,34 +35,14 @@ using ::testing::Not;
 class ClusterAnalysisTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/act-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto ckinds = resource::KindsOfService("cluster");
-    cstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
-    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
-                                                    cluster::KubernetesValidator());
-    const char* src = std::getenv("TEST_SRCDIR");
-    const char* ws = std::getenv("TEST_WORKSPACE");
-    auto c = cluster::LocalCluster::Start(
-        capi_.get(), {.data_dir = dir_,
-                      .builtin_binary = absl::StrCat(src != nullptr ? src : ".", "/",
-                                                     ws != nullptr ? ws : "argonaut",
-                                                     "/lib/cluster/images/builtin_images"),
-                      .builtin_prefix = {},
-                      .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
-                      .pod_network = false});
+    auto c = test_util::StartTestCluster("act-", /*builtin_images=*/true);
     ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-
-    auto rkinds = resource::KindsOfService("rollout");
-    rstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(rkinds)});
-    rapi_ = std::make_unique<resource::ResourceApi>(rstore_.get(), rkinds);
+    cluster_env_ = *std::move(c);
+    cluster_ = cluster_env_.cluster.get();
+    rollouts_ = test_util::NewRolloutStore();
+    rapi_ = rollouts_.api.get();
     controller_ = std::make_unique<AnalysisRunController>(
-        rapi_.get(), cluster_.get(), AnalysisControllerOptions{.clock = &clock_});
+        rapi_, cluster_, AnalysisControllerOptions{.clock = &clock_});
     ASSERT_OK(controller_->Start());
   }
   void TearDown() override {
@@ -112,11 +93,11 @@ class ClusterAnalysisTest : public ::testing::Test {
                              {"command", {"sh", "-c", script}}}}}}}}}}}}}}}};
   }
 
-  std::string dir_;
   controller::FakeClock clock_;
-  std::unique_ptr<store::InMemoryStore> cstore_, rstore_;
-  std::unique_ptr<resource::ResourceApi> capi_, rapi_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
+  test_util::TestCluster cluster_env_;
+  test_util::TestRolloutStore rollouts_;
+  cluster::LocalCluster* cluster_ = nullptr;  // cluster_env_'s
+  resource::ResourceApi* rapi_ = nullptr;     // rollouts_'
   std::unique_ptr<AnalysisRunController> controller_;
 };
 

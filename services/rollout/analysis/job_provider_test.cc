@@ -16,6 +16,7 @@
 #include "lib/store/in_memory_store.h"
 #include "services/rollout/analysis/assess.h"
 #include "services/rollout/analysis/provider.h"
+#include "services/rollout/test_util.h"
 
 namespace argonaut::rollout::analysis {
 namespace {
@@ -25,27 +26,11 @@ using nlohmann::json;
 class JobProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/jp-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto kinds = resource::KindsOfService("cluster");
-    store_ = *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(kinds)});
-    api_ = std::make_unique<resource::ResourceApi>(store_.get(), kinds,
-                                                   cluster::KubernetesValidator());
-    const char* src = std::getenv("TEST_SRCDIR");
-    const char* ws = std::getenv("TEST_WORKSPACE");
-    auto c = cluster::LocalCluster::Start(
-        api_.get(), {.data_dir = dir_,
-                     .builtin_binary = absl::StrCat(src != nullptr ? src : ".", "/",
-                                                    ws != nullptr ? ws : "argonaut",
-                                                    "/lib/cluster/images/builtin_images"),
-                     .builtin_prefix = {},
-                     .isolation = cluster::LocalClusterOptions::Isolation::kPlain,
-                     .pod_network = false});
+    auto c = test_util::StartTestCluster("jp-", /*builtin_images=*/true);
     ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    auto p = NewProvider(Metric("exit 0"), {.cluster = cluster_.get(), .clock = &clock_});
+    cluster_env_ = *std::move(c);
+    cluster_ = cluster_env_.cluster.get();
+    auto p = NewProvider(Metric("exit 0"), {.cluster = cluster_, .clock = &clock_});
     ASSERT_OK(p.status());
     provider_ = std::move(*p);
   }
@@ -80,11 +65,9 @@ class JobProviderTest : public ::testing::Test {
     return m;
   }
 
-  std::string dir_;
   controller::FakeClock clock_;
-  std::unique_ptr<store::InMemoryStore> store_;
-  std::unique_ptr<resource::ResourceApi> api_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
+  test_util::TestCluster cluster_env_;
+  cluster::LocalCluster* cluster_ = nullptr;  // cluster_env_'s
   std::unique_ptr<MetricProvider> provider_;
 };
 
