@@ -58,10 +58,16 @@ json RolloutSpec() {
       "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}})");
 }
 
+// A valid Sensor spec (the events service validates what it stores).
+json SensorSpec() {
+  return json::parse(R"({"dependencies": [{"name": "d", "eventSourceName": "es", "eventName": "e"}],
+      "triggers": [{"template": {"name": "t", "log": {}}}]})");
+}
+
 TEST_F(PlatformTest, RoutesEachKindToItsService) {
   ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", Spec()}}).ok());
   ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", RolloutSpec()}}).ok());
-  ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", json::object()}}).ok());
+  ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", SensorSpec()}}).ok());
   ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", json::object()}}).ok());
   // Each object lives only in the store of the service that owns its kind.
   EXPECT_OK(platform_->service("workflow").store().Get("workflows", "default/w"));
