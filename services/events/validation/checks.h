@@ -7,26 +7,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "lib/base/field_errors.h"
 
 namespace argonaut::events::validation::internal {
 
-// Collects every violation, each as "<path>: <message>", like Kubernetes' field.ErrorList.
-class Errors {
- public:
-  void Add(absl::string_view path, absl::string_view message) {
-    items_.push_back(absl::StrCat(path, ": ", message));
-  }
-  bool empty() const { return items_.empty(); }
-  absl::Status ToStatus() const;
-
- private:
-  std::vector<std::string> items_;
-};
-
-inline std::string Field(absl::string_view path, absl::string_view name) {
-  return absl::StrCat(path, ".", name);
-}
-inline std::string Index(absl::string_view path, int i) { return absl::StrCat(path, "[", i, "]"); }
+// Every violation as "<path>: <message>" (lib/base/field_errors.h).
+using Errors = ::argonaut::base::FieldErrors;
+using ::argonaut::base::Field;
+using ::argonaut::base::Index;
 // A map entry as lib/manifest spells it: `.key` when plain, else `["a.b/c"]`.
 std::string Key(absl::string_view path, absl::string_view key);
 

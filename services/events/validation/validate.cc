@@ -11,7 +11,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
@@ -22,11 +21,6 @@
 
 namespace argonaut::events::validation {
 namespace internal {
-
-absl::Status Errors::ToStatus() const {
-  if (items_.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(items_, "; "));
-}
 
 std::string Key(absl::string_view path, absl::string_view key) {
   bool simple = !key.empty();

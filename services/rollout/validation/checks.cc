@@ -85,11 +85,6 @@ absl::StatusOr<absl::Duration> PauseDuration(absl::string_view duration) {
 
 namespace internal {
 
-absl::Status Errors::ToStatus() const {
-  if (items_.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(items_, "; "));
-}
-
 bool IsPlaceholder(absl::string_view text) { return absl::StrContains(text, "{{"); }
 
 absl::StatusOr<std::optional<int64_t>> IntOrStringValue(absl::string_view text) {

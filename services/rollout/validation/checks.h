@@ -13,26 +13,14 @@
 #include "argonaut/rollout/v1/rollout.pb.h"
 #include "google/protobuf/map.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "lib/base/field_errors.h"
 
 namespace argonaut::rollout::validation::internal {
 
-// Collects every violation, each as "<path>: <message>", like Kubernetes' field.ErrorList.
-class Errors {
- public:
-  void Add(absl::string_view path, absl::string_view message) {
-    items_.push_back(absl::StrCat(path, ": ", message));
-  }
-  bool empty() const { return items_.empty(); }
-  absl::Status ToStatus() const;
-
- private:
-  std::vector<std::string> items_;
-};
-
-inline std::string Field(absl::string_view path, absl::string_view name) {
-  return absl::StrCat(path, ".", name);
-}
-inline std::string Index(absl::string_view path, int i) { return absl::StrCat(path, "[", i, "]"); }
+// Every violation as "<path>: <message>" (lib/base/field_errors.h).
+using Errors = ::argonaut::base::FieldErrors;
+using ::argonaut::base::Field;
+using ::argonaut::base::Index;
 
 // The integer an IntOrString holds. nullopt for an empty value and for `{{args.x}}`
 // placeholders (resolved when a run is built); a string that is neither is an error.
