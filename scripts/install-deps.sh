@@ -17,7 +17,7 @@ PACKAGES=(
   # minimal Debian 12 images leave it out)
   tzdata
   # tests: promtool and a real Prometheus server to scrape the services
-  prometheus curl python3 git
+  prometheus curl python3 python3-yaml git
   # the events service's JetStream bus backend and its tests
   nats-server
   # the events service's webhook signatures (HMAC)
