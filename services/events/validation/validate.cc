@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
+#include "lib/base/go_duration.h"
 #include "lib/cron/schedule.h"
 #include "lib/manifest/codec.h"
 #include "services/events/validation/checks.h"
@@ -308,57 +309,7 @@ absl::StatusOr<std::vector<std::string>> ConditionNames(absl::string_view expres
 }
 
 absl::StatusOr<absl::Duration> ParseGoDuration(absl::string_view text) {
-  const auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid duration \"", text, "\"", why));
-  };
-  absl::string_view s = text;
-  bool negative = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s == "0") return absl::ZeroDuration();
-  if (s.empty()) return invalid("");
-  double nanos = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && (absl::ascii_isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
-      ++i;
-    }
-    const std::string number(s.substr(0, i));
-    if (number.empty() || number == "." || number.find('.') != number.rfind('.')) {
-      return invalid("");
-    }
-    s.remove_prefix(i);
-    size_t j = 0;
-    while (j < s.size() && !absl::ascii_isdigit(static_cast<unsigned char>(s[j])) && s[j] != '.') {
-      ++j;
-    }
-    const absl::string_view unit = s.substr(0, j);
-    s.remove_prefix(j);
-    double scale = 0;
-    if (unit == "ns") {
-      scale = 1;
-    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
-      scale = 1e3;
-    } else if (unit == "ms") {
-      scale = 1e6;
-    } else if (unit == "s") {
-      scale = 1e9;
-    } else if (unit == "m") {
-      scale = 60e9;
-    } else if (unit == "h") {
-      scale = 3600e9;
-    } else if (unit.empty()) {
-      return invalid(": missing unit");
-    } else {
-      return invalid(absl::StrCat(": unknown unit \"", unit, "\""));
-    }
-    nanos += std::strtod(number.c_str(), nullptr) * scale;
-    if (nanos > 9.2e18) return invalid(": out of range");
-  }
-  const absl::Duration d = absl::Nanoseconds(static_cast<int64_t>(std::llround(nanos)));
-  return negative ? -d : d;
+  return base::ParseGoDuration(text);
 }
 
 }  // namespace argonaut::events::validation
