@@ -22,6 +22,9 @@ PACKAGES=(
   nats-server
   # the events service's webhook signatures (HMAC)
   libssl-dev
+  # the CD service: git client, jsonnet sources, jq paths in ignoreDifferences,
+  # git daemon / http-backend in its tests
+  libgit2-dev libjsonnet-dev libjq-dev jsonnet
 )
 
 missing=()
@@ -47,4 +50,17 @@ if ((${#missing[@]})); then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The CD service renders kustomize sources with `kubectl kustomize` (or a
+# `kustomize` binary). Debian's kubernetes-client provides kubectl; install it
+# only when neither is on PATH (its /usr/bin/kubectl would clash with another
+# kubectl package).
+if ! command -v kubectl >/dev/null && ! command -v kustomize >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to install kubernetes-client" >&2
+    exit 1
+  fi
+  echo "install-deps: installing kubernetes-client (kubectl kustomize)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
