@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/expr/govaluate.h"
+#include "lib/lua/lua.h"
 #include "re2/re2.h"
 #include "services/events/sensors/go_template.h"
 #include "services/events/sensors/json_path.h"
-#include "services/events/sensors/lua_script.h"
 
 namespace argonaut::events::sensors {
 namespace {
@@ -183,7 +183,7 @@ absl::StatusOr<bool> TimeFilter(const nlohmann::json& filter, absl::Time event_t
 }
 
 absl::StatusOr<bool> ScriptFilter(const std::string& script, const nlohmann::json& data) {
-  auto out = RunLua(script, data);
+  auto out = lua::RunLua(script, "event", data);
   if (!out.ok()) return out.status();
   return out->is_boolean() && out->get<bool>();
 }
@@ -288,7 +288,7 @@ absl::StatusOr<CloudEvent> ApplyTransform(const nlohmann::json& dependency, Clou
         "transform.script (Lua)");
   std::string script = Str(t, "script");
   if (script.empty()) return event;
-  auto out = RunLua(script, event.data);
+  auto out = lua::RunLua(script, "event", event.data);
   if (!out.ok()) return out.status();
   if (!out->is_object() && !out->is_array())
     return absl::InvalidArgumentError("transform.script must return a table");

@@ -1,4 +1,4 @@
-#include "services/events/sensors/lua_script.h"
+#include "lib/lua/lua.h"
 
 #include <cmath>
 #include <lua5.1/lua.hpp>
@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace argonaut::events::sensors {
+namespace argonaut::lua {
 namespace {
 
 constexpr int kMaxDepth = 64;
@@ -94,11 +94,12 @@ void Budget(lua_State* L, lua_Debug*) { luaL_error(L, "script exceeded its instr
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> RunLua(std::string_view script, const nlohmann::json& data) {
+absl::StatusOr<nlohmann::json> RunLua(std::string_view script, std::string_view global_name,
+                                      const nlohmann::json& value) {
   std::unique_ptr<lua_State, void (*)(lua_State*)> state(luaL_newstate(), lua_close);
   if (!state) return absl::ResourceExhaustedError("cannot create a Lua state");
   lua_State* L = state.get();
-  // Base, string, table and math only: a filter has no business with io/os.
+  // Base, string, table and math only: a user script has no business with io/os.
   const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
                                                         {LUA_STRLIBNAME, luaopen_string},
                                                         {LUA_TABLIBNAME, luaopen_table},
@@ -112,8 +113,9 @@ absl::StatusOr<nlohmann::json> RunLua(std::string_view script, const nlohmann::j
     lua_pushnil(L);
     lua_setglobal(L, unsafe);
   }
-  Push(L, data, 0);
-  lua_setglobal(L, "event");
+  Push(L, value, 0);
+  std::string name(global_name);
+  lua_setglobal(L, name.c_str());
   lua_sethook(L, Budget, LUA_MASKCOUNT, kInstructionBudget);
   int base = lua_gettop(L);
   if (luaL_loadbuffer(L, script.data(), script.size(), "script") != 0 ||
@@ -125,4 +127,4 @@ absl::StatusOr<nlohmann::json> RunLua(std::string_view script, const nlohmann::j
   return Pull(L, base + 1, 0);
 }
 
-}  // namespace argonaut::events::sensors
+}  // namespace argonaut::lua
