@@ -8,6 +8,7 @@
 
 #include "lib/cluster/images/argosay.h"
 #include "lib/cluster/images/demo_http_server.h"
+#include "lib/cluster/images/guestbook_demo.h"
 #include "lib/cluster/images/nginx_image.h"
 #include "lib/cluster/images/rollouts_demo.h"
 
@@ -39,7 +40,7 @@ int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra) {
   if (argc < 1 || argv == nullptr || argv[0] == nullptr) {
     fprintf(stderr,
             "builtin image: missing image name (known: argosay, kubernetes-bootcamp, "
-            "rollouts-demo, nginx)\n");
+            "rollouts-demo, nginx, guestbook)\n");
     return 127;
   }
   std::string name = argv[0];
@@ -49,10 +50,11 @@ int RunBuiltinImage(int argc, char** argv, const ExtraBuiltins& extra) {
   if (name == "kubernetes-bootcamp") return RunKubernetesBootcamp(args);
   if (name == "rollouts-demo") return RunRolloutsDemo(args);
   if (name == "nginx") return RunNginxImage(args);
+  if (name == "guestbook") return RunGuestbookDemo(args);
   if (auto it = extra.find(name); it != extra.end()) return it->second(args);
   fprintf(stderr,
           "builtin image: unknown image program \"%s\" (known: argosay, kubernetes-bootcamp, "
-          "rollouts-demo, nginx)\n",
+          "rollouts-demo, nginx, guestbook)\n",
           name.c_str());
   return 127;
 }

@@ -1,6 +1,6 @@
 // Built-in images: programs that stand in for container images which cannot
 // be pulled here (argoproj/argosay, jocatalin/kubernetes-bootcamp,
-// argoproj/rollouts-demo, nginx). The image
+// argoproj/rollouts-demo, nginx, the guestbook front ends). The image
 // table runs them as `<binary> [__image] NAME args...`.
 #pragma once
 
@@ -11,7 +11,8 @@
 
 namespace argonaut::cluster {
 
-// Runs built-in image argv[0] ("argosay", "kubernetes-bootcamp", "rollouts-demo", "nginx") with
+// Runs built-in image argv[0] ("argosay", "kubernetes-bootcamp", "rollouts-demo", "nginx",
+// "guestbook") with
 // argv[1..] as its arguments and returns the process exit code. An unknown
 // name prints the known ones to stderr and returns 127, like a missing command.
 // `extra` adds programs that live above this library (the workflow
