@@ -22,7 +22,8 @@ std::string StrIn(const nlohmann::json* map, const char* key) {
 }  // namespace
 
 std::string TrackingId(std::string_view app_name, const ResourceKey& key) {
-  return absl::StrCat(std::string(app_name), ":", key.group, "/", key.kind, ":", key.ns, "/", key.name);
+  return absl::StrCat(std::string(app_name), ":", key.group, "/", key.kind, ":", key.ns, "/",
+                      key.name);
 }
 
 nlohmann::json PrepareTarget(const nlohmann::json& manifest, std::string_view app_name,
