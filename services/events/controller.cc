@@ -185,6 +185,26 @@ int RunnerController::starts(const std::string& key) const {
   return it == entries_.end() ? 0 : it->second.starts;
 }
 
+void RunnerController::AddLog(const std::string& key, LogLine line) {
+  line.key = key;
+  line.time = clock_->Now();
+  logs_.Add(std::move(line));
+}
+
+absl::Status RunnerController::Replay(const std::string& key, const bus::StoredEvent& event) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    return absl::NotFoundError(absl::StrCat(options_.kind, " ", key, " is not running"));
+  }
+  if (!it->second.runner) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options_.kind, " ", key, " did not start: ", it->second.start_error.message()));
+  }
+  // Replay only queues the event: holding mu_ across it is short.
+  return it->second.runner->Replay(event);
+}
+
 void RunnerController::StopEntry(const std::string& key) {
   std::unique_ptr<Runner> runner;
   {
@@ -194,7 +214,10 @@ void RunnerController::StopEntry(const std::string& key) {
     runner = std::move(it->second.runner);
     entries_.erase(it);
     written_.erase(key);
+    logged_.erase(key);
   }
+  // The object is gone; so are its lines.
+  logs_.Forget(key);
   if (runner) {
     runner->Stop();
     LogInfo(kLog, "runner stopped", {{"kind", options_.kind}, {"object", key}});
@@ -270,7 +293,11 @@ absl::StatusOr<controller::Result> RunnerController::Reconcile(const std::string
     }
     if (entry.start_error.ok()) {
       LogInfo(kLog, "runner started", {{"kind", options_.kind}, {"object", key}, {"bus", bus_key}});
+      AddLog(key, {.msg = absl::StrCat(entry.starts > 1 ? "restarted" : "started", " on bus ",
+                                       BusName(*object))});
     } else {
+      AddLog(key, {.level = "error",
+                   .msg = absl::StrCat("failed to start: ", entry.start_error.message())});
       LogWarn(kLog, "runner failed to start",
               {{"kind", options_.kind},
                {"object", key},
@@ -278,6 +305,7 @@ absl::StatusOr<controller::Result> RunnerController::Reconcile(const std::string
     }
     absl::MutexLock lock(&mu_);
     entries_[key] = std::move(entry);
+    logged_[key] = json();  // the new runner counts from zero
   }
 
   json status;
@@ -287,6 +315,11 @@ absl::StatusOr<controller::Result> RunnerController::Reconcile(const std::string
     const Entry& entry = entries_.at(key);
     status = StatusOf(entry);
     failed = !entry.start_error.ok();
+    if (!failed) {
+      json& logged = logged_[key];
+      for (LogLine& line : StatusLines(options_.kind, logged, status)) AddLog(key, std::move(line));
+      logged = status;
+    }
     auto w = written_.find(key);
     if (w != written_.end() && w->second == status) {
       return controller::Result{.requeue_after =

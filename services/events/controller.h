@@ -32,6 +32,7 @@
 #include "lib/resource/resource_api.h"
 #include "nlohmann/json.hpp"
 #include "services/events/bus/bus.h"
+#include "services/events/log_buffer.h"
 
 namespace argonaut::events {
 
@@ -70,6 +71,11 @@ class Runner {
   // sensors: the controller adds them).
   virtual nlohmann::json Status() const = 0;
   virtual void Stop() = 0;
+  // Hands one stored event to the runner again (the API's replay); only
+  // sensors take one.
+  virtual absl::Status Replay(const bus::StoredEvent&) {
+    return absl::FailedPreconditionError("only a sensor replays events");
+  }
 };
 
 // Starts the runner of one object on its bus.
@@ -109,6 +115,12 @@ class RunnerController : public controller::Reconciler {
   size_t running() const;
   int starts(const std::string& key) const;
 
+  // The lines about each object (log_buffer.h), for the API's log streams.
+  const LogBuffer& logs() const { return logs_; }
+  // Replays `event` on the runner of `key` ("<ns>/<name>"): NOT_FOUND when
+  // none runs, FAILED_PRECONDITION when its start failed.
+  absl::Status Replay(const std::string& key, const bus::StoredEvent& event);
+
  private:
   struct Entry {
     std::string fingerprint;  // spec + bus key
@@ -119,6 +131,7 @@ class RunnerController : public controller::Reconciler {
     int starts = 0;
   };
   void StopEntry(const std::string& key);
+  void AddLog(const std::string& key, LogLine line);
   // The status to write: the runner's, with conditions for a sensor.
   nlohmann::json StatusOf(const Entry& entry) const;
 
@@ -132,6 +145,9 @@ class RunnerController : public controller::Reconciler {
   // The last status written per key: written again only when it differs
   // (the store normalizes what it returns, so comparing with it would loop).
   std::map<std::string, nlohmann::json> written_ ABSL_GUARDED_BY(mu_);
+  // The status last turned into log lines per key (null after a start).
+  std::map<std::string, nlohmann::json> logged_ ABSL_GUARDED_BY(mu_);
+  LogBuffer logs_;
 
   std::unique_ptr<controller::Controller> controller_;
   std::unique_ptr<cluster::Informer> informer_;

@@ -50,12 +50,15 @@ absl::Status EventsServer::Start() {
       store_, &buses_,
       RunnerControllerOptions{.kind = "EventSource",
                               .start = EventSourceRunnerFactory(options_),
-                              .clock = options_.clock});
+                              .clock = options_.clock,
+                              .status_period = options_.status_period});
   RETURN_IF_ERROR(sources_->Start());
   sensors_ = std::make_unique<RunnerController>(
       store_, &buses_,
-      RunnerControllerOptions{
-          .kind = "Sensor", .start = SensorRunnerFactory(options_), .clock = options_.clock});
+      RunnerControllerOptions{.kind = "Sensor",
+                              .start = SensorRunnerFactory(options_),
+                              .clock = options_.clock,
+                              .status_period = options_.status_period});
   return sensors_->Start();
 }
 

@@ -38,6 +38,9 @@ struct EventsServerOptions {
   controller::Clock* clock = nullptr;  // null: the real clock
   // Where webhook listeners bind.
   std::string webhook_host = "127.0.0.1";
+  // How often the controllers refresh a running object's status (and so
+  // its log lines).
+  absl::Duration status_period = absl::Seconds(2);
 };
 
 class EventsServer {

@@ -1,6 +1,6 @@
 // The standalone events service: the resource API for EventSource, Sensor and
-// EventBus (checked by the events validator) and the event source and sensor
-// controllers (the same EventsServer `argonaut up` runs). Resource sources
+// EventBus (checked by the events validator), the events API (api/) and the
+// event source and sensor controllers (the same EventsServer `argonaut up` runs). Resource sources
 // and k8s triggers use the cluster service at --cluster; argoWorkflow and
 // rollout triggers call the services at --workflow and --rollout. Other
 // flags: see lib/server/service_main.h.
@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "lib/cluster/remote_cluster.h"
 #include "lib/server/service_main.h"
+#include "services/events/api/events_service.h"
 #include "services/events/events_server.h"
 #include "services/events/validation/validate.h"
 
@@ -31,6 +32,7 @@ struct Parts {
   std::unique_ptr<argonaut::workflow::v1::WorkflowService::Stub> workflows;
   std::unique_ptr<argonaut::rollout::v1::RolloutService::Stub> rollouts;
   std::unique_ptr<argonaut::events::EventsServer> events;
+  std::unique_ptr<argonaut::events::api::EventsApi> api;
 };
 
 }  // namespace
@@ -63,7 +65,11 @@ int main(int argc, char** argv) {
                                             .rollouts = parts->rollouts.get(),
                                             .metrics = &registry,
                                             .webhook_host = absl::GetFlag(FLAGS_webhook_host)});
-            (void)srv;
+            parts->api =
+                std::make_unique<events::api::EventsApi>(&bundle.api(), parts->events.get());
+            srv.AddService(parts->api->event_sources());
+            srv.AddService(parts->api->sensors());
+            srv.AddService(parts->api->events());
             if (absl::Status s = parts->events->Start(); !s.ok()) return s;
             return [parts] { parts->events->Stop(); };
           }});

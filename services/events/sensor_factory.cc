@@ -17,6 +17,7 @@ class SensorRunnerAdapter : public Runner {
       : runner_(std::move(runner)) {}
   nlohmann::json Status() const override { return runner_->Status(); }
   void Stop() override { runner_->Stop(); }
+  absl::Status Replay(const bus::StoredEvent& event) override { return runner_->Replay(event); }
 
  private:
   std::unique_ptr<sensors::SensorRunner> runner_;

@@ -1,6 +1,7 @@
 #include "services/events/sensors/sensor_runner.h"
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -64,6 +65,14 @@ class Runner final : public SensorRunner {
     absl::MutexLock lock(&mu_);
     return status_;
   }
+  absl::Status Replay(const bus::StoredEvent& event) override {
+    absl::MutexLock lock(&mu_);
+    if (replays_.size() >= 64) {
+      return absl::ResourceExhaustedError("sensor has 64 replays queued already; retry later");
+    }
+    replays_.push_back(event);
+    return absl::OkStatus();
+  }
   void Stop() override {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
@@ -74,7 +83,7 @@ class Runner final : public SensorRunner {
   controller::Clock* clock() { return ctx_.clock ? ctx_.clock : controller::RealClock::Get(); }
   void Loop();
   // false: the event must be read again later (a trigger's target is down).
-  bool Process(const bus::StoredEvent& stored);
+  bool Process(const bus::StoredEvent& stored, bool replay = false);
   absl::Status Fire(Trigger& t, const EventsByDependency& events);
   absl::StatusOr<std::string> Attempts(Trigger& t, const json& trigger,
                                        const EventsByDependency& events);
@@ -96,6 +105,7 @@ class Runner final : public SensorRunner {
   mutable absl::Mutex mu_;
   json status_ ABSL_GUARDED_BY(mu_) = {{"dependencies", json::object()},
                                        {"triggers", json::object()}};
+  std::deque<bus::StoredEvent> replays_ ABSL_GUARDED_BY(mu_);
 };
 
 absl::Status Runner::Init(const json& sensor) {
@@ -209,6 +219,16 @@ absl::Status Runner::Init(const json& sensor) {
 
 void Runner::Loop() {
   while (!stop_) {
+    // Replays run on this thread, between bus reads: triggers keep one caller.
+    std::deque<bus::StoredEvent> replays;
+    {
+      absl::MutexLock lock(&mu_);
+      replays.swap(replays_);
+    }
+    for (const bus::StoredEvent& e : replays) {
+      if (stop_) return;
+      Process(e, /*replay=*/true);
+    }
     auto batch = bus_->Read(consumer_, 64, absl::Now() + absl::Milliseconds(200));
     if (!batch.ok()) {
       LogWarn("sensor", "bus read failed",
@@ -226,7 +246,7 @@ void Runner::Loop() {
   }
 }
 
-bool Runner::Process(const bus::StoredEvent& stored) {
+bool Runner::Process(const bus::StoredEvent& stored, bool replay) {
   const CloudEvent& raw = stored.event;
   absl::Time start = absl::Now();
   absl::Time now = Now();
@@ -234,7 +254,7 @@ bool Runner::Process(const bus::StoredEvent& stored) {
   for (auto it = seen_ids_.begin(); it != seen_ids_.end();)
     it = now - it->second > absl::Minutes(1) ? seen_ids_.erase(it) : std::next(it);
   std::vector<std::pair<Trigger*, EventsByDependency>> fires;
-  if (!seen_ids_.emplace(raw.id, now).second) {
+  if (!seen_ids_.emplace(raw.id, now).second && !replay) {
     (void)bus_->Ack(consumer_, stored.offset);
     return true;
   }
@@ -291,7 +311,9 @@ bool Runner::Process(const bus::StoredEvent& stored) {
     absl::Status s = Fire(*t, events);
     if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) return false;
   }
-  if (absl::Status s = bus_->Ack(consumer_, stored.offset); !s.ok()) {
+  // A replayed event may lie past the acknowledged offset: acking it would
+  // skip the events between.
+  if (absl::Status s = replay ? absl::OkStatus() : bus_->Ack(consumer_, stored.offset); !s.ok()) {
     LogWarn("sensor", "ack failed", {{"sensor", name_}, {"error", s.ToString()}});
     return false;
   }

@@ -30,6 +30,10 @@ class SensorRunner {
   //  "triggers": {<name>: {"lastResult": "Succeeded"|"Failed", "lastError": ..,
   //  "time": .., "fired": N, "failed": N}}}
   virtual nlohmann::json Status() const = 0;
+  // Queues `event` to be processed again by this sensor alone, as if read
+  // from the bus but without the duplicate-id check and without moving the
+  // sensor's acknowledged offset. Returns once queued.
+  virtual absl::Status Replay(const bus::StoredEvent& event) = 0;
   // Stops the reader; returns once no trigger runs any more. Idempotent.
   virtual void Stop() = 0;
 };
