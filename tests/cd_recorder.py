@@ -47,7 +47,7 @@ def main():
         try:
             for k in get(port, "/api/v1/kinds"):
                 if k.get("kind") in KINDS:
-                    paths[k["kind"]] = k["path"]
+                    paths[k["kind"]] = "/api/v1/" + k["plural"]
             break
         except Exception:
             time.sleep(0.2)
