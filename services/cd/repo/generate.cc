@@ -99,6 +99,9 @@ struct DirectoryWalk {
       if (!include.empty() && !GlobMatch(include, rel)) continue;
       if (absl::EndsWith(name, ".jsonnet")) {
         absl::StatusOr<json> value = EvaluateJsonnet(e.path(), app_dir, request.repo_root, jsonnet);
+        if (!value.ok() && absl::StartsWith(value.status().message(), "source.")) {
+          return value.status();  // a bad option, not a bad file
+        }
         if (!value.ok()) {
           return absl::FailedPreconditionError(
               absl::StrCat("Failed to evaluate jsonnet \"", rel, "\": ", value.status().message()));
