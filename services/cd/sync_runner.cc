@@ -1,0 +1,110 @@
+#include "services/cd/sync_runner.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+
+namespace argonaut::cd {
+namespace {
+
+using nlohmann::json;
+
+// The object as `kubectl apply` records it: what was sent, without status,
+// server-set metadata or the annotation itself.
+std::string LastApplied(const json& object) {
+  json copy = object;
+  copy.erase("status");
+  if (copy.contains("metadata") && copy["metadata"].is_object()) {
+    json& meta = copy["metadata"];
+    for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "generation",
+                          "managedFields", "deletionTimestamp"}) {
+      meta.erase(k);
+    }
+    if (meta.contains("annotations") && meta["annotations"].is_object()) {
+      meta["annotations"].erase(kLastAppliedAnnotation);
+      if (meta["annotations"].empty()) meta.erase("annotations");
+    }
+  }
+  return copy.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json WithLastApplied(json object) {
+  const std::string applied = LastApplied(object);
+  if (!object.contains("metadata") || !object["metadata"].is_object()) {
+    object["metadata"] = json::object();
+  }
+  json& meta = object["metadata"];
+  if (!meta.contains("annotations") || !meta["annotations"].is_object()) {
+    meta["annotations"] = json::object();
+  }
+  meta["annotations"][kLastAppliedAnnotation] = applied;
+  return object;
+}
+
+}  // namespace
+
+absl::Status ExecuteAction(cluster::Cluster& cluster, const engine::SyncAction& action) {
+  using Type = engine::SyncAction::Type;
+  switch (action.type) {
+    case Type::kApply:
+      return cluster.Apply(WithLastApplied(action.object)).status();
+    case Type::kCreate:
+      return cluster.Create(action.object).status();
+    case Type::kReplace: {
+      absl::StatusOr<json> live = cluster.Get(action.key.kind, action.key.ns, action.key.name);
+      if (absl::IsNotFound(live.status())) return cluster.Create(action.object).status();
+      if (!live.ok()) return live.status();
+      json object = action.object;
+      if (object.contains("metadata") && object["metadata"].is_object()) {
+        object["metadata"].erase("resourceVersion");
+      }
+      return cluster.Update(object).status();
+    }
+    case Type::kDelete: {
+      absl::Status s = cluster.Delete(action.key.kind, action.key.ns, action.key.name);
+      if (absl::IsNotFound(s)) return absl::OkStatus();
+      return s;
+    }
+  }
+  return absl::InternalError("unknown sync action");
+}
+
+int ExecuteActions(cluster::Cluster& cluster, const std::vector<engine::SyncAction>& actions,
+                   json& operation_state) {
+  int failed = 0;
+  for (const engine::SyncAction& action : actions) {
+    absl::Status s = ExecuteAction(cluster, action);
+    if (s.ok()) continue;
+    ++failed;
+    engine::RecordActionFailure(operation_state, action, std::string(s.message()));
+  }
+  return failed;
+}
+
+int HistoryLimit(const json& app) {
+  if (!app.is_object() || !app.contains("spec") || !app["spec"].is_object()) return 10;
+  const json& spec = app["spec"];
+  auto it = spec.find("revisionHistoryLimit");
+  if (it == spec.end() || !it->is_number_integer()) return 10;
+  return std::max(0, it->get<int>());
+}
+
+void AppendHistory(json& status, json entry, int limit) {
+  if (!status.is_object()) status = json::object();
+  json& history = status["history"];
+  if (!history.is_array()) history = json::array();
+  int64_t max_id = -1;
+  for (const json& h : history) {
+    if (h.is_object() && h.contains("id") && h["id"].is_number_integer()) {
+      max_id = std::max(max_id, h["id"].get<int64_t>());
+    }
+  }
+  entry["id"] = max_id + 1;
+  history.push_back(std::move(entry));
+  if (limit >= 0 && history.size() > static_cast<size_t>(limit)) {
+    history.erase(history.begin(), history.begin() + (history.size() - limit));
+  }
+}
+
+}  // namespace argonaut::cd
