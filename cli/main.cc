@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cd_commands.h"
 #include "cli/commands.h"
 #include "cli/cron_commands.h"
 #include "cli/rollout_commands.h"
@@ -45,6 +46,17 @@ Rollouts (as kubectl argo rollouts):
   argonaut rollouts promote NAME [--full]  |  abort NAME  |  retry NAME  |  pause NAME
   argonaut rollouts undo NAME [--to-revision N]  |  restart NAME [--in D]
   argonaut rollouts set image NAME CONTAINER=IMAGE  |  lint FILE
+
+GitOps (as the argocd CLI):
+  argonaut repo add URL [--username U --password P] [--ssh-private-key-path F]  |  list  |  rm URL
+  argonaut proj create NAME [--src REPO] [--dest SERVER,NS]  |  get NAME  |  list
+  argonaut app create NAME --repo URL --path P --dest-server URL --dest-namespace NS
+                  [--revision R] [--sync-policy automated] [--auto-prune] [--self-heal]
+  argonaut app create -f app.yaml  |  set NAME --sync-policy none|automated [--self-heal]
+  argonaut app get NAME [--refresh|--hard-refresh] [-o json|yaml]  |  list  |  resources NAME
+  argonaut app diff NAME  |  sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]
+  argonaut app wait NAME [--health] [--sync] [--timeout N]  |  history NAME  |  rollback NAME ID
+  argonaut app manifests NAME  |  delete NAME [--cascade=false] [-y]  |  terminate-op NAME
 
   argonaut version
 
@@ -96,6 +108,9 @@ int main(int argc, char** argv) {
   if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
   if (cmd == "template") return argonaut::cli::RunTemplate(args, std::cout, std::cerr);
   if (cmd == "cron") return argonaut::cli::RunCron(args, std::cout, std::cerr);
+  if (cmd == "app") return argonaut::cli::RunApp(args, std::cout, std::cerr);
+  if (cmd == "repo") return argonaut::cli::RunRepo(args, std::cout, std::cerr);
+  if (cmd == "proj") return argonaut::cli::RunProj(args, std::cout, std::cerr);
   if (cmd == "rollouts" || cmd == "rollout") {
     return argonaut::cli::RunRollouts(args, std::cout, std::cerr);
   }
