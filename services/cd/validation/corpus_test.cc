@@ -11,6 +11,7 @@
 // overrides. Without it the test skips with a message.
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -172,6 +173,35 @@ TEST(CdCorpusTest, AppOfAppsChartRendersValidApplications) {
   }
   EXPECT_EQ(tools["helm"], 3);
   EXPECT_EQ(tools["plugin"], 3);
+}
+
+// The repository's own CD examples (examples/cd, a data dependency): every Application and
+// AppProject is accepted and allowed by the default project.
+TEST(CdExamplesTest, RepositoryExamplesAccepted) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  ASSERT_TRUE(srcdir != nullptr && workspace != nullptr) << "run under bazel test";
+  const fs::path dir = fs::path(srcdir) / workspace / "examples" / "cd";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  int cd_documents = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    absl::StatusOr<std::string> text = argonaut::testing::ReadTestFile(entry.path());
+    ASSERT_TRUE(text.ok()) << text.status();
+    absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(*text);
+    ASSERT_TRUE(docs.ok()) << docs.status();
+    for (const json& doc : *docs) {
+      if (!IsCdDocument(doc)) continue;
+      ++cd_documents;
+      ExpectCdDocumentAccepted(doc);
+      if (doc["kind"] == "Application") {
+        EXPECT_OK(CheckApplication(doc, DefaultProject("argocd")));
+      }
+    }
+  }
+  std::cout << cd_documents << " Application/AppProject documents in examples/cd\n";
+  EXPECT_GE(cd_documents, 1);
 }
 
 }  // namespace
