@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "gateway/cluster_router.h"
+#include "gateway/events_rest.h"
+#include "gateway/events_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/rest.h"
 #include "gateway/rollout_rest.h"
@@ -44,7 +46,13 @@ int RunGateway(const GatewayOptions& options) {
   if (auto it = channels.find("rollout"); it != channels.end()) {
     rollout_router = std::make_unique<RolloutRouter>(it->second);
   }
+  std::unique_ptr<EventsRouter> events_router;
+  if (auto it = channels.find("events"); it != channels.end()) {
+    events_router = std::make_unique<EventsRouter>(it->second);
+  }
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
+  std::unique_ptr<events::v1::EventSourceService::Stub> event_source_stub;
+  std::unique_ptr<events::v1::SensorService::Stub> sensor_stub;
   std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub;
   server::Server server(
@@ -55,6 +63,7 @@ int RunGateway(const GatewayOptions& options) {
   if (cluster_router) server.AddService(cluster_router.get());
   if (workflow_router) server.AddService(workflow_router.get());
   if (rollout_router) server.AddService(rollout_router.get());
+  if (events_router) events_router->AddTo(server);
   server.ConfigureHttp([&](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
     rest_stub = api::v1::ResourceService::NewStub(server.InProcessChannel());
@@ -66,6 +75,11 @@ int RunGateway(const GatewayOptions& options) {
     if (rollout_router) {
       rollout_stub = rollout::v1::RolloutService::NewStub(server.InProcessChannel());
       RegisterRolloutRestRoutes(http, rollout_stub.get());
+    }
+    if (events_router) {
+      event_source_stub = events::v1::EventSourceService::NewStub(server.InProcessChannel());
+      sensor_stub = events::v1::SensorService::NewStub(server.InProcessChannel());
+      RegisterEventsRestRoutes(http, event_source_stub.get(), sensor_stub.get());
     }
     RegisterRestRoutes(http, rest_stub.get());
   });

@@ -1,6 +1,7 @@
 #include "gateway/platform.h"
 
 #include "absl/strings/str_cat.h"
+#include "gateway/events_rest.h"
 #include "gateway/rest.h"
 #include "gateway/rollout_rest.h"
 #include "gateway/workflow_rest.h"
@@ -85,6 +86,10 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                                       .workflows = p->events_workflows_.get(),
                                       .rollouts = p->events_rollouts_.get(),
                                       .metrics = &p->metrics_});
+      p->events_api_ = std::make_unique<events::api::EventsApi>(&bundle->api(), p->events_.get());
+      server->AddService(p->events_api_->event_sources());
+      server->AddService(p->events_api_->sensors());
+      server->AddService(p->events_api_->events());
     }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
@@ -110,6 +115,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   p->gateway_server_->AddService(p->workflow_router_.get());
   p->rollout_router_ = std::make_unique<RolloutRouter>(channels.at("rollout"));
   p->gateway_server_->AddService(p->rollout_router_.get());
+  p->events_router_ = std::make_unique<EventsRouter>(channels.at("events"));
+  p->events_router_->AddTo(*p->gateway_server_);
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
   // REST calls go through the router over an in-process channel.
@@ -123,6 +130,11 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     raw->rollout_stub_ =
         rollout::v1::RolloutService::NewStub(raw->gateway_server_->InProcessChannel());
     RegisterRolloutRestRoutes(http, raw->rollout_stub_.get());
+    raw->event_source_stub_ =
+        events::v1::EventSourceService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->sensor_stub_ =
+        events::v1::SensorService::NewStub(raw->gateway_server_->InProcessChannel());
+    RegisterEventsRestRoutes(http, raw->event_source_stub_.get(), raw->sensor_stub_.get());
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
 #include "gateway/cluster_router.h"
+#include "gateway/events_router.h"
 #include "gateway/port_mux.h"
 #include "gateway/rollout_router.h"
 #include "gateway/router.h"
@@ -25,6 +26,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/events/api/events_service.h"
 #include "services/events/events_server.h"
 #include "services/rollout/rollout_server.h"
 #include "services/workflow/workflow_server.h"
@@ -72,6 +74,8 @@ class Platform {
   std::unique_ptr<workflow::v1::WorkflowService::Stub> events_workflows_;
   std::unique_ptr<rollout::v1::RolloutService::Stub> events_rollouts_;
   std::unique_ptr<events::EventsServer> events_;
+  // EventSourceService, SensorService and EventService over events_.
+  std::unique_ptr<events::api::EventsApi> events_api_;
   std::unique_ptr<ClusterRouter> cluster_router_;
   // The workflow store, for the validator's WorkflowTemplate lookups; set
   // once the store is open.
@@ -80,6 +84,9 @@ class Platform {
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
   std::unique_ptr<RolloutRouter> rollout_router_;
   std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub_;
+  std::unique_ptr<EventsRouter> events_router_;
+  std::unique_ptr<events::v1::EventSourceService::Stub> event_source_stub_;
+  std::unique_ptr<events::v1::SensorService::Stub> sensor_stub_;
   std::unique_ptr<ResourceRouter> router_;
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;
