@@ -251,6 +251,38 @@ TEST(SyncStep, SyncWavesRunInOrderAndWaitForHooksAndHealth) {
   EXPECT_LT(del, create);
 }
 
+TEST(SyncStep, PrePostSyncCorpusRunsHooksAroundTheAppAndDeletesThem) {
+  // pre-post-sync is kustomize-guestbook plus two hooks, under the kustomizations' namePrefixes.
+  std::vector<json> docs;
+  for (const char* file : {"guestbook-ui-deployment.yaml", "guestbook-ui-svc.yaml"}) {
+    for (json& d : Corpus("kustomize-guestbook", file)) {
+      d["metadata"]["name"] = "pre-post-sync-kustomize-" + d["metadata"]["name"].get<std::string>();
+      docs.push_back(d);
+    }
+  }
+  for (const char* file : {"pre-sync-job.yaml", "post-sync-job.yaml"}) {
+    for (json& d : Corpus("pre-post-sync", file)) {
+      d["metadata"]["name"] = "pre-post-sync-" + d["metadata"]["name"].get<std::string>();
+      docs.push_back(d);
+    }
+  }
+  if (docs.size() != 4) GTEST_SKIP() << "argocd-example-apps corpus not found";
+  Sim sim(docs);
+  sim.FinishJob("pre-post-sync-before", true);
+  sim.FinishJob("pre-post-sync-after", true);
+  SyncStepOutput out = sim.RunToEnd();
+  EXPECT_EQ(out.operation_state["phase"], "Succeeded");
+  EXPECT_EQ(sim.log(), (std::vector<std::string>{
+                           "create Job/pre-post-sync-before",
+                           "apply Service/pre-post-sync-kustomize-guestbook-ui",
+                           "apply Deployment/pre-post-sync-kustomize-guestbook-ui",
+                           "create Job/pre-post-sync-after",
+                           "delete Job/pre-post-sync-before",
+                           "delete Job/pre-post-sync-after",
+                       }));
+  EXPECT_EQ((*Entry(sim.state(), "Job", "pre-post-sync-after"))["hookType"], "PostSync");
+}
+
 TEST(SyncStep, FinalWaveWithoutHooksIsNotAwaited) {
   Sim sim(std::vector<json>{Obj("apps/v1", "Deployment", "web"), Obj("v1", "Service", "web")});
   sim.set_workloads_healthy(false);
