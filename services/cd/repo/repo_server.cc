@@ -1,4 +1,7 @@
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -65,6 +68,14 @@ class RepoServerImpl {
  public:
   explicit RepoServerImpl(RepoServerOptions options) : options_(std::move(options)) {
     if (options_.clock == nullptr) options_.clock = controller::RealClock::Get();
+    if (options_.cache_dir.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      options_.cache_dir = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                        "/argonaut-repo-server-", getpid());
+    }
+    // Private copies left behind by a crash (kustomize overrides) are never read again.
+    std::error_code ec;
+    fs::remove_all(fs::path(options_.cache_dir) / "scratch", ec);
     if (options_.metrics != nullptr) {
       auto requests = options_.metrics->AddCounter(
           "argocd_git_request_total", "Number of git requests performed by repo server");
@@ -296,14 +307,18 @@ absl::StatusOr<ManifestResponse> RepoServerImpl::Generate(const ManifestRequest&
   if (!source.is_null() && !source.is_object()) {
     return absl::InvalidArgumentError("source: expected an object");
   }
-  ASSIGN_OR_RETURN(std::string commit,
-                   Resolve(request.repo_url, target, request.creds, request.force_resolve));
+  std::string url = request.repo_url;
+  if (url.empty() && source.is_object() && source.contains("repoURL") &&
+      source["repoURL"].is_string()) {
+    url = source["repoURL"].get<std::string>();
+  }
+  ASSIGN_OR_RETURN(std::string commit, Resolve(url, target, request.creds, request.force_resolve));
 
   json key_source = source.is_object() ? source : json::object();
   key_source.erase("targetRevision");  // the resolved commit stands for it
   const std::string key =
-      absl::StrCat(NormalizeRepoUrl(request.repo_url), "\n", commit, "\n", path, "\n",
-                   key_source.dump(), "\n", request.app_name, "\n", request.dest_namespace);
+      absl::StrCat(NormalizeRepoUrl(url), "\n", commit, "\n", path, "\n", key_source.dump(), "\n",
+                   request.app_name, "\n", request.dest_namespace);
   if (!request.no_cache) {
     absl::MutexLock lock(&cache_mu_);
     if (auto it = cache_.find(key); it != cache_.end()) {
@@ -312,8 +327,7 @@ absl::StatusOr<ManifestResponse> RepoServerImpl::Generate(const ManifestRequest&
     }
   }
 
-  ASSIGN_OR_RETURN(std::shared_ptr<Checkout> checkout,
-                   CheckoutOf(request.repo_url, request.creds, commit));
+  ASSIGN_OR_RETURN(std::shared_ptr<Checkout> checkout, CheckoutOf(url, request.creds, commit));
   RETURN_IF_ERROR(checkout->symlinks);
   const fs::path scratch =
       fs::path(options_.cache_dir) / "scratch" / absl::StrCat(getpid(), "-", ++scratch_counter_);
@@ -325,7 +339,7 @@ absl::StatusOr<ManifestResponse> RepoServerImpl::Generate(const ManifestRequest&
                        .app_name = request.app_name,
                        .dest_namespace = request.dest_namespace,
                        .revision = commit,
-                       .repo_url = request.repo_url,
+                       .repo_url = url,
                        .target_revision = target,
                        .scratch_dir = scratch,
                        .exec_timeout = options_.exec_timeout};
