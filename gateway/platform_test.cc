@@ -64,11 +64,18 @@ json SensorSpec() {
       "triggers": [{"template": {"name": "t", "log": {}}}]})");
 }
 
+// A valid Application spec (the cd service validates what it stores); its repository is a
+// local path that does not exist, so the controller fails fast without any network.
+json AppSpec() {
+  return json::parse(R"({"source": {"repoURL": "file:///nonexistent/repo", "path": "."},
+      "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}})");
+}
+
 TEST_F(PlatformTest, RoutesEachKindToItsService) {
   ASSERT_TRUE(Create("wf", {{"metadata", {{"name", "w"}}}, {"spec", Spec()}}).ok());
   ASSERT_TRUE(Create("ro", {{"metadata", {{"name", "r"}}}, {"spec", RolloutSpec()}}).ok());
   ASSERT_TRUE(Create("sensor", {{"metadata", {{"name", "s"}}}, {"spec", SensorSpec()}}).ok());
-  ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", json::object()}}).ok());
+  ASSERT_TRUE(Create("app", {{"metadata", {{"name", "a"}}}, {"spec", AppSpec()}}).ok());
   // Each object lives only in the store of the service that owns its kind.
   EXPECT_OK(platform_->service("workflow").store().Get("workflows", "default/w"));
   EXPECT_OK(platform_->service("rollout").store().Get("rollouts", "default/r"));
