@@ -12,6 +12,8 @@ namespace {
 
 // Alternatives multiply: a hostile pattern like {a,b}{a,b}... must not blow up.
 constexpr size_t kMaxAlternatives = 1024;
+// Patterns are repo URLs, names and kinds; a longer one is refused (Expand recurses per brace).
+constexpr size_t kMaxPatternLength = 4096;
 
 struct Token {
   enum class Type { kLiteral, kStar, kSuperStar, kOne, kClass };
@@ -169,50 +171,48 @@ bool ClassMatches(const Token& t, char c) {
   return in != t.negated;
 }
 
-// Memoized: state (token index, text index) -> 0 unknown, 1 no, 2 yes.
-bool Match(const std::vector<Token>& tokens, std::string_view text, char sep, size_t ti, size_t si,
-           std::vector<char>* memo) {
-  char& m = (*memo)[ti * (text.size() + 1) + si];
-  if (m != 0) return m == 2;
-  bool result = false;
-  if (ti == tokens.size()) {
-    result = si == text.size();
-  } else {
+// Bottom-up over the tokens, one row per token (no recursion, O(text) memory):
+// next[si] says whether tokens[ti+1..] match text[si..].
+bool Match(const std::vector<Token>& tokens, std::string_view text, char sep) {
+  const size_t n = text.size();
+  std::vector<char> next(n + 1, 0), cur(n + 1, 0);
+  next[n] = 1;  // no tokens left: only the empty rest matches
+  for (size_t ti = tokens.size(); ti-- > 0;) {
     const Token& t = tokens[ti];
-    switch (t.type) {
-      case Token::Type::kLiteral:
-        result = si < text.size() && text[si] == t.literal &&
-                 Match(tokens, text, sep, ti + 1, si + 1, memo);
-        break;
-      case Token::Type::kOne:
-        result = si < text.size() && (sep == '\0' || text[si] != sep) &&
-                 Match(tokens, text, sep, ti + 1, si + 1, memo);
-        break;
-      case Token::Type::kClass:
-        result = si < text.size() && ClassMatches(t, text[si]) &&
-                 Match(tokens, text, sep, ti + 1, si + 1, memo);
-        break;
-      case Token::Type::kStar:
-      case Token::Type::kSuperStar: {
-        const bool any = t.type == Token::Type::kSuperStar || sep == '\0';
-        for (size_t k = si;; ++k) {
-          if (Match(tokens, text, sep, ti + 1, k, memo)) {
-            result = true;
-            break;
-          }
-          if (k >= text.size() || (!any && text[k] == sep)) break;
+    for (size_t si = n + 1; si-- > 0;) {
+      bool m = false;
+      switch (t.type) {
+        case Token::Type::kLiteral:
+          m = si < n && text[si] == t.literal && next[si + 1];
+          break;
+        case Token::Type::kOne:
+          m = si < n && (sep == '\0' || text[si] != sep) && next[si + 1];
+          break;
+        case Token::Type::kClass:
+          m = si < n && ClassMatches(t, text[si]) && next[si + 1];
+          break;
+        case Token::Type::kStar:
+        case Token::Type::kSuperStar: {
+          // Empty, or one more character and the same star again.
+          const bool any = t.type == Token::Type::kSuperStar || sep == '\0';
+          m = next[si] || (si < n && (any || text[si] != sep) && cur[si + 1]);
+          break;
         }
-        break;
       }
+      cur[si] = m;
     }
+    std::swap(cur, next);
   }
-  m = result ? 2 : 1;
-  return result;
+  return next[0];
 }
 
 }  // namespace
 
 absl::Status CheckGlob(std::string_view pattern) {
+  if (pattern.size() > kMaxPatternLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("longer than ", kMaxPatternLength, " characters"));
+  }
   std::vector<std::string> expanded;
   if (absl::Status s = Expand(pattern, &expanded); !s.ok()) return s;
   for (const std::string& p : expanded) {
@@ -222,13 +222,13 @@ absl::Status CheckGlob(std::string_view pattern) {
 }
 
 bool GlobMatch(std::string_view pattern, std::string_view text, char separator) {
+  if (pattern.size() > kMaxPatternLength) return false;
   std::vector<std::string> expanded;
   if (!Expand(pattern, &expanded).ok()) return false;
   for (const std::string& p : expanded) {
     absl::StatusOr<std::vector<Token>> tokens = Tokenize(p);
     if (!tokens.ok()) return false;
-    std::vector<char> memo((tokens->size() + 1) * (text.size() + 1), 0);
-    if (Match(*tokens, text, separator, 0, 0, &memo)) return true;
+    if (Match(*tokens, text, separator)) return true;
   }
   return false;
 }

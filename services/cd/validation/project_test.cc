@@ -69,8 +69,12 @@ TEST(GlobTest, Table) {
   std::string many;
   for (int i = 0; i < 20; ++i) many += "{a,b}";
   EXPECT_FALSE(CheckGlob(many).ok());
-  // Long texts with many stars finish (memoized).
+  // Long texts with many stars finish (no backtracking blow-up, no recursion), and an
+  // absurdly long URL is just not matched.
   EXPECT_FALSE(GlobMatch("*a*a*a*a*a*a*a*a*a*a*b", std::string(2000, 'a')));
+  EXPECT_TRUE(GlobMatch("*a*a*a*a*a*a*a*a*a*a*b", std::string(2000, 'a') + "b"));
+  EXPECT_TRUE(GlobMatch("https://**", "https://" + std::string(1 << 20, 'x'), '/'));
+  EXPECT_FALSE(CheckGlob(std::string(5000, 'a')).ok());
 }
 
 TEST(NormalizeGitUrlTest, Table) {
