@@ -7,6 +7,7 @@
 #include "cli/cd_commands.h"
 #include "cli/commands.h"
 #include "cli/cron_commands.h"
+#include "cli/events_commands.h"
 #include "cli/rollout_commands.h"
 #include "cli/workflow_commands.h"
 #include "lib/cluster/images/builtin.h"
@@ -46,6 +47,11 @@ Rollouts (as kubectl argo rollouts):
   argonaut rollouts promote NAME [--full]  |  abort NAME  |  retry NAME  |  pause NAME
   argonaut rollouts undo NAME [--to-revision N]  |  restart NAME [--in D]
   argonaut rollouts set image NAME CONTAINER=IMAGE  |  lint FILE
+
+Events (Argo Events):
+  argonaut eventsources list [-A]  |  get NAME [-o yaml|json]  |  logs [NAME] [-f]  |  delete NAME
+  argonaut sensors list [-A]  |  get NAME [-o yaml|json]  |  logs [NAME] [-f]  |  delete NAME
+  argonaut events send SOURCE EVENT --data @FILE|JSON  |  list SOURCE  |  replay SENSOR --offset N
 
 GitOps (as the argocd CLI):
   argonaut repo add URL [--username U --password P] [--ssh-private-key-path F]  |  list  |  rm URL
@@ -114,6 +120,13 @@ int main(int argc, char** argv) {
   if (cmd == "rollouts" || cmd == "rollout") {
     return argonaut::cli::RunRollouts(args, std::cout, std::cerr);
   }
+  if (cmd == "eventsources" || cmd == "eventsource" || cmd == "es") {
+    return argonaut::cli::RunEventSources(args, std::cout, std::cerr);
+  }
+  if (cmd == "sensors" || cmd == "sensor") {
+    return argonaut::cli::RunSensors(args, std::cout, std::cerr);
+  }
+  if (cmd == "events") return argonaut::cli::RunEvents(args, std::cout, std::cerr);
   for (const char* verb : {"resume", "suspend", "stop", "terminate", "retry", "resubmit"}) {
     if (cmd == verb) return argonaut::cli::RunWorkflowAction(cmd, args, std::cout, std::cerr);
   }
