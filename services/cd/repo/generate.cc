@@ -98,7 +98,8 @@ struct DirectoryWalk {
       if (!exclude.empty() && GlobMatch(exclude, rel)) continue;
       if (!include.empty() && !GlobMatch(include, rel)) continue;
       if (absl::EndsWith(name, ".jsonnet")) {
-        absl::StatusOr<json> value = EvaluateJsonnet(e.path(), app_dir, request.repo_root, jsonnet);
+        absl::StatusOr<json> value =
+            EvaluateJsonnet(e.path(), app_dir, request.repo_root, jsonnet, BuildEnv(request));
         if (!value.ok() && absl::StartsWith(value.status().message(), "source.")) {
           return value.status();  // a bad option, not a bad file
         }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,20 @@ absl::Status AppendFlattened(const nlohmann::json& obj, std::vector<nlohmann::js
 // Evaluates a .jsonnet file with Argo CD's jsonnet options ({tlas, extVars, libs}); imports are
 // searched beside the importing file, then in `libs` (repository-relative) and the app dir, and
 // must stay inside `repo_root`.
+// TLA and extVar values get `env` substituted first (Envsubst).
 absl::StatusOr<nlohmann::json> EvaluateJsonnet(const std::filesystem::path& file,
                                                const std::filesystem::path& app_dir,
                                                const std::filesystem::path& repo_root,
-                                               const nlohmann::json& options);
+                                               const nlohmann::json& options,
+                                               const std::map<std::string, std::string>& env = {});
+
+// Argo CD's build environment for the tools: ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE,
+// ARGOCD_APP_REVISION(_SHORT, _SHORT_8), ARGOCD_APP_SOURCE_PATH, _REPO_URL, _TARGET_REVISION.
+std::map<std::string, std::string> BuildEnv(const RenderRequest& request);
+
+// Argo CD's Env.Envsubst (Go's os.Expand): $NAME and ${NAME} become the value from `env`, or ""
+// when unset; "$$" is a literal "$".
+std::string Envsubst(const std::string& text, const std::map<std::string, std::string>& env);
 
 // The kustomization document with Argo CD's kustomize overrides (namePrefix, nameSuffix, images,
 // replicas, commonLabels, commonAnnotations, namespace, components, patches) applied as

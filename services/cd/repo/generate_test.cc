@@ -144,6 +144,26 @@ TEST(JsonnetTest, TlasExtVarsAndLibs) {
   EXPECT_EQ(r->source_type, "Directory");
 }
 
+TEST(JsonnetTest, BuildEnvironmentInVariables) {
+  EXPECT_EQ(Envsubst("$A-${B}-$$-$C.", {{"A", "x"}, {"B", "y"}}), "x-y-$-.");
+  EXPECT_EQ(Envsubst("cost: 5$", {}), "cost: 5$");
+  std::string root = FreshDir("jsonnet_env");
+  WriteFile(root, "app/main.jsonnet",
+            "function(name) {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: name}, "
+            "data: {rev: std.extVar('rev')}}\n");
+  json source = {
+      {"directory",
+       {{"jsonnet",
+         {{"tlas", {{{"name", "name"}, {"value", "$ARGOCD_APP_NAME-cm"}}}},
+          {"extVars", {{{"name", "rev"}, {"value", "${ARGOCD_APP_REVISION_SHORT}"}}}}}}}}};
+  RenderRequest request = Request(root, "app", source);
+  request.revision = "0123456789abcdef0123456789abcdef01234567";
+  auto r = Render(request);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->manifests[0]["metadata"]["name"], "app-cm");
+  EXPECT_EQ(r->manifests[0]["data"]["rev"], "0123456");
+}
+
 TEST(JsonnetTest, ErrorsAndEscapes) {
   std::string root = FreshDir("jsonnet_err");
   WriteFile(root, "app/bad.jsonnet", "{ a: error 'boom' }\n");

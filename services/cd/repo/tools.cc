@@ -1,11 +1,15 @@
 #include "services/cd/repo/tools.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "lib/base/status_macros.h"
@@ -116,8 +120,62 @@ absl::StatusOr<std::vector<JsonnetVar>> ReadVars(const json& options, const char
 
 }  // namespace
 
+std::map<std::string, std::string> BuildEnv(const RenderRequest& r) {
+  std::map<std::string, std::string> env = {
+      {"ARGOCD_APP_NAME", r.app_name},
+      {"ARGOCD_APP_NAMESPACE", r.dest_namespace},
+      {"ARGOCD_APP_REVISION", r.revision},
+      {"ARGOCD_APP_REVISION_SHORT", r.revision.substr(0, 7)},
+      {"ARGOCD_APP_REVISION_SHORT_8", r.revision.substr(0, 8)},
+      {"ARGOCD_APP_SOURCE_PATH", r.path},
+      {"ARGOCD_APP_SOURCE_REPO_URL", RedactUrl(r.repo_url)},
+      {"ARGOCD_APP_SOURCE_TARGET_REVISION", r.target_revision},
+  };
+  if (std::getenv("HOME") == nullptr) env["HOME"] = r.scratch_dir.string();
+  return env;
+}
+
+std::string Envsubst(const std::string& text, const std::map<std::string, std::string>& env) {
+  auto lookup = [&env](const std::string& name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  auto is_name = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 == text.size()) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const char next = text[i + 1];
+    if (next == '$') {
+      out.push_back('$');
+      ++i;
+    } else if (next == '{') {
+      size_t close = text.find('}', i + 2);
+      if (close == std::string::npos) {
+        out.append(text, i, std::string::npos);
+        break;
+      }
+      out += lookup(text.substr(i + 2, close - i - 2));
+      i = close;
+    } else if (is_name(next)) {
+      size_t j = i + 1;
+      while (j < text.size() && is_name(text[j])) ++j;
+      out += lookup(text.substr(i + 1, j - i - 1));
+      i = j - 1;
+    } else {
+      out.push_back('$');
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<json> EvaluateJsonnet(const fs::path& file, const fs::path& app_dir,
-                                     const fs::path& repo_root, const json& options) {
+                                     const fs::path& repo_root, const json& options,
+                                     const std::map<std::string, std::string>& env) {
   ASSIGN_OR_RETURN(std::vector<JsonnetVar> tlas, ReadVars(options, "tlas"));
   ASSIGN_OR_RETURN(std::vector<JsonnetVar> ext_vars, ReadVars(options, "extVars"));
   std::error_code ec;
@@ -141,10 +199,12 @@ absl::StatusOr<json> EvaluateJsonnet(const fs::path& file, const fs::path& app_d
   ctx.vm = vm;
   jsonnet_import_callback(vm, ImportCallback, &ctx);
   for (const JsonnetVar& v : tlas) {
-    (v.code ? jsonnet_tla_code : jsonnet_tla_var)(vm, v.name.c_str(), v.value.c_str());
+    (v.code ? jsonnet_tla_code : jsonnet_tla_var)(vm, v.name.c_str(),
+                                                  Envsubst(v.value, env).c_str());
   }
   for (const JsonnetVar& v : ext_vars) {
-    (v.code ? jsonnet_ext_code : jsonnet_ext_var)(vm, v.name.c_str(), v.value.c_str());
+    (v.code ? jsonnet_ext_code : jsonnet_ext_var)(vm, v.name.c_str(),
+                                                  Envsubst(v.value, env).c_str());
   }
   int error = 0;
   char* out = jsonnet_evaluate_file(vm, file.c_str(), &error);
@@ -294,26 +354,11 @@ absl::StatusOr<json> ApplyKustomizeOverrides(json k, const json& o) {
 
 namespace {
 
-std::map<std::string, std::string> ToolEnv(const RenderRequest& r) {
-  std::map<std::string, std::string> env = {
-      {"ARGOCD_APP_NAME", r.app_name},
-      {"ARGOCD_APP_NAMESPACE", r.dest_namespace},
-      {"ARGOCD_APP_REVISION", r.revision},
-      {"ARGOCD_APP_REVISION_SHORT", r.revision.substr(0, 7)},
-      {"ARGOCD_APP_REVISION_SHORT_8", r.revision.substr(0, 8)},
-      {"ARGOCD_APP_SOURCE_PATH", r.path},
-      {"ARGOCD_APP_SOURCE_REPO_URL", RedactUrl(r.repo_url)},
-      {"ARGOCD_APP_SOURCE_TARGET_REVISION", r.target_revision},
-  };
-  if (std::getenv("HOME") == nullptr) env["HOME"] = r.scratch_dir.string();
-  return env;
-}
-
 absl::StatusOr<std::vector<json>> RunAndParse(const std::vector<std::string>& argv,
                                               const RenderRequest& request, const fs::path& dir,
                                               absl::string_view tool) {
   ASSIGN_OR_RETURN(ExecResult result,
-                   Exec(argv, dir.string(), ToolEnv(request), request.exec_timeout));
+                   Exec(argv, dir.string(), BuildEnv(request), request.exec_timeout));
   if (result.exit_code != 0) {
     std::string err = result.stderr_text;
     // Tool messages name the private checkout; show repository-relative paths.
