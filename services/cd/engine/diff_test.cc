@@ -266,6 +266,9 @@ TEST(Jq, DeleteAndErrors) {
   out = JqDelete(".a[]?.nope", obj);  // a run-time error leaves the object alone
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(*out, obj);
+  EXPECT_TRUE(CheckJqExpression(".l[] | select(.n > 1e3 and (.name | test(\"^x\")))").ok());
+  EXPECT_TRUE(CheckJqExpression(".metadata.annotations[\"a.b/c\"]").ok());
+  EXPECT_TRUE(CheckJqExpression("{name: 1} | .name").ok());
   EXPECT_THAT(JqDelete(".a[", obj), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("jq")));
   EXPECT_THAT(JqDelete("def f: f; f", obj), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(JqDelete(".x | \"\\(range(9))\"", obj), StatusIs(absl::StatusCode::kInvalidArgument));

@@ -316,7 +316,9 @@ absl::Status CheckJqExpression(std::string_view expr) {
         ++i;
       std::string_view word = expr.substr(start, i - start);
       char before = start > 0 ? expr[start - 1] : ' ';
-      if (before == '.' || before == '$') continue;  // a field name or a variable
+      // A field name, a variable, or a number's exponent (1e3).
+      if (before == '.' || before == '$' || std::isdigit(static_cast<unsigned char>(before)))
+        continue;
       size_t after = i;
       while (after < expr.size() && expr[after] == ' ') ++after;
       if (after < expr.size() && expr[after] == ':') continue;  // an object key {name: ...}
