@@ -33,6 +33,8 @@ struct CompareInput {
 struct ResourceState {
   ResourceKey key;
   std::string version;  // apiVersion's version part
+  // The objects as given (a Secret's data in clear: show diff.normalized_live
+  // and diff.predicted_live, which hide it, never these).
   std::optional<nlohmann::json> target, live;
   ResourceDiff diff;
   std::string sync_status;       // Synced | OutOfSync | Unknown ("" for hooks and ignored objects)

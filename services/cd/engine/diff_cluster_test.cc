@@ -11,6 +11,7 @@
 #include "lib/base/status_matchers.h"
 #include "lib/base/test_corpus.h"
 #include "lib/manifest/yaml.h"
+#include "services/cd/engine/compare.h"
 #include "services/cd/engine/diff.h"
 #include "services/cd/engine/tracking.h"
 #include "services/rollout/test_util.h"
@@ -93,6 +94,32 @@ TEST_F(DiffClusterTest, AppliedManifestsAreInSync) {
                               << d->text << "\nlive:\n"
                               << live.dump(2);
   }
+}
+
+TEST_F(DiffClusterTest, CompareReportsSynced) {
+  std::vector<json> targets = Targets();
+  for (const json& target : targets) ASSERT_OK(t_.cluster->Apply(WithLastApplied(target)));
+  std::vector<json> live;
+  for (const json& target : targets) live.push_back(Settled(target));
+  // A stranger in the namespace is not the app's and is never passed in.
+  ASSERT_OK(t_.cluster->Apply(json{{"apiVersion", "v1"},
+                                   {"kind", "ConfigMap"},
+                                   {"metadata", {{"name", "other"}, {"namespace", "default"}}}}));
+  auto all = t_.cluster->List("ConfigMap", "default", "");
+  ASSERT_TRUE(all.ok());
+  for (const json& obj : *all) EXPECT_FALSE(BelongsTo(obj, "guestbook")) << obj.dump();
+  json app = {{"metadata", {{"name", "guestbook"}}},
+              {"spec", {{"destination", {{"namespace", "default"}}}}}};
+  HealthScripts scripts;
+  CompareResult r = Compare({.app = &app,
+                             .targets = targets,
+                             .live = live,
+                             .revision = "0123456789abcdef0123456789abcdef01234567",
+                             .scripts = &scripts});
+  EXPECT_EQ(r.sync["status"], "Synced") << r.resources_status.dump(1);
+  EXPECT_EQ(r.resources.size(), targets.size());
+  for (const ResourceState& s : r.resources) EXPECT_EQ(s.sync_status, "Synced") << s.key.ToString();
+  EXPECT_TRUE(r.health.contains("status"));
 }
 
 TEST_F(DiffClusterTest, AppliedWithoutLastAppliedAreInSync) {
