@@ -305,14 +305,25 @@ Health WorkflowHealth(const json& obj) {
   return H(kUnknown, message);
 }
 
-// Argo CD's bundled argoproj.io/Rollout check.
+// Argo CD's bundled argoproj.io/Rollout check: spec observed, then the
+// conditions that make a rollout Degraded, then the phase the rollout
+// controller reports (Paused shows as Suspended); for a rollout without a
+// phase, the older checks on pause, replica counts and the stable hash.
 Health RolloutHealth(const json& obj) {
+  constexpr char kNotObserved[] = "Waiting for rollout spec update to be observed";
   const json& status = At(obj, {"status"});
-  if (!status.is_object()) return H(kProgressing, "Waiting for rollout spec update to be observed");
+  if (!status.is_object()) return H(kProgressing, kNotObserved);
+  // A non-numeric observedGeneration (a pre-v0.10 hash) counts as observed.
   auto observed = Int(obj, {"status", "observedGeneration"});
   auto generation = Int(obj, {"metadata", "generation"});
-  if (observed && generation && *observed < *generation)
-    return H(kProgressing, "Waiting for rollout spec update to be observed");
+  if (observed && generation && *observed < *generation) return H(kProgressing, kNotObserved);
+  for (const json& c : Array(obj, {"status", "conditions"})) {
+    std::string type = Str(c, {"type"}), reason = Str(c, {"reason"});
+    if ((type == "InvalidSpec" && Str(c, {"status"}) != "False") ||
+        (type == "Progressing" &&
+         (reason == "RolloutAborted" || reason == "ProgressDeadlineExceeded")))
+      return H(kDegraded, Str(c, {"message"}));
+  }
   if (std::string phase = Str(status, {"phase"}); !phase.empty()) {
     std::string message = Str(status, {"message"});
     if (phase == "Paused") return H(kSuspended, message);
@@ -320,25 +331,31 @@ Health RolloutHealth(const json& obj) {
       if (phase == code) return H(code, message);
     return H(kUnknown, message);
   }
-  // Rollouts older than phase reporting: conditions and counts.
-  for (const json& c : Array(obj, {"status", "conditions"})) {
-    std::string type = Str(c, {"type"}), reason = Str(c, {"reason"});
-    if ((type == "InvalidSpec" && Str(c, {"status"}) == "True") || reason == "RolloutAborted" ||
-        reason == "ProgressDeadlineExceeded")
-      return H(kDegraded, Str(c, {"message"}));
-  }
   if (At(obj, {"spec", "paused"}) == true || !Array(obj, {"status", "pauseConditions"}).empty())
     return H(kSuspended, "Rollout is paused");
-  int64_t want = IntOr(obj, {"spec", "replicas"}, 1);
+  std::string current = Str(status, {"currentPodHash"});
+  if (current.empty())
+    return H(kProgressing, "Waiting for rollout to finish: status has not been reconciled.");
   int64_t updated = IntOr(obj, {"status", "updatedReplicas"}, 0);
-  if (updated < want)
+  if (updated < IntOr(obj, {"spec", "replicas"}, 1))
     return H(kProgressing, "Waiting for roll out to finish: More replicas need to be updated");
-  if (At(obj, {"spec", "strategy", "canary"}).is_object() &&
-      IntOr(obj, {"status", "replicas"}, 0) > updated)
-    return H(kProgressing, "Waiting for roll out to finish: old replicas are pending termination");
   if (IntOr(obj, {"status", "availableReplicas"}, 0) < updated)
     return H(kProgressing,
              "Waiting for roll out to finish: updated replicas are still becoming available");
+  std::string stable = Str(status, {"stableRS"});
+  if (stable.empty()) stable = Str(status, {"canary", "stableRS"});
+  if (At(obj, {"spec", "strategy", "blueGreen"}).is_object()) {
+    if (Str(status, {"blueGreen", "activeSelector"}) != current)
+      return H(kProgressing, "active service cutover pending");
+    if (!stable.empty() && stable != current)
+      return H(kProgressing, "waiting for analysis to complete");
+  } else if (At(obj, {"spec", "strategy", "canary"}).is_object()) {
+    if (IntOr(obj, {"status", "replicas"}, 0) > updated)
+      return H(kProgressing,
+               "Waiting for roll out to finish: old replicas are pending termination");
+    if (stable.empty() || stable != current)
+      return H(kProgressing, "Waiting for rollout to finish steps");
+  }
   return H(kHealthy);
 }
 

@@ -267,21 +267,48 @@ TEST(Health, ArgoKinds) {
        "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, metadata: {generation: 1}, status: "
        "{observedGeneration: '1', phase: Healthy}}",
        "Healthy"},
-      {"rollout without phase, invalid spec",
-       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, status: {conditions: [{type: "
-       "InvalidSpec, status: 'True', message: bad}]}}",
+      {"rollout invalid spec beats phase",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, status: {phase: Progressing, "
+       "conditions: [{type: InvalidSpec, status: 'True', message: bad}]}}",
        "Degraded", "bad"},
-      {"rollout without phase, progress deadline",
+      {"rollout progress deadline",
        "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, status: {conditions: [{type: "
        "Progressing, status: 'False', reason: ProgressDeadlineExceeded, message: slow}]}}",
        "Degraded", "slow"},
+      {"rollout aborted",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, status: {conditions: [{type: "
+       "Progressing, status: 'False', reason: RolloutAborted, message: stop}]}}",
+       "Degraded", "stop"},
+      {"rollout legacy hash generation counts as observed",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, metadata: {generation: 5}, status: "
+       "{observedGeneration: 7d66d4485f, phase: Healthy}}",
+       "Healthy"},
       {"rollout without phase, paused",
        "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, spec: {paused: true}, status: {}}",
-       "Suspended"},
-      {"rollout without phase, counts",
+       "Suspended", "Rollout is paused"},
+      {"rollout without phase, not reconciled",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, status: {replicas: 1}}", "Progressing",
+       "Waiting for rollout to finish: status has not been reconciled."},
+      {"rollout without phase, old replicas",
        "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, spec: {replicas: 2, strategy: {canary: "
-       "{}}}, status: {replicas: 3, updatedReplicas: 2, availableReplicas: 2}}",
+       "{}}}, status: {currentPodHash: a, stableRS: a, replicas: 3, updatedReplicas: 2, "
+       "availableReplicas: 2}}",
        "Progressing", "Waiting for roll out to finish: old replicas are pending termination"},
+      {"rollout without phase, canary steps left",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, spec: {replicas: 1, strategy: {canary: "
+       "{}}}, status: {currentPodHash: b, stableRS: a, replicas: 1, updatedReplicas: 1, "
+       "availableReplicas: 1}}",
+       "Progressing", "Waiting for rollout to finish steps"},
+      {"rollout without phase, blue-green cutover pending",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, spec: {replicas: 1, strategy: "
+       "{blueGreen: {}}}, status: {currentPodHash: b, replicas: 1, updatedReplicas: 1, "
+       "availableReplicas: 1, blueGreen: {activeSelector: a}}}",
+       "Progressing", "active service cutover pending"},
+      {"rollout without phase, healthy",
+       "{apiVersion: argoproj.io/v1alpha1, kind: Rollout, spec: {replicas: 1, strategy: "
+       "{blueGreen: {}}}, status: {currentPodHash: b, stableRS: b, replicas: 1, updatedReplicas: "
+       "1, availableReplicas: 1, blueGreen: {activeSelector: b}}}",
+       "Healthy"},
       {"analysisrun running",
        "{apiVersion: argoproj.io/v1alpha1, kind: AnalysisRun, status: {phase: Running}}",
        "Progressing"},
