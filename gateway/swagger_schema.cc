@@ -173,7 +173,17 @@ void SwaggerSchema::Walk(const json& value, const json& schema, const std::strin
       problems.push_back(absl::StrCat(path, ": expected an object, got ", TypeName(value)));
       return;
     }
-    const json props = schema.value("properties", json::object());
+    json props = schema.value("properties", json::object());
+    // allOf (Argo CD's ResourceNode embeds ResourceRef): the parts' properties are the object's.
+    for (const json& part : schema.value("allOf", json::array())) {
+      json resolved = part;
+      const std::string ref = part.value("$ref", "");
+      if (absl::StartsWith(ref, kRefPrefix)) {
+        resolved = doc_["definitions"].value(ref.substr(sizeof(kRefPrefix) - 1), json::object());
+      }
+      const json part_props = resolved.value("properties", json::object());
+      for (const auto& [k, v] : part_props.items()) props[k] = v;
+    }
     const json extra = schema.value("additionalProperties", json());
     for (const std::string& req : schema.value("required", std::vector<std::string>{})) {
       if (!value.contains(req)) problems.push_back(absl::StrCat(path, ": missing ", req));
