@@ -364,7 +364,8 @@ Health AnalysisRunHealth(const json& obj) {
   std::string phase = Str(obj, {"status", "phase"});
   std::string message = Str(obj, {"status", "message"});
   if (phase == "Pending" || phase == "Running") return H(kProgressing, "Analysis run is running");
-  if (phase == "Successful") return H(kHealthy, "Analysis run completed successfully");
+  if (phase == "Successful")
+    return H(kHealthy, message.empty() ? "Analysis run completed successfully" : message);
   if (phase == "Failed") return H(kDegraded, message.empty() ? "Analysis run failed" : message);
   if (phase == "Error")
     return H(kDegraded, message.empty() ? "Analysis run had an error" : message);
