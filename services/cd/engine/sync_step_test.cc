@@ -404,6 +404,26 @@ TEST(SyncStep, PruneOnlyWhenAskedInMirroredWaveOrder) {
   EXPECT_TRUE(prune.Has("ConfigMap", "c"));
 }
 
+TEST(SyncStep, PruneConfirmWaitsForApproval) {
+  Sim sim(std::vector<json>{Obj("v1", "ConfigMap", "keep")}, {{"sync", {{"prune", true}}}});
+  sim.AddLive(
+      Obj("v1", "ConfigMap", "precious", {{"argocd.argoproj.io/sync-options", "Prune=confirm"}}));
+  SyncStepOutput out = sim.Step();
+  EXPECT_FALSE(out.done);
+  EXPECT_EQ(out.operation_state["message"],
+            "Waiting for pruning confirmation of v1/ConfigMap/precious");
+  EXPECT_TRUE(out.actions.empty());
+  out = sim.Step();
+  EXPECT_TRUE(out.actions.empty());
+  // Approved after the operation started.
+  sim.app()["metadata"]["annotations"]["argocd.argoproj.io/deletion-approved"] =
+      FormatK8sTime(sim.now());
+  out = sim.RunToEnd();
+  EXPECT_EQ(out.operation_state["phase"], "Succeeded");
+  EXPECT_EQ(sim.log(),
+            (std::vector<std::string>{"delete ConfigMap/precious", "apply ConfigMap/keep"}));
+}
+
 TEST(SyncStep, SelectiveSyncSkipsHooksAndHistory) {
   Sim sim(std::vector<json>{Hook("before", "PreSync"), Obj("v1", "ConfigMap", "one"),
                             Obj("v1", "ConfigMap", "two")},
