@@ -96,18 +96,21 @@ TEST_F(TransportTest, GitDaemon) {
 // git's smart HTTP protocol: git-http-backend run as a CGI per request, behind Basic auth.
 class GitHttpServer {
  public:
-  GitHttpServer(std::string project_root, std::string user, std::string password)
+  // `server` is an httplib::Server, or an httplib::SSLServer for https.
+  GitHttpServer(std::string project_root, std::string user, std::string password,
+                std::unique_ptr<httplib::Server> server = std::make_unique<httplib::Server>())
       : root_(std::move(project_root)),
-        expected_auth_("Basic " + absl::Base64Escape(user + ":" + password)) {
+        expected_auth_("Basic " + absl::Base64Escape(user + ":" + password)),
+        server_(std::move(server)) {
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { Serve(req, res); };
-    server_.Get(".*", handler);
-    server_.Post(".*", handler);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(5));
+    server_->Get(".*", handler);
+    server_->Post(".*", handler);
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    while (!server_->is_running()) absl::SleepFor(absl::Milliseconds(5));
   }
   ~GitHttpServer() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
   int port() const { return port_; }
@@ -182,7 +185,7 @@ class GitHttpServer {
   }
 
   std::string root_, expected_auth_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> requests_{0};
@@ -220,6 +223,31 @@ TEST_F(TransportTest, HttpWithBasicAuth) {
   std::cerr << "rejected: " << s.message() << "\nembedded: " << s2.message() << "\n";
   EXPECT_THAT(metrics_.Serialize(), Not(HasSubstr("s3cret-pass")));
   EXPECT_THAT(metrics_.Serialize(), Not(HasSubstr("wrong-pass-123")));
+}
+
+// https with a self-signed certificate: refused unless the repository is marked insecure.
+TEST_F(TransportTest, HttpsCertificateChecks) {
+  if (!fs::exists(kHttpBackend)) GTEST_SKIP() << "no git-http-backend";
+  const std::string tls = testing::FreshDir("transport_tls");
+  auto made = Exec({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    tls + "/key.pem", "-out", tls + "/cert.pem", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                   tls, {}, absl::Seconds(60));
+  ASSERT_OK(made);
+  ASSERT_EQ(made->exit_code, 0) << made->stderr_text;
+  GitHttpServer https(base_, "alice", "tls-pass",
+                      std::make_unique<httplib::SSLServer>((tls + "/cert.pem").c_str(),
+                                                           (tls + "/key.pem").c_str()));
+  const std::string url = absl::StrCat("https://127.0.0.1:", https.port(), "/repo.git");
+  RepoCredentials creds{.username = "alice", .password = "tls-pass"};
+  absl::Status refused = server_->TestRepository(url, creds);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("certificate")));
+  EXPECT_THAT(refused.message(), Not(HasSubstr("tls-pass")));
+  creds.insecure = true;
+  EXPECT_OK(server_->TestRepository(url, creds));
+  auto r = server_->GenerateManifests({.repo_url = url, .path = "app", .creds = creds});
+  ASSERT_OK(r);
+  EXPECT_EQ(r->manifests[0]["metadata"]["name"], "served");
 }
 
 TEST_F(TransportTest, ErrorsNeverEchoCredentials) {
