@@ -231,7 +231,9 @@ std::string SelfDir() {
 }
 
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto args = ParseArgs(argv, {{"data", "d"}, {"port", "p"}, {"bind"}, {"isolation"}, {"images"}});
+  auto args = ParseArgs(
+      argv,
+      {{"data", "d"}, {"port", "p"}, {"bind"}, {"isolation"}, {"images"}, {"repo-poll-interval"}});
   if (!args.ok()) return Fail(err, args.status());
   std::string data = args->Get("data");
   if (data.empty()) {
@@ -257,6 +259,14 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     return Fail(err, "--isolation: expected auto, namespaces or plain");
   }
   options.cluster.image_table = args->Get("images");
+  if (args->Has("repo-poll-interval")) {
+    absl::Duration poll;
+    if (!absl::ParseDuration(args->Get("repo-poll-interval"), &poll) ||
+        poll <= absl::ZeroDuration()) {
+      return Fail(err, "--repo-poll-interval: expected a duration such as 3m or 30s");
+    }
+    options.cd_repo_poll_interval = poll;
+  }
   // The workflow executor starts once per step: use its own small binary
   // when it sits beside this one, else this binary's `__image argoexec`.
   if (std::string dir = SelfDir(); !dir.empty()) {

@@ -9,6 +9,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "services/cd/validation/validate.h"
 #include "services/events/validation/validate.h"
 #include "services/rollout/validation/validate.h"
 #include "services/workflow/api/validator.h"
@@ -30,6 +31,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     }
     if (name == "rollout") validator = rollout::validation::RolloutValidator();
     if (name == "events") validator = events::validation::EventsValidator();
+    if (name == "cd") validator = cd::validation::CdValidator();
     ASSIGN_OR_RETURN(auto bundle,
                      resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
                                                    &p->metrics_, std::move(validator)));
@@ -91,6 +93,24 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       server->AddService(p->events_api_->sensors());
       server->AddService(p->events_api_->events());
     }
+    if (name == "cd") {
+      // The same CdServer the standalone cd service runs (services/cd/main.cc),
+      // on the in-process cluster. cd opens last, so the router reaches the
+      // service of every Argo kind an app may hold.
+      p->cd_kinds_router_ = std::make_unique<ResourceRouter>(channels);
+      p->cd_kinds_server_ = std::make_unique<server::Server>(
+          server::ServerOptions{.name = "cd-kinds", .grpc_port = -1, .http_port = -1});
+      p->cd_kinds_server_->AddService(p->cd_kinds_router_.get());
+      RETURN_IF_ERROR(p->cd_kinds_server_->Start());
+      p->cd_kinds_ = api::v1::ResourceService::NewStub(p->cd_kinds_server_->InProcessChannel());
+      p->cd_ = std::make_unique<cd::CdServer>(
+          &bundle->api(), cd::CdServerOptions{.data_dir = absl::StrCat(options.data_dir, "/", name),
+                                              .cluster = p->cluster_.get(),
+                                              .resources = p->cd_kinds_.get(),
+                                              .metrics = &p->metrics_,
+                                              .repo_poll_interval = options.cd_repo_poll_interval});
+      for (grpc::Service* s : p->cd_->grpc_services()) server->AddService(s);
+    }
     RETURN_IF_ERROR(server->Start());
     channels[name] = server->InProcessChannel();
     p->bundles_[name] = std::move(bundle);
@@ -102,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   RETURN_IF_ERROR(p->workflow_->Start());
   RETURN_IF_ERROR(p->rollout_->Start());
   RETURN_IF_ERROR(p->events_->Start());
+  RETURN_IF_ERROR(p->cd_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
   p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
@@ -157,8 +178,10 @@ void Platform::Shutdown() {
   if (events_) events_->Stop();
   if (workflow_) workflow_->Stop();
   if (rollout_) rollout_->Stop();
+  if (cd_) cd_->Stop();
   if (cluster_) cluster_->Stop();
   for (auto& s : service_servers_) s->Shutdown(absl::Seconds(10));
+  if (cd_kinds_server_) cd_kinds_server_->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace argonaut::gateway

@@ -26,6 +26,7 @@
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
 #include "lib/server/server.h"
+#include "services/cd/cd_server.h"
 #include "services/events/api/events_service.h"
 #include "services/events/events_server.h"
 #include "services/rollout/rollout_server.h"
@@ -41,6 +42,8 @@ struct PlatformOptions {
   int port = 2746;
   // The local cluster runtime (pods as processes); see LocalClusterOptions.
   cluster::LocalClusterOptions cluster;
+  // How often the cd service resolves every application's revision again.
+  absl::Duration cd_repo_poll_interval = absl::Minutes(3);
 };
 
 class Platform {
@@ -88,6 +91,14 @@ class Platform {
   std::unique_ptr<events::v1::EventSourceService::Stub> event_source_stub_;
   std::unique_ptr<events::v1::SensorService::Stub> sensor_stub_;
   std::unique_ptr<ResourceRouter> router_;
+  // Argo kinds the cd service's apps hold reach their own service through
+  // this router over the services' channels, served on its own in-process
+  // server (the gateway's starts only after every service).
+  std::unique_ptr<ResourceRouter> cd_kinds_router_;
+  std::unique_ptr<server::Server> cd_kinds_server_;
+  std::unique_ptr<api::v1::ResourceService::Stub> cd_kinds_;
+  // The repo-server, application controller and cd API.
+  std::unique_ptr<cd::CdServer> cd_;
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub_;
