@@ -77,7 +77,8 @@ json WithLastApplied(const json& target) {
   if (!out.contains("metadata") || !out["metadata"].is_object()) out["metadata"] = json::object();
   if (!out["metadata"].contains("annotations") || !out["metadata"]["annotations"].is_object())
     out["metadata"]["annotations"] = json::object();
-  out["metadata"]["annotations"][kLastAppliedAnnotation] = applied.dump();
+  out["metadata"]["annotations"][kLastAppliedAnnotation] =
+      applied.dump(-1, ' ', false, json::error_handler_t::replace);
   return out;
 }
 

@@ -229,6 +229,15 @@ TEST(Diff, JqSelectsListItems) {
   EXPECT_FALSE(ignored->modified) << ignored->text;
 }
 
+TEST(Diff, InvalidUtf8DoesNotThrow) {
+  json target = Yaml(kDeployment);
+  target["metadata"]["labels"]["bad"] = std::string("\xff\xfe");
+  json live = Live(target, "", true);
+  auto d = Diff(&target, &live,
+                Yaml("[{group: apps, kind: Deployment, jqPathExpressions: [.spec.replicas]}]"));
+  ASSERT_TRUE(d.ok()) << d.status();
+}
+
 TEST(Diff, BadIgnoreDifferences) {
   json target = Yaml(kDeployment);
   struct Row {

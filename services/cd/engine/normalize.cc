@@ -356,7 +356,9 @@ absl::StatusOr<json> JqDelete(std::string_view expr, const json& obj) {
   }
   jq_state* jq = it->second.get();
   jq_set_error_cb(jq, CollectJqError, &error);
-  jq_start(jq, jv_parse(obj.dump().c_str()), 0);
+  // Invalid UTF-8 would make dump() throw; replacing it only touches such strings.
+  std::string input = obj.dump(-1, ' ', false, json::error_handler_t::replace);
+  jq_start(jq, jv_parse(input.c_str()), 0);
   jv result = jq_next(jq);
   if (!jv_is_valid(result)) {
     jv_free(result);
