@@ -123,7 +123,7 @@ AutoSyncDecision DecideAutoSync(const json& app, const CompareResult& compare, a
   }
   if (attempted) {
     const json& state = app["status"]["operationState"];
-    const json& count = Field(Field(Field(state, "operation"), "sync"), "selfHealAttemptsCount");
+    const json& count = Field(Field(Field(state, "operation"), "sync"), "autoHealAttemptsCount");
     int64_t attempts = count.is_number_integer() ? count.get<int64_t>() : 0;
     std::optional<absl::Time> finished = ParseK8sTime(Field(state, "finishedAt"));
     if (finished && now - *finished >= kSelfHealCooldown) attempts = 0;
@@ -135,7 +135,7 @@ AutoSyncDecision DecideAutoSync(const json& app, const CompareResult& compare, a
       d.retry_after = wait;
       return d;
     }
-    op["sync"]["selfHealAttemptsCount"] = attempts + 1;
+    op["sync"]["autoHealAttemptsCount"] = attempts + 1;
     json selection = json::array();
     for (const ResourceState& r : compare.resources) {
       if (r.hook || r.sync_status.empty() || r.sync_status == "Synced") continue;

@@ -1,7 +1,7 @@
 // Argo CD's automated sync decision (controller/appcontroller.go autoSync, alreadyAttemptedSync,
 // selfHeal backoff): after a comparison, should the controller write an `operation` on the app?
 // Pure: the self-heal attempt count lives where Argo CD keeps it, in
-// operation.sync.selfHealAttemptsCount, copied into status.operationState.operation by SyncStep,
+// operation.sync.autoHealAttemptsCount, copied into status.operationState.operation by SyncStep,
 // and the backoff is measured from status.operationState.finishedAt.
 #pragma once
 
@@ -38,9 +38,9 @@ struct AutoSyncDecision {
 //   - a revision (same source, targetRevision aside) already attempted is not synced again,
 //     unless that attempt succeeded and selfHeal is on: then, after the backoff
 //     (2 s x 3^(n-1), cap 300 s, from finishedAt), a selective sync of the resources that are
-//     not Synced, with selfHealAttemptsCount n+1;
+//     not Synced, with autoHealAttemptsCount n+1;
 //   - with automated.prune and no allowEmpty, refused when every resource would be pruned.
-// The operation: {sync: {revision, prune, syncOptions[, resources, selfHealAttemptsCount]},
+// The operation: {sync: {revision, prune, syncOptions[, resources, autoHealAttemptsCount]},
 // initiatedBy: {automated: true}, retry: spec.syncPolicy.retry or {limit: 5}}.
 AutoSyncDecision DecideAutoSync(const nlohmann::json& app, const CompareResult& compare,
                                 absl::Time now);

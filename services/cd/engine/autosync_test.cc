@@ -56,7 +56,7 @@ void LastOperation(json& app, std::string revision, std::string phase, absl::Dur
       {"finishedAt", FormatK8sTime(kNow - ago)},
       {"syncResult", {{"revision", revision}, {"source", source}}}};
   if (self_heal_attempts > 0) {
-    app["status"]["operationState"]["operation"]["sync"]["selfHealAttemptsCount"] =
+    app["status"]["operationState"]["operation"]["sync"]["autoHealAttemptsCount"] =
         self_heal_attempts;
   }
 }
@@ -163,7 +163,7 @@ TEST(AutoSync, SelfHealIsSelectiveWithBackoff) {
       continue;
     }
     ASSERT_TRUE(d.operation.has_value()) << d.reason;
-    EXPECT_EQ((*d.operation)["sync"]["selfHealAttemptsCount"], c.next_attempts);
+    EXPECT_EQ((*d.operation)["sync"]["autoHealAttemptsCount"], c.next_attempts);
     EXPECT_EQ((*d.operation)["sync"]["resources"],
               json::parse(R"([{"group":"","kind":"ConfigMap","name":"b","namespace":"default"}])"));
   }
