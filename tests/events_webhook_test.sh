@@ -2,8 +2,11 @@
 # The webhook walkthrough of examples/events through `argonaut up` and curl:
 # a POST to the webhook answers "success" and the sensor submits a Workflow
 # whose parameters hold the event body (whole, and body.message) and which
-# Succeeds; the filtered sensor submits only for "hello" and "hey". The
-# webhook port is a free one, written into copies of the examples.
+# Succeeds; the filtered sensor submits only for "hello" and "hey". Then the
+# events API through the gateway: `argonaut events send` reaches the sensors,
+# `events list`, `sensors get` (the trigger's last result), and Argo Server's
+# sensor and sensor-logs REST paths. The webhook port is a free one, written
+# into copies of the examples.
 source tests/lib.sh
 
 EX="$PWD/examples/events"
@@ -87,4 +90,30 @@ grep -q '"hey"' <<<"$out" || fail "no workflow for hey"
 # Wrong method and path are refused without taking the listener down.
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://127.0.0.1:${HOOK}/other")
 [[ "$code" == "404" ]] || fail "unknown path answered $code, not 404"
+
+# The events API through the gateway of `argonaut up`: the CLI and Argo Server's REST paths.
+# A sent event goes through the bus like a POST: "hey" makes a third filtered workflow.
+cli events send webhook example --data '{"message": "hey"}' >"$WORK/send.out" ||
+  fail "events send: $(cat "$WORK/send.out")"
+grep -q "sent to webhook/example" "$WORK/send.out" || fail "events send said: $(cat "$WORK/send.out")"
+for _ in $(seq 1 300); do
+  [[ $(workflows webhook-filtered- | grep -c .) -ge 3 ]] && break
+  sleep 0.5
+done
+[[ $(workflows webhook-filtered- | grep -c .) -eq 3 ]] || fail "the sent event made no workflow"
+cli events list webhook >"$WORK/events.out" || fail "events list"
+grep -q 'HelloWorld!' "$WORK/events.out" || fail "events list: $(cat "$WORK/events.out")"
+ok=""
+for _ in $(seq 1 50); do
+  cli sensors get webhook >"$WORK/sensor.out" || fail "sensors get"
+  if grep -q "webhook-workflow-trigger.*Succeeded" "$WORK/sensor.out"; then ok=1; break; fi
+  sleep 0.2
+done
+[[ -n "$ok" ]] || fail "sensors get shows no trigger result: $(cat "$WORK/sensor.out")"
+grep -q "test-dep  webhook/example" "$WORK/sensor.out" || fail "sensors get: $(cat "$WORK/sensor.out")"
+curl -sf "http://127.0.0.1:${HTTP_PORT}/api/v1/sensors/default/webhook" |
+  python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["status"]["triggers"]["webhook-workflow-trigger"]["fired"] >= 1, s' ||
+  fail "GET /api/v1/sensors/default/webhook"
+curl -s -m 10 "http://127.0.0.1:${HTTP_PORT}/api/v1/stream/sensors/default/logs?name=webhook" >"$WORK/logs.out" || true
+grep -q '"triggerName":"webhook-workflow-trigger"' "$WORK/logs.out" || fail "sensor logs: $(cat "$WORK/logs.out")"
 echo PASS
