@@ -25,6 +25,9 @@ PACKAGES=(
   # the CD service: git client, jsonnet sources, jq paths in ignoreDifferences,
   # git daemon / http-backend in its tests
   libgit2-dev libjsonnet-dev libjq-dev jsonnet
+  # the events service's broker sources and their tests (real servers)
+  libhiredis-dev libmosquitto-dev librabbitmq-dev
+  redis-server mosquitto rabbitmq-server
 )
 
 missing=()
