@@ -3,6 +3,8 @@
 #include <iostream>
 #include <memory>
 
+#include "gateway/cd_rest.h"
+#include "gateway/cd_router.h"
 #include "gateway/cluster_router.h"
 #include "gateway/events_rest.h"
 #include "gateway/events_router.h"
@@ -50,6 +52,13 @@ int RunGateway(const GatewayOptions& options) {
   if (auto it = channels.find("events"); it != channels.end()) {
     events_router = std::make_unique<EventsRouter>(it->second);
   }
+  std::unique_ptr<CdRouter> cd_router;
+  if (auto it = channels.find("cd"); it != channels.end()) {
+    cd_router = std::make_unique<CdRouter>(it->second);
+  }
+  std::unique_ptr<cd::v1::ApplicationService::Stub> cd_app_stub;
+  std::unique_ptr<cd::v1::RepositoryService::Stub> cd_repo_stub;
+  std::unique_ptr<cd::v1::ProjectService::Stub> cd_project_stub;
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub;
   std::unique_ptr<events::v1::EventSourceService::Stub> event_source_stub;
   std::unique_ptr<events::v1::SensorService::Stub> sensor_stub;
@@ -64,6 +73,9 @@ int RunGateway(const GatewayOptions& options) {
   if (workflow_router) server.AddService(workflow_router.get());
   if (rollout_router) server.AddService(rollout_router.get());
   if (events_router) events_router->AddTo(server);
+  if (cd_router) {
+    for (grpc::Service* s : cd_router->services()) server.AddService(s);
+  }
   server.ConfigureHttp([&](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
     rest_stub = api::v1::ResourceService::NewStub(server.InProcessChannel());
@@ -80,6 +92,12 @@ int RunGateway(const GatewayOptions& options) {
       event_source_stub = events::v1::EventSourceService::NewStub(server.InProcessChannel());
       sensor_stub = events::v1::SensorService::NewStub(server.InProcessChannel());
       RegisterEventsRestRoutes(http, event_source_stub.get(), sensor_stub.get());
+    }
+    if (cd_router) {
+      cd_app_stub = cd::v1::ApplicationService::NewStub(server.InProcessChannel());
+      cd_repo_stub = cd::v1::RepositoryService::NewStub(server.InProcessChannel());
+      cd_project_stub = cd::v1::ProjectService::NewStub(server.InProcessChannel());
+      RegisterCdRestRoutes(http, {cd_app_stub.get(), cd_repo_stub.get(), cd_project_stub.get()});
     }
     RegisterRestRoutes(http, rest_stub.get());
   });

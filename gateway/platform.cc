@@ -1,6 +1,7 @@
 #include "gateway/platform.h"
 
 #include "absl/strings/str_cat.h"
+#include "gateway/cd_rest.h"
 #include "gateway/events_rest.h"
 #include "gateway/rest.h"
 #include "gateway/rollout_rest.h"
@@ -138,6 +139,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   p->gateway_server_->AddService(p->rollout_router_.get());
   p->events_router_ = std::make_unique<EventsRouter>(channels.at("events"));
   p->events_router_->AddTo(*p->gateway_server_);
+  p->cd_router_ = std::make_unique<CdRouter>(channels.at("cd"));
+  for (grpc::Service* s : p->cd_router_->services()) p->gateway_server_->AddService(s);
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
   // REST calls go through the router over an in-process channel.
@@ -156,6 +159,14 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     raw->sensor_stub_ =
         events::v1::SensorService::NewStub(raw->gateway_server_->InProcessChannel());
     RegisterEventsRestRoutes(http, raw->event_source_stub_.get(), raw->sensor_stub_.get());
+    raw->cd_app_stub_ =
+        cd::v1::ApplicationService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->cd_repo_stub_ =
+        cd::v1::RepositoryService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->cd_project_stub_ =
+        cd::v1::ProjectService::NewStub(raw->gateway_server_->InProcessChannel());
+    RegisterCdRestRoutes(
+        http, {raw->cd_app_stub_.get(), raw->cd_repo_stub_.get(), raw->cd_project_stub_.get()});
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

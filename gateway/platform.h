@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "gateway/cd_router.h"
 #include "gateway/cluster_router.h"
 #include "gateway/events_router.h"
 #include "gateway/port_mux.h"
@@ -90,6 +91,12 @@ class Platform {
   std::unique_ptr<EventsRouter> events_router_;
   std::unique_ptr<events::v1::EventSourceService::Stub> event_source_stub_;
   std::unique_ptr<events::v1::SensorService::Stub> sensor_stub_;
+  // ApplicationService, RepositoryService, ProjectService forwarded to the cd service, and the
+  // stubs its REST paths call.
+  std::unique_ptr<CdRouter> cd_router_;
+  std::unique_ptr<cd::v1::ApplicationService::Stub> cd_app_stub_;
+  std::unique_ptr<cd::v1::RepositoryService::Stub> cd_repo_stub_;
+  std::unique_ptr<cd::v1::ProjectService::Stub> cd_project_stub_;
   std::unique_ptr<ResourceRouter> router_;
   // Argo kinds the cd service's apps hold reach their own service through
   // this router over the services' channels, served on its own in-process
