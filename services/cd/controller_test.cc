@@ -265,32 +265,49 @@ TEST_F(CdControllerTest, ManualSyncSelfHealPollAutoSyncHistoryAndRollback) {
           [](const json& a) { return SyncStatus(a) == "OutOfSync"; });
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(LiveReplicas(), 4);
+  // A manual sync puts it back, and is recorded.
+  RequestSync();
+  app = WaitFor("synced again", [&](const json& a) {
+    return SyncStatus(a) == "Synced" && !a.contains("operation") && History(a).size() == 2;
+  });
+  EXPECT_EQ(LiveReplicas(), 2);
+  EXPECT_EQ(History(app)[1]["id"], 1);
 
-  // Automated sync with selfHeal: after the backoff the change is reverted
-  // by a selective sync, which history does not record.
+  // With automated sync, a new commit is seen at the next poll (fake clock)
+  // and synced with no manual step.
   Modify([](json& a) {
     a["spec"]["syncPolicy"] = {{"automated", {{"prune", true}, {"selfHeal", true}}}};
   });
+  Commit(2, "green", "second");
+  const std::string second = Head();
+  ASSERT_NE(first, second);
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(LiveColor(), "blue") << "the new commit is not seen before the poll";
+  clock_.Advance(absl::Minutes(3));
+  app = WaitSyncedHealthy(second);
+  EXPECT_EQ(LiveColor(), "green");
+  ASSERT_EQ(History(app).size(), 3u);
+  EXPECT_EQ(History(app)[2]["id"], 2);
+  EXPECT_EQ(History(app)[2]["revision"], second);
+  EXPECT_EQ(Field(Field(Field(app, "status"), "operationState"), "operation")["initiatedBy"].value(
+                "automated", false),
+            true);
+
+  // Self-heal: a change by hand is reverted after the backoff by a selective
+  // sync, which history does not record.
+  live = LiveDeployment();
+  live["spec"]["replicas"] = 5;
+  ASSERT_OK(cluster_->Update(live).status());
+  // (The first attempt may start at once; later ones wait for the backoff.)
   clock_.Advance(absl::Seconds(10));
   controller_->Enqueue("argocd/guestbook");
   app = WaitFor("self-healed", [&](const json& a) {
     return SyncStatus(a) == "Synced" && !a.contains("operation") && LiveReplicas() == 2;
   });
-  EXPECT_EQ(History(app).size(), 1u);
-
-  // A new commit is seen at the next poll and synced automatically.
-  Commit(2, "green", "second");
-  const std::string second = Head();
-  ASSERT_NE(first, second);
-  clock_.Advance(absl::Minutes(3));
-  app = WaitSyncedHealthy(second);
-  EXPECT_EQ(LiveColor(), "green");
-  ASSERT_EQ(History(app).size(), 2u);
-  EXPECT_EQ(History(app)[1]["id"], 1);
-  EXPECT_EQ(History(app)[1]["revision"], second);
-  EXPECT_EQ(Field(Field(Field(app, "status"), "operationState"), "operation")["initiatedBy"].value(
-                "automated", false),
-            true);
+  EXPECT_EQ(History(app).size(), 3u);
+  const json& healed = Field(Field(Field(app, "status"), "operationState"), "operation");
+  EXPECT_TRUE(Field(Field(healed, "sync"), "autoHealAttemptsCount").is_number()) << healed.dump();
+  EXPECT_EQ(Field(Field(healed, "sync"), "resources").size(), 1u) << "a selective sync";
 
   // Rollback to the first deployment (auto-sync off first, as Argo CD
   // requires), written as the API writes it.
@@ -301,11 +318,11 @@ TEST_F(CdControllerTest, ManualSyncSelfHealPollAutoSyncHistoryAndRollback) {
     if (apps_->UpdateObject("Application", *rolled).ok()) break;
   }
   app = WaitFor("rolled back", [&](const json& a) {
-    return OpPhase(a) == "Succeeded" && !a.contains("operation") && History(a).size() == 3;
+    return OpPhase(a) == "Succeeded" && !a.contains("operation") && History(a).size() == 4;
   });
   EXPECT_EQ(LiveColor(), "blue");
-  EXPECT_EQ(History(app)[2]["id"], 2);
-  EXPECT_EQ(History(app)[2]["revision"], first);
+  EXPECT_EQ(History(app)[3]["id"], 3);
+  EXPECT_EQ(History(app)[3]["revision"], first);
   // Rolled back to an older commit than the branch: OutOfSync against HEAD.
   WaitFor("OutOfSync after rollback", [](const json& a) { return SyncStatus(a) == "OutOfSync"; });
 

@@ -42,9 +42,12 @@ json WithLastApplied(json object) {
   return object;
 }
 
-}  // namespace
+// The live object's controllers (a Deployment's status, while it scales)
+// write it too: a write that lost that race is tried again, as kubectl
+// apply does on a conflict.
+constexpr int kConflictRetries = 10;
 
-absl::Status ExecuteAction(cluster::Cluster& cluster, const engine::SyncAction& action) {
+absl::Status ExecuteOnce(cluster::Cluster& cluster, const engine::SyncAction& action) {
   using Type = engine::SyncAction::Type;
   switch (action.type) {
     case Type::kApply:
@@ -68,6 +71,17 @@ absl::Status ExecuteAction(cluster::Cluster& cluster, const engine::SyncAction& 
     }
   }
   return absl::InternalError("unknown sync action");
+}
+
+}  // namespace
+
+absl::Status ExecuteAction(cluster::Cluster& cluster, const engine::SyncAction& action) {
+  absl::Status s;
+  for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
+    s = ExecuteOnce(cluster, action);
+    if (!absl::IsAborted(s)) return s;
+  }
+  return s;
 }
 
 int ExecuteActions(cluster::Cluster& cluster, const std::vector<engine::SyncAction>& actions,
