@@ -40,7 +40,7 @@ echo "$out" >&2
 grep -q "Synced" <<<"$out" || cd_fail "app get does not show Synced"
 grep -q "Healthy" <<<"$out" || cd_fail "app get does not show Healthy"
 grep -q "Deployment" <<<"$out" || cd_fail "app get does not list the Deployment"
-cli app list | grep -q "^$APP " || cd_fail "app list does not show $APP"
+cli app list | grep -Eq "^(argocd/)?$APP " || cd_fail "app list does not show $APP"
 
 # Rollback is refused while automated sync is on.
 set +e
@@ -72,7 +72,7 @@ webhook_deploy() {
   t0=$SECONDS
   code=$(github_push "$URL" "$sha" "$before" app/my-app.yaml)
   [[ $code == 200 ]] || cd_fail "POST /api/webhook answered $code: $(cat "$WORK/webhook.out")"
-  wait_app $APP "the $image commit after the push webhook" 8 \
+  wait_app $APP "the $image commit after the push webhook" 10 \
     "(s.get('sync') or {}).get('revision')=='$sha'"
   echo "webhook: the $image commit seen after $((SECONDS - t0))s" >&2
   wait_app $APP "Synced and Healthy at $image" 180 \
