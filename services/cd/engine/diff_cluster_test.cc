@@ -46,6 +46,10 @@ std::vector<json> Targets() {
       out.push_back(PrepareTarget(m, "guestbook", "default"));
     }
   }
+  // A cluster-scoped kind: no namespace in the target.
+  out.push_back(PrepareTarget(
+      json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "guestbook-ns"}}}},
+      "guestbook", "default"));
   return out;
 }
 
@@ -70,7 +74,7 @@ class DiffClusterTest : public ::testing::Test {
       EXPECT_TRUE(got.ok()) << key.ToString() << ": " << got.status();
       if (!got.ok()) return json();
       live = *got;
-      if (key.kind == "Service" || key.kind == "ConfigMap" ||
+      if (key.kind == "Service" || key.kind == "ConfigMap" || key.kind == "Namespace" ||
           (live.contains("status") && live["status"].contains("observedGeneration")))
         break;
       absl::SleepFor(absl::Milliseconds(100));
