@@ -573,15 +573,13 @@ void Step::Finish(SyncStepOutput& out) {
     requeue_.reset();
     state_["finishedAt"] = FormatK8sTime(in_.now);
     if (phase == "Succeeded" && !dry_run_ && !selective_) {
-      const json& spec = Field(*in_.app, "spec");
-      json entry = {{"revision", Str(state_["syncResult"], "revision")},
+      const json& result = state_["syncResult"];
+      json entry = {{"revision", Str(result, "revision")},
                     {"deployedAt", FormatK8sTime(in_.now)},
                     {"deployStartedAt", Str(state_, "startedAt")},
                     {"initiatedBy", Field(op_, "initiatedBy")}};
-      if (spec.contains("sources")) {
-        entry["sources"] = spec["sources"];
-      } else {
-        entry["source"] = Field(spec, "source");
+      for (const char* key : {"source", "sources"}) {
+        if (!Field(result, key).is_null()) entry[key] = result[key];
       }
       out.history_entry = std::move(entry);
     }
@@ -648,9 +646,21 @@ SyncStepOutput SyncStep(const SyncStepInput& in) {
       out.done = true;
       return out;
     }
-    json source = Field(Field(app, "spec"), "sources").is_array()
-                      ? json{{"sources", app["spec"]["sources"]}}
-                      : json{{"source", Field(Field(app, "spec"), "source")}};
+    // What is synced: a rollback carries the history entry's source(s), otherwise the spec's.
+    const json& sync = Field(operation, "sync");
+    const json& spec = Field(app, "spec");
+    json source;
+    if (Field(sync, "sources").is_array() && !sync["sources"].empty()) {
+      source = {{"sources", sync["sources"]}};
+    } else if (Field(sync, "source").is_object()) {
+      source = {{"source", sync["source"]}};
+    } else if (Field(spec, "sources").is_array()) {
+      source = {{"sources", spec["sources"]}};
+    } else if (Field(spec, "source").is_object()) {
+      source = {{"source", spec["source"]}};
+    } else {
+      source = json::object();
+    }
     state = {{"operation", operation},
              {"phase", "Running"},
              {"message", ""},

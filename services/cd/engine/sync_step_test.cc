@@ -604,6 +604,16 @@ TEST(SyncStep, TerminateDeletesRunningHooks) {
   EXPECT_EQ(sim.log().back(), "delete Job/slow");
 }
 
+TEST(SyncStep, RollbackRecordsTheOperationsSource) {
+  json old_source = {{"repoURL", "https://git.example/repo"}, {"path", "old-path"}};
+  Sim sim(std::vector<json>{Obj("v1", "ConfigMap", "cfg")},
+          {{"sync", {{"revision", "abc"}, {"source", old_source}}}});
+  SyncStepOutput out = sim.RunToEnd();
+  EXPECT_EQ(out.operation_state["syncResult"]["source"], old_source);
+  ASSERT_EQ(sim.history().size(), 1u);
+  EXPECT_EQ(sim.history()[0]["source"], old_source);
+}
+
 TEST(SyncStep, NoOperationIsDone) {
   json app = {{"metadata", {{"name", "app"}}}};
   SyncStepOutput out = SyncStep({.app = &app, .now = absl::FromUnixSeconds(0)});
