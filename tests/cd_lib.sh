@@ -28,10 +28,12 @@ cd_dump() {
 try:
     a=json.load(sys.stdin)
     s=a.get("status") or {}
-    s.pop("resources", None)
+    s["resources"] = [" ".join(str(x) for x in (r.get("kind"), r.get("namespace"), r.get("name"), r.get("status"), (r.get("health") or {}).get("status"))) for r in s.get("resources") or []]
     print(json.dumps({"operation": a.get("operation"), "status": s}, indent=1))
 except Exception as e:
     print("unreadable:", e)' | head -n 150 || true
+    echo "--- argonaut app manifests $APP (kinds and names)"
+    "$ARGONAUT" app manifests "$APP" 2>&1 | grep -E "^kind:|^  name:" | head -n 40 || true
     fi
     echo "--- argonaut get deploy,rs,jobs,pods"
     "$ARGONAUT" get deployments 2>&1 | head -n 20 || true

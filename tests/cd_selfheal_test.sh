@@ -118,9 +118,12 @@ grep -q "replicas" "$WORK/diff.out" || cd_fail "app diff does not show the repli
 grep -q "replicas: 1" "$WORK/diff.out" || cd_fail "app diff does not show the live replicas 1"
 grep -q "replicas: 3" "$WORK/diff.out" || cd_fail "app diff does not show the desired replicas 3"
 
-# selfHeal off: a deleted Deployment stays deleted (Missing) until a sync.
+# selfHeal off: a deleted Deployment stays deleted until a sync.
 cli delete deployment noheal-app >/dev/null
-wait_app noheal "OutOfSync and Missing after the delete" 60 "sync=='OutOfSync' and health=='Missing'"
+# (The app's health stays that of the Service: Argo CD calls an app Missing
+# only when all of its resources are.)
+wait_app noheal "OutOfSync, the Deployment Missing, after the delete" 60 \
+  "sync=='OutOfSync' and any(r.get('kind')=='Deployment' and r.get('status')=='OutOfSync' and (r.get('health') or {}).get('status')=='Missing' for r in s.get('resources') or [])"
 sleep 5
 [[ $(uid_of noheal-app) == none ]] || cd_fail "noheal: the deleted Deployment came back without selfHeal"
 cli app sync noheal >/dev/null
