@@ -20,6 +20,7 @@
 #include "services/cd/repo/generate.h"
 #include "services/cd/repo/git.h"
 #include "services/cd/repo/repo.h"
+#include "services/cd/repo/semver.h"
 #include "services/cd/repo/util.h"
 
 namespace argonaut::cd::repo {
@@ -227,6 +228,22 @@ absl::StatusOr<std::string> RepoServerImpl::Resolve(absl::string_view url,
         peeled = !absl::StartsWith(name, "refs/tags/");
         break;
       }
+    }
+  }
+  if (sha.empty() && rev != "HEAD") {
+    // A semver constraint picks the highest matching tag (exact ref names win above).
+    std::map<std::string, std::string> tags;
+    for (const auto& [name, id] : remote.refs) {
+      if (absl::StartsWith(name, "refs/tags/") && !absl::EndsWith(name, "^{}")) {
+        tags[name.substr(10)] = id;
+      }
+    }
+    if (std::string tag = MaxSatisfying(rev, tags); !tag.empty()) {
+      if (auto p = remote.refs.find("refs/tags/" + tag + "^{}"); p != remote.refs.end()) {
+        return p->second;
+      }
+      sha = tags[tag];
+      peeled = false;
     }
   }
   if (!sha.empty() && peeled) return sha;

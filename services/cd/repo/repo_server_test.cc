@@ -72,6 +72,20 @@ TEST_F(RepoServerTest, ResolvesBranchesTagsHeadAndShas) {
   EXPECT_EQ(*server_->ResolveRevision("file://" + src_, "main", {}), c1_);
 }
 
+TEST_F(RepoServerTest, SemverConstraintPicksTheHighestMatchingTag) {
+  std::string c2 = *CommitAll(src_, "1.2.0");
+  ASSERT_OK(Git(src_, {"tag", "-a", "v1.2.0", "-m", "release 1.2.0"}));
+  std::string c3 = *CommitAll(src_, "1.10.1");
+  ASSERT_OK(Git(src_, {"tag", "v1.10.1"}));
+  std::string c4 = *CommitAll(src_, "2.0.0");
+  ASSERT_OK(Git(src_, {"tag", "v2.0.0"}));
+  EXPECT_EQ(*Resolve("1.2.*"), c2);  // annotated, peeled
+  EXPECT_EQ(*Resolve(">=1.0 <2.0"), c3);
+  EXPECT_EQ(*Resolve("*"), c4);
+  EXPECT_EQ(*Resolve("v1.2.0"), c2);  // an exact tag name
+  EXPECT_THAT(Resolve("3.x"), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_F(RepoServerTest, RevisionCacheExpiresAfterTtlOrOnForceOrWebhook) {
   ASSERT_EQ(*Resolve("main"), c1_);
   WriteFile(src_, "app/cm.yaml", ConfigMap("one", "2"));
