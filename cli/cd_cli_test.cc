@@ -355,6 +355,9 @@ TEST_F(CdCliTest, AppCreateFromFileAndErrors) {
             "error: existing application spec is different, use upsert flag to force update\n");
   r = Run(RunApp, {"create", "-f", path, "--label", "team=a", "--upsert"});
   EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "application 'fromfile' updated\n");
+  r = Run(RunApp, {"create", "-f", path, "--label", "team=a", "--upsert"});
+  EXPECT_EQ(r.out, "application 'fromfile' unchanged\n");
   r = Run(RunApp, {"sync", "nosuch"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "error: applications.argoproj.io \"nosuch\" not found\n");

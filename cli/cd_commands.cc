@@ -95,6 +95,14 @@ int AwaitOperation(CdClient& client, const std::string& name, const std::string&
 
 // ---- app -----------------------------------------------------------------------------------
 
+// What `app create` may change of an existing app: spec, labels and annotations.
+json UserPart(const json& app) {
+  const json& meta = F(app, "metadata");
+  return {{"spec", F(app, "spec")},
+          {"labels", F(meta, "labels")},
+          {"annotations", F(meta, "annotations")}};
+}
+
 int AppCreate(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   std::set<std::string> falses;
   auto args = ParseArgs(
@@ -146,6 +154,12 @@ int AppCreate(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     absl::StatusOr<json> app = ApplicationFromFlags(bases.size() == 1 ? name : "", *args, base);
     if (!app.ok()) return Fail(err, app.status());
     if (args->Has("app-namespace")) (*app)["metadata"]["namespace"] = args->Get("app-namespace");
+    const std::string app_name = S(F(*app, "metadata"), "name");
+    // As argocd reports it: created, updated (upsert changed it) or unchanged.
+    absl::StatusOr<json> existing = client.GetApp(app_name, S(F(*app, "metadata"), "namespace"));
+    if (!existing.ok() && !absl::IsNotFound(existing.status())) {
+      return Fail(err, existing.status());
+    }
     cd1::ApplicationCreateRequest req;
     req.set_json(app->dump());
     req.set_upsert(args->Has("upsert"));
@@ -153,7 +167,13 @@ int AppCreate(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     cd1::ApplicationReply reply;
     absl::Status s = client.Convert(client.apps().Create(CdClient::Context().get(), req, &reply));
     if (!s.ok()) return Fail(err, s);
-    out << "application '" << S(F(*app, "metadata"), "name") << "' created\n";
+    std::string action = "created";
+    if (existing.ok()) {
+      absl::StatusOr<json> created = CdClient::Parse(reply.json());
+      if (!created.ok()) return Fail(err, created.status());
+      action = UserPart(*existing) == UserPart(*created) ? "unchanged" : "updated";
+    }
+    out << "application '" << app_name << "' " << action << "\n";
   }
   return 0;
 }
