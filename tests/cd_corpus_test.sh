@@ -40,7 +40,7 @@ spec:
       containers:
         - name: check
           image: busybox
-          command: [sh, -c, "echo the check fails; exit 3"]
+          command: [sh, -c, "echo the check fails; sleep 1; exit 3"]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -72,7 +72,7 @@ spec:
       containers:
         - name: cleanup
           image: busybox
-          command: [sh, -c, "echo cleaning up after the failed sync"]
+          command: [sh, -c, "echo cleaning up after the failed sync; sleep 1"]
 YAML
 SHA=$(git_repo_from_dir "$SRC" corpus)
 start_git_daemon
@@ -224,39 +224,49 @@ app_check presync-fail "any(r.get('kind')=='Job' and r.get('name')=='check' and 
   cd_fail "presync-fail: the operation's result does not show the PreSync hook Failed"
 APP=""
 
+# The recorder samples every ~0.5 s, and pods here start in well under a
+# second, so "<" (an earlier sample) is asserted only where a hook's own run
+# time (sleep 2..10 s) separates two steps; elsewhere "<=" (not later).
+
 # sync-waves: PreSync Job, then wave 0 (backend), wave 1 (the maint-page-up
 # hook), wave 2 (frontend), wave 3 (the maint-page-down hook).
 order_check "$WORK/order.jsonl" sync-waves \
   "created:Job:upgrade-sql-schema* < complete:Job:upgrade-sql-schema*" \
+  "created:Job:upgrade-sql-schema* < created:ReplicaSet:backend" \
   "complete:Job:upgrade-sql-schema* <= created:ReplicaSet:backend" \
   "complete:Job:upgrade-sql-schema* <= created:Service:backend" \
-  "created:ReplicaSet:backend < created:Job:maint-page-up" \
-  "created:Service:backend < created:Job:maint-page-up" \
+  "created:ReplicaSet:backend <= created:Job:maint-page-up" \
+  "created:Service:backend <= created:Job:maint-page-up" \
+  "created:Job:maint-page-up < complete:Job:maint-page-up" \
   "complete:Job:maint-page-up <= created:ReplicaSet:frontend" \
   "created:Job:maint-page-up < created:ReplicaSet:frontend" \
   "created:Job:maint-page-up < created:Service:frontend" \
-  "created:ReplicaSet:frontend < created:Job:maint-page-down" \
-  "created:Service:frontend < created:Job:maint-page-down" || cd_fail "sync-waves: wrong order"
+  "created:ReplicaSet:frontend <= created:Job:maint-page-down" \
+  "created:Service:frontend <= created:Job:maint-page-down" || cd_fail "sync-waves: wrong order"
 
 # pre-post-sync: the PreSync Job done before the guestbook, the PostSync Job
-# after it; both deleted once the sync succeeded (HookSucceeded).
+# not before it; both deleted once the sync succeeded (HookSucceeded), which
+# the operation's result records as Succeeded.
 order_check "$WORK/order.jsonl" pre-post-sync \
   "created:Job:pre-post-sync-before < complete:Job:pre-post-sync-before" \
+  "created:Job:pre-post-sync-before < created:Deployment:pre-post-sync-kustomize-guestbook-ui" \
   "complete:Job:pre-post-sync-before <= created:Deployment:pre-post-sync-kustomize-guestbook-ui" \
   "complete:Job:pre-post-sync-before <= created:Service:pre-post-sync-kustomize-guestbook-ui" \
-  "created:Deployment:pre-post-sync-kustomize-guestbook-ui < created:Job:pre-post-sync-after" \
-  "created:Job:pre-post-sync-after < complete:Job:pre-post-sync-after" \
-  "complete:Job:pre-post-sync-after <= deleted:Job:pre-post-sync-after" \
-  "complete:Job:pre-post-sync-after <= deleted:Job:pre-post-sync-before" || cd_fail "pre-post-sync: wrong order"
+  "created:Deployment:pre-post-sync-kustomize-guestbook-ui <= created:Job:pre-post-sync-after" \
+  "created:Job:pre-post-sync-after < deleted:Job:pre-post-sync-after" \
+  "created:Job:pre-post-sync-after < deleted:Job:pre-post-sync-before" || cd_fail "pre-post-sync: wrong order"
+app_check pre-post-sync "sorted((r.get('name'), r.get('hookType'), r.get('hookPhase')) for r in ((s.get('operationState') or {}).get('syncResult') or {}).get('resources') or [] if r.get('hookType')) == [('pre-post-sync-after', 'PostSync', 'Succeeded'), ('pre-post-sync-before', 'PreSync', 'Succeeded')]" ||
+  APP=pre-post-sync cd_fail "pre-post-sync: the operation's result does not show both hooks Succeeded"
 
 # helm-hooks: Helm's annotations mapped as Argo CD maps them: pre-install ->
 # PreSync, post-install -> PostSync, hook-weight -> wave.
 order_check "$WORK/order.jsonl" helm-hooks \
-  "complete:Job:upgrade-sql-schema* <= created:Job:maint-page-up" \
   "created:Job:upgrade-sql-schema* < created:Job:maint-page-up" \
+  "complete:Job:upgrade-sql-schema* <= created:Job:maint-page-up" \
+  "created:Job:maint-page-up < created:ReplicaSet:frontend" \
   "complete:Job:maint-page-up <= created:ReplicaSet:frontend" \
-  "created:ReplicaSet:frontend < created:Service:frontend" \
-  "created:Service:frontend < created:Job:maint-page-down" || cd_fail "helm-hooks: wrong order"
+  "created:ReplicaSet:frontend <= created:Service:frontend" \
+  "created:Service:frontend <= created:Job:maint-page-down" || cd_fail "helm-hooks: wrong order"
 
 # sock-shop: renders, diffs, and its pods are Degraded with the image reason.
 APP=sock-shop
@@ -279,15 +289,17 @@ while ((SECONDS < deadline)); do
   python3 -c 'import json,sys
 t=json.loads(sys.argv[1])
 pods=[n for n in t.get("nodes") or [] if n.get("kind")=="Pod"]
-bad=[n for n in pods if (n.get("health") or {}).get("status")=="Degraded" and "ImageNotRunnableLocally" in ((n.get("health") or {}).get("message") or "")]
+reason=lambda n: ((n.get("health") or {}).get("message") or "") + " ".join(str(i.get("value")) for i in n.get("info") or [] if i.get("name")=="Status Reason")
+bad=[n for n in pods if (n.get("health") or {}).get("status")=="Degraded" and "ImageNotRunnableLocally" in reason(n)]
 sys.exit(0 if bad else 1)' "$tree" 2>/dev/null && break
   sleep 1
 done
 python3 -c 'import json,sys
 t=json.loads(sys.argv[1])
 pods=[n for n in t.get("nodes") or [] if n.get("kind")=="Pod"]
-bad=[n for n in pods if (n.get("health") or {}).get("status")=="Degraded" and "ImageNotRunnableLocally" in ((n.get("health") or {}).get("message") or "")]
-print(len(pods), "pods in the tree,", len(bad), "Degraded with ImageNotRunnableLocally")
+reason=lambda n: ((n.get("health") or {}).get("message") or "") + " ".join(str(i.get("value")) for i in n.get("info") or [] if i.get("name")=="Status Reason")
+bad=[n for n in pods if (n.get("health") or {}).get("status")=="Degraded" and "ImageNotRunnableLocally" in reason(n)]
+print(len(pods), "pods in the tree,", len(bad), "Degraded with ImageNotRunnableLocally (health message or Status Reason)")
 sys.exit(0 if bad else 1)' "$tree" >&2 ||
   cd_fail "sock-shop: no pod Degraded with the image reason in the resource tree: ${tree:0:2000}"
 out=$(cli app get sock-shop)
