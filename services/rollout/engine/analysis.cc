@@ -59,6 +59,8 @@ absl::StatusOr<Json> ResolveFieldPath(const Json& root, std::string_view path) {
   return *cur;
 }
 
+}  // namespace
+
 absl::StatusOr<Json> ResolveArgs(const Ctx& c, const Json& analysis) {
   Json out = analysis;
   if (!out.contains("args") || !out["args"].is_array()) return out;
@@ -90,6 +92,8 @@ absl::StatusOr<Json> ResolveArgs(const Ctx& c, const Json& analysis) {
   }
   return out;
 }
+
+namespace {
 
 std::string RunName(const Ctx& c, std::string_view type, int step_index) {
   std::string base = absl::StrCat(c.spec.name, "-", c.new_hash, "-", c.new_revision);

@@ -163,6 +163,7 @@ void EnterStep(Ctx& c, int idx) {
     if (s.duration.has_value()) c.Requeue(*s.duration);
   }
   if (s.kind == Step::Kind::kAnalysis) EnsureRun(c, kStepRun, s.analysis, "Step", idx);
+  if (s.kind == Step::Kind::kExperiment) ObserveExperiment(c, idx);
 }
 
 // One step at most per call, as Argo's controller does per sync.
@@ -201,7 +202,11 @@ void ProgressSteps(Ctx& c, const std::string& step_phase) {
         EnsureRun(c, kStepRun, s.analysis, "Step", idx);
       }
       break;
-    case Step::Kind::kExperiment:
+    case Step::Kind::kExperiment: {
+      const std::string phase = ObserveExperiment(c, idx);
+      done = phase == "Successful" || phase == "Resumed";
+      break;
+    }
     case Step::Kind::kPlugin:
       c.Abort(absl::StrCat("spec.strategy.canary.steps[", idx, "].", s.field, ": ", s.field,
                            " steps are not supported yet"));
@@ -346,7 +351,8 @@ void ReconcileCanary(Ctx& c) {
     step_phase = ObserveRun(c, kStepRun);
     bg_phase = ObserveRun(c, kBackgroundRun);
   }
-  const bool halted = c.spec.paused || c.HasPause(kPauseInconclusive);
+  const bool halted =
+      c.spec.paused || c.HasPause(kPauseInconclusive) || c.HasPause(kPauseInconclusiveExperiment);
   if (c.aborted) {
     c.pause.clear();
     SetStepIndex(c, c.FullyPromoted() ? n : 0);
@@ -378,6 +384,7 @@ void ReconcileCanary(Ctx& c) {
       }
     }
   }
+  SettleExperiment(c, StepIndex(c));
   // Runs named in the status stay (for display) but only current ones are protected.
   for (const auto& field : {kStepRun, kBackgroundRun}) {
     if (c.aborted && c.status.contains(field)) {

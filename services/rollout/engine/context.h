@@ -29,6 +29,7 @@ inline constexpr int32_t kDefaultRunHistoryLimit = 5;
 inline constexpr char kPauseCanaryStep[] = "CanaryPauseStep";
 inline constexpr char kPauseBlueGreen[] = "BlueGreenPause";
 inline constexpr char kPauseInconclusive[] = "InconclusiveAnalysisRun";
+inline constexpr char kPauseInconclusiveExperiment[] = "InconclusiveExperiment";
 
 struct Step {
   enum class Kind { kSetWeight, kPause, kSetCanaryScale, kAnalysis, kExperiment, kNoOp, kPlugin };
@@ -40,7 +41,8 @@ struct Step {
   std::optional<int32_t> scale_replicas;
   std::optional<int32_t> scale_weight;
   bool match_traffic_weight = false;
-  Json analysis;  // analysis step: the RolloutAnalysis block
+  Json analysis;    // analysis step: the RolloutAnalysis block
+  Json experiment;  // experiment step: the RolloutExperimentStep block
 };
 
 struct Spec {
@@ -144,6 +146,7 @@ struct Ctx {
 
   std::vector<Run> runs;
   std::set<std::string> current_runs;  // names the new status refers to
+  std::string current_experiment;      // the experiment the new status refers to
 
   std::vector<PauseCond> pause;  // new pause conditions
   bool prev_controller_pause = false;
@@ -200,6 +203,18 @@ void EnsureRun(Ctx& c, const Json::json_pointer& field, const Json& analysis, st
                int step_index);
 void ClearRun(Ctx& c, const Json::json_pointer& field);
 void CollectRunActions(Ctx& c);  // terminate non-current runs, history limits
+
+// Resolves rollout-side args (podTemplateHashValue, fieldRef) of an analysis block to values.
+absl::StatusOr<Json> ResolveArgs(const Ctx& c, const Json& analysis);
+
+// experiment.cc
+// The experiment step at `idx`: creates its Experiment when missing and reads its phase
+// (Successful, "Resumed" after a promote of an inconclusive one, or "" while it runs);
+// Failed/Error abort, Inconclusive pauses.
+std::string ObserveExperiment(Ctx& c, int idx);
+// Keeps status.canary.currentExperiment only while it belongs to the current step.
+void SettleExperiment(Ctx& c, int idx);
+void CollectExperimentActions(Ctx& c);  // terminate non-current experiments, history limits
 
 // status.cc
 void FinishStatus(Ctx& c);

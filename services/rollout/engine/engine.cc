@@ -127,6 +127,7 @@ absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
   ScaleWorkload(c);
   CollectReplicaSetActions(c);
   CollectRunActions(c);
+  CollectExperimentActions(c);
   FinishStatus(c);
   c.out.requeue_after = c.requeue;
   c.out.status = std::move(c.status);

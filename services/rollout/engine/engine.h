@@ -60,7 +60,8 @@ struct RolloutInput {
   std::vector<nlohmann::json> replica_sets;        // RSs controlled by the rollout, with status
   std::map<std::string, nlohmann::json> services;  // Services the spec names, by name
   std::vector<nlohmann::json> analysis_runs;       // AnalysisRuns owned by the rollout
-  std::optional<nlohmann::json> workload;  // the Deployment named by spec.workloadRef, if any
+  std::optional<nlohmann::json> workload;   // the Deployment named by spec.workloadRef, if any
+  std::vector<nlohmann::json> experiments;  // Experiments owned by the rollout, with status
   absl::Time now;
 };
 
@@ -77,7 +78,13 @@ struct RolloutOutput {
   std::vector<AnalysisRunRequest> analysis_runs_to_create;
   std::vector<std::string> analysis_runs_to_terminate;  // set spec.terminate=true
   std::vector<std::string> analysis_runs_to_delete;     // history limits
-  std::optional<int> workload_replicas;         // scale the workloadRef Deployment (0 as Argo does)
+  std::optional<int> workload_replicas;  // scale the workloadRef Deployment (0 as Argo does)
+  // Canary experiment steps: complete Experiment objects (name
+  // <rollout>-<hash>-<revision>-<stepIndex>, ownerReference to the rollout, label
+  // rollouts-pod-template-hash, templates resolved from the stable/canary ReplicaSets).
+  std::vector<nlohmann::json> experiments_to_create;
+  std::vector<std::string> experiments_to_terminate;  // set spec.terminate=true
+  std::vector<std::string> experiments_to_delete;     // history limits, revisions gone
   std::optional<absl::Duration> requeue_after;  // earliest instant time alone changes the answer
   std::vector<Event> events;
 };

@@ -68,6 +68,39 @@ absl::Status CheckAnalysis(const Json& a, std::string_view path) {
   return absl::OkStatus();
 }
 
+absl::Status CheckExperiment(const Json& e, const std::string& path) {
+  if (!e.is_object()) return Invalid(path, "expected an object");
+  const Json* templates = wl::Field(e, "templates");
+  if (templates == nullptr || !templates->is_array() || templates->empty()) {
+    return Invalid(path + ".templates", "Required value: at least one template");
+  }
+  for (size_t i = 0; i < templates->size(); ++i) {
+    const Json& t = (*templates)[i];
+    const std::string tp = absl::StrCat(path, ".templates[", i, "]");
+    if (!t.is_object()) return Invalid(tp, "expected an object");
+    if (wl::StrOr(t, "name").empty()) return Invalid(tp + ".name", "Required value");
+    const std::string ref = wl::StrOr(t, "specRef");
+    if (ref != "stable" && ref != "canary") {
+      return Invalid(tp + ".specRef", absl::StrCat("Unsupported value: \"", ref,
+                                                   "\": supported values: \"canary\", \"stable\""));
+    }
+  }
+  if (const Json* d = wl::Field(e, "duration"); d != nullptr && !d->is_string()) {
+    return Invalid(path + ".duration", "must be a Go duration string (\"1h\")");
+  }
+  if (const Json* a = wl::Field(e, "analyses")) {
+    if (!a->is_array()) return Invalid(path + ".analyses", "expected a list");
+    for (size_t i = 0; i < a->size(); ++i) {
+      const std::string ap = absl::StrCat(path, ".analyses[", i, "]");
+      if (wl::StrOr((*a)[i], "name").empty()) return Invalid(ap + ".name", "Required value");
+      if (wl::StrOr((*a)[i], "templateName").empty()) {
+        return Invalid(ap + ".templateName", "Required value");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Step> ParseStep(const Json& s, size_t i, const Spec& spec) {
   const std::string path = absl::StrCat("spec.strategy.canary.steps[", i, "]");
   if (!s.is_object()) return Invalid(path, "expected an object");
@@ -141,9 +174,11 @@ absl::StatusOr<Step> ParseStep(const Json& s, size_t i, const Spec& spec) {
     step.field = "analysis";
     RETURN_IF_ERROR(CheckAnalysis(*a, absl::StrCat(path, ".analysis")));
     step.analysis = *a;
-  } else if (wl::Field(s, "experiment") != nullptr) {
+  } else if (const Json* e = wl::Field(s, "experiment")) {
     step.kind = Step::Kind::kExperiment;
     step.field = "experiment";
+    RETURN_IF_ERROR(CheckExperiment(*e, absl::StrCat(path, ".experiment")));
+    step.experiment = *e;
   } else if (wl::Field(s, "plugin") != nullptr) {
     step.kind = Step::Kind::kPlugin;
     step.field = "plugin";

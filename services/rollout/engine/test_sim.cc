@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "lib/cluster/workloads/objects.h"
 #include "lib/manifest/yaml.h"
+#include "services/rollout/experiment/experiment.h"
 
 namespace argonaut::rollout::engine::testing {
 
@@ -44,6 +45,7 @@ RolloutOutput Sim::Reconcile() {
   for (const auto& [name, run] : runs_) in.analysis_runs.push_back(run);
   in.now = now_;
   in.workload = workload;
+  for (const auto& [name, ex] : experiments_) in.experiments.push_back(ex);
   absl::StatusOr<RolloutOutput> out = engine::Reconcile(in);
   EXPECT_TRUE(out.ok()) << out.status();
   if (!out.ok()) return {};
@@ -85,14 +87,85 @@ RolloutOutput Sim::Reconcile() {
     if (runs_.count(name) > 0) runs_[name]["spec"]["terminate"] = true;
   }
   for (const std::string& name : out->analysis_runs_to_delete) runs_.erase(name);
+  for (const Json& ex : out->experiments_to_create) {
+    const std::string name = ex["metadata"]["name"];
+    EXPECT_EQ(experiments_.count(name), 0u) << "experiment created twice: " << name;
+    Json obj = ex;
+    obj["metadata"]["creationTimestamp"] = wl::FormatK8sTime(now_);
+    obj["metadata"]["uid"] = "ex-" + name;
+    experiments_[name] = obj;
+  }
+  for (const std::string& name : out->experiments_to_terminate) TerminateExperiment(name);
+  for (const std::string& name : out->experiments_to_delete) experiments_.erase(name);
+  RunExperiments();
   last_ = *out;
   return *std::move(out);
 }
 
+void Sim::RunExperiments() {
+  for (auto& [name, ex] : experiments_) {
+    experiment::ExperimentInput in{.experiment = ex, .now = now_};
+    const std::string uid = ex["metadata"]["uid"];
+    auto owned = [&](const Json& o) {
+      return o["metadata"]["ownerReferences"][0].value("uid", "") == uid;
+    };
+    for (const auto& [n, rs] : exp_rss_) {
+      if (owned(rs)) in.replica_sets.push_back(rs);
+    }
+    for (const auto& [n, svc] : exp_services_) {
+      if (owned(svc)) in.services.push_back(svc);
+    }
+    for (const auto& [n, run] : exp_runs_) {
+      if (owned(run)) in.analysis_runs.push_back(run);
+    }
+    absl::StatusOr<experiment::ExperimentOutput> out = experiment::ReconcileExperiment(in);
+    EXPECT_TRUE(out.ok()) << out.status();
+    if (!out.ok()) continue;
+    for (const Json& rs : out->replica_sets_to_create) {
+      Json obj = rs;
+      obj["status"] = {{"replicas", 0}};
+      exp_rss_[obj["metadata"]["name"]] = obj;
+    }
+    for (const Json& rs : out->replica_sets_to_update) {
+      Json obj = rs;
+      obj["status"] = exp_rss_[obj["metadata"]["name"].get<std::string>()]["status"];
+      exp_rss_[obj["metadata"]["name"]] = obj;
+    }
+    for (const Json& svc : out->services_to_create) exp_services_[svc["metadata"]["name"]] = svc;
+    for (const std::string& svc : out->services_to_delete) exp_services_.erase(svc);
+    for (const experiment::ExperimentRunRequest& r : out->analysis_runs_to_create) {
+      exp_runs_[r.name] = {
+          {"metadata",
+           {{"name", r.name},
+            {"ownerReferences", Json::array({{{"kind", "Experiment"}, {"uid", uid}}})}}},
+          {"spec", r.spec},
+          {"status", {{"phase", "Running"}}}};
+    }
+    for (const std::string& r : out->analysis_runs_to_terminate) {
+      exp_runs_[r]["spec"]["terminate"] = true;
+    }
+    ex["status"] = out->status;
+  }
+}
+
+void Sim::SetExperimentRunPhase(const std::string& name, const std::string& phase,
+                                const std::string& message) {
+  ASSERT_EQ(exp_runs_.count(name), 1u) << "no experiment run " << name;
+  exp_runs_[name]["status"] = {{"phase", phase}};
+  if (!message.empty()) exp_runs_[name]["status"]["message"] = message;
+}
+
+void Sim::TerminateExperiment(const std::string& name) {
+  terminated.push_back(name);
+  if (experiments_.count(name) > 0) experiments_[name]["spec"]["terminate"] = true;
+}
+
 void Sim::Kubelet() {
-  for (auto& [name, rs] : rss_) {
-    const int n = rs["spec"].value("replicas", 0);
-    rs["status"] = {{"replicas", n}, {"readyReplicas", n}, {"availableReplicas", n}};
+  for (auto* m : {&rss_, &exp_rss_}) {
+    for (auto& [name, rs] : *m) {
+      const int n = rs["spec"].value("replicas", 0);
+      rs["status"] = {{"replicas", n}, {"readyReplicas", n}, {"availableReplicas", n}};
+    }
   }
 }
 
@@ -101,10 +174,12 @@ RolloutOutput Sim::Settle(int max) {
   for (int i = 0; i < max; ++i) {
     const Json before_status = rollout_["status"];
     const auto before_rss = rss_;
+    const auto before_exs = experiments_;
+    const auto before_exp_rss = exp_rss_;
     out = Reconcile();
     Kubelet();
-    if (rss_ == before_rss && rollout_["status"] == before_status &&
-        out.analysis_runs_to_create.empty()) {
+    if (rss_ == before_rss && rollout_["status"] == before_status && experiments_ == before_exs &&
+        exp_rss_ == before_exp_rss && out.analysis_runs_to_create.empty()) {
       return out;
     }
   }
@@ -122,6 +197,9 @@ void Sim::Promote() { rollout_["status"].erase("pauseConditions"); }
 void Sim::PromoteFull() { rollout_["status"]["promoteFull"] = true; }
 void Sim::Abort() { rollout_["status"]["abort"] = true; }
 void Sim::Retry() { rollout_["status"]["abort"] = false; }
+void Sim::SkipStep() {
+  rollout_["status"]["currentStepIndex"] = rollout_["status"].value("currentStepIndex", 0) + 1;
+}
 
 void Sim::SetRunPhase(const std::string& name, const std::string& phase,
                       const std::string& message) {

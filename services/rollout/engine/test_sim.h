@@ -37,8 +37,14 @@ class Sim {
   void PromoteFull();  // status.promoteFull = true
   void Abort();        // status.abort = true
   void Retry();        // status.abort = false
+  void SkipStep();     // status.currentStepIndex + 1 (promote in the middle of a step)
   void SetRunPhase(const std::string& name, const std::string& phase,
                    const std::string& message = "");
+  // AnalysisRuns of the experiments (the sim runs every Experiment through
+  // experiment::ReconcileExperiment after each rollout reconcile).
+  void SetExperimentRunPhase(const std::string& name, const std::string& phase,
+                             const std::string& message = "");
+  void TerminateExperiment(const std::string& name);
 
   const Json& rollout() const { return rollout_; }
   const Json& status() const { return rollout_["status"]; }
@@ -53,16 +59,22 @@ class Sim {
   std::string SelectorOf(const std::string& service) const;
   const std::map<std::string, Json>& runs() const { return runs_; }
   const std::map<std::string, Json>& replica_sets() const { return rss_; }
+  const std::map<std::string, Json>& experiments() const { return experiments_; }
+  const std::map<std::string, Json>& experiment_replica_sets() const { return exp_rss_; }
+  const std::map<std::string, Json>& experiment_runs() const { return exp_runs_; }
   absl::Time now() const { return now_; }
   const RolloutOutput& last() const { return last_; }
   std::vector<std::string> terminated;  // runs the engine asked to terminate, in order
   std::optional<Json> workload;         // the workloadRef Deployment, if any
 
  private:
+  void RunExperiments();
+
   Json rollout_;
   std::map<std::string, Json> rss_;
   std::map<std::string, Json> services_;
   std::map<std::string, Json> runs_;
+  std::map<std::string, Json> experiments_, exp_rss_, exp_services_, exp_runs_;
   absl::Time now_;
   RolloutOutput last_;
   int generation_ = 1;
