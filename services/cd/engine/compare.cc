@@ -128,7 +128,13 @@ json AggregateHealth(const std::vector<ResourceState>& resources, const json& ap
 CompareResult Compare(const CompareInput& in) {
   static const json kNoApp = json::object();
   const json& app = in.app != nullptr ? *in.app : kNoApp;
-  const json& ignore = Field(Field(app, "spec"), "ignoreDifferences");
+  json ignore = Field(Field(app, "spec"), "ignoreDifferences");
+  if (in.system_ignore_differences.is_array() && !in.system_ignore_differences.empty()) {
+    // The app's entries keep their indexes in error messages.
+    if (!ignore.is_array()) ignore = ignore.is_null() ? json::array() : ignore;
+    if (ignore.is_array())
+      for (const json& e : in.system_ignore_differences) ignore.push_back(e);
+  }
   HealthScripts no_scripts;
   const HealthScripts& scripts = in.scripts != nullptr ? *in.scripts : no_scripts;
   CompareResult out;

@@ -28,6 +28,9 @@ struct CompareInput {
   std::string revision;                 // commit of targets ("" when generation failed)
   std::string generation_error;         // non-empty: ComparisonError, everything Unknown
   const HealthScripts* scripts = nullptr;
+  // Beyond the contract: argocd-cm's ignoreDifferences (SystemIgnoreDifferences),
+  // applied after the app's own; null or a list.
+  nlohmann::json system_ignore_differences;
 };
 
 struct ResourceState {

@@ -244,6 +244,23 @@ TEST(Compare, IgnoreDifferencesFromApp) {
   EXPECT_EQ(r.sync["comparedTo"]["ignoreDifferences"], app["spec"]["ignoreDifferences"]);
 }
 
+TEST(Compare, SystemIgnoreDifferences) {
+  json dep = Target(kDeployment);
+  json changed = Running(dep, kDeploymentHealthy);
+  changed["spec"]["replicas"] = 4;
+  changed["status"]["replicas"] = 4;
+  changed["status"]["updatedReplicas"] = 4;
+  changed["status"]["availableReplicas"] = 4;
+  CompareInput in{.app = &kApp, .targets = {dep}, .live = {changed}};
+  EXPECT_EQ(Compare(in).sync["status"], "OutOfSync");
+  in.system_ignore_differences =
+      SystemIgnoreDifferences({{"resource.customizations.ignoreDifferences.apps_Deployment",
+                                "jsonPointers:\n- /spec/replicas\n"}});
+  CompareResult r = Compare(in);
+  EXPECT_EQ(r.sync["status"], "Synced") << r.resources[0].diff.text;
+  EXPECT_FALSE(r.sync["comparedTo"].contains("ignoreDifferences"));
+}
+
 TEST(Compare, CustomHealthScript) {
   json widget = Target("{apiVersion: example.com/v1, kind: Widget, metadata: {name: w}}");
   HealthScripts scripts = HealthScripts::FromConfigMap(

@@ -264,6 +264,32 @@ TEST(Diff, BadIgnoreDifferences) {
   }
 }
 
+TEST(SystemIgnoreDifferences, FromArgocdCm) {
+  std::vector<std::string> errors;
+  json got = SystemIgnoreDifferences(
+      {
+          {"resource.customizations.ignoreDifferences.all",
+           "managedFieldsManagers:\n- kube-controller-manager\n"},
+          {"resource.customizations.ignoreDifferences.admissionregistration.k8s.io_"
+           "MutatingWebhookConfiguration",
+           "jqPathExpressions:\n- '.webhooks[]?.clientConfig.caBundle'\n"},
+          {"resource.customizations.ignoreDifferences.Service", "jsonPointers: [/spec/clusterIP]"},
+          {"resource.customizations",
+           "apps/Deployment:\n  ignoreDifferences: |\n    jsonPointers:\n    - /spec/replicas\n"},
+          {"resource.customizations.ignoreDifferences.a_b_c", "jsonPointers: [/x]"},
+          {"resource.customizations.ignoreDifferences.Pod", "[unclosed"},
+      },
+      &errors);
+  EXPECT_EQ(got, Yaml(R"(
+- {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}
+- {group: '', kind: Service, jsonPointers: [/spec/clusterIP]}
+- {group: admissionregistration.k8s.io, kind: MutatingWebhookConfiguration,
+   jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle']}
+- {group: '*', kind: '*', managedFieldsManagers: [kube-controller-manager]}
+)")) << got.dump(1);
+  EXPECT_EQ(errors.size(), 2u);
+}
+
 TEST(Jq, DeleteAndErrors) {
   json obj = {{"a", {{"b", 1}, {"c", 2}}}, {"l", {{{"name", "x"}}, {{"name", "y"}}}}};
   auto out = JqDelete(".a.b", obj);

@@ -16,6 +16,7 @@ extern "C" {
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
+#include "lib/manifest/yaml.h"
 #include "services/cd/engine/health_scripts.h"
 
 namespace argonaut::cd::engine {
@@ -218,6 +219,67 @@ void IgnoreRules::Apply(json& obj) const {
     if (out.ok() && out->is_object()) obj = *std::move(out);
   }
   for (const json& fields : managed_fields_) RemoveManaged(obj, fields);
+}
+
+json SystemIgnoreDifferences(const json& data, std::vector<std::string>* errors) {
+  json out = json::array();
+  if (!data.is_object()) return out;
+  auto note = [&](std::string message) {
+    if (errors != nullptr) errors->push_back(std::move(message));
+  };
+  // One entry from a YAML text for a group/kind.
+  auto add = [&](const std::string& where, const std::string& group, const std::string& kind,
+                 const json& value) {
+    json rules = value;
+    if (value.is_string()) {
+      auto docs = manifest::ParseDocuments(value.get<std::string>());
+      if (!docs.ok()) {
+        note(absl::StrCat(where, ": ", docs.status().message()));
+        return;
+      }
+      rules = docs->empty() ? json::object() : (*docs)[0];
+    }
+    if (!rules.is_object()) {
+      note(absl::StrCat(where,
+                        ": expected a map of jsonPointers, jqPathExpressions, "
+                        "managedFieldsManagers"));
+      return;
+    }
+    json entry = {{"group", group}, {"kind", kind}};
+    for (const char* f : {"jsonPointers", "jqPathExpressions", "managedFieldsManagers"})
+      if (rules.contains(f)) entry[f] = rules[f];
+    out.push_back(std::move(entry));
+  };
+  constexpr absl::string_view kLegacy = "resource.customizations";
+  if (auto it = data.find(std::string(kLegacy)); it != data.end() && it->is_string()) {
+    auto docs = manifest::ParseDocuments(it->get<std::string>());
+    if (docs.ok() && !docs->empty() && (*docs)[0].is_object()) {
+      for (const auto& [key, value] : (*docs)[0].items()) {
+        if (!value.is_object() || !value.contains("ignoreDifferences")) continue;
+        size_t slash = key.rfind('/');
+        std::string group = slash == std::string::npos ? "" : key.substr(0, slash);
+        std::string kind = slash == std::string::npos ? key : key.substr(slash + 1);
+        add(absl::StrCat(kLegacy, " ", key), group, kind, value["ignoreDifferences"]);
+      }
+    }
+  }
+  constexpr absl::string_view kPrefix = "resource.customizations.ignoreDifferences.";
+  for (const auto& [key, value] : data.items()) {
+    if (!absl::StartsWith(key, kPrefix) || !value.is_string()) continue;
+    std::string gk = key.substr(kPrefix.size());
+    if (gk == "all") {
+      add(key, "*", "*", value);
+      continue;
+    }
+    size_t sep = gk.rfind('_');
+    if (gk.empty() || (sep != std::string::npos && gk.find('_') != sep)) {
+      note(absl::StrCat(key, ": expected ", kPrefix, "<group>_<kind>"));
+      continue;
+    }
+    add(key, sep == std::string::npos ? "" : gk.substr(0, sep),
+        sep == std::string::npos ? gk : gk.substr(sep + 1), value);
+  }
+  return out;
 }
 
 absl::Status CheckJqExpression(std::string_view expr) {

@@ -44,6 +44,16 @@ class IgnoreRules {
   std::vector<nlohmann::json> managed_fields_;  // fieldsV1 trees
 };
 
+// The system-wide ignoreDifferences of argocd-cm `data`, in the app's
+// ignoreDifferences shape ({group, kind, jsonPointers, jqPathExpressions,
+// managedFieldsManagers}): keys `resource.customizations.ignoreDifferences.
+// <group>_<kind>` (core kinds: `<kind>`), `...ignoreDifferences.all` (every
+// kind) and the `ignoreDifferences` of the older `resource.customizations`
+// map, each a YAML text. Unreadable entries are skipped and listed in
+// `errors` when given.
+nlohmann::json SystemIgnoreDifferences(const nlohmann::json& argocd_cm_data,
+                                       std::vector<std::string>* errors = nullptr);
+
 // Checks a jq path expression against the subset accepted for ignoreDifferences
 // (paths, iteration, select, comparisons and string/collection builtins that
 // always terminate): jq 1.6 cannot be interrupted, so anything that could run
