@@ -258,6 +258,7 @@ TEST_F(CdCliTest, RepoAndProjectCommands) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(env_->RepoUrl()));
   EXPECT_THAT(r.out, Not(HasSubstr("pw-123")));
+  EXPECT_THAT(r.out, HasSubstr("  true   Successful"));
   r = Run(RunRepo, {"list", "-o", "json"});
   EXPECT_THAT(r.out, Not(HasSubstr("pw-123")));
   r = Run(RunRepo, {"add", "file:///no/such/repo"});

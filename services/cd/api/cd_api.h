@@ -11,11 +11,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "argonaut/cd/v1/cd_service.grpc.pb.h"
 #include "lib/cluster/cluster.h"
@@ -100,7 +103,14 @@ class RepositoryGrpcService final : public v1::RepositoryService::Service {
                               v1::RepoValidateReply* reply) override;
 
  private:
+  // Argo CD's connectionState of a repository {status, message, attemptedAt}: an ls-remote with
+  // the stored credentials, remembered for kConnectionStateTtl so that listing stays cheap.
+  nlohmann::json ConnectionState(const std::string& url);
+  void RememberState(const std::string& url, nlohmann::json state);
+
   AppStateSource* const state_;
+  absl::Mutex mu_;
+  std::map<std::string, std::pair<absl::Time, nlohmann::json>> states_ ABSL_GUARDED_BY(mu_);
 };
 
 class ProjectGrpcService final : public v1::ProjectService::Service {

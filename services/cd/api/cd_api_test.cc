@@ -319,6 +319,7 @@ TEST_F(CdApiTest, RepositoriesNeverReturnSecrets) {
   ASSERT_EQ(listed.items_size(), 1);
   EXPECT_THAT(listed.items(0), ::testing::Not(HasSubstr("s3cret")));
   EXPECT_EQ(json::parse(listed.items(0))["username"], "git");
+  EXPECT_EQ(json::parse(listed.items(0))["connectionState"]["status"], "Successful");
 
   cd1::RepoCreateRequest bad;
   bad.set_json(json{{"repo", "file:///nonexistent/repo"}}.dump());

@@ -1,6 +1,7 @@
 // RepositoryService over the controller's RepositoryStore (credentials sealed at rest, never
 // returned) and repo-server (access checks by ls-remote).
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
@@ -45,7 +46,32 @@ absl::Status AccessError(const std::string& url, const absl::Status& s) {
       absl::StrCat("unable to access repository ", url, ": ", s.message()));
 }
 
+constexpr absl::Duration kConnectionStateTtl = absl::Minutes(3);
+
 }  // namespace
+
+void RepositoryGrpcService::RememberState(const std::string& url, json state) {
+  absl::MutexLock lock(&mu_);
+  states_[url] = {absl::Now(), std::move(state)};
+}
+
+json RepositoryGrpcService::ConnectionState(const std::string& url) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = states_.find(url);
+    if (it != states_.end() && absl::Now() - it->second.first < kConnectionStateTtl) {
+      return it->second.second;
+    }
+  }
+  if (state_->repo_server() == nullptr || state_->repositories() == nullptr) return json();
+  absl::Status s =
+      state_->repo_server()->TestRepository(url, state_->repositories()->CredentialsFor(url));
+  json state = {{"status", s.ok() ? "Successful" : "Failed"},
+                {"message", s.ok() ? "" : std::string(AccessError(url, s).message())},
+                {"attemptedAt", Now()}};
+  RememberState(url, state);
+  return state;
+}
 
 grpc::Status RepositoryGrpcService::Create(grpc::ServerContext*, const v1::RepoCreateRequest* req,
                                            v1::RepositoryReply* reply) {
@@ -84,7 +110,10 @@ grpc::Status RepositoryGrpcService::Create(grpc::ServerContext*, const v1::RepoC
   absl::StatusOr<json> stored = store->Get(url);
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   json out = WithoutSecrets(*stored);
-  if (!connection.is_null()) out["connectionState"] = connection;
+  if (!connection.is_null()) {
+    RememberState(url, connection);
+    out["connectionState"] = connection;
+  }
   reply->set_json(manifest::ToJsonText(out, false));
   return grpc::Status::OK;
 }
@@ -98,7 +127,11 @@ grpc::Status RepositoryGrpcService::List(grpc::ServerContext*, const v1::RepoQue
   if (!repos.ok()) return ToGrpcStatus(repos.status());
   for (const json& r : *repos) {
     if (!req->repo().empty() && Str(r, "repo") != req->repo()) continue;
-    reply->add_items(manifest::ToJsonText(WithoutSecrets(r), false));
+    json out = WithoutSecrets(r);
+    if (json state = ConnectionState(Str(r, "repo")); !state.is_null()) {
+      out["connectionState"] = std::move(state);
+    }
+    reply->add_items(manifest::ToJsonText(out, false));
   }
   return grpc::Status::OK;
 }
@@ -113,7 +146,11 @@ grpc::Status RepositoryGrpcService::Get(grpc::ServerContext*, const v1::RepoQuer
     return ToGrpcStatus(absl::NotFoundError(absl::StrCat("repo '", req->repo(), "' not found")));
   }
   if (!r.ok()) return ToGrpcStatus(r.status());
-  reply->set_json(manifest::ToJsonText(WithoutSecrets(*r), false));
+  json out = WithoutSecrets(*r);
+  if (json state = ConnectionState(Str(*r, "repo")); !state.is_null()) {
+    out["connectionState"] = std::move(state);
+  }
+  reply->set_json(manifest::ToJsonText(out, false));
   return grpc::Status::OK;
 }
 
@@ -121,6 +158,10 @@ grpc::Status RepositoryGrpcService::Delete(grpc::ServerContext*, const v1::RepoQ
                                            v1::RepoDeleteReply*) {
   if (state_ == nullptr || state_->repositories() == nullptr) {
     return ToGrpcStatus(ControllerNotRunning());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    states_.erase(req->repo());
   }
   return ToGrpcStatus(state_->repositories()->Delete(req->repo()));
 }
