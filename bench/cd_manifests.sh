@@ -8,12 +8,14 @@
 #               (status.sync.revision = HEAD, status.reconciledAt set): the clone, N manifest
 #               generations with an empty cache, N comparisons with the (empty) cluster
 #   warm gen    GET /api/v1/applications/NAME/manifests for every app (manifest cache warm)
-#   warm pass   a normal refresh of every app (GET ?refresh=normal, as `app get --refresh`):
-#               one full reconcile pass, manifests from the cache
-#   hard pass   a hard refresh of every app (?refresh=hard): manifests regenerated from the clone
+#   warm pass   a normal refresh of every app (GET ?refresh=normal, as `app get --refresh`,
+#               20 at a time as Argo CD's webhook refresh workers): one full reconcile pass,
+#               manifests from the cache
+#   hard pass   a hard refresh of every app (?refresh=hard, 20 at a time): manifests
+#               regenerated from the clone
 # and prints each time, its ratio to the reference, and the service's memory (VmRSS and VmHWM
-# of the `argonaut up` process) after each phase. Requests run one at a time on one keep-alive
-# connection; only loopback is used. Bounded: N <= 2000, PHASE_TIMEOUT seconds per phase.
+# of the `argonaut up` process) after each phase. Creates and manifest requests run one at a
+# time on one keep-alive connection; only loopback is used. Bounded: N <= 2000, PHASE_TIMEOUT seconds per phase.
 #
 #   bazel build //cli:argonaut && bench/cd_manifests.sh [N=200]
 #   (or bazel run //bench:cd_manifests -- [N])
@@ -165,9 +167,10 @@ for _ in $(seq 1 300); do
 done
 
 python3 - "$PORT" "$UP_PID" "$N" "$URL" "$SHA" "$REF" "$PHASE_TIMEOUT" <<'PY'
-import http.client, json, sys, time
+import http.client, json, sys, threading, time
 port, pid, n, url, sha, ref, limit = sys.argv[1:8]
 n, ref, limit = int(n), float(ref), float(limit)
+WORKERS = 20
 conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
 
 def call(method, path, body=None):
@@ -260,13 +263,37 @@ if count != n * 10:
 
 # reconciledAt has a resolution of one second: let it move on.
 time.sleep(1.1)
+def refresh_all(mode):
+    """GET ?refresh=MODE for every app from WORKERS connections at once (each GET waits for
+    its app's refresh, as `app get --refresh` does); Argo CD's webhook refreshes use 20."""
+    errors = []
+    def worker(k):
+        c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=300)
+        for i in range(k, n, WORKERS):
+            try:
+                c.request("GET", f"/api/v1/applications/app-{i}?refresh={mode}")
+                r = c.getresponse()
+                data = r.read()
+                if r.status != 200:
+                    errors.append(f"refresh={mode} app-{i}: HTTP {r.status}: {data[:200]!r}")
+            except (http.client.HTTPException, OSError) as e:
+                errors.append(f"refresh={mode} app-{i}: {e}")
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=300)
+        c.close()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        sys.exit("; ".join(errors[:3]))
+
 for mode in ("normal", "hard"):
     t0 = time.monotonic()
-    for i in range(n):
-        st, data = call("GET", f"/api/v1/applications/app-{i}?refresh={mode}")
-        if st != 200:
-            sys.exit(f"refresh={mode} app-{i}: HTTP {st}: {data[:300]!r}")
+    refresh_all(mode)
     stamps = wait_reconciled(stamps)
-    report(f"{'warm' if mode == 'normal' else 'hard'} pass", time.monotonic() - t0)
+    report(f"{'warm' if mode == 'normal' else 'hard'} pass", time.monotonic() - t0,
+           f"({WORKERS} concurrent refreshes)")
     time.sleep(1.1)
 PY
