@@ -52,8 +52,9 @@ class EventSourceRunner {
   // Starts every listener. Errors that concern the whole object (no name, no
   // source at all) fail Start with INVALID_ARGUMENT; so does a source type
   // this build does not support ("spec.<type>: source type not supported"),
-  // or a listener whose config is wrong or that cannot start (a port in use,
-  // a broker that is down), naming the field: then nothing is left running.
+  // or a listener whose config is wrong or that cannot start (a port in use),
+  // naming the field: then nothing is left running. A broker that is down is
+  // not a Start error: that listener reports `error` and keeps reconnecting.
   static absl::StatusOr<std::unique_ptr<EventSourceRunner>> Start(
       const nlohmann::json& event_source, Publish publish, SourceContext ctx);
 

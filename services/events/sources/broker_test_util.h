@@ -1,0 +1,139 @@
+// Test helpers for the broker sources: a free loopback port, a broker server
+// process the test owns (started in its own process group, stopped with it),
+// and waiting on a listener's state.
+#pragma once
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "services/events/sources/source.h"
+
+namespace argonaut::events::sources {
+
+// A port nothing listens on right now (the kernel's pick for port 0).
+inline int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline bool PortOpen(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  close(fd);
+  return ok;
+}
+
+// A directory for one test under TEST_TMPDIR, emptied first.
+inline std::string TestDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A server process; the destructor kills its whole process group.
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess() { Stop(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts argv with extra environment, output to `log`; then waits until
+  // `port` accepts connections. False (and the process killed) on timeout.
+  bool Start(std::vector<std::string> argv, std::map<std::string, std::string> env, int port,
+             const std::string& log, absl::Duration timeout = absl::Seconds(10)) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      FILE* out = fopen(log.c_str(), "a");
+      if (out != nullptr) {
+        dup2(fileno(out), 1);
+        dup2(fileno(out), 2);
+      }
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    setpgid(pid_, pid_);
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (PortOpen(port)) return true;
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    Stop();
+    return false;
+  }
+
+  // SIGTERM to the group, SIGKILL after 10 s; waits for the server.
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(-pid_, SIGTERM);
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    int st = 0;
+    while (waitpid(pid_, &st, WNOHANG) == 0) {
+      if (absl::Now() > deadline) {
+        kill(-pid_, SIGKILL);
+        waitpid(pid_, &st, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    // Children left in the group (none expected) go too.
+    kill(-pid_, SIGKILL);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Waits until the runner's first listener reports `state`.
+inline bool WaitForState(const EventSourceRunner& runner, const std::string& state,
+                         absl::Duration timeout = absl::Seconds(15)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    const nlohmann::json s = runner.Status();
+    bool all = !s["listeners"].empty();
+    for (const auto& l : s["listeners"]) all = all && l.value("state", "") == state;
+    if (all) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+}  // namespace argonaut::events::sources
