@@ -154,6 +154,13 @@ absl::Status RolloutController::Start() {
         }
       }));
   informers_.push_back(std::make_unique<cluster::Informer>(
+      rollouts_, "Experiment", [this](const cluster::WatchEvent& e) {
+        if (const json* ref = RolloutOwner(e.object)) {
+          controller_->Enqueue(
+              absl::StrCat(cluster::NamespaceOf(e.object), "/", Str(*ref, "name")));
+        }
+      }));
+  informers_.push_back(std::make_unique<cluster::Informer>(
       "rollout replicasets",
       [this](const std::string& rv) {
         return cluster_->WatchObjects("ReplicaSet", "", engine::kPodTemplateHashLabel, rv);
@@ -319,6 +326,13 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
       in.analysis_runs.push_back(std::move(run));
     }
   }
+  ASSIGN_OR_RETURN(std::vector<json> experiments, rollouts_->ListObjects("Experiment", ns, ""));
+  for (json& ex : experiments) {
+    const json* ref = RolloutOwner(ex);
+    if (ref != nullptr && !uid.empty() && Str(*ref, "uid") == uid) {
+      in.experiments.push_back(std::move(ex));
+    }
+  }
   in.rollout = *rollout;
   in.now = clock_->Now();
 
@@ -417,6 +431,18 @@ absl::Status RolloutController::Apply(const json& rollout, const engine::Rollout
     absl::Status s = rollouts_->Delete("AnalysisRun", ns, run, "");
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
+  // Experiments (canary experiment steps): deterministic names again.
+  for (const json& ex : out.experiments_to_create) {
+    absl::StatusOr<json> created = rollouts_->CreateObject("Experiment", ex, false);
+    if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+  }
+  for (const std::string& ex : out.experiments_to_terminate) {
+    RETURN_IF_ERROR(TerminateObject("Experiment", ns, ex));
+  }
+  for (const std::string& ex : out.experiments_to_delete) {
+    absl::Status s = rollouts_->Delete("Experiment", ns, ex, "");
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
   // 5. Scale-downs and old revisions.
   for (const json* rs : downs) RETURN_IF_ERROR(update(*rs));
   for (const std::string& rs : out.replica_sets_to_delete) {
@@ -455,13 +481,18 @@ absl::Status RolloutController::PatchSelector(const std::string& ns, const std::
 }
 
 absl::Status RolloutController::TerminateRun(const std::string& ns, const std::string& run) {
+  return TerminateObject("AnalysisRun", ns, run);
+}
+
+absl::Status RolloutController::TerminateObject(const std::string& kind, const std::string& ns,
+                                                const std::string& name) {
   for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<json> r = rollouts_->GetObject("AnalysisRun", ns, run);
+    absl::StatusOr<json> r = rollouts_->GetObject(kind, ns, name);
     if (absl::IsNotFound(r.status())) return absl::OkStatus();
     if (!r.ok()) return r.status();
     if (Field(Field(*r, "spec"), "terminate") == json(true)) return absl::OkStatus();
     (*r)["spec"]["terminate"] = true;
-    absl::StatusOr<json> written = rollouts_->UpdateObject("AnalysisRun", *std::move(r));
+    absl::StatusOr<json> written = rollouts_->UpdateObject(kind, *std::move(r));
     if (!absl::IsAborted(written.status()) || attempt >= kConflictRetries) {
       return written.status();
     }
@@ -494,12 +525,14 @@ absl::Status RolloutController::DeleteOwned(const std::string& ns, const std::st
     absl::Status s = cluster_->Delete("ReplicaSet", ns, cluster::NameOf(rs));
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
-  ASSIGN_OR_RETURN(std::vector<json> runs, rollouts_->ListObjects("AnalysisRun", ns, ""));
-  for (const json& run : runs) {
-    const json* ref = RolloutOwner(run);
-    if (ref == nullptr || Str(*ref, "name") != name) continue;
-    absl::Status s = rollouts_->Delete("AnalysisRun", ns, cluster::NameOf(run), "");
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  for (const char* kind : {"AnalysisRun", "Experiment"}) {
+    ASSIGN_OR_RETURN(std::vector<json> owned, rollouts_->ListObjects(kind, ns, ""));
+    for (const json& o : owned) {
+      const json* ref = RolloutOwner(o);
+      if (ref == nullptr || Str(*ref, "name") != name) continue;
+      absl::Status s = rollouts_->Delete(kind, ns, cluster::NameOf(o), "");
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+    }
   }
   return absl::OkStatus();
 }

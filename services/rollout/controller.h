@@ -7,7 +7,7 @@
 // resourceVersion as precondition.
 //
 // Level-triggered: driven by watches on Rollouts and AnalysisRuns (store) and
-// on ReplicaSets, Services and Deployments (cluster), plus the engine's
+// on ReplicaSets, Services and Deployments (cluster), Experiments (store), plus the engine's
 // timers. Every action is idempotent and every object it creates has a
 // deterministic name (<rollout>-<hash>, the engine's run names), so after a
 // restart, even a SIGKILL between an action and the status write, the next
@@ -83,6 +83,9 @@ class RolloutController : public controller::Reconciler {
   absl::Status PatchSelector(const std::string& ns, const std::string& service,
                              const std::string* hash);
   absl::Status TerminateRun(const std::string& ns, const std::string& run);
+  // spec.terminate=true on an AnalysisRun or Experiment of the store.
+  absl::Status TerminateObject(const std::string& kind, const std::string& ns,
+                               const std::string& name);
   absl::Status ScaleWorkload(const std::string& ns, const nlohmann::json& workload, int replicas);
   // A deleted rollout takes its ReplicaSets and AnalysisRuns with it.
   absl::Status DeleteOwned(const std::string& ns, const std::string& name);

@@ -26,6 +26,10 @@ absl::Status RolloutServer::Start() {
       rollouts_, options_.cluster,
       analysis::AnalysisControllerOptions{.clock = options_.clock, .metrics = options_.metrics});
   RETURN_IF_ERROR(analysis_->Start());
+  experiments_ = std::make_unique<experiment::ExperimentController>(
+      rollouts_, options_.cluster,
+      experiment::ExperimentControllerOptions{.clock = options_.clock});
+  RETURN_IF_ERROR(experiments_->Start());
   controller_ = std::make_unique<RolloutController>(
       rollouts_, options_.cluster,
       RolloutControllerOptions{.clock = options_.clock, .metrics = options_.metrics});
@@ -34,6 +38,7 @@ absl::Status RolloutServer::Start() {
 
 void RolloutServer::Stop() {
   if (controller_) controller_->Stop();
+  if (experiments_) experiments_->Stop();
   if (analysis_) analysis_->Stop();
 }
 

@@ -1,7 +1,7 @@
 // RolloutServer: everything the rollout service runs beside its resource API
-// — the RolloutService gRPC API, the rollout controller and the AnalysisRun
-// controller — wired once, so that `argonaut up` (gateway/platform.cc) and
-// the standalone binary (main.cc) run the same parts. The caller owns the
+// — the RolloutService gRPC API, the rollout controller, the AnalysisRun
+// controller and the Experiment controller — wired once, so that `argonaut up`
+// (gateway/platform.cc) and the standalone binary (main.cc) run the same parts. The caller owns the
 // store and the gRPC server.
 //
 //   RolloutServer ro(&bundle.api(), {.cluster = cluster, .metrics = &registry});
@@ -22,6 +22,7 @@
 #include "services/rollout/analysis/analysis_controller.h"
 #include "services/rollout/api/rollout_service.h"
 #include "services/rollout/controller.h"
+#include "services/rollout/experiment/experiment_controller.h"
 
 namespace argonaut::rollout {
 
@@ -62,6 +63,7 @@ class RolloutServer {
   api::RolloutGrpcService grpc_;
   std::unique_ptr<RolloutController> controller_;
   std::unique_ptr<analysis::AnalysisRunController> analysis_;
+  std::unique_ptr<experiment::ExperimentController> experiments_;
 };
 
 }  // namespace argonaut::rollout
