@@ -141,6 +141,24 @@ absl::StatusOr<json> Retry(json rollout) {
   return rollout;
 }
 
+absl::StatusOr<json> RetryExperiment(json experiment) {
+  if (!experiment.is_object() || experiment.value("kind", "") != "Experiment") {
+    return absl::InvalidArgumentError("retry experiment: the object is not an Experiment");
+  }
+  experiment.erase("status");
+  return experiment;
+}
+
+absl::StatusOr<json> Terminate(json object) {
+  const std::string kind = object.is_object() ? object.value("kind", "") : "";
+  if (kind != "Experiment" && kind != "AnalysisRun") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("terminate: \"", kind, "\" is neither an Experiment nor an AnalysisRun"));
+  }
+  MutableObj(object, "spec")["terminate"] = true;
+  return object;
+}
+
 absl::StatusOr<json> Pause(json rollout, bool paused) {
   if (absl::Status s = CheckRollout(rollout); !s.ok()) return s;
   MutableObj(rollout, "spec")["paused"] = paused;

@@ -36,6 +36,12 @@ absl::StatusOr<nlohmann::json> Promote(nlohmann::json rollout, const PromoteOpti
 absl::StatusOr<nlohmann::json> Abort(nlohmann::json rollout);
 // status.abort=false: the update restarts from step 0.
 absl::StatusOr<nlohmann::json> Retry(nlohmann::json rollout);
+// Argo's `retry experiment`: the experiment's status is cleared, so its controller starts it
+// again (templates scaled up, analyses re-run under new names). INVALID_ARGUMENT unless the
+// object is an Experiment.
+absl::StatusOr<nlohmann::json> RetryExperiment(nlohmann::json experiment);
+// `terminate experiment|analysisrun`: spec.terminate=true.
+absl::StatusOr<nlohmann::json> Terminate(nlohmann::json object);
 // spec.paused = paused.
 absl::StatusOr<nlohmann::json> Pause(nlohmann::json rollout, bool paused = true);
 // spec.restartAt = `at`, RFC 3339 to the second, UTC.

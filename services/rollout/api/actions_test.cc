@@ -233,5 +233,23 @@ TEST(ActionsTest, StrategyAndRevision) {
   EXPECT_EQ(RevisionOf(json::array()), 0);
 }
 
+TEST(ActionsTest, RetryAndTerminateExperiment) {
+  const json ex = {{"kind", "Experiment"},
+                   {"metadata", {{"name", "e"}}},
+                   {"spec", {{"templates", json::array()}}},
+                   {"status", {{"phase", "Failed"}}}};
+  absl::StatusOr<json> retried = RetryExperiment(ex);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_FALSE(retried->contains("status"));
+  EXPECT_EQ((*retried)["spec"], ex["spec"]);
+  EXPECT_FALSE(RetryExperiment(json{{"kind", "Rollout"}}).ok());
+  absl::StatusOr<json> stopped = Terminate(ex);
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ((*stopped)["spec"]["terminate"], true);
+  EXPECT_EQ((*stopped)["status"], ex["status"]);
+  EXPECT_TRUE(Terminate(json{{"kind", "AnalysisRun"}}).ok());
+  EXPECT_FALSE(Terminate(json{{"kind", "Rollout"}}).ok());
+}
+
 }  // namespace
 }  // namespace argonaut::rollout::api
