@@ -6,8 +6,6 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
-#include <fstream>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -24,65 +22,12 @@ using json = nlohmann::json;
 using ::argonaut::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// epmd (the Erlang port mapper, run by the test on its own port so that no
-// system-wide one is needed or left behind) and the broker.
-struct Rabbit {
-  int port = 0, epmd_port = 0, dist_port = 0;
-  std::string dir;
-  ServerProcess epmd, server;
-  std::string failure;
-
-  bool StartServer() {
-    std::map<std::string, std::string> env = {
-        {"HOME", dir},
-        {"ERL_EPMD_PORT", std::to_string(epmd_port)},
-        {"ERL_EPMD_ADDRESS", "127.0.0.1"},
-        {"RABBITMQ_NODE_PORT", std::to_string(port)},
-        {"RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1"},
-        {"RABBITMQ_DIST_PORT", std::to_string(dist_port)},
-        {"RABBITMQ_NODENAME", absl::StrCat("argonaut-test-", port, "@localhost")},
-        {"RABBITMQ_MNESIA_BASE", dir + "/mnesia"},
-        {"RABBITMQ_LOG_BASE", dir + "/log"},
-        {"RABBITMQ_CONFIG_FILE", dir + "/rabbitmq"},
-        {"RABBITMQ_ENABLED_PLUGINS_FILE", dir + "/enabled_plugins"},
-        {"RABBITMQ_FEATURE_FLAGS_FILE", dir + "/feature_flags"},
-        {"RABBITMQ_PLUGINS_EXPAND_DIR", dir + "/plugins"},
-        {"RABBITMQ_PID_FILE", dir + "/pid"},
-        {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}"},
-    };
-    // The library's script, not /usr/sbin's wrapper, which switches to the
-    // rabbitmq user and its system directories.
-    if (server.Start({"/usr/lib/rabbitmq/bin/rabbitmq-server"}, env, port, dir + "/server.log",
-                     absl::Seconds(60))) {
-      return true;
-    }
-    failure = absl::StrCat("rabbitmq-server did not listen on 127.0.0.1:", port,
-                           " within 60 s; see ", dir, "/server.log");
-    return false;
-  }
-
-  bool Start() {
-    port = FreePort();
-    epmd_port = FreePort();
-    dist_port = FreePort();
-    dir = TestDir("rabbitmq");
-    std::ofstream(dir + "/enabled_plugins") << "[].\n";
-    std::ofstream(dir + "/rabbitmq.conf") << "listeners.tcp.default = 127.0.0.1:" << port << "\n";
-    if (!epmd.Start({"epmd", "-port", std::to_string(epmd_port), "-address", "127.0.0.1"}, {},
-                    epmd_port, dir + "/epmd.log")) {
-      failure = "epmd did not start";
-      return false;
-    }
-    return StartServer();
-  }
-};
-
-Rabbit* rabbit = nullptr;
+RabbitServer* rabbit = nullptr;
 
 class AmqpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    rabbit = new Rabbit();
+    rabbit = new RabbitServer();
     rabbit->Start();
   }
   static void TearDownTestSuite() {

@@ -6,10 +6,11 @@
 namespace argonaut::events::sensors {
 
 absl::StatusOr<std::string> TriggerType(const nlohmann::json& tmpl) {
-  static const char* const kSupported[] = {"argoWorkflow", "k8s", "http", "log", "rollout"};
-  static const char* const kArgoOnly[] = {"awsLambda", "custom",         "kafka",          "nats",
-                                          "slack",     "openWhisk",      "azureEventHubs", "pulsar",
-                                          "email",     "azureServiceBus"};
+  static const char* const kSupported[] = {"argoWorkflow", "k8s",  "http", "log",
+                                           "rollout",      "nats", "amqp"};
+  static const char* const kArgoOnly[] = {"awsLambda", "custom",    "kafka",
+                                          "slack",     "openWhisk", "azureEventHubs",
+                                          "pulsar",    "email",     "azureServiceBus"};
   if (!tmpl.is_object()) return absl::InvalidArgumentError("trigger template must be an object");
   for (const char* t : kSupported)
     if (tmpl.contains(t) && tmpl[t].is_object()) return std::string(t);
@@ -17,7 +18,7 @@ absl::StatusOr<std::string> TriggerType(const nlohmann::json& tmpl) {
     if (tmpl.contains(t))
       return absl::UnimplementedError(absl::StrCat("trigger type \"", t, "\" is not supported"));
   return absl::InvalidArgumentError(
-      "trigger template sets no trigger type (argoWorkflow, k8s, http, log, rollout)");
+      "trigger template sets no trigger type (argoWorkflow, k8s, http, log, rollout, nats, amqp)");
 }
 
 absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const TriggerContext& ctx) {
@@ -29,7 +30,8 @@ absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const Tri
   // Type-level parameters rewrite the type's own spec (argoWorkflow/k8s apply
   // theirs to the resource instead, inside their executors).
   nlohmann::json spec = tmpl[*type];
-  if (*type == "http" || *type == "log" || *type == "rollout") {
+  if (*type == "http" || *type == "log" || *type == "rollout" || *type == "nats" ||
+      *type == "amqp") {
     if (absl::Status s =
             ApplyParameters(spec.value("parameters", nlohmann::json()), request.events, spec);
         !s.ok())
@@ -39,6 +41,8 @@ absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const Tri
   if (*type == "http") return ExecuteHttp(request, spec, ctx);
   if (*type == "argoWorkflow") return ExecuteWorkflow(request, spec, ctx);
   if (*type == "k8s") return ExecuteK8s(request, spec, ctx);
+  if (*type == "nats") return ExecuteNats(request, spec, ctx);
+  if (*type == "amqp") return ExecuteAmqp(request, spec, ctx);
   return ExecuteRollout(request, spec, ctx);
 }
 

@@ -55,6 +55,10 @@ absl::StatusOr<std::string> ExecuteWorkflow(const FireRequest& request, const nl
                                             const TriggerContext& ctx);
 absl::StatusOr<std::string> ExecuteK8s(const FireRequest& request, const nlohmann::json& spec,
                                        const TriggerContext& ctx);
+absl::StatusOr<std::string> ExecuteNats(const FireRequest& request, const nlohmann::json& spec,
+                                        const TriggerContext& ctx);
+absl::StatusOr<std::string> ExecuteAmqp(const FireRequest& request, const nlohmann::json& spec,
+                                        const TriggerContext& ctx);
 absl::StatusOr<std::string> ExecuteRollout(const FireRequest& request, const nlohmann::json& spec,
                                            const TriggerContext& ctx);
 
