@@ -27,6 +27,9 @@ constexpr char kAppProject[] = "AppProject";
 // While an operation runs with nothing else to wake it (a hook that reports
 // no health change), look again this often.
 constexpr absl::Duration kOperationPoll = absl::Seconds(2);
+// Attempts to carry a reconcile's status over to an app the API changed
+// meanwhile.
+constexpr int kMergeRetries = 3;
 
 std::pair<std::string, std::string> SplitKey(const std::string& key) {
   const size_t slash = key.find('/');
@@ -277,17 +280,13 @@ void CdController::MarkResolved(const std::string& key) {
 absl::StatusOr<controller::Result> CdController::Reconcile(const std::string& key) {
   const absl::Time start = absl::Now();
   auto [ns, name] = SplitKey(key);
-  absl::StatusOr<controller::Result> result = ReconcileApp(ns, name);
+  json observed;
+  absl::StatusOr<controller::Result> result = ReconcileApp(ns, name, observed);
   if (!result.ok() && !absl::IsAborted(result.status())) {
     LogWarn(kLog, "reconcile failed",
             {{"application", key}, {"error", std::string(result.status().message())}});
   }
-  if (metrics_) {
-    metrics_->ObserveReconcile(
-        json{{"metadata", {{"namespace", ns}, {"name", name}}},
-             {"spec", {{"destination", {{"server", validation::kInClusterServer}}}}}},
-        absl::Now() - start);
-  }
+  if (metrics_ && observed.is_object()) metrics_->ObserveReconcile(observed, absl::Now() - start);
   return result;
 }
 
@@ -407,11 +406,13 @@ absl::StatusOr<std::vector<json>> CdController::Live(const json& app,
 }
 
 absl::StatusOr<controller::Result> CdController::ReconcileApp(const std::string& ns,
-                                                              const std::string& name) {
+                                                              const std::string& name,
+                                                              json& observed) {
   absl::StatusOr<json> got = apps_->GetObject(kApplication, ns, name);
   if (absl::IsNotFound(got.status())) return controller::Result{};
   RETURN_IF_ERROR(got.status());
   const json app = std::move(*got);
+  observed = app;
   if (!Str(Field(app, "metadata"), "deletionTimestamp").empty()) return Finalize(app);
 
   const std::string key = AppKey(app);
@@ -508,9 +509,46 @@ absl::StatusOr<controller::Result> CdController::ReconcileApp(const std::string&
   if (!changed && refresh.empty() && !poll_due) return result;
   status["reconciledAt"] = engine::FormatK8sTime(now);
   status["observedAt"] = engine::FormatK8sTime(now);
-  RETURN_IF_ERROR(Write(app, next));
-  if (metrics_) metrics_->ObserveApp(next, false);
+  RETURN_IF_ERROR(WriteMerging(app, std::move(next)));
   return result;
+}
+
+absl::Status CdController::WriteMerging(const json& app, json next) {
+  absl::Status s = Write(app, next);
+  // The API wrote the app meanwhile (a refresh request, a spec edit). What a
+  // sync step did must not be lost (it ran actions): carry this reconcile's
+  // status over to the fresh app, unless the operation itself changed
+  // (terminated, replaced), which the next reconcile then sees.
+  for (int attempt = 0; absl::IsAborted(s) && attempt < kMergeRetries; ++attempt) {
+    absl::StatusOr<json> fresh =
+        apps_->GetObject(kApplication, cluster::NamespaceOf(app), cluster::NameOf(app));
+    if (!fresh.ok()) return fresh.status();
+    const json& fresh_state = Field(Field(*fresh, "status"), "operationState");
+    if (Field(*fresh, "operation") != Field(app, "operation") ||
+        fresh_state != Field(Field(app, "status"), "operationState") ||
+        !Str(Field(*fresh, "metadata"), "deletionTimestamp").empty()) {
+      return s;
+    }
+    json merged = *fresh;
+    merged["status"] = next["status"];
+    if (next.contains("operation")) {
+      merged["operation"] = next["operation"];
+    } else {
+      merged.erase("operation");
+    }
+    // The refresh this reconcile handled goes; a newer request stays.
+    const std::string seen = Annotation(app, kRefreshAnnotation);
+    if (!seen.empty() && Annotation(merged, kRefreshAnnotation) == seen) {
+      json& annotations = merged["metadata"]["annotations"];
+      annotations.erase(kRefreshAnnotation);
+      if (annotations.empty()) merged["metadata"].erase("annotations");
+    }
+    const json base = *fresh;
+    next = std::move(merged);
+    s = Write(base, next);
+  }
+  if (s.ok() && metrics_) metrics_->ObserveApp(next, false);
+  return s;
 }
 
 absl::StatusOr<controller::Result> CdController::RunOperation(

@@ -117,7 +117,9 @@ class CdController : public controller::Reconciler, public AppStateSource {
     bool no_cache = false;
   };
 
-  absl::StatusOr<controller::Result> ReconcileApp(const std::string& ns, const std::string& name);
+  // `observed` receives the app as read (for the reconcile metric's labels).
+  absl::StatusOr<controller::Result> ReconcileApp(const std::string& ns, const std::string& name,
+                                                  nlohmann::json& observed);
   Rendered Render(const nlohmann::json& app, const RenderOptions& options);
   absl::StatusOr<repo::ManifestResponse> RenderSources(const nlohmann::json& app,
                                                        const RenderOptions& options);
@@ -137,6 +139,10 @@ class CdController : public controller::Reconciler, public AppStateSource {
   // Writes what changed between `before` and `after` (status, metadata,
   // operation), with before's resourceVersion as precondition.
   absl::Status Write(const nlohmann::json& before, nlohmann::json after);
+  // Write, and on a conflict with the API carry this reconcile's status and
+  // operation over to the fresh app (a few times) rather than lose a sync
+  // step's record of actions already taken.
+  absl::Status WriteMerging(const nlohmann::json& app, nlohmann::json next);
 
   void WatchKinds(const KindSet& kinds);
   void OnLiveEvent(const cluster::WatchEvent& e);
