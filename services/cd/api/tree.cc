@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/cd/api/json_fields.h"
+#include "services/cd/engine/health.h"
+#include "services/cd/engine/health_scripts.h"
 
 namespace argonaut::cd::api {
 namespace {
@@ -56,19 +58,25 @@ json PodInfo(const json& pod) {
       if (Field(s, "ready").is_boolean() && s["ready"].get<bool>()) ++ready;
     }
   }
-  std::string phase = Str(status, "phase");
-  if (phase.empty()) phase = "Pending";
-  return json::array({{{"name", "Status Reason"}, {"value", phase}},
+  // Argo CD shows the pod's reason (Evicted, ImageNotRunnableLocally, ...)
+  // when it has one, else its phase.
+  std::string reason = Str(status, "reason");
+  if (reason.empty()) reason = Str(status, "phase");
+  if (reason.empty()) reason = "Pending";
+  return json::array({{{"name", "Status Reason"}, {"value", reason}},
                       {{"name", "Containers"}, {"value", absl::StrCat(ready, "/", total)}}});
 }
 
-// A child's health when the engine has not assessed it (it is not a managed resource).
+// A child's health when the engine has not assessed it (it is not a managed
+// resource): the engine's built-in rules, so a pod's message (the image
+// reason, an exit code) reaches the tree.
 json ChildHealth(const json& obj) {
-  if (Str(obj, "kind") != "Pod") return json();
-  const std::string phase = Str(Field(obj, "status"), "phase");
-  if (phase == "Running" || phase == "Succeeded") return {{"status", "Healthy"}};
-  if (phase == "Failed") return {{"status", "Degraded"}};
-  return {{"status", "Progressing"}};
+  static const cd::engine::HealthScripts* const kNoScripts = new cd::engine::HealthScripts();
+  std::optional<cd::engine::Health> health = cd::engine::AssessHealth(obj, *kNoScripts);
+  if (!health.has_value()) return json();
+  json out = {{"status", health->status}};
+  if (!health->message.empty()) out["message"] = health->message;
+  return out;
 }
 
 // Fills the node's fields that come from the live object.

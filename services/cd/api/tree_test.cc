@@ -20,7 +20,8 @@ TEST(ResourceTreeTest, ManagedLiveAndOwned) {
       json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-abc-1",
         "namespace":"demo","uid":"p1","ownerReferences":[{"kind":"ReplicaSet","uid":"r1"}]},
         "spec":{"containers":[{"name":"c","image":"nginx:1"}]},
-        "status":{"phase":"Running","containerStatuses":[{"ready":true}]}})"),
+        "status":{"phase":"Running","containerStatuses":[{"ready":true}],
+          "conditions":[{"type":"Ready","status":"True"}]}})"),
       json::parse(R"({"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-abc",
         "namespace":"demo","uid":"r1","ownerReferences":[{"kind":"Deployment","uid":"d1"}]}})"),
       json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"stray",
@@ -40,6 +41,29 @@ TEST(ResourceTreeTest, ManagedLiveAndOwned) {
   EXPECT_EQ(tree["nodes"][2]["createdAt"], "2024-01-01T00:00:00Z");
   EXPECT_EQ(tree["nodes"][3]["kind"], "ReplicaSet");
   EXPECT_EQ(tree["nodes"][3]["parentRefs"][0]["name"], "web");
+}
+
+// A pod that is not a managed resource still gets the engine's health, with
+// its reason, as Argo CD's tree shows it.
+TEST(ResourceTreeTest, FailedPodShowsReason) {
+  const json app = json::parse(R"({"status":{"resources":[
+    {"group":"apps","version":"v1","kind":"ReplicaSet","namespace":"demo","name":"web"}]}})");
+  const std::vector<json> live = {json::parse(R"({"apiVersion":"apps/v1","kind":"ReplicaSet",
+    "metadata":{"name":"web","namespace":"demo","uid":"r1"}})")};
+  const std::vector<json> owned = {json::parse(R"({"apiVersion":"v1","kind":"Pod",
+    "metadata":{"name":"web-1","namespace":"demo","uid":"p1",
+      "ownerReferences":[{"kind":"ReplicaSet","uid":"r1"}]},
+    "spec":{"restartPolicy":"Always","containers":[{"name":"c","image":"mongo"}]},
+    "status":{"phase":"Failed","reason":"ImageNotRunnableLocally",
+      "message":"image mongo is not in the image table"}})")};
+  const json tree = BuildResourceTree(app, live, owned);
+  ASSERT_EQ(tree["nodes"].size(), 2u);
+  const json& pod = tree["nodes"][0];
+  ASSERT_EQ(pod["kind"], "Pod");
+  EXPECT_EQ(pod["health"]["status"], "Degraded");
+  EXPECT_NE(pod["health"].value("message", "").find("not in the image table"), std::string::npos)
+      << pod.dump();
+  EXPECT_EQ(pod["info"][0]["value"], "ImageNotRunnableLocally");
 }
 
 TEST(ResourceTreeTest, EmptyApp) {
