@@ -85,6 +85,11 @@ struct Spec {
   bool auto_promotion_enabled = true;
   int32_t auto_promotion_seconds = 0;
   Json pre_promotion_analysis, post_promotion_analysis;
+
+  // spec.restartAt and how many pods a restart may take down at once (the strategy's
+  // maxUnavailable, at least 1).
+  std::optional<absl::Time> restart_at;
+  int32_t restart_max_unavailable = 1;
 };
 
 // Reads and checks the spec. InvalidArgument names the field ("spec.strategy.canary.steps[0]
@@ -154,6 +159,7 @@ struct Ctx {
   std::string abort_message;  // set when aborting in this call
   bool progress = false;      // something moved (progress deadline restarts)
   std::optional<absl::Duration> requeue;
+  bool restarting = false;  // restartAt reached, pods still to restart (phase message)
 
   Rs* NewRs() { return new_rs < 0 ? nullptr : &rss[new_rs]; }
   Rs* StableRs() { return stable_rs < 0 ? nullptr : &rss[stable_rs]; }
@@ -215,6 +221,11 @@ std::string ObserveExperiment(Ctx& c, int idx);
 // Keeps status.canary.currentExperiment only while it belongs to the current step.
 void SettleExperiment(Ctx& c, int idx);
 void CollectExperimentActions(Ctx& c);  // terminate non-current experiments, history limits
+
+// restart.cc: evicts pods created before spec.restartAt, at most restart_max_unavailable
+// unavailable at a time across the ReplicaSets, then records status.restartedAt. A template
+// change (`template_changed`) cancels the restart: the update replaces the pods anyway.
+void ReconcileRestart(Ctx& c, bool template_changed);
 
 // status.cc
 void FinishStatus(Ctx& c);

@@ -124,6 +124,7 @@ absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
   } else {
     ReconcileBlueGreen(c);
   }
+  ReconcileRestart(c, !prev_hash.empty() && prev_hash != c.new_hash);
   ScaleWorkload(c);
   CollectReplicaSetActions(c);
   CollectRunActions(c);

@@ -62,6 +62,8 @@ struct RolloutInput {
   std::vector<nlohmann::json> analysis_runs;       // AnalysisRuns owned by the rollout
   std::optional<nlohmann::json> workload;   // the Deployment named by spec.workloadRef, if any
   std::vector<nlohmann::json> experiments;  // Experiments owned by the rollout, with status
+  // Pods controlled by the replica_sets (ownerReference), for spec.restartAt.
+  std::vector<nlohmann::json> pods;
   absl::Time now;
 };
 
@@ -85,6 +87,8 @@ struct RolloutOutput {
   std::vector<nlohmann::json> experiments_to_create;
   std::vector<std::string> experiments_to_terminate;  // set spec.terminate=true
   std::vector<std::string> experiments_to_delete;     // history limits, revisions gone
+  // spec.restartAt: pod names to evict (delete) now, in order.
+  std::vector<std::string> pods_to_evict;
   std::optional<absl::Duration> requeue_after;  // earliest instant time alone changes the answer
   std::vector<Event> events;
 };

@@ -1,5 +1,6 @@
 // Reading and checking a Rollout's spec (Argo's pkg/apis/rollouts/validation): every problem is
 // an InvalidArgument naming the field, which Reconcile turns into the InvalidSpec condition.
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -427,6 +428,16 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
   ASSIGN_OR_RETURN(spec.progress_deadline_abort,
                    wl::BoolField(s, "progressDeadlineAbort", false, "spec.progressDeadlineAbort"));
   ASSIGN_OR_RETURN(spec.paused, wl::BoolField(s, "paused", false, "spec.paused"));
+  if (const Json& restart = Obj(s, "restartAt"); !restart.is_null()) {
+    absl::StatusOr<absl::Time> at = restart.is_string()
+                                        ? wl::ParseK8sTime(restart.get<std::string>())
+                                        : absl::InvalidArgumentError("expected a string");
+    if (!at.ok()) {
+      return Invalid("spec.restartAt", absl::StrCat("Invalid value: ", restart.dump(),
+                                                    ": expected an RFC 3339 time"));
+    }
+    spec.restart_at = *at;
+  }
   const Json& history = Obj(s, "analysis");
   ASSIGN_OR_RETURN(spec.successful_run_history,
                    wl::Int32Field(history, "successfulRunHistoryLimit", kDefaultRunHistoryLimit,
@@ -512,6 +523,16 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
     RETURN_IF_ERROR(ParseBlueGreen(blue_green, services, spec));
     spec.step_hash = StepHash(Json());
   }
+  if (spec.canary) {
+    spec.restart_max_unavailable = spec.max_unavailable;
+  } else {
+    // Blue-green's maxUnavailable only bounds restarts; unset it is 25% of the replicas.
+    const Json& u = Obj(blue_green, "maxUnavailable");
+    ASSIGN_OR_RETURN(spec.restart_max_unavailable,
+                     wl::ScaledIntOrPercent(u.is_null() ? Json("25%") : u, spec.replicas, false,
+                                            "spec.strategy.blueGreen.maxUnavailable"));
+  }
+  spec.restart_max_unavailable = std::max(1, spec.restart_max_unavailable);
   return spec;
 }
 

@@ -352,7 +352,11 @@ void FinishStatus(Ctx& c) {
   }
   st["conditions"] = conds;
   std::string message;
-  const std::string phase = RolloutPhaseMessage(st, c.spec, &message);
+  std::string phase = RolloutPhaseMessage(st, c.spec, &message);
+  if (c.restarting && phase != "Degraded" && phase != "Paused") {
+    phase = "Progressing";  // CalculateRolloutPhase checks the restart before the replicas
+    message = "rollout is restarting";
+  }
   if (phase == "Healthy") {
     Set(conds, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now);
   } else {
