@@ -101,6 +101,7 @@ absl::StatusOr<std::unique_ptr<RolloutMetrics>> RolloutMetrics::Create(
                                            "Replicas of a rollout's current revision."));
   ASSIGN_OR_RETURN(m->errors_,
                    r.AddCounter("rollout_reconcile_error", "Failed reconciles of a rollout."));
+  ASSIGN_OR_RETURN(m->events_, r.AddCounter("rollout_events_total", "Events of a rollout."));
   ASSIGN_OR_RETURN(metrics::HistogramFamily reconcile,
                    r.AddHistogram("rollout_reconcile", "Seconds one reconcile of a rollout took.",
                                   metrics::Buckets{0.01, 0.15, 0.25, 0.5, 1}));
@@ -168,6 +169,11 @@ void RolloutMetrics::ObserveReconcile(const std::string& ns, const std::string& 
 
 void RolloutMetrics::CountError(const std::string& ns, const std::string& name) {
   errors_->Add({{"namespace", ns}, {"name", name}}).Increment();
+}
+
+void RolloutMetrics::CountEvent(const std::string& ns, const std::string& name,
+                                const std::string& type, const std::string& reason) {
+  events_->Add({{"namespace", ns}, {"name", name}, {"type", type}, {"reason", reason}}).Increment();
 }
 
 }  // namespace argonaut::rollout

@@ -4,7 +4,8 @@
 // Progressing, Paused, Timeout, Error, Abort, InvalidSpec), the deprecated
 // rollout_phase{namespace,name,strategy,phase} (1 for the current phase, 0 for
 // the others), rollout_info_replicas_{available,unavailable,desired,updated},
-// rollout_reconcile (histogram, seconds) and rollout_reconcile_error.
+// rollout_reconcile (histogram, seconds), rollout_reconcile_error and
+// rollout_events_total{namespace,name,type,reason}.
 #pragma once
 
 #include <map>
@@ -36,6 +37,9 @@ class RolloutMetrics {
   void ObserveRollout(const nlohmann::json& rollout, bool deleted);
   void ObserveReconcile(const std::string& ns, const std::string& name, absl::Duration elapsed);
   void CountError(const std::string& ns, const std::string& name);
+  // rollout_events_total{namespace,name,type,reason}: one per engine event.
+  void CountEvent(const std::string& ns, const std::string& name, const std::string& type,
+                  const std::string& reason);
 
  private:
   RolloutMetrics() = default;
@@ -57,6 +61,7 @@ class RolloutMetrics {
   metrics::GaugeFamily* desired_ = nullptr;
   metrics::GaugeFamily* updated_ = nullptr;
   metrics::CounterFamily* errors_ = nullptr;
+  metrics::CounterFamily* events_ = nullptr;
   std::unique_ptr<metrics::HistogramFamily> reconcile_;
 
   absl::Mutex mu_;

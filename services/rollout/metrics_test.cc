@@ -87,5 +87,24 @@ TEST(RolloutMetricsTest, SeriesMoveWithThePhaseAndGoWithTheRollout) {
   EXPECT_EQ(text.find("rollout_info{"), std::string::npos) << text;
 }
 
+TEST(RolloutMetricsTest, EventsCountedByTypeAndReason) {
+  metrics::MetricsRegistry registry;
+  auto created = RolloutMetrics::Create(registry);
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::unique_ptr<RolloutMetrics> m = std::move(*created);
+  m->CountEvent("ns", "r", "Normal", "RestartingPod");
+  m->CountEvent("ns", "r", "Normal", "RestartingPod");
+  m->CountEvent("ns", "r", "Warning", "RolloutAborted");
+  const std::string text = registry.Serialize();
+  EXPECT_NE(text.find("rollout_events_total{name=\"r\",namespace=\"ns\",reason=\"RestartingPod\","
+                      "type=\"Normal\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rollout_events_total{name=\"r\",namespace=\"ns\",reason=\"RolloutAborted\","
+                      "type=\"Warning\"} 1"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace argonaut::rollout
