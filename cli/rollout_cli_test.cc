@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/api_cluster.h"
+#include "lib/resource/grpc_service.h"
 #include "lib/resource/kinds.h"
 #include "lib/resource/resource_api.h"
 #include "lib/server/server.h"
@@ -188,6 +189,8 @@ class RolloutCliTest : public ::testing::Test {
     server_ = std::make_unique<server::Server>(
         server::ServerOptions{.name = "ro-cli", .grpc_port = 0, .http_port = -1});
     server_->AddService(service_.get());
+    resources_ = std::make_unique<resource::ResourceGrpcService>(ro_api_.get(), "rollout");
+    server_->AddService(resources_.get());
     ASSERT_OK(server_->Start());
     server_flag_ = absl::StrCat("--server=127.0.0.1:", server_->BoundGrpcPort());
     json ro = json::parse(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout",
@@ -221,6 +224,7 @@ class RolloutCliTest : public ::testing::Test {
   std::unique_ptr<resource::ResourceApi> ro_api_, c_api_;
   std::unique_ptr<cluster::ApiCluster> cluster_;
   std::unique_ptr<rollout::api::RolloutGrpcService> service_;
+  std::unique_ptr<resource::ResourceGrpcService> resources_;
   std::unique_ptr<server::Server> server_;
   std::string server_flag_;
   std::ostringstream out_, err_;
@@ -278,6 +282,30 @@ TEST_F(RolloutCliTest, VerbsAgainstTheService) {
   EXPECT_EQ(err_.str(),
             "error: The rollout is in a degraded state with message: RolloutAborted: Rollout "
             "aborted update to revision 2\n");
+}
+
+TEST_F(RolloutCliTest, ExperimentVerbs) {
+  const json ex = json::parse(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Experiment",
+    "metadata":{"name":"exp1","namespace":"default"},
+    "spec":{"duration":"1m","templates":[{"name":"c","selector":{"matchLabels":{"app":"c"}},
+      "template":{"metadata":{"labels":{"app":"c"}},
+        "spec":{"containers":[{"name":"c","image":"nginx"}]}}}]},
+    "status":{"phase":"Failed","message":"Metric failed","availableAt":"2024-01-01T00:00:00Z"}})");
+  ASSERT_OK(ro_api_->CreateObject("Experiment", ex, false).status());
+  EXPECT_EQ(Run({"list", "experiments"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "NAME\tSTATUS\tAVAILABLE AT\tMESSAGE\nexp1\tFailed\t2024-01-01T00:00:00Z\tMetric "
+            "failed\n");
+  EXPECT_EQ(Run({"retry", "experiment", "exp1"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "experiment 'exp1' retried\n");
+  json stored = *ro_api_->GetObject("Experiment", "default", "exp1");
+  EXPECT_TRUE(!stored.contains("status") || stored["status"].empty()) << stored.dump();
+  EXPECT_EQ(stored["spec"]["duration"], "1m");
+  EXPECT_EQ(Run({"terminate", "experiment", "exp1"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "experiment 'exp1' terminated\n");
+  EXPECT_EQ((*ro_api_->GetObject("Experiment", "default", "exp1"))["spec"]["terminate"], true);
+  EXPECT_EQ(Run({"terminate", "experiment", "nosuch"}), 1);
+  EXPECT_EQ(Run({"retry", "experiment"}), 1);
 }
 
 }  // namespace

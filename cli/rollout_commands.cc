@@ -15,6 +15,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
+#include "services/rollout/api/actions.h"
 #include "services/rollout/validation/validate.h"
 
 namespace argonaut::cli {
@@ -30,6 +31,9 @@ constexpr char kUsage[] = R"(usage:
   argonaut rollouts promote NAME [--full]
   argonaut rollouts abort NAME
   argonaut rollouts retry [rollout] NAME
+  argonaut rollouts retry experiment NAME
+  argonaut rollouts terminate experiment|analysisrun NAME
+  argonaut rollouts list experiments [-A] [-n NS]
   argonaut rollouts undo NAME [--to-revision N]
   argonaut rollouts pause NAME
   argonaut rollouts restart NAME [--in D]
@@ -169,9 +173,62 @@ int SetImage(const std::vector<std::string>& argv, std::ostream& out, std::ostre
   return 0;
 }
 
+// `retry experiment` (status cleared) and `terminate experiment|analysisrun` (spec.terminate),
+// read and written through the resource API as Argo's CLI patches them.
+int ExperimentVerb(const std::string& verb, const std::string& kind,
+                   const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = ParseArgs(argv, {kServer, kNamespace});
+  if (!args.ok()) return Fail(err, args.status());
+  if (args->positional.size() != 2) {
+    return Fail(err,
+                absl::StrCat("usage: argonaut rollouts ", verb, " ", args->positional[0], " NAME"));
+  }
+  const std::string name = args->positional[1];
+  Client client(ServerAddress(args->Get("server")));
+  auto obj = client.Get(kind, args->Get("namespace", "default"), name);
+  if (!obj.ok()) return Fail(err, obj.status());
+  absl::StatusOr<json> changed = verb == "retry" ? rollout::api::RetryExperiment(*std::move(obj))
+                                                 : rollout::api::Terminate(*std::move(obj));
+  if (!changed.ok()) return Fail(err, changed.status());
+  // An empty status replaces the stored one (a write without status keeps it).
+  if (verb == "retry") (*changed)["status"] = json::object();
+  if (auto written = client.Create(kind, *changed, /*upsert=*/true); !written.ok()) {
+    return Fail(err, written.status());
+  }
+  out << (kind == "Experiment" ? "experiment '" : "analysisrun '") << name << "' "
+      << (verb == "retry" ? "retried" : "terminated") << "\n";
+  return 0;
+}
+
+// `list experiments`: name, phase, age-free columns that need no clock.
+int ListExperiments(const Args& args, std::ostream& out, std::ostream& err) {
+  const bool all = args.Has("all-namespaces");
+  Client client(ServerAddress(args.Get("server")));
+  auto listed = client.List("Experiment", all ? "" : args.Get("namespace", "default"), "");
+  if (!listed.ok()) return Fail(err, listed.status());
+  if (listed->first.empty()) {
+    err << "No resources found.\n";
+    return 0;
+  }
+  out << (all ? "NAMESPACE\t" : "") << "NAME\tSTATUS\tAVAILABLE AT\tMESSAGE\n";
+  for (const json& ex : listed->first) {
+    const json meta = ex.value("metadata", json::object());
+    const json st = ex.value("status", json::object());
+    if (all) out << meta.value("namespace", "") << "\t";
+    out << meta.value("name", "") << "\t" << st.value("phase", "Pending") << "\t"
+        << st.value("availableAt", "-") << "\t" << st.value("message", "") << "\n";
+  }
+  return 0;
+}
+
 int List(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   auto args = ParseArgs(argv, {kServer, kNamespace, {"all-namespaces", "A", false}});
   if (!args.ok()) return Fail(err, args.status());
+  if (args->positional.size() == 1 &&
+      (args->positional[0] == "experiments" || args->positional[0] == "experiment" ||
+       args->positional[0] == "exp")) {
+    return ListExperiments(*args, out, err);
+  }
   // `list rollouts` as kubectl argo rollouts spells it.
   for (const std::string& p : args->positional) {
     if (p != "rollouts" && p != "rollout" && p != "ro") {
@@ -403,6 +460,13 @@ int RunRollouts(const std::vector<std::string>& argv, std::ostream& out, std::os
   if (verb == "set") return SetImage(rest, out, err);
   if (verb == "lint") return Lint(rest, out, err);
   if (verb == "version") return Version(rest, out, err);
+  if ((verb == "retry" || verb == "terminate") && !rest.empty() &&
+      (rest[0] == "experiment" || rest[0] == "exp" ||
+       (verb == "terminate" && (rest[0] == "analysisrun" || rest[0] == "ar")))) {
+    return ExperimentVerb(
+        verb, rest[0] == "analysisrun" || rest[0] == "ar" ? "AnalysisRun" : "Experiment", rest, out,
+        err);
+  }
   for (const char* v : {"promote", "abort", "retry", "undo", "pause", "restart"}) {
     if (verb == v) return Action(verb, rest, out, err);
   }
