@@ -333,6 +333,19 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
       in.experiments.push_back(std::move(ex));
     }
   }
+  if (spec.contains("restartAt")) {
+    // Only a restart needs the pods: those controlled by the rollout's ReplicaSets.
+    std::set<std::string> rs_names;
+    for (const json& rs : in.replica_sets) rs_names.insert(cluster::NameOf(rs));
+    ASSIGN_OR_RETURN(std::vector<json> pods, cluster_->List("Pod", ns, ReplicaSetSelector(spec)));
+    for (json& pod : pods) {
+      const json* ref = cluster::workloads::ControllerRef(pod);
+      if (ref != nullptr && Str(*ref, "kind") == "ReplicaSet" &&
+          rs_names.contains(Str(*ref, "name"))) {
+        in.pods.push_back(std::move(pod));
+      }
+    }
+  }
   in.rollout = *rollout;
   in.now = clock_->Now();
 
@@ -353,6 +366,7 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
     if (!written.ok()) return written.status();
     for (const engine::Event& e : out.events) {
       LogInfo(kLog, e.message, {{"rollout", key}, {"type", e.type}, {"reason", e.reason}});
+      if (metrics_) metrics_->CountEvent(ns, name, e.type, e.reason);
     }
   }
   controller::Result result;
@@ -451,6 +465,12 @@ absl::Status RolloutController::Apply(const json& rollout, const engine::Rollout
   }
   if (out.workload_replicas.has_value() && in.workload.has_value()) {
     RETURN_IF_ERROR(ScaleWorkload(ns, *in.workload, *out.workload_replicas));
+  }
+  // 6. restartAt: the engine keeps within maxUnavailable; the ReplicaSet
+  //    controller replaces each evicted pod.
+  for (const std::string& pod : out.pods_to_evict) {
+    absl::Status s = cluster_->Delete("Pod", ns, pod);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
   return absl::OkStatus();
 }

@@ -3,10 +3,12 @@
 // pods, the pure engine, and a FakeClock for the timed pauses.
 #include "services/rollout/controller.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -316,6 +318,46 @@ TEST_F(RolloutControllerTest, SeedCanaryStepsThroughToHealthy) {
   EXPECT_NE(text.find("phase=\"Completed\""), std::string::npos);
   EXPECT_NE(text.find("strategy=\"canary\""), std::string::npos);
   EXPECT_NE(text.find("rollout_reconcile_bucket"), std::string::npos);
+}
+
+TEST_F(RolloutControllerTest, RestartAtReplacesEveryPodOneAtATime) {
+  Create(kCanary);
+  json r = WaitFor("first revision Healthy", [](const json& r) {
+    return Str(StatusOf(r), "phase") == "Healthy" && Int(StatusOf(r), "availableReplicas") == 5;
+  });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  ExpectPods(v1, 5);
+  auto before = cluster_->List("Pod", "default", engine::kPodTemplateHashLabel);
+  ASSERT_OK(before.status());
+  std::set<std::string> old_names;
+  for (const json& p : *before) old_names.insert(Str(p["metadata"], "name"));
+  // Pods' creation times are the cluster's real time; the controller's clock catches up.
+  absl::SleepFor(absl::Seconds(1.1));
+  const absl::Time at = absl::Now();
+  clock_.Advance(at - clock_.Now() + absl::Seconds(1));
+  const std::string at_text = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at, absl::UTCTimeZone());
+  Modify([&](json& r) { r["spec"]["restartAt"] = at_text; });
+  int min_available = 5;
+  r = WaitFor(
+      "restartedAt",
+      [&](const json& r) {
+        int running = RunningPods(v1);
+        if (running >= 0) min_available = std::min(min_available, running);
+        return Str(StatusOf(r), "restartedAt") == at_text;
+      },
+      absl::Seconds(90));
+  // maxUnavailable 25% of 5: one pod at a time.
+  EXPECT_GE(min_available, 4);
+  ExpectPods(v1, 5);
+  auto after = cluster_->List("Pod", "default", engine::kPodTemplateHashLabel);
+  ASSERT_OK(after.status());
+  for (const json& p : *after) {
+    if (p["metadata"].contains("deletionTimestamp")) continue;
+    EXPECT_FALSE(old_names.contains(Str(p["metadata"], "name"))) << Str(p["metadata"], "name");
+  }
+  EXPECT_EQ(Str(StatusOf(Get()), "phase"), "Healthy");
+  EXPECT_EQ(ReplicaSets(), 1);
+  EXPECT_NE(registry_.Serialize().find("rollout_events_total"), std::string::npos);
 }
 
 TEST_F(RolloutControllerTest, AbortReturnsEveryPodToStable) {

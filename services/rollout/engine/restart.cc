@@ -66,18 +66,13 @@ void ReconcileRestart(Ctx& c, bool template_changed) {
                    [&](int a, int b) { return c.rss[a].created < c.rss[b].created; });
   order.insert(order.end(), rest.begin(), rest.end());
 
-  int unavailable = 0;
-  for (const Rs& rs : c.rss) {
-    if (!rs.is_new_object) unavailable += std::max(0, rs.observed_spec - rs.available);
-  }
   std::map<int, std::vector<std::pair<absl::Time, std::string>>> old_pods;  // by RS index
+  std::vector<int> available_pods(c.rss.size(), 0);
   for (const Json& pod : c.in.pods) {
     const int owner = OwnerIndex(c, pod);
     if (owner < 0 || c.rss[owner].observed_spec == 0) continue;  // going away anyway
-    if (wl::IsTerminating(pod)) {
-      ++unavailable;  // an eviction still in progress counts against the budget
-      continue;
-    }
+    if (wl::IsTerminating(pod)) continue;
+    if (wl::IsPodAvailable(pod, c.spec.min_ready_seconds, c.in.now)) ++available_pods[owner];
     const Json* meta = wl::Field(pod, "metadata");
     std::optional<absl::Time> created =
         meta == nullptr ? std::nullopt : wl::TimeField(*meta, "creationTimestamp");
@@ -89,6 +84,15 @@ void ReconcileRestart(Ctx& c, bool template_changed) {
     c.Event("Normal", "RolloutRestarted",
             absl::StrCat("All pods created before ", at_text, " restarted"));
     return;
+  }
+  // The pods as listed now count as much as the ReplicaSets' status: a pod evicted by the
+  // previous pass may not show in its ReplicaSet's availableReplicas yet.
+  int unavailable = 0;
+  for (size_t i = 0; i < c.rss.size(); ++i) {
+    const Rs& rs = c.rss[i];
+    if (rs.is_new_object) continue;
+    unavailable +=
+        std::max({0, rs.observed_spec - rs.available, rs.observed_spec - available_pods[i]});
   }
   c.restarting = true;
   int budget = c.spec.restart_max_unavailable - unavailable;

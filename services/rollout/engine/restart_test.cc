@@ -52,16 +52,20 @@ std::vector<json> PodsOf(const Sim& sim, absl::Time created) {
   for (const auto& [name, rs] : sim.replica_sets()) {
     const int n = rs["spec"].value("replicas", 0);
     for (int i = 0; i < n; ++i) {
-      pods.push_back(json{{"apiVersion", "v1"},
-                          {"kind", "Pod"},
-                          {"metadata",
-                           {{"name", name + "-p" + std::to_string(i)},
-                            {"creationTimestamp", Ts(created + absl::Seconds(i))},
-                            {"labels", rs["spec"]["template"]["metadata"]["labels"]},
-                            {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
-                                                              {"kind", "ReplicaSet"},
-                                                              {"name", name},
-                                                              {"controller", true}}})}}}});
+      pods.push_back(
+          json{{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata",
+                {{"name", name + "-p" + std::to_string(i)},
+                 {"creationTimestamp", Ts(created + absl::Seconds(i))},
+                 {"labels", rs["spec"]["template"]["metadata"]["labels"]},
+                 {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                   {"kind", "ReplicaSet"},
+                                                   {"name", name},
+                                                   {"controller", true}}})}}},
+               {"status",
+                {{"phase", "Running"},
+                 {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}});
     }
   }
   return pods;
@@ -87,6 +91,7 @@ struct Case {
   int want_evicted;
   bool want_restarted;
   std::string want_phase, want_message;
+  int gone = 0;  // pods already deleted that the ReplicaSet's status still counts
 };
 
 TEST(RestartTest, HealthyRolloutTable) {
@@ -105,6 +110,8 @@ TEST(RestartTest, HealthyRolloutTable) {
        false, "Progressing", "rollout is restarting"},
       {"all pods newer: done", -absl::Minutes(1), absl::Seconds(1), nullptr, 0, 0, false, 0, true,
        "Healthy", ""},
+      {"an evicted pod its ReplicaSet still counts uses the budget", absl::Minutes(1),
+       absl::Seconds(1), nullptr, 0, 0, false, 0, false, "Progressing", "rollout is restarting", 1},
       {"already restarted", absl::Minutes(1), absl::Seconds(1), nullptr, 0, 0, true, 0, true,
        "Healthy", ""},
   };
@@ -125,6 +132,7 @@ TEST(RestartTest, HealthyRolloutTable) {
     for (int i = 0; i < tc.terminating; ++i) {
       pods[i]["metadata"]["deletionTimestamp"] = Ts(sim.now());
     }
+    pods.erase(pods.begin(), pods.begin() + tc.gone);
     RolloutInput in = InputOf(sim, rollout, pods, restart_at + tc.now_after_restart);
     for (json& rs : in.replica_sets) {
       const int available = rs["status"].value("availableReplicas", 0);
