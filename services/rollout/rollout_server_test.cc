@@ -1,7 +1,7 @@
-// RolloutServer: the rollout controller and the AnalysisRunController
-// together on a real LocalCluster (plain processes). A canary with an
-// analysis step finishes when its job metric passes and goes back to
-// stable when it fails.
+// RolloutServer: the rollout controller, the AnalysisRunController and the
+// ExperimentController together on a real LocalCluster (plain processes). A
+// canary with an analysis step finishes when its job metric passes and goes
+// back to stable when it fails; one with an experiment step runs it.
 #include "services/rollout/rollout_server.h"
 
 #include <cstdlib>
@@ -194,6 +194,56 @@ TEST_F(RolloutServerTest, FailingAnalysisAbortsToStable) {
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(StatusOf((*runs)[0])["phase"], "Failed") << (*runs)[0].dump();
+}
+
+// The canary's experiment step: the ExperimentController runs the canary template as its own
+// ReplicaSet, its required job analysis passes, and the rollout goes on to Healthy.
+TEST_F(RolloutServerTest, ExperimentStepRunsItsTemplateAndAnalysis) {
+  const std::string v1 = Deploy(0);
+  std::string yaml = Rollout(0, "3601");
+  yaml = yaml.substr(0, yaml.find("      - analysis:")) + R"(      - experiment:
+          scaleDownDelaySeconds: 0
+          templates:
+          - {name: canary, specRef: canary}
+          analyses:
+          - name: check
+            templateName: job-check
+            requiredForCompletion: true
+            args:
+            - {name: exit-code, value: "0"}
+)";
+  Apply(yaml);
+  json r = WaitFor("Healthy at the new revision", [&](const json& r) {
+    const json s = StatusOf(r);
+    return Str(s, "phase") == "Healthy" && !Str(s, "stableRS").empty() && Str(s, "stableRS") != v1;
+  });
+  const std::string v2 = Str(StatusOf(r), "stableRS");
+  auto exs = rapi_->ListObjects("Experiment", "default", "");
+  ASSERT_TRUE(exs.ok());
+  ASSERT_EQ(exs->size(), 1u);
+  const json& ex = (*exs)[0];
+  EXPECT_EQ(Str(ex["metadata"], "name"), absl::StrCat("analysed-", v2, "-2-1"));
+  EXPECT_EQ(StatusOf(ex)["phase"], "Successful") << StatusOf(ex).dump();
+  EXPECT_EQ(StatusOf(ex)["message"], "Required AnalysisRuns completed");
+  auto runs = rapi_->ListObjects("AnalysisRun", "default", "");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(StatusOf((*runs)[0])["phase"], "Successful") << (*runs)[0].dump();
+  // The experiment's ReplicaSet ran the canary template and is scaled away once it is done.
+  const std::string rs_name = absl::StrCat("analysed-", v2, "-2-1-canary");
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  json rs;
+  while (absl::Now() < deadline) {
+    auto got = cluster_->Get("ReplicaSet", "default", rs_name);
+    ASSERT_TRUE(got.ok()) << got.status();
+    rs = *got;
+    if (rs["spec"].value("replicas", -1) == 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(rs["spec"].value("replicas", -1), 0) << rs.dump();
+  EXPECT_EQ(rs["metadata"]["labels"]["rollouts-pod-template-hash"], v2);
+  ExpectPods(v2, 2);  // the rollout's own pods
+  ExpectPods(v1, 0);
 }
 
 TEST(RolloutServerAloneTest, WithoutAClusterNoControllerRuns) {
