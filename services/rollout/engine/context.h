@@ -90,6 +90,9 @@ struct Spec {
   // maxUnavailable, at least 1).
   std::optional<absl::Time> restart_at;
   int32_t restart_max_unavailable = 1;
+  // scaleDownDelayRevisionLimit: old ReplicaSets kept up during their scale-down delay, newest
+  // first; the rest scale down at once. Unset: no limit.
+  std::optional<int32_t> scale_down_delay_revision_limit;
 };
 
 // Reads and checks the spec. InvalidArgument names the field ("spec.strategy.canary.steps[0]

@@ -207,6 +207,27 @@ void ScaleDownOthers(Ctx& c, bool with_delay, int32_t max_scale_down) {
     if (a->created != b->created) return a->created < b->created;
     return a->name < b->name;
   });
+  // scaleDownDelayRevisionLimit: the newest revisions keep their delay, up to the limit; the
+  // older ones go down now.
+  std::set<const Rs*> over_limit;
+  if (with_delay && c.spec.scale_down_delay_revision_limit.has_value()) {
+    std::vector<Rs*> newest = others;
+    std::stable_sort(newest.begin(), newest.end(),
+                     [](const Rs* a, const Rs* b) { return a->revision > b->revision; });
+    int32_t delayed = 0;
+    for (const Rs* rs : newest) {
+      if (rs->spec == 0) continue;
+      const bool in_delay = rs->deadline.has_value() ? c.in.now < *rs->deadline
+                                                     : previously_serving.count(rs->hash) > 0 &&
+                                                           c.spec.scale_down_delay_seconds > 0;
+      if (!in_delay) continue;
+      if (delayed >= *c.spec.scale_down_delay_revision_limit) {
+        over_limit.insert(rs);
+      } else {
+        ++delayed;
+      }
+    }
+  }
   for (Rs* rs : others) {
     if (rs->spec == 0) {
       SetDeadline(*rs, std::nullopt);
@@ -214,7 +235,7 @@ void ScaleDownOthers(Ctx& c, bool with_delay, int32_t max_scale_down) {
     }
     if (max_scale_down == 0) break;
     int32_t desired = 0;
-    if (with_delay) {
+    if (with_delay && over_limit.count(rs) == 0) {
       if (rs->deadline.has_value()) {
         if (c.in.now < *rs->deadline) {
           desired = rs->spec;

@@ -533,6 +533,18 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
                                             "spec.strategy.blueGreen.maxUnavailable"));
   }
   spec.restart_max_unavailable = std::max(1, spec.restart_max_unavailable);
+  const char* sp = spec.canary ? "spec.strategy.canary" : "spec.strategy.blueGreen";
+  const Json& st = spec.canary ? canary : blue_green;
+  if (!Obj(st, "scaleDownDelayRevisionLimit").is_null()) {
+    ASSIGN_OR_RETURN(int32_t limit,
+                     wl::Int32Field(st, "scaleDownDelayRevisionLimit", 0,
+                                    absl::StrCat(sp, ".scaleDownDelayRevisionLimit")));
+    if (limit < 0) {
+      return Invalid(absl::StrCat(sp, ".scaleDownDelayRevisionLimit"),
+                     "Invalid value: must be non-negative");
+    }
+    spec.scale_down_delay_revision_limit = limit;
+  }
   return spec;
 }
 
