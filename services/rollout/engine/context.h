@@ -93,6 +93,7 @@ struct Spec {
   // scaleDownDelayRevisionLimit: old ReplicaSets kept up during their scale-down delay, newest
   // first; the rest scale down at once. Unset: no limit.
   std::optional<int32_t> scale_down_delay_revision_limit;
+  int32_t rollback_window_revisions = 0;  // spec.rollbackWindow.revisions (0: none)
 };
 
 // Reads and checks the spec. InvalidArgument names the field ("spec.strategy.canary.steps[0]

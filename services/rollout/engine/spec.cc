@@ -545,6 +545,12 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
     }
     spec.scale_down_delay_revision_limit = limit;
   }
+  ASSIGN_OR_RETURN(
+      spec.rollback_window_revisions,
+      wl::Int32Field(Obj(s, "rollbackWindow"), "revisions", 0, "spec.rollbackWindow.revisions"));
+  if (spec.rollback_window_revisions < 0) {
+    return Invalid("spec.rollbackWindow.revisions", "Invalid value: must be non-negative");
+  }
   return spec;
 }
 

@@ -1,0 +1,84 @@
+// rollbackWindow.revisions: going back to a recent revision skips the canary steps.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/rollout/engine/engine.h"
+#include "services/rollout/engine/test_sim.h"
+
+namespace argonaut::rollout::engine {
+namespace {
+
+using testing::ParseYaml;
+using testing::Sim;
+
+constexpr char kCanary[] = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 5
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: argoproj/rollouts-demo:blue
+  strategy:
+    canary:
+      steps:
+      - setWeight: 20
+      - pause: {}
+)";
+
+struct Case {
+  int window;                       // 0: no rollbackWindow
+  std::vector<std::string> colors;  // released (each promoted) after blue
+  bool want_fast;                   // going back to blue skips the steps
+};
+
+TEST(RollbackWindowTest, RollbackToARecentRevisionSkipsSteps) {
+  const std::vector<Case> cases = {
+      {0, {"green"}, false},
+      {1, {"green"}, true},
+      {1, {"green", "yellow"}, false},  // green lies between blue and the stable yellow
+      {2, {"green", "yellow"}, true},
+  };
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(absl::StrCat("window ", tc.window, ", releases ", tc.colors.size()));
+    Sim sim(ParseYaml(kCanary));
+    if (tc.window > 0) sim.spec()["rollbackWindow"]["revisions"] = tc.window;
+    sim.Settle();
+    const std::string blue = sim.status().value("currentPodHash", "");
+    for (const std::string& color : tc.colors) {
+      sim.Advance(absl::Seconds(10));
+      sim.SetImage("argoproj/rollouts-demo:" + color);
+      sim.Settle();
+      sim.PromoteFull();
+      sim.Settle();
+      ASSERT_EQ(sim.Phase(), "Healthy") << sim.Message();
+    }
+    sim.Advance(absl::Seconds(10));
+    sim.SetImage("argoproj/rollouts-demo:blue");
+    sim.Settle();
+    ASSERT_EQ(sim.status().value("currentPodHash", ""), blue);
+    if (tc.want_fast) {
+      EXPECT_EQ(sim.Phase(), "Healthy") << sim.Message();
+      EXPECT_EQ(sim.status().value("stableRS", ""), blue);
+      EXPECT_EQ(sim.Replicas(blue), 5);
+    } else {
+      EXPECT_EQ(sim.Phase(), "Paused");
+      EXPECT_EQ(sim.Replicas(blue), 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace argonaut::rollout::engine
