@@ -309,12 +309,16 @@ bool Runner::Process(const bus::StoredEvent& stored, bool replay) {
   for (auto& [t, events] : fires) {
     if (!t->at_least_once) continue;
     absl::Status s = Fire(*t, events);
-    if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) return false;
+    if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+      seen_ids_.erase(raw.id);  // read again, so not a duplicate then
+      return false;
+    }
   }
   // A replayed event may lie past the acknowledged offset: acking it would
   // skip the events between.
   if (absl::Status s = replay ? absl::OkStatus() : bus_->Ack(consumer_, stored.offset); !s.ok()) {
     LogWarn("sensor", "ack failed", {{"sensor", name_}, {"error", s.ToString()}});
+    seen_ids_.erase(raw.id);
     return false;
   }
   for (auto& [t, events] : fires)

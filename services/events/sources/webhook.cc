@@ -70,6 +70,9 @@ class PortServer {
     server_.new_task_queue = [n = max_in_flight_ + 8] { return new httplib::ThreadPool(n); };
     server_.set_payload_max_length(kHardMaxPayload);
     server_.set_keep_alive_timeout(5);
+    // httplib writes a response's headers and body separately: with Nagle a
+    // keep-alive client's delayed ACK holds the body back ~40 ms.
+    server_.set_tcp_nodelay(true);
     auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
       Dispatch(req, res);
     };
