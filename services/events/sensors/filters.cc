@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/expr/govaluate.h"
+#include "lib/jq/jq.h"
 #include "lib/lua/lua.h"
 #include "re2/re2.h"
 #include "services/events/sensors/go_template.h"
@@ -282,10 +283,17 @@ FilterResult ApplyFilters(const nlohmann::json& dependency, const CloudEvent& ev
 absl::StatusOr<CloudEvent> ApplyTransform(const nlohmann::json& dependency, CloudEvent event) {
   if (!dependency.contains("transform") || !dependency["transform"].is_object()) return event;
   const nlohmann::json& t = dependency["transform"];
-  if (!Str(t, "jq").empty())
-    return absl::UnimplementedError(
-        "transform.jq: jq is not available in this build (libjq-dev is not installed); use "
-        "transform.script (Lua)");
+  // Argo: jq wins over script; its first output must be an object.
+  if (std::string program = Str(t, "jq"); !program.empty()) {
+    auto out = jq::RunFirst(program, event.data);
+    if (!out.ok())
+      return absl::InvalidArgumentError(absl::StrCat("transform.jq: ", out.status().message()));
+    if (!out->is_object())
+      return absl::InvalidArgumentError(
+          absl::StrCat("transform.jq: the first output must be an object, got ", out->type_name()));
+    event.data = *std::move(out);
+    return event;
+  }
   std::string script = Str(t, "script");
   if (script.empty()) return event;
   auto out = lua::RunLua(script, "event", event.data);

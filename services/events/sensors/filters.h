@@ -26,8 +26,8 @@ absl::Status CheckFilters(const nlohmann::json& dependency);
 // filtersLogicalOperator) on an event. No filters: passes.
 FilterResult ApplyFilters(const nlohmann::json& dependency, const CloudEvent& event);
 
-// `dependency.transform`: script (Lua, must return a table) replaces data.
-// jq is not available in this build: a transform with `jq` is refused.
+// `dependency.transform`: jq (its first output, which must be an object) or
+// else script (Lua, must return a table) replaces data.
 absl::StatusOr<CloudEvent> ApplyTransform(const nlohmann::json& dependency, CloudEvent event);
 
 // Single filter kinds, exposed for the table tests.

@@ -165,8 +165,25 @@ TEST(Transform, LuaReplacesData) {
   EXPECT_EQ(out->data["body"]["x"], "new");
   dep["transform"]["script"] = "return 5";
   EXPECT_FALSE(ApplyTransform(dep, Event({})).ok());
-  EXPECT_EQ(ApplyTransform({{"transform", {{"jq", ".a"}}}}, Event({})).status().code(),
-            absl::StatusCode::kUnimplemented);
+}
+
+TEST(Transform, JqReplacesDataAndWinsOverScript) {
+  json dep = {{"transform",
+               {{"jq", ".body.message |= ascii_upcase | .body.n = 1"}, {"script", "return {}"}}}};
+  auto out = ApplyTransform(dep, Event({{"body", {{"message", "hello"}}}}));
+  ASSERT_OK(out);
+  EXPECT_EQ(out->data["body"], json({{"message", "HELLO"}, {"n", 1}}));
+  // A transformed event goes through the filters: transform before filter.
+  json filtered = dep;
+  filtered["filters"] = json::parse(R"({"data": [{"path": "body.message", "type": "string",
+                                                  "value": ["^HELLO$"]}]})");
+  EXPECT_TRUE(ApplyFilters(filtered, *out).pass);
+  auto not_object = ApplyTransform({{"transform", {{"jq", ".body.message"}}}},
+                                   Event({{"body", {{"message", "hi"}}}}));
+  EXPECT_EQ(not_object.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(not_object.status().message(), ::testing::HasSubstr("must be an object, got string"));
+  auto bad = ApplyTransform({{"transform", {{"jq", ".a |||"}}}}, Event({}));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("transform.jq: jq"));
 }
 
 }  // namespace
