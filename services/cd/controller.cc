@@ -6,9 +6,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "argonaut/cd/v1/cd.pb.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/api_cluster.h"
+#include "lib/manifest/codec.h"
 #include "services/cd/engine/autosync.h"
 #include "services/cd/engine/sync_step.h"
 #include "services/cd/engine/sync_tasks.h"
@@ -91,6 +93,16 @@ json MergeConditions(const json& old, const std::vector<json>& now_conditions, a
     out.push_back(std::move(c));
   }
   return out;
+}
+
+// The app as the store keeps it: the typed proto drops zero scalars, false
+// flags and empty lists, so a status built here and the same status read
+// back differ unless both are put in that form. Comparing raw JSON made
+// every reconcile see a change, write, and wake itself again.
+json Canonical(const json& app) {
+  ::argonaut::cd::v1::Application msg;
+  if (!manifest::FromJson(app, &msg).ok()) return app;
+  return manifest::ToJson(msg);
 }
 
 json WithoutTimes(json status) {
@@ -503,9 +515,11 @@ absl::StatusOr<controller::Result> CdController::ReconcileApp(const std::string&
   status["conditions"] = MergeConditions(old_conditions, conditions, now);
   if (status["conditions"].empty()) status.erase("conditions");
 
-  const json& before_status = Field(app, "status");
-  const bool changed = WithoutTimes(before_status) != WithoutTimes(status) ||
-                       WithoutStatusAndVersion(app) != WithoutStatusAndVersion(next);
+  const json before = Canonical(app);
+  const json after = Canonical(next);
+  const bool changed =
+      WithoutTimes(Field(before, "status")) != WithoutTimes(Field(after, "status")) ||
+      WithoutStatusAndVersion(before) != WithoutStatusAndVersion(after);
   if (!changed && refresh.empty() && !poll_due) return result;
   status["reconciledAt"] = engine::FormatK8sTime(now);
   status["observedAt"] = engine::FormatK8sTime(now);

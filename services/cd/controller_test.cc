@@ -248,6 +248,16 @@ TEST_F(CdControllerTest, ManualSyncSelfHealPollAutoSyncHistoryAndRollback) {
   EXPECT_EQ(OpPhase(app), "Succeeded");
   EXPECT_EQ(LiveReplicas(), 2);
   EXPECT_EQ(LiveColor(), "blue");
+  // At rest the controller writes nothing: reconciles that find no change
+  // (a requeue, a poll that is not due) leave the app's version alone.
+  {
+    const std::string version = Str(Field(Get(), "metadata"), "resourceVersion");
+    for (int i = 0; i < 5; ++i) {
+      controller_->Enqueue("argocd/guestbook");
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    EXPECT_EQ(Str(Field(Get(), "metadata"), "resourceVersion"), version);
+  }
   ASSERT_EQ(History(app).size(), 1u);
   EXPECT_EQ(History(app)[0]["id"], 0);
   EXPECT_EQ(History(app)[0]["revision"], first);
