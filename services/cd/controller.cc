@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "argonaut/cd/v1/cd.pb.h"
+#include "lib/base/json_fields.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/api_cluster.h"
@@ -21,6 +22,9 @@
 namespace argonaut::cd {
 namespace {
 
+using base::json_fields::Field;
+using base::json_fields::ObjectAt;
+using base::json_fields::Str;
 using nlohmann::json;
 
 constexpr char kLog[] = "cd-controller";
@@ -39,25 +43,8 @@ std::pair<std::string, std::string> SplitKey(const std::string& key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
-const json& Field(const json& o, const char* key) {
-  static const json* null = new json();
-  if (!o.is_object()) return *null;
-  auto it = o.find(key);
-  return it == o.end() ? *null : *it;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
 std::string Annotation(const json& o, const char* key) {
   return Str(Field(Field(o, "metadata"), "annotations"), key);
-}
-
-json& ObjectAt(json& o, const char* key) {
-  if (!o.contains(key) || !o[key].is_object()) o[key] = json::object();
-  return o[key];
 }
 
 std::string AppKey(const json& app) { return cluster::KeyOf(app); }

@@ -1,25 +1,16 @@
 #include "services/cd/destination.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/base/json_fields.h"
 #include "services/cd/engine/tracking.h"
 #include "services/cd/validation/validate.h"
 
 namespace argonaut::cd {
 namespace {
 
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
-
-const json& Field(const json& o, const char* key) {
-  static const json* null = new json();
-  if (!o.is_object()) return *null;
-  auto it = o.find(key);
-  return it == o.end() ? *null : *it;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 std::string GroupOfApiVersion(const std::string& api_version) {
   const size_t slash = api_version.find('/');

@@ -1,23 +1,14 @@
 #include "services/cd/metrics.h"
 
+#include "lib/base/json_fields.h"
 #include "lib/base/status_macros.h"
 
 namespace argonaut::cd {
 namespace {
 
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
-
-const json& Field(const json& o, const char* key) {
-  static const json* null = new json();
-  if (!o.is_object()) return *null;
-  auto it = o.find(key);
-  return it == o.end() ? *null : *it;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 std::string NamespaceOf(const json& app) {
   std::string ns = Str(Field(app, "metadata"), "namespace");

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "lib/base/json_fields.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/api_cluster.h"
@@ -12,6 +13,8 @@
 namespace argonaut::events {
 namespace {
 
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
 
 constexpr char kLog[] = "events-controller";
@@ -20,18 +23,6 @@ std::pair<std::string, std::string> SplitKey(const std::string& key) {
   const size_t slash = key.find('/');
   if (slash == std::string::npos) return {"default", key};
   return {key.substr(0, slash), key.substr(slash + 1)};
-}
-
-const json& Field(const json& o, const char* key) {
-  static const json* null = new json();
-  if (!o.is_object()) return *null;
-  auto it = o.find(key);
-  return it == o.end() ? *null : *it;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
 }
 
 std::string BusName(const json& object) {

@@ -4,29 +4,16 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "lib/base/json_fields.h"
 #include "services/cd/engine/sync_step.h"
 
 namespace argonaut::cd::engine {
 namespace {
 
+using base::json_fields::Bool;
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
-
-const json& Field(const json& obj, const char* key) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string Str(const json& obj, const char* key) {
-  const json& v = Field(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-bool Bool(const json& obj, const char* key) {
-  const json& v = Field(obj, key);
-  return v.is_boolean() && v.get<bool>();
-}
 
 // Sources compared with targetRevision left out: "HEAD" and "main" resolving to the commit
 // already synced must not count as a change.

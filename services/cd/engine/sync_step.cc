@@ -10,33 +10,20 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "lib/base/go_duration.h"
+#include "lib/base/json_fields.h"
 #include "services/cd/engine/diff.h"
 #include "services/cd/engine/sync_tasks.h"
 
 namespace argonaut::cd::engine {
 namespace {
 
+using base::json_fields::Bool;
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
 
 constexpr absl::Duration kWaveDelay = absl::Seconds(2);  // controller/sync.go delayBetweenSyncWaves
 constexpr absl::Duration kPollDelay = absl::Seconds(1);
-
-const json& Field(const json& obj, const char* key) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string Str(const json& obj, const char* key) {
-  const json& v = Field(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-bool Bool(const json& obj, const char* key) {
-  const json& v = Field(obj, key);
-  return v.is_boolean() && v.get<bool>();
-}
 
 bool Terminal(std::string_view phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error";

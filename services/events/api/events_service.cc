@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "lib/base/json_fields.h"
 #include "lib/base/status_macros.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
@@ -18,23 +19,13 @@
 
 namespace argonaut::events::api {
 
+using base::json_fields::Field;
+using base::json_fields::Str;
 using nlohmann::json;
 
 namespace {
 
 std::string NamespaceOr(const std::string& ns) { return ns.empty() ? "default" : ns; }
-
-const json& Field(const json& o, const char* key) {
-  static const json* const kNull = new json();
-  if (!o.is_object()) return *kNull;
-  auto it = o.find(key);
-  return it != o.end() ? *it : *kNull;
-}
-
-std::string Str(const json& o, const char* key) {
-  const json& v = Field(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 grpc::Status Reply(const absl::StatusOr<json>& obj, v1::EventsObjectReply* reply) {
   if (!obj.ok()) return ToGrpcStatus(obj.status());
