@@ -4,43 +4,12 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "services/cd/engine/diff.h"
 
 namespace argonaut::cd {
 namespace {
 
 using nlohmann::json;
-
-// The object as `kubectl apply` records it: what was sent, without status,
-// server-set metadata or the annotation itself.
-std::string LastApplied(const json& object) {
-  json copy = object;
-  copy.erase("status");
-  if (copy.contains("metadata") && copy["metadata"].is_object()) {
-    json& meta = copy["metadata"];
-    for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "generation",
-                          "managedFields", "deletionTimestamp"}) {
-      meta.erase(k);
-    }
-    if (meta.contains("annotations") && meta["annotations"].is_object()) {
-      meta["annotations"].erase(kLastAppliedAnnotation);
-      if (meta["annotations"].empty()) meta.erase("annotations");
-    }
-  }
-  return copy.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-json WithLastApplied(json object) {
-  const std::string applied = LastApplied(object);
-  if (!object.contains("metadata") || !object["metadata"].is_object()) {
-    object["metadata"] = json::object();
-  }
-  json& meta = object["metadata"];
-  if (!meta.contains("annotations") || !meta["annotations"].is_object()) {
-    meta["annotations"] = json::object();
-  }
-  meta["annotations"][kLastAppliedAnnotation] = applied;
-  return object;
-}
 
 // The live object's controllers (a Deployment's status, while it scales)
 // write it too: a write that lost that race is tried again, as kubectl
@@ -51,7 +20,7 @@ absl::Status ExecuteOnce(cluster::Cluster& cluster, const engine::SyncAction& ac
   using Type = engine::SyncAction::Type;
   switch (action.type) {
     case Type::kApply:
-      return cluster.Apply(WithLastApplied(action.object)).status();
+      return cluster.Apply(engine::WithLastApplied(action.object)).status();
     case Type::kCreate:
       return cluster.Create(action.object).status();
     case Type::kReplace: {

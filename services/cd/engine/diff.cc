@@ -66,9 +66,16 @@ std::string YamlOf(const json& obj) { return obj.is_null() ? "" : manifest::ToYa
 json WithLastApplied(const json& target) {
   json out = target;
   if (!out.is_object()) return out;
+  // Recorded as `kubectl apply` records it: what was sent, without status,
+  // server-set metadata or the annotation itself.
   json applied = target;
+  applied.erase("status");
   if (applied.contains("metadata") && applied["metadata"].is_object()) {
     json& md = applied["metadata"];
+    for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "generation",
+                          "managedFields", "deletionTimestamp"}) {
+      md.erase(k);
+    }
     if (md.contains("annotations") && md["annotations"].is_object()) {
       md["annotations"].erase(kLastAppliedAnnotation);
       if (md["annotations"].empty()) md.erase("annotations");

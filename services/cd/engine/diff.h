@@ -34,7 +34,8 @@ absl::StatusOr<ResourceDiff> Diff(const nlohmann::json* target, const nlohmann::
                                   const nlohmann::json& ignore_differences);
 
 // `target` with the last-applied annotation kubectl apply writes (its own JSON
-// without the annotation), so the next diff is 3-way. Sync applies this.
+// without the annotation, status or server-set metadata), so the next diff is
+// 3-way. The sync runner applies exactly this.
 nlohmann::json WithLastApplied(const nlohmann::json& target);
 
 // Unified line diff of two texts with `context` lines around changes.
