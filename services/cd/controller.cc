@@ -15,6 +15,7 @@
 #include "services/cd/engine/autosync.h"
 #include "services/cd/engine/sync_step.h"
 #include "services/cd/engine/sync_tasks.h"
+#include "services/cd/engine/sync_windows.h"
 #include "services/cd/engine/tracking.h"
 #include "services/cd/sync_runner.h"
 #include "services/cd/validation/validate.h"
@@ -489,6 +490,17 @@ absl::StatusOr<controller::Result> CdController::ReconcileApp(const std::string&
       ASSIGN_OR_RETURN(result, RunOperation(next, current, scripts));
     } else {
       engine::AutoSyncDecision decision = engine::DecideAutoSync(next, compared, now);
+      if (decision.operation) {
+        // Argo CD: an automated sync waits until the project's sync windows allow it. They
+        // open on minute boundaries, so look again in a minute.
+        const engine::SyncWindowsState windows = engine::EvaluateSyncWindows(*project, app, now);
+        if (!windows.automated_allowed) {
+          LogInfo(kLog, "Sync prevented by sync window",
+                  {{"application", key}, {"error", std::string(windows.error.message())}});
+          decision.operation.reset();
+          decision.retry_after = absl::Minutes(1);
+        }
+      }
       if (decision.operation) {
         next["operation"] = *decision.operation;
         LogInfo(kLog, "initiating automated sync",

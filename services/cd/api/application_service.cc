@@ -16,6 +16,7 @@
 #include "services/cd/api/json_fields.h"
 #include "services/cd/api/tree.h"
 #include "services/cd/engine/resource_key.h"
+#include "services/cd/engine/sync_windows.h"
 #include "services/cd/validation/validate.h"
 
 namespace argonaut::cd::api {
@@ -128,6 +129,26 @@ absl::StatusOr<json> ApplicationGrpcService::Mutate(
   return absl::AbortedError(absl::StrCat("application ", name, " kept changing; gave up after ",
                                          kMaxConflictRetries, " attempts: ", last.message()));
 }
+
+namespace {
+
+// Argo CD refuses a manual sync (dry runs too) that the project's sync windows do not allow.
+absl::Status CheckManualSyncWindows(resource::ResourceApi* store, const json& app, absl::Time now) {
+  std::string name = Str(Field(app, "spec"), "project");
+  if (name.empty()) name = validation::kDefaultProjectName;
+  absl::StatusOr<json> project = store->GetObject(kAppProject, NamespaceOr(NamespaceOf(app)), name);
+  if (absl::IsNotFound(project.status())) return absl::OkStatus();  // no project, no windows
+  if (!project.ok()) return project.status();
+  const engine::SyncWindowsState windows = engine::EvaluateSyncWindows(*project, app, now);
+  if (!windows.error.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot sync: invalid sync window: ", windows.error.message()));
+  }
+  if (!windows.manual_allowed) return absl::PermissionDeniedError(engine::kSyncBlockedByWindow);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ApplicationGrpcService::CheckProject(const json& app) {
   const std::string ns = NamespaceOr(Str(Field(app, "metadata"), "namespace"));
@@ -347,7 +368,10 @@ grpc::Status ApplicationGrpcService::Sync(grpc::ServerContext*,
     params.retry = *retry;
   }
   return Reply(Mutate(NamespaceOr(req->app_namespace()), req->name(),
-                      [&](json app) { return WithSyncOperation(std::move(app), params); }),
+                      [&](json app) -> absl::StatusOr<json> {
+                        RETURN_IF_ERROR(CheckManualSyncWindows(store_, app, absl::Now()));
+                        return WithSyncOperation(std::move(app), params);
+                      }),
                reply);
 }
 

@@ -123,6 +123,42 @@ TEST_F(CdApiTest, CreateChecksTheProject) {
                        HasSubstr("is not permitted in project 'restricted'")));
 }
 
+TEST_F(CdApiTest, SyncRefusedOutsideSyncWindows) {
+  Start(false);
+  // "* * * * *" for 1h is active at any instant: a deny window always on.
+  for (const auto& [project, manual] : {std::pair{"frozen", false}, {"frozen-manual", true}}) {
+    cd1::ProjectCreateRequest preq;
+    preq.set_json(json{{"metadata", {{"name", project}}},
+                       {"spec",
+                        {{"sourceRepos", {"*"}},
+                         {"destinations", {{{"server", "*"}, {"namespace", "*"}}}},
+                         {"syncWindows",
+                          {{{"kind", "deny"},
+                            {"schedule", "* * * * *"},
+                            {"duration", "1h"},
+                            {"applications", {"guestbook-*"}},
+                            {"manualSync", manual}}}}}}}
+                      .dump());
+    cd1::ProjectReply preply;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(projects_->Create(&ctx, preq, &preply).ok());
+  }
+  json frozen = env_->App("guestbook-frozen", "demo", false);
+  frozen["spec"]["project"] = "frozen";
+  ASSERT_OK(Create(frozen).status());
+  EXPECT_THAT(Sync("guestbook-frozen").status(),
+              StatusIs(absl::StatusCode::kPermissionDenied, "cannot sync: blocked by sync window"));
+  json manual = env_->App("guestbook-manual", "demo", false);
+  manual["spec"]["project"] = "frozen-manual";
+  ASSERT_OK(Create(manual).status());
+  EXPECT_OK(Sync("guestbook-manual").status());
+  // The window names its applications: another app of the frozen project syncs.
+  json other = env_->App("other", "demo", false);
+  other["spec"]["project"] = "frozen";
+  ASSERT_OK(Create(other).status());
+  EXPECT_OK(Sync("other").status());
+}
+
 TEST_F(CdApiTest, SyncWritesTheOperationOnce) {
   Start(false);  // no controller: the operation stays as written
   ASSERT_OK(Create(env_->App("guestbook", "demo", false)).status());
