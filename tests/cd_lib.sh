@@ -7,6 +7,7 @@
 
 APP=""        # the Application the dumps describe; each test sets it
 POLL_SECS=""  # the repo poll interval `up` was started with ("" = its default)
+FAIL_HOOK=cd_fail
 
 # The test's runfiles (//examples/cd), else the source tree.
 cd_examples_dir() {
@@ -50,16 +51,8 @@ cd_fail() {
   fail "$*"
 }
 
-# cli ARGS...: runs the CLI; on a non-zero exit fails with its output.
-cli() {
-  local out rc=0
-  out=$("$ARGONAUT" "$@" 2>&1) || rc=$?
-  if [[ $rc -ne 0 ]]; then
-    echo "$out" >&2
-    cd_fail "argonaut $* exited $rc"
-  fi
-  printf '%s\n' "$out"
-}
+# cli ARGS...: run_cli (tests/lib.sh) under the CD tests' name.
+cli() { run_cli "$@"; }
 
 # up_has_flag FLAG: whether `argonaut up` knows --FLAG (an unknown flag is
 # refused before the port is looked at).
@@ -146,23 +139,6 @@ wait_pods() {
     sleep 0.5
   done
   cd_fail "pods $sel: expected '$n $image' (running image), got '$got'"
-}
-
-# svc_port SERVICE: the Service's loopback port (status.loadBalancer).
-svc_port() {
-  local deadline=$((SECONDS + 60)) port=""
-  while ((SECONDS < deadline)); do
-    port=$("$ARGONAUT" get svc "$1" -o json 2>/dev/null |
-      python3 -c 'import json,sys
-s=json.load(sys.stdin)
-print(s["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"])' 2>/dev/null) || port=""
-    [[ -n $port ]] && {
-      echo "$port"
-      return 0
-    }
-    sleep 0.5
-  done
-  cd_fail "Service $1 has no loopback port"
 }
 
 # svc_bodies PORT N: N GETs of / on new connections; prints the distinct

@@ -111,3 +111,36 @@ wait_ready() {
   cat "$log" >&2
   fail "$name did not become ready"
 }
+
+# For tests against `argonaut up` that share helpers (cd_lib.sh,
+# rollout_lib.sh): FAIL_HOOK names the function that dumps the state and fails
+# (each helper library sets its own; plain `fail` otherwise).
+FAIL_HOOK=fail
+
+# run_cli ARGS...: runs the CLI; on a non-zero exit fails with its output.
+run_cli() {
+  local out rc=0
+  out=$("$ARGONAUT" "$@" 2>&1) || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    echo "$out" >&2
+    "$FAIL_HOOK" "argonaut $* exited $rc"
+  fi
+  printf '%s\n' "$out"
+}
+
+# svc_port SERVICE: the Service's loopback port (status.loadBalancer).
+svc_port() {
+  local deadline=$((SECONDS + 60)) port=""
+  while ((SECONDS < deadline)); do
+    port=$("$ARGONAUT" get svc "$1" -o json 2>/dev/null |
+      python3 -c 'import json,sys
+s=json.load(sys.stdin)
+print(s["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"])' 2>/dev/null) || port=""
+    [[ -n $port ]] && {
+      echo "$port"
+      return 0
+    }
+    sleep 0.5
+  done
+  "$FAIL_HOOK" "Service $1 has no loopback port"
+}

@@ -6,6 +6,7 @@
 
 # The rollout the dumps describe; each test sets it.
 RO=""
+FAIL_HOOK=ro_fail
 
 # The test's runfiles (//examples/rollouts), else the source tree.
 examples_dir() {
@@ -46,17 +47,6 @@ except Exception as e:
 ro_fail() {
   dump_state
   fail "$*"
-}
-
-# run_cli ARGS...: runs the CLI; on a non-zero exit fails with its output.
-run_cli() {
-  local out rc=0
-  out=$("$ARGONAUT" "$@" 2>&1) || rc=$?
-  if [[ $rc -ne 0 ]]; then
-    echo "$out" >&2
-    ro_fail "argonaut $* exited $rc"
-  fi
-  printf '%s\n' "$out"
 }
 
 # ro_check NAME PYTHON-EXPR: exit 0 when EXPR holds; `r` is the rollout, `s`
@@ -125,23 +115,6 @@ expect_replicas() {
   local got
   got=$(replicas "$1" "$2")
   [[ $got == "$3 $3" ]] || ro_fail "rollout $1 revision $2: expected $3 replicas and $3 running pods, got '$got'"
-}
-
-# svc_port SERVICE: the Service's loopback port (status.loadBalancer).
-svc_port() {
-  local deadline=$((SECONDS + 60)) port=""
-  while ((SECONDS < deadline)); do
-    port=$("$ARGONAUT" get svc "$1" -o json 2>/dev/null |
-      python3 -c 'import json,sys
-s=json.load(sys.stdin)
-print(s["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"])' 2>/dev/null) || port=""
-    [[ -n $port ]] && {
-      echo "$port"
-      return 0
-    }
-    sleep 0.5
-  done
-  ro_fail "Service $1 has no loopback port"
 }
 
 # colors PORT N [CONCURRENCY]: N requests to /color, each on a new connection
