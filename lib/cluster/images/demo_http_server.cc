@@ -430,17 +430,17 @@ void DemoHttpServer::Run(Loop* loop) {
   }
 }
 
-int RunKubernetesBootcamp(const std::vector<std::string>& args) {
-  std::string version = args.empty() ? "1" : args[0];
-  int port = 8080;
-  if (const char* p = std::getenv("PORT"); p != nullptr && *p != '\0') {
-    if (!absl::SimpleAtoi(p, &port) || port < 0 || port > 65535) {
-      fprintf(stderr, "kubernetes-bootcamp: PORT=%s is not a port number\n", p);
-      return 2;
-    }
+bool DemoPortFromEnv(const char* prog, int* port) {
+  const char* p = std::getenv("PORT");
+  if (p == nullptr || *p == '\0') return true;
+  if (!absl::SimpleAtoi(p, port) || *port < 0 || *port > 65535) {
+    fprintf(stderr, "%s: PORT=%s is not a port number\n", prog, p);
+    return false;
   }
-  // The pod name: POD_NAME when the runtime gives it, else the (per-pod UTS)
-  // hostname, else $HOSTNAME.
+  return true;
+}
+
+std::string DemoPodName() {
   std::string pod_name;
   if (const char* p = std::getenv("POD_NAME"); p != nullptr && *p != '\0') pod_name = p;
   if (pod_name.empty()) {
@@ -450,9 +450,11 @@ int RunKubernetesBootcamp(const std::vector<std::string>& args) {
   if (pod_name.empty()) {
     if (const char* p = std::getenv("HOSTNAME"); p != nullptr) pod_name = p;
   }
+  return pod_name;
+}
 
-  // Blocked before any thread starts so that only sigwait sees them; an
-  // inherited SIG_IGN would discard them, so reset the dispositions first.
+sigset_t BlockDemoStopSignals() {
+  // An inherited SIG_IGN would discard them, so reset the dispositions first.
   signal(SIGTERM, SIG_DFL);
   signal(SIGINT, SIG_DFL);
   sigset_t set;
@@ -461,6 +463,23 @@ int RunKubernetesBootcamp(const std::vector<std::string>& args) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int WaitDemoStopSignal(const sigset_t& set) {
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+int RunKubernetesBootcamp(const std::vector<std::string>& args) {
+  std::string version = args.empty() ? "1" : args[0];
+  int port = 8080;
+  if (!DemoPortFromEnv("kubernetes-bootcamp", &port)) return 2;
+  const std::string pod_name = DemoPodName();
+
+  const sigset_t set = BlockDemoStopSignals();
 
   DemoHttpServerOptions options;
   options.port = port;
@@ -474,9 +493,7 @@ int RunKubernetesBootcamp(const std::vector<std::string>& args) {
   printf("Kubernetes Bootcamp App Started At: listening on port %d | Running On: %s\n",
          (*server)->port(), pod_name.c_str());
   fflush(stdout);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  const int sig = WaitDemoStopSignal(set);
   (*server)->Stop();
   printf("Kubernetes Bootcamp App stopped on signal %d\n", sig);
   fflush(stdout);

@@ -5,6 +5,8 @@
 // and pipelining; bounded buffers and connection count.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -71,6 +73,23 @@ class DemoHttpServer {
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 };
+
+// For the demo images' mains (kubernetes-bootcamp, guestbook, rollouts-demo).
+
+// $PORT into *port when it is set; false, with a message naming `prog` on
+// stderr, when it is not a port number.
+bool DemoPortFromEnv(const char* prog, int* port);
+
+// The pod name: $POD_NAME when the runtime gives it, else the (per-pod UTS)
+// hostname, else $HOSTNAME.
+std::string DemoPodName();
+
+// Blocks SIGTERM and SIGINT (call before any thread starts, so that only
+// WaitDemoStopSignal sees them) and ignores SIGPIPE; the set to wait on.
+sigset_t BlockDemoStopSignals();
+
+// Waits for a signal of `set` (from BlockDemoStopSignals); returns it.
+int WaitDemoStopSignal(const sigset_t& set);
 
 // Body of jocatalin/kubernetes-bootcamp:vN.
 std::string KubernetesBootcampBody(const std::string& pod_name, const std::string& version);

@@ -220,28 +220,10 @@ int RunGuestbookDemo(const std::vector<std::string>& args) {
     return 2;
   }
   int port = 80;
-  if (const char* p = std::getenv("PORT"); p != nullptr && *p != '\0') {
-    if (!absl::SimpleAtoi(p, &port) || port < 0 || port > 65535) {
-      fprintf(stderr, "guestbook: PORT=%s is not a port number\n", p);
-      return 2;
-    }
-  }
-  if (const char* p = std::getenv("POD_NAME"); p != nullptr && *p != '\0') config->pod_name = p;
-  if (config->pod_name.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) == 0) config->pod_name = host;
-  }
+  if (!DemoPortFromEnv("guestbook", &port)) return 2;
+  config->pod_name = DemoPodName();
 
-  // Blocked before any thread starts so that only sigwait sees them; an
-  // inherited SIG_IGN would discard them, so reset the dispositions first.
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGINT, SIG_DFL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t set = BlockDemoStopSignals();
 
   auto app = std::make_shared<GuestbookDemoApp>(*config);
   DemoHttpServerOptions options;
@@ -256,9 +238,7 @@ int RunGuestbookDemo(const std::vector<std::string>& args) {
   printf("Guestbook %s:%s listening on port %d\n", config->image.c_str(), config->version.c_str(),
          (*server)->port());
   fflush(stdout);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  WaitDemoStopSignal(set);
   (*server)->Stop();
   return 0;
 }

@@ -233,34 +233,16 @@ int RunRolloutsDemo(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  if (const char* p = std::getenv("PORT"); p != nullptr && *p != '\0') {
-    if (!absl::SimpleAtoi(p, &port) || port < 0 || port > 65535) {
-      fprintf(stderr, "rollouts-demo: PORT=%s is not a port number\n", p);
-      return 2;
-    }
-  }
+  if (!DemoPortFromEnv("rollouts-demo", &port)) return 2;
   absl::StatusOr<RolloutsDemoConfig> config =
       RolloutsDemoConfigFor(args[0], [](const char* name) { return std::getenv(name); });
   if (!config.ok()) {
     fprintf(stderr, "rollouts-demo: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  if (const char* p = std::getenv("POD_NAME"); p != nullptr && *p != '\0') config->pod_name = p;
-  if (config->pod_name.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) == 0) config->pod_name = host;
-  }
+  config->pod_name = DemoPodName();
 
-  // Blocked before any thread starts so that only sigwait sees them; an
-  // inherited SIG_IGN would discard them, so reset the dispositions first.
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGINT, SIG_DFL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t set = BlockDemoStopSignals();
 
   auto app = std::make_shared<RolloutsDemoApp>(*config);
   DemoHttpServerOptions options;
@@ -276,9 +258,7 @@ int RunRolloutsDemo(const std::vector<std::string>& args) {
          config->color.empty() ? "random" : config->color.c_str(), config->error_percent,
          absl::FormatDuration(config->latency).c_str());
   fflush(stdout);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  const int sig = WaitDemoStopSignal(set);
   if (termination_delay > 0) {
     printf("Signal %d caught. Shutting down in %ds\n", sig, termination_delay);
     fflush(stdout);
