@@ -28,6 +28,8 @@ PACKAGES=(
   # the events service's broker sources and their tests (real servers)
   libhiredis-dev libmosquitto-dev librabbitmq-dev
   redis-server mosquitto rabbitmq-server
+  # the events awsLambda trigger (libcurl signs SigV4; botocore checks it in tests)
+  libcurl4-openssl-dev python3-botocore
 )
 
 missing=()

@@ -7,10 +7,9 @@ namespace argonaut::events::sensors {
 
 absl::StatusOr<std::string> TriggerType(const nlohmann::json& tmpl) {
   static const char* const kSupported[] = {"argoWorkflow", "k8s",  "http", "log",
-                                           "rollout",      "nats", "amqp"};
-  static const char* const kArgoOnly[] = {"awsLambda", "custom",    "kafka",
-                                          "slack",     "openWhisk", "azureEventHubs",
-                                          "pulsar",    "email",     "azureServiceBus"};
+                                           "rollout",      "nats", "amqp", "awsLambda"};
+  static const char* const kArgoOnly[] = {"custom",         "kafka",  "slack", "openWhisk",
+                                          "azureEventHubs", "pulsar", "email", "azureServiceBus"};
   if (!tmpl.is_object()) return absl::InvalidArgumentError("trigger template must be an object");
   for (const char* t : kSupported)
     if (tmpl.contains(t) && tmpl[t].is_object()) return std::string(t);
@@ -18,7 +17,9 @@ absl::StatusOr<std::string> TriggerType(const nlohmann::json& tmpl) {
     if (tmpl.contains(t))
       return absl::UnimplementedError(absl::StrCat("trigger type \"", t, "\" is not supported"));
   return absl::InvalidArgumentError(
-      "trigger template sets no trigger type (argoWorkflow, k8s, http, log, rollout, nats, amqp)");
+      "trigger template sets no trigger type (argoWorkflow, k8s, http, awsLambda, log, rollout, "
+      "nats, "
+      "amqp)");
 }
 
 absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const TriggerContext& ctx) {
@@ -31,7 +32,7 @@ absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const Tri
   // theirs to the resource instead, inside their executors).
   nlohmann::json spec = tmpl[*type];
   if (*type == "http" || *type == "log" || *type == "rollout" || *type == "nats" ||
-      *type == "amqp") {
+      *type == "amqp" || *type == "awsLambda") {
     if (absl::Status s =
             ApplyParameters(spec.value("parameters", nlohmann::json()), request.events, spec);
         !s.ok())
@@ -43,6 +44,7 @@ absl::StatusOr<std::string> ExecuteTrigger(const FireRequest& request, const Tri
   if (*type == "k8s") return ExecuteK8s(request, spec, ctx);
   if (*type == "nats") return ExecuteNats(request, spec, ctx);
   if (*type == "amqp") return ExecuteAmqp(request, spec, ctx);
+  if (*type == "awsLambda") return ExecuteLambda(request, spec, ctx);
   return ExecuteRollout(request, spec, ctx);
 }
 

@@ -59,6 +59,8 @@ absl::StatusOr<std::string> ExecuteNats(const FireRequest& request, const nlohma
                                         const TriggerContext& ctx);
 absl::StatusOr<std::string> ExecuteAmqp(const FireRequest& request, const nlohmann::json& spec,
                                         const TriggerContext& ctx);
+absl::StatusOr<std::string> ExecuteLambda(const FireRequest& request, const nlohmann::json& spec,
+                                          const TriggerContext& ctx);
 absl::StatusOr<std::string> ExecuteRollout(const FireRequest& request, const nlohmann::json& spec,
                                            const TriggerContext& ctx);
 
