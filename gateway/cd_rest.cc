@@ -12,6 +12,7 @@
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
 #include "nlohmann/json.hpp"
+#include "services/cd/engine/sync_windows.h"
 
 namespace argonaut::gateway {
 namespace {
@@ -462,9 +463,44 @@ void RegisterProjects(httplib::Server& http, cd1::ProjectService::StubInterface*
               });
 }
 
+// Argo CD's GetApplicationSyncWindows: the app's windows in its project, evaluated now.
+void RegisterSyncWindows(httplib::Server& http, cd1::ApplicationService::StubInterface* apps,
+                         cd1::ProjectService::StubInterface* projects) {
+  http.Get(absl::StrCat(kApps, "/", kName, "/syncwindows/?"),
+           [apps, projects](const httplib::Request& req, httplib::Response& res) {
+             cd1::ApplicationQuery q;
+             q.set_name(req.matches[1]);
+             q.set_app_namespace(AppNamespace(req));
+             cd1::ApplicationReply app_reply;
+             grpc::ClientContext app_ctx;
+             grpc::Status s = apps->Get(&app_ctx, q, &app_reply);
+             if (!s.ok()) return SendError(res, s.error_code(), s.error_message());
+             const json app = ParseOrNull(app_reply.json());
+             const json& spec = app.contains("spec") ? app["spec"] : json();
+             cd1::ProjectQuery pq;
+             pq.set_name(spec.is_object() && spec.value("project", "") != ""
+                             ? spec.value("project", "")
+                             : std::string("default"));
+             cd1::ProjectReply project_reply;
+             grpc::ClientContext project_ctx;
+             s = projects->Get(&project_ctx, pq, &project_reply);
+             json project = json::object();  // a missing default project has no windows
+             if (s.ok()) {
+               project = ParseOrNull(project_reply.json());
+             } else if (s.error_code() != grpc::StatusCode::NOT_FOUND) {
+               return SendError(res, s.error_code(), s.error_message());
+             }
+             SendBody(res, cd::engine::SyncWindowsResponse(
+                               cd::engine::EvaluateSyncWindows(project, app, absl::Now())));
+           });
+}
+
 }  // namespace
 
 void RegisterCdRestRoutes(httplib::Server& http, CdStubs stubs) {
+  if (stubs.applications != nullptr && stubs.projects != nullptr) {
+    RegisterSyncWindows(http, stubs.applications, stubs.projects);
+  }
   if (stubs.applications != nullptr) RegisterApplications(http, stubs.applications);
   if (stubs.repositories != nullptr) RegisterRepositories(http, stubs.repositories);
   if (stubs.projects != nullptr) RegisterProjects(http, stubs.projects);

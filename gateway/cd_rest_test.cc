@@ -190,6 +190,11 @@ TEST_F(CdRestTest, ApplicationsAnswerInTheDocumentsShape) {
   }
   json tree = Call("GET", "/api/v1/applications/{applicationName}/resource-tree",
                    "/api/v1/applications/guestbook/resource-tree");
+  json windows = Call("GET", "/api/v1/applications/{name}/syncwindows",
+                      "/api/v1/applications/guestbook/syncwindows");
+  EXPECT_EQ(windows, json({{"activeWindows", json::array()},
+                           {"assignedWindows", json::array()},
+                           {"canSync", true}}));
   EXPECT_EQ(tree["nodes"].size(), 2u);
 
   // A second commit, then a rollback to the first deployment.

@@ -77,7 +77,6 @@ json Summary(const json& window) {
               {"schedule", Str(window, "schedule")},
               {"duration", Str(window, "duration")},
               {"manualSync", Bool(window, "manualSync")}};
-  if (!Str(window, "timeZone").empty()) out["timeZone"] = Str(window, "timeZone");
   return out;
 }
 

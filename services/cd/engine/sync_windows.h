@@ -48,7 +48,7 @@ SyncWindowsState EvaluateSyncWindows(const nlohmann::json& project, const nlohma
                                      absl::Time now);
 
 // Argo CD's ApplicationSyncWindowsResponse {activeWindows, assignedWindows, canSync} (windows as
-// {kind, schedule, duration, manualSync, timeZone}; canSync is the manual decision).
+// {kind, schedule, duration, manualSync} as Argo CD's; canSync is the manual decision).
 nlohmann::json SyncWindowsResponse(const SyncWindowsState& state);
 
 }  // namespace argonaut::cd::engine
