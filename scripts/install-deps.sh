@@ -30,6 +30,8 @@ PACKAGES=(
   redis-server mosquitto rabbitmq-server
   # the events awsLambda trigger (libcurl signs SigV4; botocore checks it in tests)
   libcurl4-openssl-dev python3-botocore
+  # the pod sandbox's default seccomp profile
+  libseccomp-dev
 )
 
 missing=()
