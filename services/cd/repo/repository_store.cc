@@ -1,36 +1,25 @@
 // Repository credentials as Argo CD keeps them (Secrets labelled
 // argocd.argoproj.io/secret-type=repository in namespace argocd), with the password and SSH key
-// sealed by AES-256-GCM before they reach the store.
-#include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-
-#include "absl/cleanup/cleanup.h"
+// sealed by AES-256-GCM (lib/crypto) before they reach the store. Values sealed before
+// lib/crypto ("enc:v1:") still open; each Upsert writes the current envelope ("argn:v1:").
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/key.h"
 #include "services/cd/repo/repo.h"
 #include "services/cd/repo/util.h"
 
 namespace argonaut::cd::repo {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr char kNamespace[] = "argocd";
 constexpr char kTypeLabel[] = "argocd.argoproj.io/secret-type";
-constexpr char kSealedPrefix[] = "enc:v1:";
-constexpr size_t kKeySize = 32, kNonceSize = 12, kTagSize = 16;
 
 // The fields sealed at rest.
 constexpr const char* kSecretFields[] = {"password", "sshPrivateKey"};
@@ -48,103 +37,6 @@ std::string SecretName(const std::string& url) {
     h *= 16777619u;
   }
   return absl::StrCat("repo-", h);
-}
-
-absl::StatusOr<std::string> Seal(const std::string& key, const std::string& plaintext,
-                                 const std::string& aad) {
-  unsigned char nonce[kNonceSize];
-  if (RAND_bytes(nonce, sizeof(nonce)) != 1) return absl::InternalError("no randomness");
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  absl::Cleanup free_ctx = [ctx] { EVP_CIPHER_CTX_free(ctx); };
-  std::string out(reinterpret_cast<char*>(nonce), kNonceSize);
-  out.resize(kNonceSize + plaintext.size() + kTagSize);
-  auto* dst = reinterpret_cast<unsigned char*>(out.data()) + kNonceSize;
-  int len = 0, total = 0;
-  if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr,
-                         reinterpret_cast<const unsigned char*>(key.data()), nonce) != 1 ||
-      EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1 ||
-      EVP_EncryptUpdate(ctx, dst, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
-                        static_cast<int>(plaintext.size())) != 1) {
-    return absl::InternalError("encryption failed");
-  }
-  total = len;
-  if (EVP_EncryptFinal_ex(ctx, dst + total, &len) != 1) {
-    return absl::InternalError("encryption failed");
-  }
-  total += len;
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, dst + total) != 1) {
-    return absl::InternalError("encryption failed");
-  }
-  return absl::StrCat(kSealedPrefix, absl::Base64Escape(out));
-}
-
-absl::StatusOr<std::string> Unseal(const std::string& key, const std::string& sealed,
-                                   const std::string& aad) {
-  std::string raw;
-  if (!absl::StartsWith(sealed, kSealedPrefix) ||
-      !absl::Base64Unescape(absl::string_view(sealed).substr(sizeof(kSealedPrefix) - 1), &raw) ||
-      raw.size() < kNonceSize + kTagSize) {
-    return absl::DataLossError("sealed value is malformed");
-  }
-  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
-  const size_t ct_size = raw.size() - kNonceSize - kTagSize;
-  std::string plain(ct_size, '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  absl::Cleanup free_ctx = [ctx] { EVP_CIPHER_CTX_free(ctx); };
-  int len = 0;
-  std::string tag = raw.substr(kNonceSize + ct_size);
-  if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr,
-                         reinterpret_cast<const unsigned char*>(key.data()), bytes) != 1 ||
-      EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1 ||
-      EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(plain.data()), &len,
-                        bytes + kNonceSize, static_cast<int>(ct_size)) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) != 1 ||
-      EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(plain.data()) + len, &len) != 1) {
-    return absl::DataLossError("sealed value does not decrypt with this key");
-  }
-  return plain;
-}
-
-absl::StatusOr<std::string> ReadKey(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return absl::NotFoundError("no key file");
-  if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key file ", path, " must be readable by its owner only (mode 0600)"));
-  }
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open key file ", path));
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  std::string key(kKeySize + 1, '\0');
-  ssize_t n = read(fd, key.data(), key.size());
-  if (n != static_cast<ssize_t>(kKeySize)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key file ", path, " must hold exactly ", kKeySize, " bytes"));
-  }
-  key.resize(kKeySize);
-  return key;
-}
-
-absl::StatusOr<std::string> CreateKey(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return ReadKey(path);  // another process created it first
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create key file ", path, ": ", std::strerror(errno)));
-  }
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  std::string key(kKeySize, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), kKeySize) != 1) {
-    return absl::InternalError("no randomness for the key");
-  }
-  if (write(fd, key.data(), key.size()) != static_cast<ssize_t>(key.size()) || fsync(fd) != 0) {
-    return absl::InternalError(absl::StrCat("writing key file ", path, " failed"));
-  }
-  return key;
 }
 
 std::string DataField(const json& secret, const char* key) {
@@ -174,8 +66,7 @@ absl::StatusOr<std::unique_ptr<RepositoryStore>> RepositoryStore::Open(cluster::
                                                                        std::string key_file) {
   if (cluster == nullptr) return absl::InvalidArgumentError("repository store needs a cluster");
   if (key_file.empty()) return absl::InvalidArgumentError("repository store needs a key file");
-  absl::StatusOr<std::string> key = ReadKey(key_file);
-  if (absl::IsNotFound(key.status())) key = CreateKey(key_file);
+  absl::StatusOr<std::string> key = crypto::LoadOrCreateKeyFile(key_file);
   if (!key.ok()) return key.status();
   return std::unique_ptr<RepositoryStore>(new RepositoryStore(cluster, *key));
 }
@@ -219,7 +110,8 @@ absl::Status RepositoryStore::Upsert(const json& repository) {
         repository[key].get<std::string>().empty()) {
       continue;
     }
-    ASSIGN_OR_RETURN(std::string sealed, Seal(key_, repository[key].get<std::string>(), url));
+    ASSIGN_OR_RETURN(std::string sealed,
+                     crypto::Seal(key_, repository[key].get<std::string>(), url));
     put(key, sealed);
   }
   json secret = {{"apiVersion", "v1"},
@@ -314,7 +206,7 @@ RepoCredentials RepositoryStore::CredentialsFor(std::string_view raw_url) {
   for (const char* key : kSecretFields) {
     const std::string sealed = DataField(*best, key);
     if (sealed.empty()) continue;
-    absl::StatusOr<std::string> plain = Unseal(key_, sealed, aad);
+    absl::StatusOr<std::string> plain = crypto::Open(key_, sealed, aad);
     if (!plain.ok()) {
       LogWarn("repo-server", "repository credential cannot be decrypted",
               {{"repo", RedactUrl(AbslView(aad))}, {"field", key}});

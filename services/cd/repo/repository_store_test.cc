@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
@@ -10,6 +11,7 @@
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/api_cluster.h"
 #include "lib/cluster/validator.h"
+#include "lib/crypto/aead.h"
 #include "lib/resource/kinds.h"
 #include "lib/resource/resource_api.h"
 #include "lib/store/in_memory_store.h"
@@ -54,7 +56,7 @@ TEST_F(RepositoryStoreTest, KeyFileIsPrivateAndStable) {
   struct stat st;
   ASSERT_EQ(stat(key_file_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
-  EXPECT_EQ(st.st_size, 32);
+  EXPECT_EQ(st.st_size, 45);  // lib/crypto writes the key's base64 and a newline
   ASSERT_OK(repos_->Upsert(
       {{"repo", "https://git.example.com/a.git"}, {"username", "alice"}, {"password", kPassword}}));
   // A second store over the same key file decrypts what the first wrote.
@@ -69,6 +71,37 @@ TEST_F(RepositoryStoreTest, KeyFileIsPrivateAndStable) {
   chmod(key_file_.c_str(), 0644);
   EXPECT_THAT(RepositoryStore::Open(cluster_.get(), key_file_),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("0600")));
+}
+
+// What the store wrote before lib/crypto: a key file of 32 raw bytes and values in the
+// "enc:v1:" envelope. Both still read; the next Upsert writes "argn:v1:".
+TEST_F(RepositoryStoreTest, ReadsKeysAndValuesFromBeforeLibCrypto) {
+  const std::string raw_key(32, '\x5a');
+  const std::string legacy_file = dir_ + "/legacy.key";
+  {
+    std::ofstream(legacy_file, std::ios::binary) << raw_key;
+    chmod(legacy_file.c_str(), 0600);
+  }
+  const std::string url = "https://git.example.com/legacy.git";
+  absl::StatusOr<std::string> sealed = crypto::Seal(raw_key, kPassword, url);
+  ASSERT_OK(sealed);
+  const std::string legacy_value = "enc:v1:" + sealed->substr(std::string("argn:v1:").size());
+  auto b64 = [](const std::string& v) { return absl::Base64Escape(v); };
+  ASSERT_OK(cluster_->Create(
+      {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "argocd"}}}}));
+  ASSERT_OK(cluster_->Create(
+      {{"apiVersion", "v1"},
+       {"kind", "Secret"},
+       {"metadata",
+        {{"name", "repo-legacy"},
+         {"namespace", "argocd"},
+         {"labels", {{"argocd.argoproj.io/secret-type", "repository"}}}}},
+       {"data", {{"url", b64(url)}, {"username", b64("bob")}, {"password", b64(legacy_value)}}}}));
+  auto legacy = RepositoryStore::Open(cluster_.get(), legacy_file);
+  ASSERT_OK(legacy);
+  EXPECT_EQ((*legacy)->CredentialsFor(url).password, kPassword);
+  ASSERT_OK((*legacy)->Upsert({{"repo", url}, {"username", "bob"}, {"password", kPassword}}));
+  EXPECT_EQ((*legacy)->CredentialsFor(url).password, kPassword);
 }
 
 TEST_F(RepositoryStoreTest, SecretsAreSealedAtRestAndNeverListed) {
@@ -89,7 +122,7 @@ TEST_F(RepositoryStoreTest, SecretsAreSealedAtRestAndNeverListed) {
   EXPECT_THAT(raw, Not(HasSubstr("secretkeymaterial")));
   std::string stored;
   ASSERT_TRUE(absl::Base64Unescape(secret["data"]["password"].get<std::string>(), &stored));
-  EXPECT_THAT(stored, ::testing::StartsWith("enc:v1:"));
+  EXPECT_THAT(stored, ::testing::StartsWith("argn:v1:"));
   std::string url;
   ASSERT_TRUE(absl::Base64Unescape(secret["data"]["url"].get<std::string>(), &url));
   EXPECT_EQ(url, "https://git.example.com/a.git");
