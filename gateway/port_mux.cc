@@ -1,8 +1,11 @@
 #include "gateway/port_mux.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,9 +50,129 @@ bool WriteAll(int fd, const char* buf, size_t n) {
   return true;
 }
 
+// Chooses the protocol for a TLS client from the ones it offers: http/1.1
+// whenever offered (browsers and curl offer h2 too, but the REST server
+// speaks only HTTP/1.1), else h2 (gRPC clients offer only that and insist on
+// it). Neither: no ALPN, and the first bytes decide.
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+  static const unsigned char kH2[] = "h2";
+  static const unsigned char kHttp11[] = "http/1.1";
+  bool h2 = false, h1 = false;
+  for (unsigned int i = 0; i < inlen;) {
+    const unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    const std::string_view proto(reinterpret_cast<const char*>(in + i + 1), len);
+    h2 = h2 || proto == "h2";
+    h1 = h1 || proto == "http/1.1";
+    i += 1 + len;
+  }
+  if (h1) {
+    *out = kHttp11;
+    *outlen = sizeof(kHttp11) - 1;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  if (h2) {
+    *out = kH2;
+    *outlen = sizeof(kH2) - 1;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+std::string OpenSslErrors() {
+  std::string out;
+  for (unsigned long e; (e = ERR_get_error()) != 0;) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "unknown error" : out;
+}
+
+// Polls `fd` for what OpenSSL asked for (`err` is SSL_ERROR_WANT_READ or
+// SSL_ERROR_WANT_WRITE).
+void WaitFor(int fd, int err, int timeout_ms) {
+  pollfd p{fd, static_cast<short>(err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+  ::poll(&p, 1, timeout_ms);
+}
+
+// Writes all of buf through TLS on a non-blocking socket; false when the
+// peer is gone or `stopping` is set.
+bool SslWriteAll(SSL* ssl, int fd, const char* buf, size_t n, const std::atomic<bool>& stopping) {
+  while (n > 0) {
+    const int w = SSL_write(ssl, buf, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+    if (w > 0) {
+      buf += w;
+      n -= static_cast<size_t>(w);
+      continue;
+    }
+    const int err = SSL_get_error(ssl, w);
+    if ((err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) || stopping) return false;
+    WaitFor(fd, err, 500);
+  }
+  return true;
+}
+
+// A plaintext HTTP request on a TLS port: say so, as Go's and nginx's TLS
+// servers do, instead of leaving the client with a reset.
+void RefusePlainHttp(int fd) {
+  static constexpr absl::string_view kBody = "This port speaks TLS only: use https://\n";
+  const std::string reply = absl::StrCat(
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+      "Content-Length: ",
+      kBody.size(), "\r\n\r\n", kBody);
+  if (!WriteAll(fd, reply.data(), reply.size())) return;
+  ::shutdown(fd, SHUT_WR);
+  // Read what the client still sends, briefly: closing with unread bytes
+  // resets the connection, and the client might never see the reply.
+  char buf[4096];
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  size_t drained = 0;
+  while (absl::Now() < deadline && drained < (64u << 10)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t got = ::recv(fd, buf, sizeof(buf), 0);
+    if (got <= 0) break;
+    drained += static_cast<size_t>(got);
+  }
+}
+
 }  // namespace
 
+PortMux::~PortMux() {
+  Stop();
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
+}
+
 absl::Status PortMux::Start() {
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+      return absl::InvalidArgumentError("tls: both a certificate and a key file are needed");
+    }
+    if (ssl_ctx_ == nullptr) {
+      ERR_clear_error();
+      SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+      if (ctx == nullptr) return absl::InternalError("tls: " + OpenSslErrors());
+      ssl_ctx_ = ctx;
+      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+      SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+      if (SSL_CTX_use_certificate_chain_file(ctx, options_.tls_cert_file.c_str()) != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tls cert ", options_.tls_cert_file, ": ", OpenSslErrors()));
+      }
+      if (SSL_CTX_use_PrivateKey_file(ctx, options_.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tls key ", options_.tls_key_file, ": ", OpenSslErrors()));
+      }
+      if (SSL_CTX_check_private_key(ctx) != 1) {
+        return absl::InvalidArgumentError(absl::StrCat("tls key ", options_.tls_key_file,
+                                                       " does not match ", options_.tls_cert_file));
+      }
+      SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+    }
+  }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return absl::UnavailableError(absl::StrCat("socket: ", strerror(errno)));
   int one = 1;
@@ -116,36 +239,48 @@ void PortMux::AcceptLoop() {
   }
 }
 
-void PortMux::Serve(int client) {
-  // Classify on the first bytes: gRPC clients open with the HTTP/2 preface
-  // "PRI * HTTP/2.0". Peek (without consuming) until 4 bytes are there, the
-  // peer stops sending, or the timeout passes.
-  char head[4];
+ssize_t PortMux::PeekHead(int client, char* head, size_t size) {
+  // Peek (without consuming) until `size` bytes are there, the peer stops
+  // sending, or the timeout passes.
   ssize_t n = 0;
   const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.classify_timeout_ms);
   while (!stopping_ && absl::Now() < deadline) {
     pollfd p{client, POLLIN | POLLRDHUP, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
     do {
-      n = ::recv(client, head, sizeof(head), MSG_PEEK);
+      n = ::recv(client, head, size, MSG_PEEK);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0 || n == static_cast<ssize_t>(sizeof(head)) || (p.revents & (POLLHUP | POLLRDHUP))) {
+    if (n <= 0 || n == static_cast<ssize_t>(size) || (p.revents & (POLLHUP | POLLRDHUP))) {
       break;
     }
     ::usleep(20 * 1000);  // a partial preface: give the rest a moment to arrive
   }
-  int backend = -1;
-  if (n > 0) {
-    const bool http2 = std::string_view(head, static_cast<size_t>(n)) ==
-                       std::string_view("PRI ", static_cast<size_t>(n));
-    backend = ConnectLoopback(http2 ? options_.http2_backend_port : options_.http1_backend_port);
+  return n;
+}
+
+int PortMux::Backend(bool http2) {
+  const int fd = ConnectLoopback(http2 ? options_.http2_backend_port : options_.http1_backend_port);
+  if (fd >= 0) {
+    absl::MutexLock lock(&mu_);
+    open_fds_.push_back(fd);
   }
-  if (backend >= 0) {
-    {
-      absl::MutexLock lock(&mu_);
-      open_fds_.push_back(backend);
+  return fd;
+}
+
+void PortMux::Serve(int client) {
+  int backend = -1;
+  if (ssl_ctx_ != nullptr) {
+    backend = ServeTls(client);
+  } else {
+    // Classify on the first bytes: gRPC clients open with the HTTP/2 preface
+    // "PRI * HTTP/2.0".
+    char head[4];
+    const ssize_t n = PeekHead(client, head, sizeof(head));
+    if (n > 0) {
+      backend = Backend(std::string_view(head, static_cast<size_t>(n)) ==
+                        std::string_view("PRI ", static_cast<size_t>(n)));
     }
-    Splice(client, backend);
+    if (backend >= 0) Splice(client, backend);
   }
   absl::MutexLock lock(&mu_);
   for (int fd : {client, backend}) {
@@ -154,6 +289,118 @@ void PortMux::Serve(int client) {
     ::close(fd);
   }
   --active_;
+}
+
+int PortMux::ServeTls(int client) {
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.classify_timeout_ms);
+  char head[4];
+  const ssize_t n = PeekHead(client, head, sizeof(head));
+  if (n <= 0) return -1;
+  // Every TLS connection opens with a handshake record (content type 22).
+  if (head[0] != 0x16) {
+    const std::string_view start(head, static_cast<size_t>(n));
+    if (start != std::string_view("PRI ", start.size()) && head[0] >= 'A' && head[0] <= 'Z') {
+      RefusePlainHttp(client);
+    }
+    return -1;
+  }
+  const int flags = ::fcntl(client, F_GETFL);
+  if (flags < 0 || ::fcntl(client, F_SETFL, flags | O_NONBLOCK) != 0) return -1;
+  SSL* ssl = SSL_new(ssl_ctx_);
+  if (ssl == nullptr) return -1;
+  int backend = -1;
+  SSL_set_fd(ssl, client);
+  bool ready = false;
+  while (!stopping_ && absl::Now() < deadline) {
+    ERR_clear_error();
+    const int r = SSL_accept(ssl);
+    if (r == 1) {
+      ready = true;
+      break;
+    }
+    const int err = SSL_get_error(ssl, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) break;
+    WaitFor(client, err, 100);
+  }
+  // The protocol the handshake settled on, else the first decrypted bytes.
+  std::string first;
+  bool http2 = false;
+  if (ready) {
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    if (alpn_len > 0) {
+      http2 = std::string_view(reinterpret_cast<const char*>(alpn), alpn_len) == "h2";
+    } else {
+      char buf[4096];
+      while (first.size() < 4 && !stopping_ && absl::Now() < deadline) {
+        const int got = SSL_read(ssl, buf, sizeof(buf));
+        if (got > 0) {
+          first.append(buf, static_cast<size_t>(got));
+          continue;
+        }
+        const int err = SSL_get_error(ssl, got);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) break;
+        WaitFor(client, err, 100);
+      }
+      ready = !first.empty();
+      const std::string_view start(first.data(), std::min<size_t>(first.size(), 4));
+      http2 = start == std::string_view("PRI ", start.size());
+    }
+  }
+  if (ready) backend = Backend(http2);
+  if (backend >= 0 && WriteAll(backend, first.data(), first.size())) {
+    SpliceTls(ssl, client, backend);
+  }
+  SSL_free(ssl);
+  return backend;
+}
+
+void PortMux::SpliceTls(SSL* ssl, int client, int backend) {
+  char buf[16384];
+  bool c_open = true, b_open = true;
+  constexpr absl::Duration kHalfCloseGrace = absl::Seconds(5);
+  absl::Time half_closed_at = absl::InfiniteFuture();
+  while ((c_open || b_open) && !stopping_) {
+    if (!(c_open && b_open)) {
+      if (half_closed_at == absl::InfiniteFuture()) half_closed_at = absl::Now();
+      if (absl::Now() - half_closed_at > kHalfCloseGrace) return;
+    }
+    pollfd fds[2] = {{client, static_cast<short>(c_open ? POLLIN : 0), 0},
+                     {backend, static_cast<short>(b_open ? POLLIN : 0), 0}};
+    // Bytes OpenSSL has decrypted already are invisible to poll.
+    const bool buffered = c_open && SSL_pending(ssl) > 0;
+    const int r = ::poll(fds, 2, buffered ? 0 : 500);
+    if (r < 0 && errno != EINTR) return;
+    if (c_open && (buffered || (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))))) {
+      // Everything readable now, up to the record that is still incomplete.
+      for (;;) {
+        ERR_clear_error();
+        const int got = SSL_read(ssl, buf, sizeof(buf));
+        if (got > 0) {
+          if (!WriteAll(backend, buf, static_cast<size_t>(got))) return;
+          continue;
+        }
+        const int err = SSL_get_error(ssl, got);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+        if (err != SSL_ERROR_ZERO_RETURN) return;  // reset, or not TLS any more
+        ::shutdown(backend, SHUT_WR);              // close_notify: a clean half-close
+        c_open = false;
+        break;
+      }
+    }
+    if (b_open && r > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      const ssize_t got = ::recv(backend, buf, sizeof(buf), 0);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return;
+      if (got == 0) {
+        SSL_shutdown(ssl);  // sends close_notify; the client may still send
+        b_open = false;
+        continue;
+      }
+      if (!SslWriteAll(ssl, client, buf, static_cast<size_t>(got), stopping_)) return;
+    }
+  }
 }
 
 void PortMux::Splice(int a, int b) {

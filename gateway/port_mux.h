@@ -7,9 +7,18 @@
 //                .http2_backend_port = grpc_port, .http1_backend_port = http_port});
 //   RETURN_IF_ERROR(mux.Start());
 //
+// With tls_cert_file/tls_key_file set the port speaks only TLS: the mux
+// terminates it (OpenSSL), classifies by the ALPN protocol the client chose
+// (h2 for gRPC; http/1.1 whenever a client offers it, since the REST server
+// speaks only HTTP/1.1) or else by the decrypted first bytes, and splices the
+// plaintext to the same loopback backends. A plaintext HTTP request gets a
+// 400 naming https; any other non-TLS client is closed.
+//
 // Thread safety: Start and Stop from one thread; each connection has its own
 // thread, bounded by max_connections (beyond it new connections are closed).
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <string>
@@ -20,6 +29,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace argonaut::gateway {
 
 struct PortMuxOptions {
@@ -28,18 +40,23 @@ struct PortMuxOptions {
   int http2_backend_port = 0;
   int http1_backend_port = 0;
   int max_connections = 1024;
-  // A client that sends nothing for this long is disconnected unclassified.
+  // A client that sends nothing (or does not finish its TLS handshake) for
+  // this long is disconnected unclassified.
   int classify_timeout_ms = 10000;
+  // PEM files; both set: TLS only (see above). Start fails on a bad pair.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class PortMux {
  public:
   explicit PortMux(PortMuxOptions options) : options_(std::move(options)) {}
-  ~PortMux() { Stop(); }
+  ~PortMux();
   PortMux(const PortMux&) = delete;
   PortMux& operator=(const PortMux&) = delete;
 
-  // Binds and starts accepting. UNAVAILABLE when the port is taken.
+  // Binds and starts accepting. UNAVAILABLE when the port is taken;
+  // INVALID_ARGUMENT naming the file when the TLS pair cannot be loaded.
   absl::Status Start();
   int port() const { return port_; }
   // Stops accepting, closes every open connection and joins all threads.
@@ -49,11 +66,20 @@ class PortMux {
   void AcceptLoop();
   void Serve(int client);
   void Splice(int a, int b);
+  // The TLS side of Serve: handshake, classify, splice. Returns the backend
+  // descriptor it opened (registered in open_fds_), or -1.
+  int ServeTls(int client);
+  void SpliceTls(ssl_st* ssl, int client, int backend);
+  // Connects to the backend and registers its descriptor in open_fds_.
+  int Backend(bool http2);
+  // Peeks up to `size` first bytes within the classify timeout.
+  ssize_t PeekHead(int client, char* head, size_t size);
 
   PortMuxOptions options_;
   int listen_fd_ = -1;
   int port_ = -1;
   int max_connections_ = 0;
+  ssl_ctx_st* ssl_ctx_ = nullptr;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   absl::Mutex mu_;
