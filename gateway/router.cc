@@ -30,8 +30,8 @@ grpc::Status ResourceRouter::Route(const std::string& kind, api::v1::ResourceSer
                                       Response* resp) {                             \
     api::v1::ResourceService::Stub* stub = nullptr;                                 \
     if (grpc::Status s = Route(req->kind(), &stub); !s.ok()) return s;              \
-    /* The downstream call inherits the caller's deadline and cancellation. */      \
-    auto client = grpc::ClientContext::FromServerContext(*ctx);                     \
+    /* The downstream call inherits the caller's deadline, cancellation, token. */  \
+    auto client = ForwardingContext(*ctx);                                          \
     return stub->Method(client.get(), *req, resp);                                  \
   }
 
