@@ -155,12 +155,39 @@ absl::StatusOr<const KindInfo*> ResourceApi::Resolve(std::string_view kind) cons
       absl::StrCat("kind ", k->kind, " is served by the ", k->service, " service"));
 }
 
+absl::Status ResourceApi::SetAtRestTransform(std::string_view kind,
+                                             std::shared_ptr<const AtRestTransform> transform) {
+  ASSIGN_OR_RETURN(const KindInfo* k, Resolve(kind));
+  at_rest_[k->plural] = std::move(transform);
+  return absl::OkStatus();
+}
+
+absl::Status ResourceApi::Serialize(const KindInfo& kind, const google::protobuf::Message& object,
+                                    std::string* bytes) const {
+  auto t = at_rest_.find(kind.plural);
+  if (t == at_rest_.end()) {
+    if (!object.SerializeToString(bytes)) return absl::InternalError("serialize failed");
+    return absl::OkStatus();
+  }
+  std::unique_ptr<google::protobuf::Message> sealed(object.New());
+  sealed->CopyFrom(object);
+  RETURN_IF_ERROR(t->second->Seal(kind, *sealed));
+  if (!sealed->SerializeToString(bytes)) return absl::InternalError("serialize failed");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::Decode(
     const KindInfo& kind, const store::Record& record) {
   auto msg = kind.NewMessage();
   if (!msg->ParseFromString(record.value)) {
     return absl::DataLossError(
         absl::StrCat("stored ", kind.kind, " ", record.key, " does not parse"));
+  }
+  if (auto t = at_rest_.find(kind.plural); t != at_rest_.end()) {
+    if (absl::Status s = t->second->Open(kind, *msg); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("stored ", kind.kind, " ", record.key, ": ", s.message()));
+    }
   }
   MutableMeta(*msg)->set_resource_version(absl::StrCat(record.resource_version));
   return msg;
@@ -385,7 +412,7 @@ absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
   }
 
   std::string bytes;
-  if (!object.SerializeToString(&bytes)) return absl::InternalError("serialize failed");
+  RETURN_IF_ERROR(Serialize(kind, object, &bytes));
   if (bytes.size() > kMaxObjectBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "object is ", bytes.size(), " bytes stored, more than the limit of ", kMaxObjectBytes));

@@ -56,9 +56,29 @@ class ObjectWatcher {
 using Validator =
     std::function<absl::Status(const KindInfo& kind, google::protobuf::Message& object)>;
 
+// What a kind's objects look like in the store, when that differs from what
+// callers see (Secret values sealed at rest): applied to the message just
+// before it is serialized for the store, and just after a stored value is
+// parsed, so every read (Get, List, Watch, in-process callers) sees the
+// object as written.
+class AtRestTransform {
+ public:
+  virtual ~AtRestTransform() = default;
+  // `object` is a copy that is serialized and stored; callers keep the
+  // original. Its metadata (namespace, name) is final.
+  virtual absl::Status Seal(const KindInfo& kind, google::protobuf::Message& object) const = 0;
+  // Must accept what was stored before the transform existed (as is).
+  virtual absl::Status Open(const KindInfo& kind, google::protobuf::Message& object) const = 0;
+};
+
 class ResourceApi {
  public:
   ResourceApi(store::Store* store, std::vector<const KindInfo*> kinds, Validator validator = {});
+
+  // Installs `transform` for `kind` (one of this API's kinds). Call before
+  // any other method: the transforms are read without a lock.
+  absl::Status SetAtRestTransform(std::string_view kind,
+                                  std::shared_ptr<const AtRestTransform> transform);
 
   // Store column families needed for `kinds`.
   static std::vector<std::string> ColumnFamilies(const std::vector<const KindInfo*>& kinds);
@@ -144,9 +164,15 @@ class ResourceApi {
                                           uint64_t resource_version, size_t bytes,
                                           nlohmann::json object);
 
+  // The stored bytes of `object` (sealed when its kind has a transform).
+  absl::Status Serialize(const KindInfo& kind, const google::protobuf::Message& object,
+                         std::string* bytes) const;
+
   store::Store* store_;
   std::vector<const KindInfo*> kinds_;
   Validator validator_;
+  // By KindInfo::plural; set before use, then only read.
+  absl::flat_hash_map<std::string, std::shared_ptr<const AtRestTransform>> at_rest_;
 
   // The latest decoded version of each object, bounded by the stored bytes
   // it stands for; cleared as a whole when over the bound.
