@@ -1,12 +1,14 @@
 #include "lib/cluster/workloads/kubelet_policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/cluster/workloads/container_env.h"
 
 namespace argonaut::cluster::workloads {
 
@@ -34,6 +36,43 @@ bool PolicyRestarts(RestartPolicy policy, int exit_code) {
 std::string TerminatedReason(int exit_code, bool oom_killed) {
   if (oom_killed) return "OOMKilled";
   return exit_code == 0 ? "Completed" : "Error";
+}
+
+bool ContainerOomKilled(int exit_code, int64_t oom_kills_at_start, int64_t oom_kills_at_exit) {
+  return exit_code != 0 && oom_kills_at_exit > oom_kills_at_start;
+}
+
+absl::StatusOr<ContainerResources> ParseContainerResources(const Json& container,
+                                                           std::string_view path) {
+  ContainerResources r;
+  if (!container.is_object() || !container.contains("resources")) return r;
+  const Json& res = container["resources"];
+  if (!res.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(path), ".resources: must be an object"));
+  }
+  auto read = [&](const char* kind, const char* name,
+                  long double scale) -> absl::StatusOr<int64_t> {
+    if (!res.contains(kind) || !res[kind].is_object() || !res[kind].contains(name)) return 0;
+    const Json& q = res[kind][name];
+    const std::string field = absl::StrCat(AbslView(path), ".resources.", kind, ".", name);
+    if (!q.is_string() && !q.is_number()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": must be a quantity"));
+    }
+    ASSIGN_OR_RETURN(long double v,
+                     ParseQuantity(q.is_string() ? q.get<std::string>() : q.dump(), field));
+    // Round up as Kubernetes does, without float noise turning 100.0000001 into 101.
+    v *= scale;
+    const long double nearest = std::round(v);
+    v = std::fabs(v - nearest) < 1e-9L * std::max(1.0L, nearest) ? nearest : std::ceil(v);
+    if (v > 9.0e18L) return absl::InvalidArgumentError(absl::StrCat(field, ": value out of range"));
+    return static_cast<int64_t>(v);
+  };
+  ASSIGN_OR_RETURN(r.memory_limit_bytes, read("limits", "memory", 1.0L));
+  ASSIGN_OR_RETURN(r.cpu_limit_millis, read("limits", "cpu", 1000.0L));
+  ASSIGN_OR_RETURN(r.cpu_request_millis, read("requests", "cpu", 1000.0L));
+  if (r.cpu_request_millis == 0) r.cpu_request_millis = r.cpu_limit_millis;
+  return r;
 }
 
 bool CrashLoopBackoff::Expired(absl::Time finished_at) const {

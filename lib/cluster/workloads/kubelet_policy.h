@@ -2,6 +2,7 @@
 // phase and conditions from container states, and the pod active deadline.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,25 @@ bool PolicyRestarts(RestartPolicy policy, int exit_code);
 // The reason Kubernetes records for a terminated container: "Completed" for exit 0,
 // "OOMKilled" when the runtime reports it, otherwise "Error".
 std::string TerminatedReason(int exit_code, bool oom_killed);
+
+// What the kernel's counters say, as the container runtime reports it: a
+// container that failed (non-zero exit, 137 when SIGKILLed) after the OOM
+// killer killed a process of its memory cgroup while it ran is "OOMKilled",
+// whether the victim was its main process or a child (a shell that reports
+// its killed child's 137 included), as containerd does.
+bool ContainerOomKilled(int exit_code, int64_t oom_kills_at_start, int64_t oom_kills_at_exit);
+
+// A container's resources as cgroup inputs, 0 when unset: limits.memory in
+// bytes, limits.cpu and requests.cpu in millicores (requests default to the
+// limits, as the API server defaults them). Errors name the field
+// ("spec.containers[0].resources.limits.memory: ...").
+struct ContainerResources {
+  int64_t memory_limit_bytes = 0;
+  int64_t cpu_limit_millis = 0;
+  int64_t cpu_request_millis = 0;
+};
+absl::StatusOr<ContainerResources> ParseContainerResources(const Json& container,
+                                                           std::string_view path);
 
 inline constexpr absl::Duration kCrashLoopInitialDelay = absl::Seconds(10);
 inline constexpr absl::Duration kCrashLoopMaxDelay = absl::Seconds(300);

@@ -36,6 +36,53 @@ TEST(RestartPolicyTest, Table) {
   EXPECT_EQ(TerminatedReason(137, true), "OOMKilled");
 }
 
+TEST(OomKilledTest, CounterRoseAndContainerFailed) {
+  struct Case {
+    int exit_code;
+    int64_t before, after;
+    bool oom;
+  } cases[] = {
+      {137, 0, 1, true},   // main process SIGKILLed by the OOM killer
+      {137, 2, 3, true},   // an earlier instance's kills are not counted twice
+      {1, 0, 1, true},     // a child was killed, the main process failed
+      {0, 0, 1, false},    // a child was killed, the container succeeded
+      {137, 1, 1, false},  // SIGKILLed by someone else
+      {1, 0, 0, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ContainerOomKilled(c.exit_code, c.before, c.after), c.oom)
+        << c.exit_code << " " << c.before << "->" << c.after;
+  }
+  EXPECT_EQ(TerminatedReason(137, ContainerOomKilled(137, 0, 1)), "OOMKilled");
+}
+
+TEST(ContainerResourcesTest, Quantities) {
+  absl::StatusOr<ContainerResources> r = ParseContainerResources(
+      Json::parse(R"({"resources":{"limits":{"memory":"64Mi","cpu":"500m"}}})"), "c");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->memory_limit_bytes, 64 << 20);
+  EXPECT_EQ(r->cpu_limit_millis, 500);
+  EXPECT_EQ(r->cpu_request_millis, 500);  // defaults to the limit
+  r = ParseContainerResources(
+      Json::parse(R"({"resources":{"limits":{"memory":"1Gi","cpu":2},"requests":{"cpu":"0.1"}}})"),
+      "c");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->memory_limit_bytes, int64_t{1} << 30);
+  EXPECT_EQ(r->cpu_limit_millis, 2000);
+  EXPECT_EQ(r->cpu_request_millis, 100);
+  r = ParseContainerResources(Json::parse(R"({"resources":{"limits":{"memory":"128M"}}})"), "c");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->memory_limit_bytes, 128000000);
+  EXPECT_EQ(r->cpu_limit_millis, 0);
+  r = ParseContainerResources(Json::parse(R"({"name":"x"})"), "c");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->memory_limit_bytes, 0);
+  EXPECT_THAT(ParseContainerResources(Json::parse(R"({"resources":{"limits":{"memory":"lots"}}})"),
+                                      "spec.containers[0]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.containers[0].resources.limits.memory")));
+}
+
 TEST(CrashLoopTest, DelaysDoubleToFiveMinutes) {
   // A container that crashes 1 s after every start.
   CrashLoopBackoff backoff;
