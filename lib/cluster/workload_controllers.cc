@@ -1,5 +1,7 @@
 #include "lib/cluster/workload_controllers.h"
 
+#include <set>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -47,11 +49,36 @@ absl::Status WriteStatus(ApiCluster* cluster, const Object& object, const Object
   return written.status();
 }
 
-absl::Status CreateAll(ApiCluster* cluster, const std::vector<Object>& objects) {
+// Creates each object and records it in `index` at once, so that the next
+// reconcile counts it even before the informer has delivered it.
+absl::Status CreateAll(ApiCluster* cluster, const std::vector<Object>& objects, OwnerIndex* index) {
   for (const Object& o : objects) {
     absl::StatusOr<Object> created = cluster->Create(o);
+    if (created.ok()) index->Add(*created);
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
   }
+  return absl::OkStatus();
+}
+
+// The objects at `keys` ("namespace/name", in this order) as the store has them
+// now; keys deleted meanwhile are skipped.
+absl::StatusOr<std::vector<Object>> GetAll(ApiCluster* cluster, const char* kind,
+                                           const std::vector<std::string>& keys) {
+  std::vector<Object> out;
+  out.reserve(keys.size());
+  for (const std::string& key : keys) {
+    auto [ns, name] = SplitKey(key);
+    absl::StatusOr<Object> o = cluster->Get(kind, ns, name);
+    if (absl::IsNotFound(o.status())) continue;
+    if (!o.ok()) return o.status();
+    out.push_back(*std::move(o));
+  }
+  return out;
+}
+
+absl::Status Bootstrap(ApiCluster* cluster, const char* kind, OwnerIndex* index) {
+  ASSIGN_OR_RETURN(std::vector<Object> items, cluster->List(kind, "", ""));
+  for (const Object& o : items) index->Add(o);
   return absl::OkStatus();
 }
 
@@ -77,13 +104,17 @@ std::vector<std::string> Keys(ApiCluster* cluster, const char* kind) {
 
 class WorkloadControllers::ReplicaSetReconciler : public controller::Reconciler {
  public:
-  explicit ReplicaSetReconciler(ApiCluster* cluster) : cluster_(cluster), rand_(Random()) {}
+  ReplicaSetReconciler(ApiCluster* cluster, OwnerIndex* pods)
+      : cluster_(cluster), pods_(pods), rand_(Random()) {}
   absl::StatusOr<controller::Result> Reconcile(const std::string& key) override {
     auto [ns, name] = SplitKey(key);
     absl::StatusOr<Object> rs = cluster_->Get("ReplicaSet", ns, name);
     if (absl::IsNotFound(rs.status())) return controller::Result{};
     if (!rs.ok()) return rs.status();
-    ASSIGN_OR_RETURN(std::vector<Object> pods, cluster_->List("Pod", ns, ""));
+    // Only pods it controls count for a ReplicaSet; reading just those keeps a
+    // reconcile's cost independent of the number of pods in the namespace.
+    ASSIGN_OR_RETURN(std::vector<Object> pods,
+                     GetAll(cluster_, "Pod", pods_->KeysOwnedBy(ns, UidOf(*rs))));
     absl::StatusOr<wl::ReplicaSetDecision> d =
         wl::ReconcileReplicaSet(*rs, pods, absl::Now(), rand_);
     if (!d.ok()) {
@@ -92,7 +123,7 @@ class WorkloadControllers::ReplicaSetReconciler : public controller::Reconciler 
               {{"replicaset", key}, {"error", d.status().ToString()}});
       return absl::FailedPreconditionError(d.status().message());
     }
-    RETURN_IF_ERROR(CreateAll(cluster_, d->pods_to_create));
+    RETURN_IF_ERROR(CreateAll(cluster_, d->pods_to_create, pods_));
     RETURN_IF_ERROR(DeleteAll(cluster_, "Pod", ns, d->pods_to_delete));
     RETURN_IF_ERROR(WriteStatus(cluster_, *rs, d->status));
     return Requeue(d->requeue_after);
@@ -100,19 +131,40 @@ class WorkloadControllers::ReplicaSetReconciler : public controller::Reconciler 
 
  private:
   ApiCluster* const cluster_;
+  OwnerIndex* const pods_;
   wl::RandomSource rand_;
 };
 
 class WorkloadControllers::DeploymentReconciler : public controller::Reconciler {
  public:
-  explicit DeploymentReconciler(ApiCluster* cluster) : cluster_(cluster) {}
+  DeploymentReconciler(ApiCluster* cluster, OwnerIndex* replica_sets, OwnerIndex* pods)
+      : cluster_(cluster), replica_sets_(replica_sets), pods_(pods) {}
   absl::StatusOr<controller::Result> Reconcile(const std::string& key) override {
     auto [ns, name] = SplitKey(key);
     absl::StatusOr<Object> deploy = cluster_->Get("Deployment", ns, name);
     if (absl::IsNotFound(deploy.status())) return controller::Result{};
     if (!deploy.ok()) return deploy.status();
-    ASSIGN_OR_RETURN(std::vector<Object> replica_sets, cluster_->List("ReplicaSet", ns, ""));
-    ASSIGN_OR_RETURN(std::vector<Object> pods, cluster_->List("Pod", ns, ""));
+    // The decision reads the ReplicaSets it controls, the names of others that
+    // its next ReplicaSet's name (NAME-HASH) could collide with, and only the
+    // pods of its own ReplicaSets (Recreate waits for them).
+    std::set<std::string> rs_keys;
+    for (std::string& k : replica_sets_->KeysOwnedBy(ns, UidOf(*deploy))) {
+      rs_keys.insert(std::move(k));
+    }
+    for (std::string& k : replica_sets_->KeysWithNamePrefix(ns, name + "-")) {
+      rs_keys.insert(std::move(k));
+    }
+    ASSIGN_OR_RETURN(
+        std::vector<Object> replica_sets,
+        GetAll(cluster_, "ReplicaSet", std::vector<std::string>(rs_keys.begin(), rs_keys.end())));
+    std::set<std::string> pod_keys;
+    for (const Object& rs : replica_sets) {
+      if (!wl::IsControlledBy(rs, *deploy)) continue;
+      for (std::string& k : pods_->KeysOwnedBy(ns, UidOf(rs))) pod_keys.insert(std::move(k));
+    }
+    ASSIGN_OR_RETURN(
+        std::vector<Object> pods,
+        GetAll(cluster_, "Pod", std::vector<std::string>(pod_keys.begin(), pod_keys.end())));
     absl::StatusOr<wl::DeploymentDecision> d =
         wl::ReconcileDeployment(*deploy, replica_sets, pods, absl::Now());
     if (!d.ok()) {
@@ -125,6 +177,7 @@ class WorkloadControllers::DeploymentReconciler : public controller::Reconciler 
         rs["spec"]["replicas"] = it->second;
       }
       absl::StatusOr<Object> created = cluster_->Create(rs);
+      if (created.ok()) replica_sets_->Add(*created);
       if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
     }
     for (Object rs : d->replica_sets_to_update) {
@@ -149,11 +202,14 @@ class WorkloadControllers::DeploymentReconciler : public controller::Reconciler 
 
  private:
   ApiCluster* const cluster_;
+  OwnerIndex* const replica_sets_;
+  OwnerIndex* const pods_;
 };
 
 class WorkloadControllers::JobReconciler : public controller::Reconciler {
  public:
-  explicit JobReconciler(ApiCluster* cluster) : cluster_(cluster), rand_(Random()) {}
+  JobReconciler(ApiCluster* cluster, OwnerIndex* pods)
+      : cluster_(cluster), pods_(pods), rand_(Random()) {}
   absl::StatusOr<controller::Result> Reconcile(const std::string& key) override {
     auto [ns, name] = SplitKey(key);
     absl::StatusOr<Object> job = cluster_->Get("Job", ns, name);
@@ -166,13 +222,14 @@ class WorkloadControllers::JobReconciler : public controller::Reconciler {
       RETURN_IF_ERROR(wl::DefaultJob(defaulted));
       ASSIGN_OR_RETURN(job, cluster_->Update(defaulted));
     }
-    ASSIGN_OR_RETURN(std::vector<Object> pods, cluster_->List("Pod", ns, ""));
+    ASSIGN_OR_RETURN(std::vector<Object> pods,
+                     GetAll(cluster_, "Pod", pods_->KeysOwnedBy(ns, UidOf(*job))));
     absl::StatusOr<wl::JobDecision> d = wl::ReconcileJob(*job, pods, absl::Now(), rand_);
     if (!d.ok()) {
       LogWarn("job-controller", "invalid spec", {{"job", key}, {"error", d.status().ToString()}});
       return absl::FailedPreconditionError(d.status().message());
     }
-    RETURN_IF_ERROR(CreateAll(cluster_, d->pods_to_create));
+    RETURN_IF_ERROR(CreateAll(cluster_, d->pods_to_create, pods_));
     RETURN_IF_ERROR(DeleteAll(cluster_, "Pod", ns, d->pods_to_delete));
     RETURN_IF_ERROR(WriteStatus(cluster_, *job, d->status));
     return Requeue(d->requeue_after);
@@ -180,13 +237,15 @@ class WorkloadControllers::JobReconciler : public controller::Reconciler {
 
  private:
   ApiCluster* const cluster_;
+  OwnerIndex* const pods_;
   wl::RandomSource rand_;
 };
 
 WorkloadControllers::WorkloadControllers(ApiCluster* cluster) : cluster_(cluster) {
-  rs_reconciler_ = std::make_unique<ReplicaSetReconciler>(cluster);
-  deploy_reconciler_ = std::make_unique<DeploymentReconciler>(cluster);
-  job_reconciler_ = std::make_unique<JobReconciler>(cluster);
+  rs_reconciler_ = std::make_unique<ReplicaSetReconciler>(cluster, &pod_index_);
+  deploy_reconciler_ =
+      std::make_unique<DeploymentReconciler>(cluster, &replica_set_index_, &pod_index_);
+  job_reconciler_ = std::make_unique<JobReconciler>(cluster, &pod_index_);
   auto options = [cluster](const char* name, const char* kind) {
     return controller::ControllerOptions{
         .name = name,
@@ -214,6 +273,12 @@ void WorkloadControllers::EnqueueOwner(const Object& object) {
 }
 
 absl::Status WorkloadControllers::Start() {
+  // The indexes hold every existing object before the first reconcile, so a
+  // controller never mistakes an object the informer has not delivered yet for
+  // a missing one (and, say, creates pods a ReplicaSet already has). Objects
+  // written between this list and the informers' own are delivered by them.
+  RETURN_IF_ERROR(Bootstrap(cluster_, "Pod", &pod_index_));
+  RETURN_IF_ERROR(Bootstrap(cluster_, "ReplicaSet", &replica_set_index_));
   RETURN_IF_ERROR(rs_->Start());
   RETURN_IF_ERROR(deploy_->Start());
   RETURN_IF_ERROR(job_->Start());
@@ -222,8 +287,14 @@ absl::Status WorkloadControllers::Start() {
     informer->Start();
     informers_.push_back(std::move(informer));
   };
-  add("Pod", [this](const WatchEvent& e) { EnqueueOwner(e.object); });
+  // Each handler updates its index before enqueueing, so the reconcile it
+  // triggers reads the change.
+  add("Pod", [this](const WatchEvent& e) {
+    pod_index_.Observe(e);
+    EnqueueOwner(e.object);
+  });
   add("ReplicaSet", [this](const WatchEvent& e) {
+    replica_set_index_.Observe(e);
     if (e.type != "DELETED") rs_->Enqueue(KeyOf(e.object));
     EnqueueOwner(e.object);
   });

@@ -9,6 +9,7 @@
 
 #include "lib/cluster/api_cluster.h"
 #include "lib/cluster/informer.h"
+#include "lib/cluster/owner_index.h"
 #include "lib/controller/controller.h"
 
 namespace argonaut::cluster {
@@ -30,6 +31,9 @@ class WorkloadControllers {
   void EnqueueOwner(const Object& object);
 
   ApiCluster* const cluster_;
+  // Pods and ReplicaSets by controller owner, so that a reconcile reads its
+  // own dependents rather than its whole namespace.
+  OwnerIndex pod_index_, replica_set_index_;
   std::unique_ptr<controller::Reconciler> rs_reconciler_, deploy_reconciler_, job_reconciler_;
   std::unique_ptr<controller::Controller> rs_, deploy_, job_;
   std::vector<std::unique_ptr<Informer>> informers_;
