@@ -15,6 +15,7 @@
 #include "cli/printer.h"
 #include "cli/workflow_printer.h"
 #include "gateway/platform.h"
+#include "lib/crypto/key.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/grpc_service.h"
 #include "lib/resource/kinds.h"
@@ -231,9 +232,13 @@ std::string SelfDir() {
 }
 
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto args = ParseArgs(
-      argv,
-      {{"data", "d"}, {"port", "p"}, {"bind"}, {"isolation"}, {"images"}, {"repo-poll-interval"}});
+  auto args = ParseArgs(argv, {{"data", "d"},
+                               {"port", "p"},
+                               {"bind"},
+                               {"isolation"},
+                               {"images"},
+                               {"repo-poll-interval"},
+                               {"encryption-key-file"}});
   if (!args.ok()) return Fail(err, args.status());
   std::string data = args->Get("data");
   if (data.empty()) {
@@ -259,6 +264,11 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     return Fail(err, "--isolation: expected auto, namespaces or plain");
   }
   options.cluster.image_table = args->Get("images");
+  // Secret values are sealed at rest with a key kept outside the data
+  // directory, as Kubernetes keeps its encryption config outside etcd.
+  absl::StatusOr<std::string> key = crypto::ResolveEncryptionKey(args->Get("encryption-key-file"));
+  if (!key.ok()) return Fail(err, key.status());
+  options.encryption_key = std::move(*key);
   if (args->Has("repo-poll-interval")) {
     absl::Duration poll;
     if (!absl::ParseDuration(args->Get("repo-poll-interval"), &poll) ||

@@ -10,6 +10,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "lib/resource/secret_sealing.h"
 #include "services/cd/validation/validate.h"
 #include "services/events/validation/validate.h"
 #include "services/rollout/validation/validate.h"
@@ -37,6 +38,9 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                      resource::ServiceBundle::Open(name, absl::StrCat(options.data_dir, "/", name),
                                                    &p->metrics_, std::move(validator)));
     if (name == "workflow") p->workflow_api_ = &bundle->api();
+    if (name == "cluster" && !options.encryption_key.empty()) {
+      RETURN_IF_ERROR(resource::SealSecretsAtRest(bundle->api(), options.encryption_key));
+    }
     auto server = std::make_unique<server::Server>(
         server::ServerOptions{.name = name, .grpc_port = -1, .http_port = -1});
     server->AddService(&bundle->grpc_service());

@@ -45,6 +45,10 @@ struct PlatformOptions {
   cluster::LocalClusterOptions cluster;
   // How often the cd service resolves every application's revision again.
   absl::Duration cd_repo_poll_interval = absl::Minutes(3);
+  // 32 bytes sealing Secret values in the cluster store (crypto::
+  // ResolveEncryptionKey finds it outside the data directory); empty: Secrets
+  // are stored as given.
+  std::string encryption_key;
 };
 
 class Platform {

@@ -22,6 +22,8 @@
 #include "lib/cluster/images/builtin.h"
 #include "lib/cluster/local_cluster.h"
 #include "lib/cluster/validator.h"
+#include "lib/crypto/key.h"
+#include "lib/resource/secret_sealing.h"
 #include "lib/server/service_main.h"
 #include "services/workflow/executor/executor.h"
 
@@ -36,6 +38,11 @@ ABSL_FLAG(std::string, argoexec, "",
           "the workflow executor binary (default: argoexec beside this binary, else this "
           "binary's built-in copy)");
 ABSL_FLAG(std::string, service_address, "127.0.0.1", "address Services listen on");
+ABSL_FLAG(std::string, encryption_key_file, "",
+          "key sealing Secret values at rest (32 bytes, raw or base64, mode 0600; created when "
+          "missing); default: $ARGONAUT_ENCRYPTION_KEY (base64), else "
+          "$XDG_CONFIG_HOME/argonaut/encryption.key or ~/.config/argonaut/encryption.key. Keep "
+          "it outside the data directory");
 
 namespace {
 
@@ -105,6 +112,13 @@ int main(int argc, char** argv) {
           .validator = cluster::KubernetesValidator(),
           .setup = [](resource::ServiceBundle& bundle, server::Server& srv,
                       metrics::MetricsRegistry&) -> absl::StatusOr<server::StopFn> {
+            // Before anything reads or writes a Secret.
+            std::string key_source;
+            absl::StatusOr<std::string> key =
+                crypto::ResolveEncryptionKey(absl::GetFlag(FLAGS_encryption_key_file), &key_source);
+            if (!key.ok()) return key.status();
+            if (absl::Status s = resource::SealSecretsAtRest(bundle.api(), *key); !s.ok()) return s;
+            LogInfo("cluster", "secrets sealed at rest", {{"key", key_source}});
             absl::StatusOr<LocalClusterOptions> options =
                 RuntimeOptions(server::ServiceDataDir("cluster"));
             if (!options.ok()) return options.status();
