@@ -1,7 +1,11 @@
 #include "lib/cluster/kubelet/volumes.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -29,18 +33,28 @@ bool SafeRelativePath(const std::string& p) {
   return true;
 }
 
-absl::Status WriteFile(const fs::path& file, const std::string& content) {
+// Secret files are 0600 from the moment they exist (no window in which the
+// umask's mode applies); a link planted at the name is not followed.
+absl::Status WriteFile(const fs::path& file, const std::string& content, mode_t mode) {
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << content;
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
+  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
+  bool ok = fchmod(fd, mode) == 0;
+  for (size_t done = 0; ok && done < content.size();) {
+    const ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = close(fd) == 0 && ok;
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
   return absl::OkStatus();
 }
 
 // Writes the keys of a ConfigMap/Secret into `dir`, honouring `items`.
 absl::Status Project(const json& source, const json& data, bool base64, const fs::path& dir,
-                     const std::string& path) {
+                     const std::string& path, mode_t mode) {
   std::map<std::string, std::string> values;
   if (data.is_object()) {
     for (const auto& [k, v] : data.items()) {
@@ -71,14 +85,14 @@ absl::Status Project(const json& source, const json& data, bool base64, const fs
         return absl::InvalidArgumentError(
             absl::StrCat(path, ".items[", i, "].key: \"", key, "\" not found"));
       }
-      RETURN_IF_ERROR(WriteFile(dir / rel, it->second));
+      RETURN_IF_ERROR(WriteFile(dir / rel, it->second, mode));
       ++i;
     }
     return absl::OkStatus();
   }
   for (const auto& [k, v] : values) {
     if (!SafeFileName(k)) continue;
-    RETURN_IF_ERROR(WriteFile(dir / k, v));
+    RETURN_IF_ERROR(WriteFile(dir / k, v, mode));
   }
   return absl::OkStatus();
 }
@@ -127,10 +141,11 @@ absl::StatusOr<std::map<std::string, std::string>> PrepareVolumes(const json& po
         return absl::FailedPreconditionError(absl::StrCat(
             field, ": ", secret ? "secret" : "configmap", " \"", obj_name, "\" not found"));
       }
-      RETURN_IF_ERROR(Project(src, obj->value("data", json::object()), secret, dir, field));
+      const mode_t mode = secret ? 0600 : 0644;
+      RETURN_IF_ERROR(Project(src, obj->value("data", json::object()), secret, dir, field, mode));
       if (secret) {
         RETURN_IF_ERROR(Project(src.contains("items") ? json::object() : src,
-                                obj->value("stringData", json::object()), false, dir, field));
+                                obj->value("stringData", json::object()), false, dir, field, mode));
       }
     }
     // emptyDir and anything else (downwardAPI, projected...) start empty.
