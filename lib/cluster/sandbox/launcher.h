@@ -19,6 +19,7 @@
 // fork(): a child of the runtime gets fresh launchers and zygote on first use.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <string>
@@ -34,18 +35,25 @@ struct ChildSpec {
   std::vector<std::string> candidates;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  std::string working_dir;  // empty: stay
+  std::string working_dir; // empty: stay
   // A missing absolute working_dir is created (with its parents), as
   // container runtimes do; only where the filesystem is the pod's own.
   bool create_working_dir = false;
-  int stdin_fd = -1;   // required
-  int output_fd = -1;  // required; becomes stdout and stderr
+  int stdin_fd = -1;  // required
+  int output_fd = -1; // required; becomes stdout and stderr
   // Namespaces to join (-1: stay in the runtime's).
   int netns_fd = -1;
   int utsns_fd = -1;
   int ipcns_fd = -1;
   int mntns_fd = -1;
   int pidns_fd = -1;
+  // Applied last before exec, in this order: bounding set cut to
+  // `capabilities`, no_new_privs, the seccomp filter, then permitted,
+  // effective and inheritable set to `capabilities`, ambient cleared.
+  bool restrict_capabilities = false;
+  uint64_t capabilities = 0; // bit n = capability n
+  bool no_new_privs = false;
+  const sock_fprog *seccomp = nullptr; // not owned; must outlive the call
 };
 
 struct ChildHandle {
@@ -55,21 +63,21 @@ struct ChildHandle {
 
 // On exec failure the child has been reaped and the status names the
 // candidate(s): NotFound (ENOENT), PermissionDenied (EACCES), etc.
-absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec);
+absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec);
 
 struct HolderResult {
   pid_t pid = -1;
   int pidfd = -1;
-  int failed_step = -1;  // index into the encoded steps, -1: all done
-  int error = 0;         // errno of the failed step
+  int failed_step = -1; // index into the encoded steps, -1: all done
+  int error = 0;        // errno of the failed step
 };
 
 // Starts a holder in new mount, UTS, IPC, PID and network namespaces that runs
 // the encoded steps (EncodeMountOps) and then reaps orphans as PID 1 forever.
 // With failed_step >= 0 the holder has exited already; pidfd is still open.
-absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps);
+absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps);
 
 // Number of launcher threads (fixed at first use).
 int LauncherThreads();
 
-}  // namespace argonaut::cluster::sandbox::internal
+} // namespace argonaut::cluster::sandbox::internal

@@ -95,6 +95,13 @@ void PlanDev(std::vector<MountOp>* ops) {
     ops->push_back({.kind = MountOpKind::kSymlink, .source = text, .target = path});
   }
   ops->push_back({.kind = MountOpKind::kMkdir, .target = "/dev/shm", .flags = 01777});
+  // runc's /dev/shm: its own tmpfs, nosuid, noexec, nodev.
+  ops->push_back({.kind = MountOpKind::kMount,
+                  .source = "shm",
+                  .target = "/dev/shm",
+                  .fstype = "tmpfs",
+                  .data = "mode=1777,size=65536k",
+                  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC});
   ops->push_back({.kind = MountOpKind::kMkdir, .target = "/dev/pts"});
   ops->push_back({.kind = MountOpKind::kMount,
                   .source = "devpts",
@@ -232,13 +239,20 @@ std::string MountOp::Describe() const {
     case MountOpKind::kMkfile:
       return absl::StrCat("create mount point file ", target);
     case MountOpKind::kMount:
+      if (flags & MS_REMOUNT) return absl::StrCat("make ", target, " read-only");
       if (flags & MS_BIND) return absl::StrCat("bind ", source, " on ", target);
       if (target == "/" && source.empty()) return "make mounts private";
       return absl::StrCat("mount ", fstype, " on ", target);
     case MountOpKind::kCloneTree:
       return absl::StrCat("open host mount tree ", source);
-    case MountOpKind::kTreeReadOnly:
-      return absl::StrCat("make ", source, " read-only");
+    case MountOpKind::kTreeSetAttr: {
+      std::vector<const char*> attrs;
+      if (flags & MOUNT_ATTR_RDONLY) attrs.push_back("read-only");
+      if (flags & MOUNT_ATTR_NOSUID) attrs.push_back("nosuid");
+      if (flags & MOUNT_ATTR_NODEV) attrs.push_back("nodev");
+      if (flags & MOUNT_ATTR_NOEXEC) attrs.push_back("noexec");
+      return absl::StrCat("make ", source, " ", absl::StrJoin(attrs, ", "));
+    }
     case MountOpKind::kAttachTree:
       return absl::StrCat("bind ", source, " on ", target);
     case MountOpKind::kMknod:
@@ -247,6 +261,10 @@ std::string MountOp::Describe() const {
       return absl::StrCat("create symlink ", target);
     case MountOpKind::kPivotRoot:
       return absl::StrCat("switch to the pod's root ", target);
+    case MountOpKind::kMaskPath:
+      return absl::StrCat("mask ", target);
+    case MountOpKind::kReadOnlyPath:
+      return absl::StrCat("make ", target, " read-only");
   }
   return "unknown step";
 }
@@ -352,6 +370,34 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
           absl::StrCat("scratch_dir: \"", scratch, "\" holds ',', ':' or '\\'"));
     }
   }
+  // Hidden host paths: directories get a tmpfs (written to only to create
+  // volume mount points below, then read-only), files /dev/null. Paths under
+  // the pod's own /proc, /sys, /dev or /tmp are invisible anyway.
+  std::vector<std::string> hidden_dirs, hidden_files;
+  for (size_t i = 0; i < input.hidden_paths.size(); ++i) {
+    const std::string field = absl::StrCat("hidden_paths[", i, "]");
+    ASSIGN_OR_RETURN(std::string h, NormalizeAbsolutePath(input.hidden_paths[i], field));
+    if (h == "/") return absl::InvalidArgumentError(absl::StrCat(field, ": may not be /"));
+    bool pod_owned = false;
+    for (const char* own : kPodOwnedTrees) pod_owned = pod_owned || IsUnder(h, own);
+    if (pod_owned) continue;
+    const PathKind kind = probe(h);
+    if (kind == PathKind::kDirectory) {
+      hidden_dirs.push_back(h);
+    } else if (kind != PathKind::kMissing) {
+      hidden_files.push_back(h);
+    }
+  }
+  std::sort(hidden_dirs.begin(), hidden_dirs.end());
+  {
+    std::vector<std::string> outer;  // one below another is covered already
+    for (const std::string& h : hidden_dirs) {
+      bool below = false;
+      for (const std::string& o : outer) below = below || IsUnder(h, o);
+      if (!below) outer.push_back(h);
+    }
+    hidden_dirs = std::move(outer);
+  }
   for (Vol& v : vols) {
     if (v.source.empty()) continue;
     v.want = probe(v.source);
@@ -379,6 +425,10 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .source = tmp_source,
                    .flags = AT_RECURSIVE,
                    .slot = tmp_slot});
+    ops.push_back({.kind = MountOpKind::kTreeSetAttr,
+                   .source = tmp_source,
+                   .flags = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                   .slot = tmp_slot});
   }
   std::vector<std::pair<std::string, int32_t>> host;
   for (const std::string& m : input.host_mounts) {
@@ -393,9 +443,9 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .flags = AT_RECURSIVE,
                    .slot = slot,
                    .optional = true});
-    ops.push_back({.kind = MountOpKind::kTreeReadOnly,
+    ops.push_back({.kind = MountOpKind::kTreeSetAttr,
                    .source = *norm,
-                   .flags = AT_RECURSIVE,
+                   .flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                    .slot = slot,
                    .optional = true});
   }
@@ -407,12 +457,12 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .flags = AT_RECURSIVE,
                    .slot = v.slot,
                    .optional = v.alias});
-    if (v.read_only) {
-      ops.push_back({.kind = MountOpKind::kTreeReadOnly,
-                     .source = v.source,
-                     .slot = v.slot,
-                     .optional = v.alias});
-    }
+    ops.push_back({.kind = MountOpKind::kTreeSetAttr,
+                   .source = v.source,
+                   .flags = static_cast<uint64_t>(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                  (v.read_only ? MOUNT_ATTR_RDONLY : 0)),
+                   .slot = v.slot,
+                   .optional = v.alias});
   }
 
   // The root overlay. Its layers sit in the pod's scratch directory so that
@@ -441,7 +491,8 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                  .target = stage,
                  .fstype = "overlay",
                  .data = absl::StrCat("lowerdir=/,upperdir=", stage, "/upper,workdir=", stage,
-                                      "/work,volatile")});
+                                      "/work,volatile"),
+                 .flags = MS_NOSUID | MS_NODEV});
   ops.push_back({.kind = MountOpKind::kPivotRoot, .target = stage});
 
   // From here on, paths are the pod's.
@@ -456,6 +507,11 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                  .fstype = "sysfs",
                  .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});
   PlanDev(&ops);
+  // After /dev, whose null masks files.
+  for (const char* p : kMaskedPaths) ops.push_back({.kind = MountOpKind::kMaskPath, .target = p});
+  for (const char* p : kReadOnlyPaths) {
+    ops.push_back({.kind = MountOpKind::kReadOnlyPath, .target = p});
+  }
   if (tmp_slot >= 0) {
     ops.push_back({.kind = MountOpKind::kAttachTree,
                    .source = tmp_source,
@@ -477,7 +533,22 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .optional = true});
   }
 
-  std::vector<std::string> mounted;  // volume targets mounted so far
+  // After the host mounts, which may hold a hidden path.
+  for (const std::string& h : hidden_dirs) {
+    ops.push_back({.kind = MountOpKind::kMount,
+                   .source = "tmpfs",
+                   .target = h,
+                   .fstype = "tmpfs",
+                   .data = "mode=0755,size=64k",
+                   .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC});
+  }
+  for (const std::string& h : hidden_files) {
+    ops.push_back({.kind = MountOpKind::kMaskPath, .target = h});
+  }
+
+  // Volume targets mounted so far; a hidden directory is the pod's own
+  // (empty) tmpfs, where mount points are created as needed.
+  std::vector<std::string> mounted = hidden_dirs;
   for (const Vol& v : vols) {
     const size_t first_op = ops.size();
     RETURN_IF_ERROR(PlanMountPoint(v, v.want, mounted, probe, &ops));
@@ -498,6 +569,11 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
     // An alias is a convenience: where it cannot be made the pod goes without.
     for (size_t i = first_op; i < ops.size(); ++i) ops[i].optional = v.alias;
     mounted.push_back(v.target);
+  }
+  for (const std::string& h : hidden_dirs) {
+    ops.push_back({.kind = MountOpKind::kMount,
+                   .target = h,
+                   .flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});
   }
   return ops;
 }

@@ -37,11 +37,15 @@ enum class MountOpKind : uint8_t {
   kMount,            // mount(source, target, fstype, flags, data)
   kCloneTree,        // source -> slot: detached copy of the mount tree at source
                      // (open_tree; flags: AT_RECURSIVE or 0)
-  kTreeReadOnly,     // slot: make the detached tree read-only (flags: AT_RECURSIVE or 0)
+  kTreeSetAttr,      // slot: set MOUNT_ATTR_* `flags` on the whole detached tree
   kAttachTree,       // slot -> target (move_mount); source only names it in errors
   kMknod,            // target: character device, flags: dev_t, mode 0666
   kSymlink,          // target: a symlink whose text is source
   kPivotRoot,        // target: the new root, a mount point; the old root is detached
+  kMaskPath,         // target: a directory gets an empty read-only tmpfs, a file
+                     // /dev/null bound over it; missing: nothing to do
+  kReadOnlyPath,     // target: bound on itself read-only (nosuid, nodev, noexec);
+                     // missing: nothing to do
 };
 
 struct MountOp {
@@ -72,7 +76,24 @@ struct PodMountInput {
   // Host mount points carried into the pod read-only (HostMountsToCarry).
   std::vector<std::string> host_mounts;
   std::vector<VolumeMount> volumes;
+  // Host paths a pod must not see (the runtime's data directory: the
+  // cluster store, other pods' directories). Each is covered with an empty
+  // tmpfs before volumes are attached, and made read-only after, so volumes
+  // whose sources lie below (emptyDir, the artifact repository) still show at
+  // their mount paths and, by the alias rule, at their own host paths.
+  std::vector<std::string> hidden_paths;
 };
+
+// What runc masks in every container (moby's defaults): files get /dev/null,
+// directories an empty read-only tmpfs.
+inline constexpr const char* kMaskedPaths[] = {
+    "/proc/acpi",       "/proc/asound",      "/proc/interrupts",
+    "/proc/kcore",      "/proc/keys",        "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap"};
+// ... and makes read-only.
+inline constexpr const char* kReadOnlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
 
 // Validates the input (errors name the field: "volumes[2].mount_path: ...")
 // and returns the steps in execution order. Volumes are mounted parent first;

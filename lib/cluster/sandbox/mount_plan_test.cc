@@ -64,32 +64,45 @@ TEST(MountPlanTest, PrivateRootInOrder) {
       ::testing::ElementsAre(
           "set hostname \"pod-a\"", "bring up lo", "make mounts private",
           // Host trees are taken while host paths still resolve.
-          "open host mount tree /pods/a/tmp", "open host mount tree /mnt/disk",
-          "make /mnt/disk read-only", "create directory /pods/a/rootfs",
-          "create directory /pods/a/rootfs/upper", "create directory /pods/a/rootfs/work",
-          "mount overlay on /pods/a/rootfs", "switch to the pod's root /pods/a/rootfs",
+          "open host mount tree /pods/a/tmp", "make /pods/a/tmp nosuid, nodev",
+          "open host mount tree /mnt/disk", "make /mnt/disk read-only, nosuid, nodev",
+          "create directory /pods/a/rootfs", "create directory /pods/a/rootfs/upper",
+          "create directory /pods/a/rootfs/work", "mount overlay on /pods/a/rootfs",
+          "switch to the pod's root /pods/a/rootfs",
           // Pod paths from here on.
           "mount proc on /proc", "mount sysfs on /sys", "mount tmpfs on /dev",
           "create device /dev/null", "create device /dev/zero", "create device /dev/full",
           "create device /dev/random", "create device /dev/urandom", "create device /dev/tty",
           "create symlink /dev/fd", "create symlink /dev/stdin", "create symlink /dev/stdout",
           "create symlink /dev/stderr", "create symlink /dev/ptmx", "create directory /dev/shm",
-          "create directory /dev/pts", "mount devpts on /dev/pts", "bind /pods/a/tmp on /tmp",
+          "mount tmpfs on /dev/shm", "create directory /dev/pts", "mount devpts on /dev/pts",
+          // runc's masked and read-only paths.
+          "mask /proc/acpi", "mask /proc/asound", "mask /proc/interrupts", "mask /proc/kcore",
+          "mask /proc/keys", "mask /proc/latency_stats", "mask /proc/timer_list",
+          "mask /proc/timer_stats", "mask /proc/sched_debug", "mask /proc/scsi",
+          "mask /sys/firmware", "mask /sys/devices/virtual/powercap", "make /proc/bus read-only",
+          "make /proc/fs read-only", "make /proc/irq read-only", "make /proc/sys read-only",
+          "make /proc/sysrq-trigger read-only", "bind /pods/a/tmp on /tmp",
           "bind /mnt/disk on /mnt/disk"));
   const std::vector<MountOp>& o = *ops;
   EXPECT_EQ(o[2].flags, static_cast<uint64_t>(MS_REC | MS_PRIVATE));
-  EXPECT_EQ(o[9].data,
+  EXPECT_EQ(o[10].data,
             "lowerdir=/,upperdir=/pods/a/rootfs/upper,workdir=/pods/a/rootfs/work,volatile");
+  EXPECT_EQ(o[10].flags, static_cast<uint64_t>(MS_NOSUID | MS_NODEV));
   // The host mount is copied recursively and read-only; a failure to copy it
   // leaves it out instead of failing the pod.
-  EXPECT_EQ(o[4].flags, static_cast<uint64_t>(AT_RECURSIVE));
-  EXPECT_TRUE(o[4].optional && o[5].optional && o.back().optional);
-  EXPECT_EQ(o[4].slot, o.back().slot);
-  EXPECT_NE(o[3].slot, o[4].slot);
-  EXPECT_FALSE(o[3].optional);
-  EXPECT_TRUE(o[12].flags & MS_RDONLY);  // sysfs
-  EXPECT_EQ(o[14].flags, static_cast<uint64_t>(makedev(1, 3)));
-  EXPECT_EQ(o[25].flags, 01777u);  // /dev/shm
+  EXPECT_EQ(o[5].flags, static_cast<uint64_t>(AT_RECURSIVE));
+  EXPECT_EQ(o[6].flags,
+            static_cast<uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  EXPECT_TRUE(o[5].optional && o[6].optional && o.back().optional);
+  EXPECT_EQ(o[5].slot, o.back().slot);
+  EXPECT_NE(o[3].slot, o[5].slot);
+  EXPECT_FALSE(o[3].optional || o[4].optional);
+  EXPECT_EQ(o[13].flags, static_cast<uint64_t>(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  EXPECT_EQ(o[12].flags, static_cast<uint64_t>(MS_NOSUID | MS_NODEV | MS_NOEXEC));  // proc
+  EXPECT_EQ(o[15].flags, static_cast<uint64_t>(makedev(1, 3)));
+  EXPECT_EQ(o[26].flags, 01777u);  // /dev/shm
+  EXPECT_EQ(o[27].flags, static_cast<uint64_t>(MS_NOSUID | MS_NODEV | MS_NOEXEC));
 }
 
 TEST(MountPlanTest, TmpfsLayersWithoutScratchDirOrWhenAsked) {
@@ -133,9 +146,10 @@ TEST(MountPlanTest, VolumesParentsFirstWithMountPointsInThePodRoot) {
   // Sources are opened before the pivot, read-only ones made so there.
   std::vector<std::string> before = Describe(*ops);
   before.resize(pivot);
-  EXPECT_THAT(before, ::testing::IsSupersetOf({"open host mount tree /data/cfg.yaml",
-                                               "make /data/cfg.yaml read-only",
-                                               "open host mount tree /data"}));
+  EXPECT_THAT(before,
+              ::testing::IsSupersetOf({"open host mount tree /data/cfg.yaml",
+                                       "make /data/cfg.yaml read-only, nosuid, nodev",
+                                       "open host mount tree /data", "make /data nosuid, nodev"}));
   const size_t tmp = IndexOf(*ops, "bind /pods/p/tmp on /tmp");
   ASSERT_LT(tmp, ops->size());
   EXPECT_THAT(
@@ -275,6 +289,55 @@ TEST(MountPlanTest, EncodeRejectsNul) {
   ops[0].slot = kMaxMountSlots;
   EXPECT_THAT(EncodeMountOps(ops),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
+}
+
+}  // namespace
+}  // namespace argonaut::cluster::sandbox
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+TEST(MountPlanTest, HiddenPathsCoveredBeforeVolumesAndReadOnlyAfter) {
+  // /var/lib/argn is the data dir; its artifact repository and an emptyDir
+  // below it are volumes; /tmp/x is the pod's own anyway; /nope is missing.
+  const PathProbe probe = [](const std::string& p) {
+    if (p == "/etc/secret.key") return PathKind::kFile;
+    if (p == "/nope" || p == "/var/lib/argn/art/out") return PathKind::kMissing;
+    return PathKind::kDirectory;
+  };
+  PodMountInput in{.hostname = "p",
+                   .scratch_dir = "/var/lib/argn/pods/p",
+                   .volumes = {{"/var/lib/argn/art", "/argo/art", false},
+                               {"/var/lib/argn/pods/p/vol", "/cache", false}},
+                   .hidden_paths = {"/var/lib/argn", "/var/lib/argn/pods", "/tmp/x", "/nope",
+                                    "/etc/secret.key"}};
+  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(in, probe);
+  ASSERT_OK(ops);
+  const size_t hide = IndexOf(*ops, "mount tmpfs on /var/lib/argn");
+  ASSERT_LT(hide, ops->size());
+  EXPECT_EQ((*ops)[hide].flags, static_cast<uint64_t>(MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  EXPECT_THAT(From(*ops, hide + 1),
+              ::testing::ElementsAre("mask /etc/secret.key", "bind /var/lib/argn/art on /argo/art",
+                                     "bind /var/lib/argn/pods/p/vol on /cache",
+                                     // The sources stay live at their host paths: mount points made
+                                     // in the hidden tmpfs.
+                                     "create directory /var/lib/argn/art",
+                                     "bind /var/lib/argn/art on /var/lib/argn/art",
+                                     "create directory /var/lib/argn/pods",
+                                     "create directory /var/lib/argn/pods/p",
+                                     "create directory /var/lib/argn/pods/p/vol",
+                                     "bind /var/lib/argn/pods/p/vol on /var/lib/argn/pods/p/vol",
+                                     "make /var/lib/argn read-only"));
+  EXPECT_EQ(ops->back().flags, static_cast<uint64_t>(MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+                                                     MS_NODEV | MS_NOEXEC));
+  for (const MountOp& op : *ops) {
+    EXPECT_NE(op.target, "/tmp/x") << op.Describe();
+    EXPECT_NE(op.target, "/nope") << op.Describe();
+  }
+  EXPECT_THAT(PlanPodMounts({.hostname = "p", .hidden_paths = {"/"}}, probe),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_paths[0]: may not")));
+  EXPECT_THAT(PlanPodMounts({.hostname = "p", .hidden_paths = {"rel"}}, probe),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_paths[0]")));
 }
 
 }  // namespace

@@ -17,30 +17,37 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/cluster/sandbox/security.h"
 
 namespace argonaut::cluster::sandbox {
 
 struct ExitStatus {
-  int code = -1;   // exit code, or -1 when killed by a signal
-  int signal = 0;  // terminating signal, 0 when it exited
+  int code = -1;  // exit code, or -1 when killed by a signal
+  int signal = 0; // terminating signal, 0 when it exited
 
   bool exited() const { return signal == 0; }
   bool success() const { return signal == 0 && code == 0; }
   // Kubernetes convention for container exit codes: 128 + signal.
   int KubernetesExitCode() const { return signal == 0 ? code : 128 + signal; }
   std::string ToString() const;
-  bool operator==(const ExitStatus&) const = default;
+  bool operator==(const ExitStatus &) const = default;
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
-  std::vector<std::string> env;   // "KEY=VALUE"; added after the sandbox's own env
+  std::vector<std::string>
+      argv; // argv[0] without '/' is looked up in env's PATH
+  std::vector<std::string>
+      env; // "KEY=VALUE"; added after the sandbox's own env
   // Empty: "/" in a pod, the pod's work dir in plain mode. In a pod a missing
   // one is created (the pod's root is its own).
   std::string working_dir;
   // stdout and stderr both append here (so the log can be followed while the
-  // process runs); empty: /dev/null. Opened on the host, before entering the pod.
+  // process runs); empty: /dev/null. Opened on the host, before entering the
+  // pod.
   std::string log_path;
+  // Capabilities, no_new_privs and seccomp of the process in an isolated
+  // pod (the default: Docker's); plain mode runs plain processes.
+  ContainerSecurity security;
 };
 
 namespace internal {
@@ -48,11 +55,11 @@ namespace internal {
 // Shared between a Process and the Sandbox that started it, so the sandbox can
 // kill and reap processes whose Process object the caller still holds.
 class ProcessState {
- public:
+public:
   ProcessState(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
   ~ProcessState();
-  ProcessState(const ProcessState&) = delete;
-  ProcessState& operator=(const ProcessState&) = delete;
+  ProcessState(const ProcessState &) = delete;
+  ProcessState &operator=(const ProcessState &) = delete;
 
   pid_t pid() const { return pid_; }
   int pidfd() const { return pidfd_; }
@@ -65,39 +72,46 @@ class ProcessState {
   // True once the leader has exited (reaped or not), without reaping.
   bool Exited();
 
- private:
+private:
   const pid_t pid_;
   const int pidfd_;
   absl::Mutex mu_;
   std::optional<ExitStatus> status_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace internal
+} // namespace internal
 
 class Process {
- public:
-  explicit Process(std::shared_ptr<internal::ProcessState> state) : state_(std::move(state)) {}
+public:
+  explicit Process(std::shared_ptr<internal::ProcessState> state)
+      : state_(std::move(state)) {}
   // Kills the group (SIGKILL) and reaps, if still running.
   ~Process();
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
+  Process(const Process &) = delete;
+  Process &operator=(const Process &) = delete;
 
-  pid_t pid() const { return state_->pid(); }    // in the host PID namespace
-  int pidfd() const { return state_->pidfd(); }  // readable once the process exited
+  pid_t pid() const { return state_->pid(); } // in the host PID namespace
+  int pidfd() const {
+    return state_->pidfd();
+  } // readable once the process exited
   // nullopt while running.
-  absl::StatusOr<std::optional<ExitStatus>> TryWait() { return state_->TryWait(); }
+  absl::StatusOr<std::optional<ExitStatus>> TryWait() {
+    return state_->TryWait();
+  }
   // DeadlineExceeded if still running after `timeout`.
-  absl::StatusOr<ExitStatus> Wait(absl::Duration timeout) { return state_->Wait(timeout); }
+  absl::StatusOr<ExitStatus> Wait(absl::Duration timeout) {
+    return state_->Wait(timeout);
+  }
   absl::Status Signal(int sig) { return state_->SignalGroup(sig); }
   // SIGTERM to the group, SIGKILL to the group after `grace`, then reap.
   absl::StatusOr<ExitStatus> Kill(absl::Duration grace);
 
- private:
+private:
   std::shared_ptr<internal::ProcessState> state_;
 };
 
 // Kill semantics on a set of processes at once: one grace period for all.
-void KillAll(const std::vector<std::shared_ptr<internal::ProcessState>>& procs,
+void KillAll(const std::vector<std::shared_ptr<internal::ProcessState>> &procs,
              absl::Duration grace);
 
-}  // namespace argonaut::cluster::sandbox
+} // namespace argonaut::cluster::sandbox

@@ -54,6 +54,10 @@ struct SandboxOptions {
   bool keep_pod_dir = false;
   std::vector<VolumeMount> volumes;
   std::vector<std::string> env;  // "KEY=VALUE" given to every process
+  // Host paths the pod must not see (see PodMountInput::hidden_paths): the
+  // runtime's data directory, so a pod reads neither the stores nor other
+  // pods' directories. Volumes below them still work.
+  std::vector<std::string> hidden_paths;
 };
 
 class Sandbox {

@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -519,6 +521,108 @@ TEST(IsolatedSandboxTest, TwoPodsListenOnSamePortEachAtItsIp) {
   EXPECT_EQ((*net)->attached(), 0u);
   ASSERT_OK((*net)->Destroy());
   EXPECT_FALSE(LinkExists(bridge));
+}
+
+// runc's defaults: masked and read-only /proc and /sys paths, nodev and
+// nosuid mounts, Docker's capabilities, no_new_privs and seccomp.
+TEST(IsolatedSandboxTest, HardenedLikeRunc) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-h", .pod_dir = dir + "/pod"});
+  ASSERT_OK(sb);
+  const std::string before = ReadFile("/proc/sys/kernel/core_pattern");
+  std::string out = RunSh(**sb, dir,
+                          "(echo '|/tmp/x' > /proc/sys/kernel/core_pattern) 2>/dev/null "
+                          "|| echo core_pattern-refused; "
+                          "(echo b > /proc/sysrq-trigger) 2>/dev/null || echo sysrq-refused; "
+                          "echo kcore=$(cat /proc/kcore 2>/dev/null | head -c 16 | wc -c); "
+                          "echo keys=$(cat /proc/keys | wc -c); "
+                          "echo firmware=$(ls /sys/firmware | wc -l); "
+                          "mknod /tmp/sda b 8 0 2>/dev/null; "
+                          "(head -c 1 /tmp/sda) 2>/dev/null || echo blockdev-refused; "
+                          "grep -E '^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs|Seccomp):' "
+                          "/proc/self/status | tr -s '\\t' ' '; "
+                          "unshare -m true 2>/dev/null || echo unshare-refused; "
+                          "mount -t tmpfs none /mnt 2>/dev/null || echo mount-refused");
+  EXPECT_EQ(out,
+            "core_pattern-refused\nsysrq-refused\nkcore=0\nkeys=0\nfirmware=0\n"
+            "blockdev-refused\n"
+            "CapInh: 00000000a80425fb\nCapPrm: 00000000a80425fb\nCapEff: 00000000a80425fb\n"
+            "CapBnd: 00000000a80425fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+            "unshare-refused\nmount-refused\n");
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern"), before);
+  // Every mount of the pod but /dev, /dev/pts (device nodes) and the masking
+  // /dev/null binds is nodev; every one is nosuid.
+  out =
+      RunSh(**sb, dir,
+            "awk '$5 !~ /^\\/(dev|dev\\/pts|proc\\/(kcore|keys|timer_list|interrupts|latency_stats|"
+            "timer_stats|sched_debug|sysrq-trigger))$/ && $6 !~ /nodev/ {print \"dev:\" $5} "
+            "$6 !~ /nosuid/ {print \"suid:\" $5}' /proc/self/mountinfo");
+  EXPECT_EQ(out, "");
+
+  // Kubernetes' securityContext: added and dropped capabilities, Unconfined,
+  // allowPrivilegeEscalation, privileged.
+  const std::string status =
+      "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '";
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"sh", "-c", status},
+                    .log_path = dir + "/custom.log",
+                    .security = {.add_capabilities = {"NET_ADMIN"},
+                                 .drop_capabilities = {"ALL"},
+                                 .allow_privilege_escalation = true,
+                                 .seccomp_unconfined = true}});
+  ASSERT_OK(p);
+  ASSERT_OK((*p)->Wait(absl::Seconds(10)));
+  EXPECT_EQ(ReadFile(dir + "/custom.log"), "CapEff: 0000000000001000\nNoNewPrivs: 0\nSeccomp: 0\n");
+  p = (*sb)->Spawn({.argv = {"sh", "-c", status + "; mount -t tmpfs none /mnt && echo mounted"},
+                    .log_path = dir + "/privileged.log",
+                    .security = {.privileged = true}});
+  ASSERT_OK(p);
+  ASSERT_OK((*p)->Wait(absl::Seconds(10)));
+  // Privileged: what the runtime itself has.
+  std::string own_caps;
+  for (absl::string_view line : absl::StrSplit(ReadFile("/proc/self/status"), '\n')) {
+    if (absl::StartsWith(line, "CapEff:")) own_caps = std::string(line.substr(7));
+  }
+  absl::StripAsciiWhitespace(&own_caps);
+  EXPECT_EQ(ReadFile(dir + "/privileged.log"),
+            absl::StrCat("CapEff: ", own_caps, "\nNoNewPrivs: 0\nSeccomp: 0\nmounted\n"));
+  EXPECT_THAT((*sb)->Spawn({.argv = {"true"}, .security = {.add_capabilities = {"FLY"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown capability")));
+}
+
+// The runtime's data directory (stores, other pods) is an empty read-only
+// directory in a pod; volumes whose sources lie below it still work, at
+// their mount paths and at their own host paths.
+TEST(IsolatedSandboxTest, HiddenPathsInvisibleVolumesBelowThemWork) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string data = dir + "/data";
+  std::filesystem::create_directories(data + "/cluster");
+  std::filesystem::create_directories(data + "/pods/other");
+  std::filesystem::create_directories(data + "/artifacts");
+  std::ofstream(data + "/cluster/CURRENT") << "MANIFEST-000001\n";
+  std::ofstream(data + "/pods/other/secret") << "other pod\n";
+  std::ofstream(data + "/artifacts/in") << "artifact\n";
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-hidden",
+                       .pod_dir = data + "/pods/me",
+                       .volumes = {{data + "/artifacts", "/argo/art", false}},
+                       .hidden_paths = {data}});
+  ASSERT_OK(sb);
+  std::string out =
+      RunSh(**sb, dir,
+            absl::StrCat("cat ", data, "/cluster/CURRENT 2>/dev/null || echo store-hidden; ",
+                         "cat ", data, "/pods/other/secret 2>/dev/null || echo other-pod-hidden; ",
+                         "ls ", data, "; ",  // only the volume's own host path
+                         "cat /argo/art/in; echo from-pod > /argo/art/out; ",
+                         "echo via-host-path > ", data, "/artifacts/out2; ", "(touch ", data,
+                         "/x) 2>/dev/null || echo hidden-read-only"));
+  EXPECT_EQ(out, "store-hidden\nother-pod-hidden\nartifacts\nartifact\nhidden-read-only\n");
+  EXPECT_EQ(ReadFile(data + "/artifacts/out"), "from-pod\n");
+  EXPECT_EQ(ReadFile(data + "/artifacts/out2"), "via-host-path\n");
+  EXPECT_FALSE(std::filesystem::exists(data + "/x"));
 }
 
 TEST(IsolatedSandboxTest, DestroyKillsEverythingInThePod) {

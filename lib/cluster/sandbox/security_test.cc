@@ -1,0 +1,103 @@
+#include "lib/cluster/sandbox/security.h"
+
+#include <linux/capability.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/base/status_matchers.h"
+#include "lib/cluster/sandbox/security_context.h"
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+using ::argonaut::testing::StatusIs;
+using ::testing::HasSubstr;
+
+MATCHER_P(IsOkAndHolds, value, "is OK and holds " + ::testing::PrintToString(value)) {
+  return arg.ok() && *arg == static_cast<std::decay_t<decltype(*arg)>>(value);
+}
+
+uint64_t Bit(int c) { return uint64_t{1} << c; }
+
+TEST(SecurityTest, DockerDefaultSet) {
+  // The mask /proc/self/status shows as CapEff in a Docker container.
+  EXPECT_EQ(DockerDefaultCapabilities(), 0xa80425fbu);
+  EXPECT_THAT(ContainerCapabilities({}), IsOkAndHolds(0xa80425fbu));
+}
+
+TEST(SecurityTest, NamesWithOrWithoutPrefixAnyCase) {
+  EXPECT_THAT(CapabilityFromName("NET_ADMIN"), IsOkAndHolds(CAP_NET_ADMIN));
+  EXPECT_THAT(CapabilityFromName("cap_sys_admin"), IsOkAndHolds(CAP_SYS_ADMIN));
+  EXPECT_THAT(CapabilityFromName("CHECKPOINT_RESTORE"), IsOkAndHolds(CAP_CHECKPOINT_RESTORE));
+  EXPECT_THAT(CapabilityFromName("FLY"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(SecurityTest, DropThenAdd) {
+  ContainerSecurity s{.add_capabilities = {"NET_ADMIN"}, .drop_capabilities = {"ALL"}};
+  EXPECT_THAT(ContainerCapabilities(s), IsOkAndHolds(Bit(CAP_NET_ADMIN)));
+  s = {.add_capabilities = {"SYS_PTRACE"}, .drop_capabilities = {"CAP_NET_RAW", "mknod"}};
+  EXPECT_THAT(ContainerCapabilities(s),
+              IsOkAndHolds((DockerDefaultCapabilities() | Bit(CAP_SYS_PTRACE)) &
+                           ~(Bit(CAP_NET_RAW) | Bit(CAP_MKNOD))));
+  s = {.privileged = true};
+  EXPECT_THAT(ContainerCapabilities(s), IsOkAndHolds((uint64_t{1} << 41) - 1));
+  s = {.add_capabilities = {"NET_ADMIN", "BOGUS"}};
+  EXPECT_THAT(ContainerCapabilities(s, "c"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("c.capabilities.add[1]: unknown capability \"BOGUS\"")));
+}
+
+TEST(SecurityTest, DefaultSeccompProgramBuilds) {
+  absl::StatusOr<const sock_fprog*> prog = DefaultSeccompProgram();
+  ASSERT_OK(prog);
+  EXPECT_GT((*prog)->len, 20);
+  EXPECT_EQ(*DefaultSeccompProgram(), *prog);  // built once
+}
+
+TEST(SecurityContextTest, FromManifest) {
+  const nlohmann::json pod_spec = {
+      {"securityContext", {{"seccompProfile", {{"type", "Unconfined"}}}}}};
+  const nlohmann::json c = {{"name", "main"},
+                            {"securityContext",
+                             {{"allowPrivilegeEscalation", true},
+                              {"capabilities", {{"add", {"NET_ADMIN"}}, {"drop", {"ALL"}}}}}}};
+  absl::StatusOr<ContainerSecurity> s = SecurityFromManifest(pod_spec, c, "spec.containers[0]");
+  ASSERT_OK(s);
+  EXPECT_FALSE(s->privileged);
+  EXPECT_EQ(s->allow_privilege_escalation, true);
+  EXPECT_TRUE(s->seccomp_unconfined);  // from the pod
+  EXPECT_EQ(s->add_capabilities, std::vector<std::string>{"NET_ADMIN"});
+
+  // The container's profile wins over the pod's.
+  nlohmann::json c2 = {{"securityContext", {{"seccompProfile", {{"type", "RuntimeDefault"}}}}}};
+  s = SecurityFromManifest(pod_spec, c2, "spec.containers[0]");
+  ASSERT_OK(s);
+  EXPECT_FALSE(s->seccomp_unconfined);
+  EXPECT_FALSE(s->allow_privilege_escalation.has_value());
+
+  s = SecurityFromManifest({}, {{"securityContext", {{"privileged", true}}}}, "x");
+  ASSERT_OK(s);
+  EXPECT_TRUE(s->privileged);
+}
+
+TEST(SecurityContextTest, ErrorsNameTheField) {
+  EXPECT_THAT(SecurityFromManifest(
+                  {}, {{"securityContext", {{"capabilities", {{"add", {"NET_ADMIN", "NOPE"}}}}}}},
+                  "spec.containers[1]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.containers[1].securityContext.capabilities.add[1]: "
+                                 "unknown capability \"NOPE\"")));
+  EXPECT_THAT(
+      SecurityFromManifest({}, {{"securityContext", {{"privileged", "yes"}}}},
+                           "spec.containers[0]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.containers[0].securityContext.privileged: must be a boolean")));
+  EXPECT_THAT(
+      SecurityFromManifest({}, {{"securityContext", {{"seccompProfile", {{"type", "Localhost"}}}}}},
+                           "spec.containers[0]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("seccompProfile.type: Localhost profiles are not supported")));
+}
+
+}  // namespace
+}  // namespace argonaut::cluster::sandbox
