@@ -75,8 +75,8 @@ struct ChildArgs {
   int num_candidates;
   char *const *argv;
   char *const *envp;
-  const char *cwd;   // nullptr: stay
-  char *cwd_scratch; // a writable copy of cwd when a missing one may be created
+  const char *cwd;    // nullptr: stay
+  char *cwd_scratch;  // a writable copy of cwd when a missing one may be created
   int stdin_fd;
   int output_fd;
   int ns_fds[4];
@@ -88,7 +88,7 @@ struct ChildArgs {
   __user_cap_data_struct cap_data[2];
   bool no_new_privs;
   const sock_fprog *seccomp;
-  pid_t expected_ppid; // what getppid() shows while the launcher lives
+  pid_t expected_ppid;  // what getppid() shows while the launcher lives
   sigset_t empty_mask;
   // Written by the child; the parent reads them after the vfork wait.
   int stage;
@@ -100,13 +100,11 @@ struct ChildArgs {
 // whole path is a directory afterwards.
 bool MakeDirs(char *path) {
   for (char *p = path + 1; *p != '\0'; ++p) {
-    if (*p != '/')
-      continue;
+    if (*p != '/') continue;
     *p = '\0';
     const bool ok = mkdir(path, 0755) == 0 || errno == EEXIST;
     *p = '/';
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
   return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
@@ -117,25 +115,19 @@ bool MakeDirs(char *path) {
 int RestrictSelf(const ChildArgs *a) {
   if (a->restrict_caps) {
     for (int cap = 0; cap <= a->last_cap; ++cap) {
-      if ((a->cap_data[cap / 32].permitted >> (cap % 32)) & 1u)
-        continue;
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-        return -1;
+      if ((a->cap_data[cap / 32].permitted >> (cap % 32)) & 1u) continue;
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -1;
     }
   }
-  if (a->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return -1;
-  if (a->seccomp != nullptr &&
-      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp) != 0) {
+  if (a->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  if (a->seccomp != nullptr && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp) != 0) {
     return -1;
   }
   if (a->restrict_caps) {
     __user_cap_header_struct header = a->cap_header;
     __user_cap_data_struct data[2] = {a->cap_data[0], a->cap_data[1]};
-    if (syscall(SYS_capset, &header, data) != 0)
-      return -1;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
-        errno != EINVAL) {
+    if (syscall(SYS_capset, &header, data) != 0) return -1;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
       return -1;
     }
   }
@@ -150,12 +142,10 @@ int ChildMain(void *p) {
   memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < _NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP)
-      sigaction(sig, &dfl, nullptr);
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != a->expected_ppid)
-    _exit(127); // launcher already gone
+  if (getppid() != a->expected_ppid) _exit(127);  // launcher already gone
   setpgid(0, 0);
   for (int i = 0; i < a->num_ns; ++i) {
     if (setns(a->ns_fds[i], a->ns_types[i]) != 0) {
@@ -164,8 +154,7 @@ int ChildMain(void *p) {
       _exit(127);
     }
   }
-  if (dup2(a->stdin_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 ||
-      dup2(a->output_fd, 2) < 0) {
+  if (dup2(a->stdin_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 || dup2(a->output_fd, 2) < 0) {
     a->error = errno;
     a->stage = kStageStdio;
     _exit(127);
@@ -173,8 +162,8 @@ int ChildMain(void *p) {
   // Descriptors the runtime opened without O_CLOEXEC must not leak into pods.
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   if (a->cwd != nullptr && chdir(a->cwd) != 0 &&
-      !(errno == ENOENT && a->cwd_scratch != nullptr &&
-        MakeDirs(a->cwd_scratch) && chdir(a->cwd) == 0)) {
+      !(errno == ENOENT && a->cwd_scratch != nullptr && MakeDirs(a->cwd_scratch) &&
+        chdir(a->cwd) == 0)) {
     a->error = errno;
     a->stage = kStageChdir;
     _exit(127);
@@ -207,10 +196,8 @@ void WriteAll(int fd, const void *data, size_t len) {
   const char *p = static_cast<const char *>(data);
   while (len > 0) {
     ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      _exit(1); // runtime gone: nothing to report to
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(1);  // runtime gone: nothing to report to
     p += n;
     len -= static_cast<size_t>(n);
   }
@@ -218,8 +205,7 @@ void WriteAll(int fd, const void *data, size_t len) {
 
 int BringLoopbackUp() {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return errno;
+  if (s < 0) return errno;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
   memcpy(ifr.ifr_name, "lo", 3);
@@ -228,8 +214,7 @@ int BringLoopbackUp() {
     err = errno;
   } else {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
-      err = errno;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
   }
   close(s);
   return err;
@@ -238,12 +223,9 @@ int BringLoopbackUp() {
 int PivotRoot(const char *new_root) {
   // pivot_root(".", ".") stacks the old root on the new one; detaching it
   // leaves the pod nothing of the host but what was attached explicitly.
-  if (chdir(new_root) != 0)
-    return errno;
-  if (syscall(SYS_pivot_root, ".", ".") != 0)
-    return errno;
-  if (umount2(".", MNT_DETACH) != 0)
-    return errno;
+  if (chdir(new_root) != 0) return errno;
+  if (syscall(SYS_pivot_root, ".", ".") != 0) return errno;
+  if (umount2(".", MNT_DETACH) != 0) return errno;
   return chdir("/") == 0 ? 0 : errno;
 }
 
@@ -253,97 +235,82 @@ struct Slots {
 };
 
 // Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
-int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
-            const char *source, const char *target, const char *fstype,
-            const char *data) {
+int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const char *source,
+            const char *target, const char *fstype, const char *data) {
   const bool has_slot = slot >= 0 && slot < kMaxMountSlots;
   switch (kind) {
-  case MountOpKind::kSetHostname:
-    return sethostname(source, strlen(source)) == 0 ? 0 : errno;
-  case MountOpKind::kLoopbackUp:
-    return BringLoopbackUp();
-  case MountOpKind::kMkdir:
-    if (mkdir(target, flags != 0 ? static_cast<mode_t>(flags) : 0755) == 0 ||
-        errno == EEXIST) {
+    case MountOpKind::kSetHostname:
+      return sethostname(source, strlen(source)) == 0 ? 0 : errno;
+    case MountOpKind::kLoopbackUp:
+      return BringLoopbackUp();
+    case MountOpKind::kMkdir:
+      if (mkdir(target, flags != 0 ? static_cast<mode_t>(flags) : 0755) == 0 || errno == EEXIST) {
+        return 0;
+      }
+      return errno;
+    case MountOpKind::kMkfile: {
+      int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) return errno;
+      close(fd);
       return 0;
     }
-    return errno;
-  case MountOpKind::kMkfile: {
-    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-      return errno;
-    close(fd);
-    return 0;
-  }
-  case MountOpKind::kMount:
-    return mount(*source ? source : nullptr, target, *fstype ? fstype : nullptr,
-                 flags, *data ? data : nullptr) == 0
-               ? 0
-               : errno;
-  case MountOpKind::kCloneTree: {
-    if (!has_slot)
-      return EINVAL;
-    const int fd = open_tree(AT_FDCWD, source,
-                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                                 static_cast<unsigned>(flags & AT_RECURSIVE));
-    if (fd < 0)
-      return errno;
-    slots->fd[slot] = fd;
-    return 0;
-  }
-  case MountOpKind::kTreeSetAttr: {
-    if (!has_slot || slots->fd[slot] < 0)
-      return EBADF;
-    struct mount_attr attr;
-    memset(&attr, 0, sizeof(attr));
-    attr.attr_set = flags;
-    return mount_setattr(slots->fd[slot], "", AT_EMPTY_PATH | AT_RECURSIVE,
-                         &attr, sizeof(attr)) == 0
-               ? 0
-               : errno;
-  }
-  case MountOpKind::kAttachTree: {
-    if (!has_slot || slots->fd[slot] < 0)
-      return EBADF;
-    const int rc = move_mount(slots->fd[slot], "", AT_FDCWD, target,
-                              MOVE_MOUNT_F_EMPTY_PATH);
-    const int err = errno;
-    close(slots->fd[slot]);
-    slots->fd[slot] = -1;
-    return rc == 0 ? 0 : err;
-  }
-  case MountOpKind::kMknod:
-    return mknod(target, S_IFCHR | 0666, static_cast<dev_t>(flags)) == 0
-               ? 0
-               : errno;
-  case MountOpKind::kSymlink:
-    return symlink(source, target) == 0 ? 0 : errno;
-  case MountOpKind::kPivotRoot:
-    return PivotRoot(target);
-  case MountOpKind::kMaskPath: {
-    struct stat st;
-    if (stat(target, &st) != 0)
-      return errno == ENOENT ? 0 : errno;
-    const int rc =
-        S_ISDIR(st.st_mode)
-            ? mount("tmpfs", target, "tmpfs",
-                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
-            : mount("/dev/null", target, nullptr, MS_BIND, nullptr);
-    return rc == 0 ? 0 : errno;
-  }
-  case MountOpKind::kReadOnlyPath: {
-    struct stat st;
-    if (stat(target, &st) != 0)
-      return errno == ENOENT ? 0 : errno;
-    if (mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) != 0)
-      return errno;
-    return mount(nullptr, target, nullptr,
-                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-                     MS_NOEXEC,
-                 nullptr) == 0
-               ? 0
-               : errno;
-  }
+    case MountOpKind::kMount:
+      return mount(*source ? source : nullptr, target, *fstype ? fstype : nullptr, flags,
+                   *data ? data : nullptr) == 0
+                 ? 0
+                 : errno;
+    case MountOpKind::kCloneTree: {
+      if (!has_slot) return EINVAL;
+      const int fd = open_tree(
+          AT_FDCWD, source,
+          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | static_cast<unsigned>(flags & AT_RECURSIVE));
+      if (fd < 0) return errno;
+      slots->fd[slot] = fd;
+      return 0;
+    }
+    case MountOpKind::kTreeSetAttr: {
+      if (!has_slot || slots->fd[slot] < 0) return EBADF;
+      struct mount_attr attr;
+      memset(&attr, 0, sizeof(attr));
+      attr.attr_set = flags;
+      return mount_setattr(slots->fd[slot], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                           sizeof(attr)) == 0
+                 ? 0
+                 : errno;
+    }
+    case MountOpKind::kAttachTree: {
+      if (!has_slot || slots->fd[slot] < 0) return EBADF;
+      const int rc = move_mount(slots->fd[slot], "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+      const int err = errno;
+      close(slots->fd[slot]);
+      slots->fd[slot] = -1;
+      return rc == 0 ? 0 : err;
+    }
+    case MountOpKind::kMknod:
+      return mknod(target, S_IFCHR | 0666, static_cast<dev_t>(flags)) == 0 ? 0 : errno;
+    case MountOpKind::kSymlink:
+      return symlink(source, target) == 0 ? 0 : errno;
+    case MountOpKind::kPivotRoot:
+      return PivotRoot(target);
+    case MountOpKind::kMaskPath: {
+      struct stat st;
+      if (stat(target, &st) != 0) return errno == ENOENT ? 0 : errno;
+      const int rc = S_ISDIR(st.st_mode)
+                         ? mount("tmpfs", target, "tmpfs",
+                                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
+                         : mount("/dev/null", target, nullptr, MS_BIND, nullptr);
+      return rc == 0 ? 0 : errno;
+    }
+    case MountOpKind::kReadOnlyPath: {
+      struct stat st;
+      if (stat(target, &st) != 0) return errno == ENOENT ? 0 : errno;
+      if (mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+      return mount(nullptr, target, nullptr,
+                   MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   nullptr) == 0
+                 ? 0
+                 : errno;
+    }
   }
   return EINVAL;
 }
@@ -351,7 +318,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
 [[noreturn]] void HolderMain(const char *buf, size_t len, int ready_fd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_NAME, "argn-pause", 0, 0, 0);
-  close(3); // the zygote's socket
+  close(3);  // the zygote's socket
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd >= 0) {
     dup2(null_fd, 0);
@@ -361,7 +328,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
   struct sigaction dfl;
   memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
-  sigaction(SIGCHLD, &dfl, nullptr); // the zygote ignores it; PID 1 must reap
+  sigaction(SIGCHLD, &dfl, nullptr);  // the zygote ignores it; PID 1 must reap
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, nullptr);
@@ -369,8 +336,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
   // Modes in the steps are meant literally (/dev/null 0666, /dev/shm 1777).
   umask(0);
   Slots slots;
-  for (int &fd : slots.fd)
-    fd = -1;
+  for (int &fd : slots.fd) fd = -1;
 
   int32_t report[2] = {-1, 0};
   size_t pos = 0;
@@ -384,15 +350,11 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
     const bool optional = buf[pos + 1] != 0;
     uint64_t flags = 0;
     for (int b = 0; b < 8; ++b) {
-      flags |=
-          static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 2 + b]))
-          << (8 * b);
+      flags |= static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 2 + b])) << (8 * b);
     }
     uint32_t slot_bits = 0;
     for (int b = 0; b < 4; ++b) {
-      slot_bits |=
-          static_cast<uint32_t>(static_cast<unsigned char>(buf[pos + 10 + b]))
-          << (8 * b);
+      slot_bits |= static_cast<uint32_t>(static_cast<unsigned char>(buf[pos + 10 + b])) << (8 * b);
     }
     const auto slot = static_cast<int32_t>(slot_bits);
     pos += kStepHeaderBytes;
@@ -407,9 +369,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
       s[k] = buf + pos;
       pos = static_cast<size_t>(static_cast<const char *>(end) - buf) + 1;
     }
-    const int err =
-        ok ? RunStep(kind, flags, slot, &slots, s[0], s[1], s[2], s[3])
-           : EINVAL;
+    const int err = ok ? RunStep(kind, flags, slot, &slots, s[0], s[1], s[2], s[3]) : EINVAL;
     if (err != 0 && optional && ok) {
       // Later optional steps on this slot see no tree and are skipped too.
       if (slot >= 0 && slot < kMaxMountSlots && slots.fd[slot] >= 0) {
@@ -425,8 +385,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
     }
   }
   WriteAll(ready_fd, report, sizeof(report));
-  if (report[0] >= 0)
-    _exit(1);
+  if (report[0] >= 0) _exit(1);
   close(ready_fd);
   // PID 1 of the pod: adopt and reap orphans until killed.
   for (;;) {
@@ -442,8 +401,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
 // Reply: int32 holder pid or -errno, plus the holder's pidfd.
 [[noreturn]] void ZygoteMain(int sock, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent)
-    _exit(0);
+  if (getppid() != parent) _exit(0);
   prctl(PR_SET_NAME, "argn-zygote", 0, 0, 0);
   if (sock != 3) {
     dup2(sock, 3);
@@ -461,18 +419,16 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
   for (int sig = 1; sig < _NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP)
-      sigaction(sig, &sa, nullptr);
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &sa, nullptr);
   }
-  sa.sa_handler = SIG_IGN; // holders are reaped by the kernel
+  sa.sa_handler = SIG_IGN;  // holders are reaped by the kernel
   sigaction(SIGCHLD, &sa, nullptr);
   sigaction(SIGPIPE, &sa, nullptr);
   // Ctrl-C at a terminal or `pkill argonaut` reaches the zygote too (same
   // process group and command line); its death would kill every pod at
   // once, before the runtime's graceful stop. It ends with the runtime
   // instead (PR_SET_PDEATHSIG, or its socket closing).
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
-    sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -487,26 +443,21 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
     ssize_t n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      _exit(0); // runtime closed its end
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);  // runtime closed its end
     int ready_fd = -1;
     cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (c != nullptr && c->cmsg_level == SOL_SOCKET &&
-        c->cmsg_type == SCM_RIGHTS) {
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       memcpy(&ready_fd, CMSG_DATA(c), sizeof(int));
     }
     int32_t reply = -EINVAL;
     int pidfd = -1;
     if (ready_fd >= 0 && !(msg.msg_flags & MSG_TRUNC)) {
-      long pid =
-          syscall(SYS_clone,
-                  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
-                      CLONE_NEWNET | CLONE_PIDFD | SIGCHLD,
-                  nullptr, &pidfd, nullptr, nullptr);
-      if (pid == 0)
-        HolderMain(buf, static_cast<size_t>(n), ready_fd);
+      long pid = syscall(SYS_clone,
+                         CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
+                             CLONE_PIDFD | SIGCHLD,
+                         nullptr, &pidfd, nullptr, nullptr);
+      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd);
       reply = pid > 0 ? static_cast<int32_t>(pid) : -errno;
     }
     alignas(cmsghdr) char out_control[CMSG_SPACE(sizeof(int))];
@@ -528,19 +479,16 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots,
     do {
       sent = sendmsg(3, &out, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
-    if (ready_fd >= 0)
-      close(ready_fd);
-    if (pidfd >= 0)
-      close(pidfd);
-    if (sent < 0)
-      _exit(0);
+    if (ready_fd >= 0) close(ready_fd);
+    if (pidfd >= 0) close(pidfd);
+    if (sent < 0) _exit(0);
   }
 }
 
 // ---------------------------------------------------------------------------
 
 class Launcher {
-public:
+ public:
   Launcher() {
     self_pidns_fd_ = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     const unsigned hw = std::thread::hardware_concurrency();
@@ -571,15 +519,13 @@ public:
   int zygote_sock ABSL_GUARDED_BY(zygote_mu) = -1;
   int zygote_pidfd ABSL_GUARDED_BY(zygote_mu) = -1;
 
-private:
+ private:
   struct Task {
     const std::function<void()> *fn;
     bool done;
   };
 
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !queue_.empty();
-  }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty(); }
 
   void Loop() {
     // Signals are handled by the runtime's own threads, never here: a
@@ -615,12 +561,10 @@ void ResetLauncherAfterFork() {
 }
 
 Launcher &GetLauncher() {
-  static const int registered =
-      pthread_atfork(nullptr, nullptr, &ResetLauncherAfterFork);
+  static const int registered = pthread_atfork(nullptr, nullptr, &ResetLauncherAfterFork);
   (void)registered;
   Launcher *l = g_launcher.load();
-  if (l != nullptr)
-    return *l;
+  if (l != nullptr) return *l;
   std::lock_guard<std::mutex> lock(*g_launcher_mu);
   l = g_launcher.load();
   if (l == nullptr) {
@@ -639,11 +583,9 @@ int LastCapability() {
     int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
     char buf[16] = {};
     const ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
     int v = 0;
-    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i)
-      v = v * 10 + (buf[i] - '0');
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) v = v * 10 + (buf[i] - '0');
     return n > 0 && v > 0 && v < 64 ? v : 63;
   }();
   return last;
@@ -652,16 +594,13 @@ int LastCapability() {
 std::vector<char *> CStrings(const std::vector<std::string> &v) {
   std::vector<char *> out;
   out.reserve(v.size() + 1);
-  for (const std::string &s : v)
-    out.push_back(const_cast<char *>(s.c_str()));
+  for (const std::string &s : v) out.push_back(const_cast<char *>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
 
-absl::Status EnsureZygote(Launcher &l)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
-  if (l.zygote_sock >= 0)
-    return absl::OkStatus();
+absl::Status EnsureZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+  if (l.zygote_sock >= 0) return absl::OkStatus();
   absl::Status status = absl::OkStatus();
   l.Run([&] {
     int sv[2];
@@ -671,8 +610,7 @@ absl::Status EnsureZygote(Launcher &l)
     }
     const pid_t parent = getpid();
     const pid_t pid = fork();
-    if (pid == 0)
-      ZygoteMain(sv[1], parent);
+    if (pid == 0) ZygoteMain(sv[1], parent);
     close(sv[1]);
     if (pid < 0) {
       status = ErrnoStatus(errno, "fork zygote");
@@ -688,22 +626,19 @@ absl::Status EnsureZygote(Launcher &l)
 }
 
 void DropZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
-  if (l.zygote_sock >= 0)
-    close(l.zygote_sock);
+  if (l.zygote_sock >= 0) close(l.zygote_sock);
   l.zygote_sock = -1;
   if (l.zygote_pidfd >= 0) {
     syscall(SYS_pidfd_send_signal, l.zygote_pidfd, SIGKILL, nullptr, 0);
     siginfo_t info;
-    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l.zygote_pidfd),
-           &info, WEXITED);
+    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(l.zygote_pidfd), &info, WEXITED);
     close(l.zygote_pidfd);
   }
   l.zygote_pidfd = -1;
 }
 
 // One request/reply with the zygote. Returns the holder pid and its pidfd.
-absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w,
-                       pid_t *pid, int *pidfd)
+absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w, pid_t *pid, int *pidfd)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   memset(control, 0, sizeof(control));
@@ -722,8 +657,7 @@ absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w,
   do {
     n = sendmsg(l.zygote_sock, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return ErrnoStatus(errno, "send to zygote");
+  if (n < 0) return ErrnoStatus(errno, "send to zygote");
 
   int32_t reply = 0;
   alignas(cmsghdr) char in_control[CMSG_SPACE(sizeof(int))];
@@ -736,12 +670,9 @@ absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w,
   do {
     n = recvmsg(l.zygote_sock, &in, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return ErrnoStatus(errno, "receive from zygote");
-  if (n != sizeof(reply))
-    return absl::UnavailableError("zygote exited");
-  if (reply <= 0)
-    return ErrnoStatus(-reply, "clone pod holder with new namespaces");
+  if (n < 0) return ErrnoStatus(errno, "receive from zygote");
+  if (n != sizeof(reply)) return absl::UnavailableError("zygote exited");
+  if (reply <= 0) return ErrnoStatus(-reply, "clone pod holder with new namespaces");
   cmsghdr *rc = CMSG_FIRSTHDR(&in);
   if (rc == nullptr || rc->cmsg_type != SCM_RIGHTS) {
     return absl::InternalError("zygote reply without pidfd");
@@ -751,7 +682,7 @@ absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w,
   return absl::OkStatus();
 }
 
-} // namespace
+}  // namespace
 
 int LauncherThreads() { return GetLauncher().threads(); }
 
@@ -760,8 +691,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
     return absl::InvalidArgumentError("argv: must not be empty");
   }
   if (spec.stdin_fd < 0 || spec.output_fd < 0) {
-    return absl::InvalidArgumentError(
-        "stdin and output descriptors are required");
+    return absl::InvalidArgumentError("stdin and output descriptors are required");
   }
   Launcher &launcher = GetLauncher();
   std::vector<char *> argv = CStrings(spec.argv);
@@ -774,8 +704,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
   args.envp = envp.data();
   args.cwd = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
   std::string cwd_scratch = spec.working_dir;
-  if (spec.create_working_dir && args.cwd != nullptr &&
-      spec.working_dir[0] == '/') {
+  if (spec.create_working_dir && args.cwd != nullptr && spec.working_dir[0] == '/') {
     args.cwd_scratch = cwd_scratch.data();
   }
   args.stdin_fd = spec.stdin_fd;
@@ -787,8 +716,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
     args.cap_header = {_LINUX_CAPABILITY_VERSION_3, 0};
     for (int i = 0; i < 2; ++i) {
       const auto word = static_cast<uint32_t>(spec.capabilities >> (32 * i));
-      args.cap_data[i] = {
-          .effective = word, .permitted = word, .inheritable = word};
+      args.cap_data[i] = {.effective = word, .permitted = word, .inheritable = word};
     }
   }
   args.no_new_privs = spec.no_new_privs;
@@ -800,8 +728,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
                                     {spec.ipcns_fd, CLONE_NEWIPC},
                                     {spec.mntns_fd, CLONE_NEWNS}};
   for (const auto &[fd, type] : ns) {
-    if (fd < 0)
-      continue;
+    if (fd < 0) continue;
     args.ns_fds[args.num_ns] = fd;
     args.ns_types[args.num_ns] = type;
     ++args.num_ns;
@@ -830,60 +757,49 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
     pid = clone(&ChildMain, t_child_stack + kChildStackBytes,
                 CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args, &pidfd);
     clone_errno = errno;
-    if (spec.pidns_fd >= 0 &&
-        setns(launcher.self_pidns_fd(), CLONE_NEWPID) != 0) {
+    if (spec.pidns_fd >= 0 && setns(launcher.self_pidns_fd(), CLONE_NEWPID) != 0) {
       // Later children of this thread would land in the wrong pod.
       abort();
     }
   });
   RETURN_IF_ERROR(setup);
-  if (pid < 0)
-    return ErrnoStatus(clone_errno, "clone");
-  if (args.stage == kStageOk)
-    return ChildHandle{pid, pidfd};
+  if (pid < 0) return ErrnoStatus(clone_errno, "clone");
+  if (args.stage == kStageOk) return ChildHandle{pid, pidfd};
 
   siginfo_t info;
-  waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
-         WEXITED);
+  waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
   close(pidfd);
   switch (args.stage) {
-  case kStageSetns:
-    return ErrnoStatus(args.error, "join pod namespaces");
-  case kStageStdio:
-    return ErrnoStatus(args.error, "redirect stdio");
-  case kStageChdir:
-    return ErrnoStatus(args.error, absl::StrCat("working directory \"",
-                                                spec.working_dir, "\""));
-  case kStageSecurity:
-    return ErrnoStatus(args.error,
-                       "restrict capabilities, no_new_privs or seccomp");
-  default:
-    break;
+    case kStageSetns:
+      return ErrnoStatus(args.error, "join pod namespaces");
+    case kStageStdio:
+      return ErrnoStatus(args.error, "redirect stdio");
+    case kStageChdir:
+      return ErrnoStatus(args.error, absl::StrCat("working directory \"", spec.working_dir, "\""));
+    case kStageSecurity:
+      return ErrnoStatus(args.error, "restrict capabilities, no_new_privs or seccomp");
+    default:
+      break;
   }
   if (args.failed_candidate >= 0) {
-    return ErrnoStatus(
-        args.error,
-        absl::StrCat("exec \"", spec.candidates[args.failed_candidate], "\""));
+    return ErrnoStatus(args.error,
+                       absl::StrCat("exec \"", spec.candidates[args.failed_candidate], "\""));
   }
   if (spec.candidates.size() == 1) {
-    return ErrnoStatus(args.error,
-                       absl::StrCat("exec \"", spec.candidates[0], "\""));
+    return ErrnoStatus(args.error, absl::StrCat("exec \"", spec.candidates[0], "\""));
   }
-  return ErrnoStatus(args.error,
-                     absl::StrCat("exec \"", spec.argv[0], "\" (searched ",
-                                  absl::StrJoin(spec.candidates, ", "), ")"));
+  return ErrnoStatus(args.error, absl::StrCat("exec \"", spec.argv[0], "\" (searched ",
+                                              absl::StrJoin(spec.candidates, ", "), ")"));
 }
 
 absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
   if (encoded_steps.size() > kMaxRequestBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("pod setup of ", encoded_steps.size(), " bytes exceeds ",
-                     kMaxRequestBytes));
+        absl::StrCat("pod setup of ", encoded_steps.size(), " bytes exceeds ", kMaxRequestBytes));
   }
   Launcher &launcher = GetLauncher();
   int ready[2];
-  if (pipe2(ready, O_CLOEXEC) != 0)
-    return ErrnoStatus(errno, "pipe");
+  if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   HolderResult result;
   absl::Status asked = absl::OkStatus();
   {
@@ -892,12 +808,9 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
     // replaced once.
     for (int attempt = 0; attempt < 2; ++attempt) {
       asked = EnsureZygote(launcher);
-      if (!asked.ok())
-        break;
-      asked = AskZygote(launcher, encoded_steps, ready[1], &result.pid,
-                        &result.pidfd);
-      if (asked.ok())
-        break;
+      if (!asked.ok()) break;
+      asked = AskZygote(launcher, encoded_steps, ready[1], &result.pid, &result.pidfd);
+      if (asked.ok()) break;
       DropZygote(launcher);
     }
   }
@@ -908,8 +821,7 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
   }
   int32_t report[2] = {0, 0};
   size_t got = 0;
-  const absl::Time deadline =
-      absl::Now() + absl::Milliseconds(kHolderReadyTimeoutMs);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kHolderReadyTimeoutMs);
   while (got < sizeof(report)) {
     const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
     pollfd p{ready[0], POLLIN, 0};
@@ -917,18 +829,14 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
       close(ready[0]);
       syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
       close(result.pidfd);
-      return absl::DeadlineExceededError(
-          "pod holder did not finish setup within 10s");
+      return absl::DeadlineExceededError("pod holder did not finish setup within 10s");
     }
-    ssize_t n = read(ready[0], reinterpret_cast<char *>(report) + got,
-                     sizeof(report) - got);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = read(ready[0], reinterpret_cast<char *>(report) + got, sizeof(report) - got);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       close(ready[0]);
       close(result.pidfd);
-      return absl::InternalError(
-          "pod holder exited during setup without a report");
+      return absl::InternalError("pod holder exited during setup without a report");
     }
     got += static_cast<size_t>(n);
   }
@@ -938,4 +846,4 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
   return result;
 }
 
-} // namespace argonaut::cluster::sandbox::internal
+}  // namespace argonaut::cluster::sandbox::internal

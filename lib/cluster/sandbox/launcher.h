@@ -35,12 +35,12 @@ struct ChildSpec {
   std::vector<std::string> candidates;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  std::string working_dir; // empty: stay
+  std::string working_dir;  // empty: stay
   // A missing absolute working_dir is created (with its parents), as
   // container runtimes do; only where the filesystem is the pod's own.
   bool create_working_dir = false;
-  int stdin_fd = -1;  // required
-  int output_fd = -1; // required; becomes stdout and stderr
+  int stdin_fd = -1;   // required
+  int output_fd = -1;  // required; becomes stdout and stderr
   // Namespaces to join (-1: stay in the runtime's).
   int netns_fd = -1;
   int utsns_fd = -1;
@@ -51,9 +51,9 @@ struct ChildSpec {
   // `capabilities`, no_new_privs, the seccomp filter, then permitted,
   // effective and inheritable set to `capabilities`, ambient cleared.
   bool restrict_capabilities = false;
-  uint64_t capabilities = 0; // bit n = capability n
+  uint64_t capabilities = 0;  // bit n = capability n
   bool no_new_privs = false;
-  const sock_fprog *seccomp = nullptr; // not owned; must outlive the call
+  const sock_fprog *seccomp = nullptr;  // not owned; must outlive the call
 };
 
 struct ChildHandle {
@@ -68,8 +68,8 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec);
 struct HolderResult {
   pid_t pid = -1;
   int pidfd = -1;
-  int failed_step = -1; // index into the encoded steps, -1: all done
-  int error = 0;        // errno of the failed step
+  int failed_step = -1;  // index into the encoded steps, -1: all done
+  int error = 0;         // errno of the failed step
 };
 
 // Starts a holder in new mount, UTS, IPC, PID and network namespaces that runs
@@ -80,4 +80,4 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps);
 // Number of launcher threads (fixed at first use).
 int LauncherThreads();
 
-} // namespace argonaut::cluster::sandbox::internal
+}  // namespace argonaut::cluster::sandbox::internal

@@ -22,8 +22,8 @@
 namespace argonaut::cluster::sandbox {
 
 struct ExitStatus {
-  int code = -1;  // exit code, or -1 when killed by a signal
-  int signal = 0; // terminating signal, 0 when it exited
+  int code = -1;   // exit code, or -1 when killed by a signal
+  int signal = 0;  // terminating signal, 0 when it exited
 
   bool exited() const { return signal == 0; }
   bool success() const { return signal == 0 && code == 0; }
@@ -34,10 +34,8 @@ struct ExitStatus {
 };
 
 struct ProcessSpec {
-  std::vector<std::string>
-      argv; // argv[0] without '/' is looked up in env's PATH
-  std::vector<std::string>
-      env; // "KEY=VALUE"; added after the sandbox's own env
+  std::vector<std::string> argv;  // argv[0] without '/' is looked up in env's PATH
+  std::vector<std::string> env;   // "KEY=VALUE"; added after the sandbox's own env
   // Empty: "/" in a pod, the pod's work dir in plain mode. In a pod a missing
   // one is created (the pod's root is its own).
   std::string working_dir;
@@ -55,7 +53,7 @@ namespace internal {
 // Shared between a Process and the Sandbox that started it, so the sandbox can
 // kill and reap processes whose Process object the caller still holds.
 class ProcessState {
-public:
+ public:
   ProcessState(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
   ~ProcessState();
   ProcessState(const ProcessState &) = delete;
@@ -72,41 +70,34 @@ public:
   // True once the leader has exited (reaped or not), without reaping.
   bool Exited();
 
-private:
+ private:
   const pid_t pid_;
   const int pidfd_;
   absl::Mutex mu_;
   std::optional<ExitStatus> status_ ABSL_GUARDED_BY(mu_);
 };
 
-} // namespace internal
+}  // namespace internal
 
 class Process {
-public:
-  explicit Process(std::shared_ptr<internal::ProcessState> state)
-      : state_(std::move(state)) {}
+ public:
+  explicit Process(std::shared_ptr<internal::ProcessState> state) : state_(std::move(state)) {}
   // Kills the group (SIGKILL) and reaps, if still running.
   ~Process();
   Process(const Process &) = delete;
   Process &operator=(const Process &) = delete;
 
-  pid_t pid() const { return state_->pid(); } // in the host PID namespace
-  int pidfd() const {
-    return state_->pidfd();
-  } // readable once the process exited
+  pid_t pid() const { return state_->pid(); }    // in the host PID namespace
+  int pidfd() const { return state_->pidfd(); }  // readable once the process exited
   // nullopt while running.
-  absl::StatusOr<std::optional<ExitStatus>> TryWait() {
-    return state_->TryWait();
-  }
+  absl::StatusOr<std::optional<ExitStatus>> TryWait() { return state_->TryWait(); }
   // DeadlineExceeded if still running after `timeout`.
-  absl::StatusOr<ExitStatus> Wait(absl::Duration timeout) {
-    return state_->Wait(timeout);
-  }
+  absl::StatusOr<ExitStatus> Wait(absl::Duration timeout) { return state_->Wait(timeout); }
   absl::Status Signal(int sig) { return state_->SignalGroup(sig); }
   // SIGTERM to the group, SIGKILL to the group after `grace`, then reap.
   absl::StatusOr<ExitStatus> Kill(absl::Duration grace);
 
-private:
+ private:
   std::shared_ptr<internal::ProcessState> state_;
 };
 
@@ -114,4 +105,4 @@ private:
 void KillAll(const std::vector<std::shared_ptr<internal::ProcessState>> &procs,
              absl::Duration grace);
 
-} // namespace argonaut::cluster::sandbox
+}  // namespace argonaut::cluster::sandbox

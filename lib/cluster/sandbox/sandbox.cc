@@ -32,27 +32,22 @@ namespace argonaut::cluster::sandbox {
 namespace {
 
 constexpr char kComponent[] = "sandbox";
-constexpr char kDefaultPath[] =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kMaxPathEntries = 64;
 constexpr size_t kMaxArgs = 100000;
 
 absl::Status MakeDir(const std::string &path, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("create directory ", path, ": ", ec.message()));
+  if (ec) return absl::InternalError(absl::StrCat("create directory ", path, ": ", ec.message()));
   // create_directories applies the umask; /tmp needs its sticky 1777.
-  if (chmod(path.c_str(), mode) != 0)
-    return ErrnoStatus(errno, absl::StrCat("chmod ", path));
+  if (chmod(path.c_str(), mode) != 0) return ErrnoStatus(errno, absl::StrCat("chmod ", path));
   return absl::OkStatus();
 }
 
 // Opens with O_CLOEXEC at a descriptor >= 3, so dup2 onto 0-2 in the child
 // never meets itself (which would keep O_CLOEXEC and close it at exec).
-absl::StatusOr<int> OpenHigh(const std::string &path, int flags,
-                             std::string_view field) {
+absl::StatusOr<int> OpenHigh(const std::string &path, int flags, std::string_view field) {
   int fd = open(path.c_str(), flags | O_CLOEXEC, 0644);
   if (fd < 0) {
     return ErrnoStatus(errno, absl::StrCat(AbslView(field), " \"", path, "\""));
@@ -61,8 +56,7 @@ absl::StatusOr<int> OpenHigh(const std::string &path, int flags,
     int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     const int err = errno;
     close(fd);
-    if (high < 0)
-      return ErrnoStatus(err, "dup");
+    if (high < 0) return ErrnoStatus(err, "dup");
     fd = high;
   }
   return fd;
@@ -70,8 +64,7 @@ absl::StatusOr<int> OpenHigh(const std::string &path, int flags,
 
 absl::Status CheckNoNul(const std::string &s, std::string_view field) {
   if (s.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(AbslView(field), ": contains a NUL byte"));
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": contains a NUL byte"));
   }
   return absl::OkStatus();
 }
@@ -82,10 +75,8 @@ bool WaitPidfd(int pidfd, absl::Duration timeout) {
     pollfd p{pidfd, POLLIN, 0};
     const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
     const int rc = poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0)));
-    if (rc > 0)
-      return true;
-    if (rc == 0 || left <= 0)
-      return false;
+    if (rc > 0) return true;
+    if (rc == 0 || left <= 0) return false;
     // EINTR: loop, bounded by the deadline.
   }
 }
@@ -93,12 +84,10 @@ bool WaitPidfd(int pidfd, absl::Duration timeout) {
 // The host's mounts that a pod's root must carry (mount_plan.h).
 absl::StatusOr<std::vector<std::string>> HostMounts() {
   std::ifstream in("/proc/self/mountinfo");
-  if (!in)
-    return absl::InternalError("read /proc/self/mountinfo: cannot open");
+  if (!in) return absl::InternalError("read /proc/self/mountinfo: cannot open");
   std::stringstream text;
   text << in.rdbuf();
-  ASSIGN_OR_RETURN(std::vector<std::string> points,
-                   ParseMountPoints(text.str()));
+  ASSIGN_OR_RETURN(std::vector<std::string> points, ParseMountPoints(text.str()));
   std::vector<std::string> carried = HostMountsToCarry(points);
   if (carried.size() > kMaxHostMounts) {
     // A host with hundreds of mounts (container runtimes' layers) should not
@@ -115,10 +104,8 @@ absl::StatusOr<std::vector<std::string>> HostMounts() {
 }
 
 // What runc does by default to a container's process, unless privileged.
-absl::Status ApplySecurity(const ContainerSecurity &security,
-                           internal::ChildSpec *child) {
-  if (security.privileged)
-    return absl::OkStatus();
+absl::Status ApplySecurity(const ContainerSecurity &security, internal::ChildSpec *child) {
+  if (security.privileged) return absl::OkStatus();
   ASSIGN_OR_RETURN(child->capabilities, ContainerCapabilities(security));
   child->restrict_capabilities = true;
   child->no_new_privs = !security.allow_privilege_escalation.value_or(false);
@@ -128,45 +115,36 @@ absl::Status ApplySecurity(const ContainerSecurity &security,
   return absl::OkStatus();
 }
 
-} // namespace
+}  // namespace
 
 bool Sandbox::CanIsolate() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0)
-    return false;
-  return (data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))) !=
-         0;
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))) != 0;
 }
 
-absl::Status Sandbox::CleanupStale(std::string_view seed) {
-  return PodNetwork::CleanupStale(seed);
-}
+absl::Status Sandbox::CleanupStale(std::string_view seed) { return PodNetwork::CleanupStale(seed); }
 
-absl::StatusOr<std::unique_ptr<Sandbox>>
-Sandbox::Create(const SandboxOptions &options) {
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions &options) {
   std::unique_ptr<Sandbox> sb(new Sandbox(options));
   RETURN_IF_ERROR(CheckNoNul(options.pod_name, "pod_name"));
   for (size_t i = 0; i < options.env.size(); ++i) {
     const std::string field = absl::StrCat("env[", i, "]");
     RETURN_IF_ERROR(CheckNoNul(options.env[i], field));
-    if (options.env[i].find('=') == std::string::npos ||
-        options.env[i][0] == '=') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": not of the form KEY=VALUE"));
+    if (options.env[i].find('=') == std::string::npos || options.env[i][0] == '=') {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": not of the form KEY=VALUE"));
     }
   }
   if (!options.pod_dir.empty()) {
-    ASSIGN_OR_RETURN(std::string dir,
-                     NormalizeAbsolutePath(options.pod_dir, "pod_dir"));
+    ASSIGN_OR_RETURN(std::string dir, NormalizeAbsolutePath(options.pod_dir, "pod_dir"));
     // What an earlier sandbox of the same pod left (a pod started again
     // after a runtime restart) must not leak into this one.
     std::error_code ec;
     if (options.keep_pod_dir && std::filesystem::exists(dir, ec)) {
       std::filesystem::remove_all(dir, ec);
       if (ec) {
-        return absl::InternalError(
-            absl::StrCat("pod_dir: cannot clear ", dir, ": ", ec.message()));
+        return absl::InternalError(absl::StrCat("pod_dir: cannot clear ", dir, ": ", ec.message()));
       }
     }
   }
@@ -174,9 +152,10 @@ Sandbox::Create(const SandboxOptions &options) {
   if (isolate && !CanIsolate()) {
     static std::once_flag warned;
     std::call_once(warned, [] {
-      LogWarn(kComponent, "no CAP_SYS_ADMIN: pods run as plain processes "
-                          "without namespaces, private /tmp, "
-                          "volumes or pod IPs");
+      LogWarn(kComponent,
+              "no CAP_SYS_ADMIN: pods run as plain processes "
+              "without namespaces, private /tmp, "
+              "volumes or pod IPs");
     });
     isolate = false;
   }
@@ -189,15 +168,13 @@ Sandbox::Create(const SandboxOptions &options) {
 }
 
 absl::Status Sandbox::StartPlain() {
-  if (options_.pod_dir.empty())
-    return absl::OkStatus();
+  if (options_.pod_dir.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(MakeDir(options_.pod_dir, 0755));
   RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/tmp", 01777));
   RETURN_IF_ERROR(MakeDir(options_.pod_dir + "/work", 0755));
   if (!options_.volumes.empty()) {
     LogWarn(kComponent, "plain mode: volumes are not mounted",
-            {{"pod", options_.pod_name},
-             {"volumes", std::to_string(options_.volumes.size())}});
+            {{"pod", options_.pod_name}, {"volumes", std::to_string(options_.volumes.size())}});
   }
   return absl::OkStatus();
 }
@@ -213,40 +190,33 @@ absl::Status Sandbox::StartIsolated() {
     input.tmp_source = options_.pod_dir + "/tmp";
     input.scratch_dir = options_.pod_dir;
     struct statfs fs;
-    input.upper_on_tmpfs = statfs(options_.pod_dir.c_str(), &fs) == 0 &&
-                           fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    input.upper_on_tmpfs =
+        statfs(options_.pod_dir.c_str(), &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
   }
   ASSIGN_OR_RETURN(input.host_mounts, HostMounts());
-  ASSIGN_OR_RETURN(std::vector<MountOp> steps,
-                   PlanPodMounts(input, &ProbeHostPath));
+  ASSIGN_OR_RETURN(std::vector<MountOp> steps, PlanPodMounts(input, &ProbeHostPath));
   ASSIGN_OR_RETURN(std::string encoded, EncodeMountOps(steps));
-  ASSIGN_OR_RETURN(internal::HolderResult holder,
-                   internal::LaunchHolder(encoded));
+  ASSIGN_OR_RETURN(internal::HolderResult holder, internal::LaunchHolder(encoded));
   holder_pid_ = holder.pid;
   holder_pidfd_ = holder.pidfd;
   isolated_ = true;
   if (holder.failed_step >= 0) {
-    const std::string step =
-        static_cast<size_t>(holder.failed_step) < steps.size()
-            ? steps[holder.failed_step].Describe()
-            : "decode setup";
-    return ErrnoStatus(holder.error,
-                       absl::StrCat("pod ", options_.pod_name, ": ", step));
+    const std::string step = static_cast<size_t>(holder.failed_step) < steps.size()
+                                 ? steps[holder.failed_step].Describe()
+                                 : "decode setup";
+    return ErrnoStatus(holder.error, absl::StrCat("pod ", options_.pod_name, ": ", step));
   }
   const char *names[5] = {"net", "uts", "ipc", "mnt", "pid"};
   for (int i = 0; i < 5; ++i) {
-    const std::string path =
-        absl::StrCat("/proc/", holder_pid_, "/ns/", names[i]);
+    const std::string path = absl::StrCat("/proc/", holder_pid_, "/ns/", names[i]);
     ns_fds_[i] = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns_fds_[i] < 0)
-      return ErrnoStatus(errno, absl::StrCat("open ", path));
+    if (ns_fds_[i] < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
   }
   // The fds above name the holder's namespaces only if that pid was still
   // the holder when they were opened; the pidfd tells.
   pollfd p{holder_pidfd_, POLLIN, 0};
   if (poll(&p, 1, 0) != 0) {
-    return absl::InternalError(
-        absl::StrCat("pod ", options_.pod_name, ": holder exited"));
+    return absl::InternalError(absl::StrCat("pod ", options_.pod_name, ": holder exited"));
   }
   if (options_.network != nullptr) {
     ASSIGN_OR_RETURN(attachment_, options_.network->Attach(ns_fds_[0]));
@@ -256,8 +226,7 @@ absl::Status Sandbox::StartIsolated() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>>
-Sandbox::MergedEnv(const ProcessSpec &spec) const {
+absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec &spec) const {
   std::vector<std::string> env;
   std::map<std::string, size_t> index;
   auto add = [&](const std::string &kv) {
@@ -270,35 +239,29 @@ Sandbox::MergedEnv(const ProcessSpec &spec) const {
       env.push_back(kv);
     }
   };
-  if (!isolated_ && !options_.pod_dir.empty())
-    add("TMPDIR=" + options_.pod_dir + "/tmp");
-  for (const std::string &kv : options_.env)
-    add(kv);
+  if (!isolated_ && !options_.pod_dir.empty()) add("TMPDIR=" + options_.pod_dir + "/tmp");
+  for (const std::string &kv : options_.env) add(kv);
   for (size_t i = 0; i < spec.env.size(); ++i) {
     const std::string field = absl::StrCat("env[", i, "]");
     RETURN_IF_ERROR(CheckNoNul(spec.env[i], field));
     if (spec.env[i].find('=') == std::string::npos || spec.env[i][0] == '=') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": not of the form KEY=VALUE"));
+      return absl::InvalidArgumentError(absl::StrCat(field, ": not of the form KEY=VALUE"));
     }
     add(spec.env[i]);
   }
   return env;
 }
 
-absl::StatusOr<std::unique_ptr<Process>>
-Sandbox::Spawn(const ProcessSpec &spec) {
+absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec) {
   {
     absl::MutexLock lock(&mu_);
-    if (destroyed_)
-      return absl::FailedPreconditionError("sandbox was destroyed");
+    if (destroyed_) return absl::FailedPreconditionError("sandbox was destroyed");
   }
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return absl::InvalidArgumentError("argv: argv[0] must not be empty");
   }
   if (spec.argv.size() > kMaxArgs) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("argv: more than ", kMaxArgs, " arguments"));
+    return absl::InvalidArgumentError(absl::StrCat("argv: more than ", kMaxArgs, " arguments"));
   }
   for (size_t i = 0; i < spec.argv.size(); ++i) {
     RETURN_IF_ERROR(CheckNoNul(spec.argv[i], absl::StrCat("argv[", i, "]")));
@@ -307,8 +270,7 @@ Sandbox::Spawn(const ProcessSpec &spec) {
   RETURN_IF_ERROR(CheckNoNul(spec.log_path, "log_path"));
   internal::ChildSpec child;
   ASSIGN_OR_RETURN(child.env, MergedEnv(spec));
-  if (isolated_)
-    RETURN_IF_ERROR(ApplySecurity(spec.security, &child));
+  if (isolated_) RETURN_IF_ERROR(ApplySecurity(spec.security, &child));
   child.argv = spec.argv;
   const std::string &cmd = spec.argv[0];
   if (cmd.find('/') != std::string::npos) {
@@ -316,14 +278,11 @@ Sandbox::Spawn(const ProcessSpec &spec) {
   } else {
     std::string path = kDefaultPath;
     for (const std::string &kv : child.env) {
-      if (absl::StartsWith(kv, "PATH="))
-        path = kv.substr(5);
+      if (absl::StartsWith(kv, "PATH=")) path = kv.substr(5);
     }
     for (absl::string_view dir : absl::StrSplit(path, ':')) {
-      if (child.candidates.size() >= kMaxPathEntries)
-        break;
-      child.candidates.push_back(
-          absl::StrCat(dir.empty() ? "." : dir, "/", cmd));
+      if (child.candidates.size() >= kMaxPathEntries) break;
+      child.candidates.push_back(absl::StrCat(dir.empty() ? "." : dir, "/", cmd));
     }
   }
   child.working_dir = spec.working_dir;
@@ -339,9 +298,8 @@ Sandbox::Spawn(const ProcessSpec &spec) {
   }
   ASSIGN_OR_RETURN(int null_fd, OpenHigh("/dev/null", O_RDONLY, "stdin"));
   absl::StatusOr<int> log_fd =
-      spec.log_path.empty()
-          ? OpenHigh("/dev/null", O_WRONLY, "stdout")
-          : OpenHigh(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, "log_path");
+      spec.log_path.empty() ? OpenHigh("/dev/null", O_WRONLY, "stdout")
+                            : OpenHigh(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, "log_path");
   if (!log_fd.ok()) {
     close(null_fd);
     return log_fd.status();
@@ -357,43 +315,37 @@ Sandbox::Spawn(const ProcessSpec &spec) {
   }
   absl::StatusOr<internal::ChildHandle> handle = internal::LaunchChild(child);
   if (!handle.ok() && !spec.log_path.empty()) {
-    const std::string line = absl::StrCat("argonaut: cannot start ", cmd, ": ",
-                                          handle.status().message(), "\n");
+    const std::string line =
+        absl::StrCat("argonaut: cannot start ", cmd, ": ", handle.status().message(), "\n");
     (void)!write(*log_fd, line.data(), line.size());
   }
   close(null_fd);
   close(*log_fd);
-  if (!handle.ok())
-    return handle.status();
-  auto state =
-      std::make_shared<internal::ProcessState>(handle->pid, handle->pidfd);
+  if (!handle.ok()) return handle.status();
+  auto state = std::make_shared<internal::ProcessState>(handle->pid, handle->pidfd);
   {
     absl::MutexLock lock(&mu_);
     if (!destroyed_) {
       // Drop entries of processes already gone so a long-lived pod that
       // runs many probes does not grow this list without bound.
-      std::erase_if(procs_, [](const std::weak_ptr<internal::ProcessState> &w) {
-        return w.expired();
-      });
+      std::erase_if(procs_,
+                    [](const std::weak_ptr<internal::ProcessState> &w) { return w.expired(); });
       procs_.push_back(state);
       return std::make_unique<Process>(std::move(state));
     }
   }
   KillAll({state}, absl::ZeroDuration());
-  return absl::FailedPreconditionError(
-      "sandbox was destroyed while the process started");
+  return absl::FailedPreconditionError("sandbox was destroyed while the process started");
 }
 
 absl::Status Sandbox::Destroy(absl::Duration grace) {
   std::vector<std::shared_ptr<internal::ProcessState>> live;
   {
     absl::MutexLock lock(&mu_);
-    if (destroyed_)
-      return absl::OkStatus();
+    if (destroyed_) return absl::OkStatus();
     destroyed_ = true;
     for (const auto &w : procs_) {
-      if (auto s = w.lock())
-        live.push_back(std::move(s));
+      if (auto s = w.lock()) live.push_back(std::move(s));
     }
     procs_.clear();
   }
@@ -407,15 +359,13 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
       holder_gone = true;
     } else if (result.ok()) {
       result = absl::DeadlineExceededError(
-          absl::StrCat("pod ", options_.pod_name, ": holder ", holder_pid_,
-                       " did not exit"));
+          absl::StrCat("pod ", options_.pod_name, ": holder ", holder_pid_, " did not exit"));
     }
     close(holder_pidfd_);
     holder_pidfd_ = -1;
   }
   for (int &fd : ns_fds_) {
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
     fd = -1;
   }
   if (attached_) {
@@ -423,16 +373,15 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
     // veth with it: skip the slow explicit delete.
     absl::Status s = holder_gone ? options_.network->Release(attachment_)
                                  : options_.network->Detach(attachment_);
-    if (!s.ok() && result.ok())
-      result = s;
+    if (!s.ok() && result.ok()) result = s;
     attached_ = false;
   }
   if (!options_.pod_dir.empty() && !options_.keep_pod_dir) {
     std::error_code ec;
     std::filesystem::remove_all(options_.pod_dir, ec);
     if (ec && result.ok()) {
-      result = absl::InternalError(absl::StrCat(
-          "remove pod dir ", options_.pod_dir, ": ", ec.message()));
+      result = absl::InternalError(
+          absl::StrCat("remove pod dir ", options_.pod_dir, ": ", ec.message()));
     }
   }
   return result;
@@ -440,9 +389,8 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
 
 Sandbox::~Sandbox() {
   if (absl::Status s = Destroy(absl::ZeroDuration()); !s.ok()) {
-    LogWarn(kComponent, "destroy failed",
-            {{"pod", options_.pod_name}, {"error", s.ToString()}});
+    LogWarn(kComponent, "destroy failed", {{"pod", options_.pod_name}, {"error", s.ToString()}});
   }
 }
 
-} // namespace argonaut::cluster::sandbox
+}  // namespace argonaut::cluster::sandbox
