@@ -12,10 +12,14 @@ namespace {
 
 namespace pb = ::google::protobuf;
 
+// kubectl apply (and Argo CD's sync) records the whole applied object, values
+// included, in this annotation.
+constexpr char kLastApplied[] = "kubectl.kubernetes.io/last-applied-configuration";
+
 class SealedMaps : public AtRestTransform {
  public:
-  SealedMaps(std::string key, std::vector<std::string> fields)
-      : key_(std::move(key)), fields_(std::move(fields)) {}
+  SealedMaps(std::string key, std::vector<std::string> fields, std::vector<std::string> annotations)
+      : key_(std::move(key)), fields_(std::move(fields)), annotations_(std::move(annotations)) {}
 
   absl::Status Seal(const KindInfo& kind, pb::Message& object) const override {
     return Each(kind, object, [&](const std::string& aad, std::string& value) -> absl::Status {
@@ -44,7 +48,17 @@ class SealedMaps : public AtRestTransform {
   absl::Status Each(const KindInfo& kind, pb::Message& object, Fn fn) const {
     const pb::Descriptor* desc = object.GetDescriptor();
     const pb::Reflection* refl = object.GetReflection();
-    const common::v1::ObjectMeta& meta = Meta(object);
+    common::v1::ObjectMeta& meta = *MutableMeta(object);
+    for (const std::string& name : annotations_) {
+      auto it = meta.mutable_annotations()->find(name);
+      if (it == meta.mutable_annotations()->end()) continue;
+      const std::string aad = absl::StrCat(kind.plural, "/", meta.namespace_(), "/", meta.name(),
+                                           "/metadata.annotations/", name);
+      if (absl::Status s = fn(aad, it->second); !s.ok()) {
+        return absl::Status(s.code(),
+                            absl::StrCat("metadata.annotations[\"", name, "\"]: ", s.message()));
+      }
+    }
     for (const std::string& name : fields_) {
       const pb::FieldDescriptor* field = desc->FindFieldByName(name);
       if (field == nullptr || !field->is_map() ||
@@ -74,13 +88,15 @@ class SealedMaps : public AtRestTransform {
 
   std::string key_;
   std::vector<std::string> fields_;
+  std::vector<std::string> annotations_;
 };
 
 }  // namespace
 
 std::shared_ptr<const AtRestTransform> SealedStringMaps(std::string key,
-                                                        std::vector<std::string> fields) {
-  return std::make_shared<SealedMaps>(std::move(key), std::move(fields));
+                                                        std::vector<std::string> fields,
+                                                        std::vector<std::string> annotations) {
+  return std::make_shared<SealedMaps>(std::move(key), std::move(fields), std::move(annotations));
 }
 
 absl::Status SealSecretsAtRest(ResourceApi& api, std::string key) {
@@ -88,8 +104,8 @@ absl::Status SealSecretsAtRest(ResourceApi& api, std::string key) {
     return absl::InvalidArgumentError(
         absl::StrCat("encryption key must be ", crypto::kKeySize, " bytes"));
   }
-  return api.SetAtRestTransform("Secret",
-                                SealedStringMaps(std::move(key), {"data", "string_data"}));
+  return api.SetAtRestTransform(
+      "Secret", SealedStringMaps(std::move(key), {"data", "string_data"}, {kLastApplied}));
 }
 
 }  // namespace argonaut::resource

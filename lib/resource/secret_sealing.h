@@ -1,8 +1,9 @@
 // Secret values encrypted at rest: the values of a Secret's `data` and
 // `stringData` are sealed (lib/crypto, AES-256-GCM) before the object reaches
 // the store and opened when it is read, so the store's files hold ciphertext
-// while Get/List/Watch return the object as written. Metadata stays as is:
-// names, labels and selectors work on the stored record.
+// while Get/List/Watch return the object as written. Metadata stays as is
+// (but for kubectl's last-applied-configuration annotation, which repeats the
+// values): names, labels and selectors work on the stored record.
 //
 //   ASSIGN_OR_RETURN(std::string key, crypto::ResolveEncryptionKey(flag));
 //   RETURN_IF_ERROR(resource::SealSecretsAtRest(bundle->api(), key));

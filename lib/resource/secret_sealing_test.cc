@@ -46,7 +46,14 @@ class SecretSealingTest : public ::testing::Test {
   static json Secret(const std::string& name) {
     return {{"apiVersion", "v1"},
             {"kind", "Secret"},
-            {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"app", "db"}}}}},
+            {"metadata",
+             {{"name", name},
+              {"namespace", "default"},
+              {"labels", {{"app", "db"}}},
+              {"annotations",
+               {{"kubectl.kubernetes.io/last-applied-configuration",
+                 json({{"stringData", {{"token", kValue}}}}).dump()},
+                {"note", "kept"}}}}},
             {"data", {{"password", absl::Base64Escape(kValue)}}},
             {"stringData", {{"token", kValue}}}};
   }
@@ -63,12 +70,15 @@ TEST_F(SecretSealingTest, StoreHoldsCiphertextReadsReturnPlaintext) {
   EXPECT_THAT(raw, HasSubstr("argn:v1:"));
   // Metadata stays readable.
   EXPECT_THAT(raw, HasSubstr("app"));
+  EXPECT_THAT(raw, HasSubstr("kept"));
 
   auto fresh = Api(kKey);
   absl::StatusOr<json> got = fresh->GetObject("Secret", "default", "db");
   ASSERT_OK(got);
   EXPECT_EQ((*got)["data"]["password"], absl::Base64Escape(kValue));
   EXPECT_EQ((*got)["stringData"]["token"], kValue);
+  EXPECT_EQ((*got)["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"],
+            json({{"stringData", {{"token", kValue}}}}).dump());
 
   absl::StatusOr<std::vector<json>> list = fresh->ListObjects("Secret", "default", "app=db");
   ASSERT_OK(list);
@@ -130,7 +140,7 @@ TEST_F(SecretSealingTest, AValueMovedToAnotherSecretDoesNotOpen) {
   MutableMeta(*msg)->set_name("b");
   ASSERT_OK(store_->Put("secrets", "default/b", msg->SerializeAsString(), store::kMustNotExist));
   EXPECT_THAT(Api(kKey)->GetObject("Secret", "default", "b"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("data[\"password\"]")));
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("does not open")));
 }
 
 TEST_F(SecretSealingTest, RefusesAShortKey) {
