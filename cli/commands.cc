@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cli/args.h"
 #include "cli/cli_util.h"
@@ -238,7 +239,8 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
                                {"isolation"},
                                {"images"},
                                {"repo-poll-interval"},
-                               {"encryption-key-file"}});
+                               {"encryption-key-file"},
+                               {.name = "host-path-allow", .repeated = true}});
   if (!args.ok()) return Fail(err, args.status());
   std::string data = args->Get("data");
   if (data.empty()) {
@@ -264,6 +266,13 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     return Fail(err, "--isolation: expected auto, namespaces or plain");
   }
   options.cluster.image_table = args->Get("images");
+  // hostPath volumes only under these (default: the artifact repository).
+  for (const std::string& v : args->All("host-path-allow")) {
+    for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+      if (p.empty() || p[0] != '/') return Fail(err, "--host-path-allow: expected absolute paths");
+      options.cluster.host_path_allow.emplace_back(p);
+    }
+  }
   // Secret values are sealed at rest with a key kept outside the data
   // directory, as Kubernetes keeps its encryption config outside etcd.
   absl::StatusOr<std::string> key = crypto::ResolveEncryptionKey(args->Get("encryption-key-file"));

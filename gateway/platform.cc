@@ -26,7 +26,12 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     // Argo's workflow validation (which may look up WorkflowTemplates in
     // the store being opened) for the workflow kinds.
     resource::Validator validator;
-    if (name == "cluster") validator = cluster::KubernetesValidator();
+    if (name == "cluster") {
+      // hostPath volumes: the operator's list, else only the artifact repository.
+      std::vector<std::string> allow = options.cluster.host_path_allow;
+      if (allow.empty()) allow.push_back(absl::StrCat(options.data_dir, "/artifacts"));
+      validator = cluster::KubernetesValidator({.host_path_allow = std::move(allow)});
+    }
     if (name == "workflow") {
       validator =
           workflow::api::WorkflowValidator(workflow::api::StoreTemplateLookup(&p->workflow_api_));
@@ -55,6 +60,10 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       // data_dir/runtime, apart from the store's files.
       cluster::LocalClusterOptions copts = options.cluster;
       if (copts.data_dir.empty()) copts.data_dir = absl::StrCat(options.data_dir, "/runtime");
+      // Pods see none of the data directory (stores, other pods) but volumes.
+      if (copts.hidden_paths.empty() && !options.data_dir.empty()) {
+        copts.hidden_paths = {options.data_dir};
+      }
       ASSIGN_OR_RETURN(p->cluster_, cluster::LocalCluster::Start(&bundle->api(), copts));
       p->cluster_grpc_ = std::make_unique<cluster::ClusterGrpcService>(p->cluster_.get());
       server->AddService(p->cluster_grpc_.get());

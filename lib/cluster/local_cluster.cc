@@ -37,11 +37,15 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
             {{"bridge", c->network_->bridge_name()}, {"gateway", c->network_->gateway_ip()}});
   }
   c->kubelet_ = std::make_unique<kubelet::Kubelet>(
-      c.get(), kubelet::KubeletOptions{.root_dir = absl::StrCat(options.data_dir, "/pods"),
-                                       .isolate = c->isolated_,
-                                       .network = c->network_.get(),
-                                       .images = c->images_.get(),
-                                       .image_table_file = options.image_table});
+      c.get(),
+      kubelet::KubeletOptions{.root_dir = absl::StrCat(options.data_dir, "/pods"),
+                              .isolate = c->isolated_,
+                              .network = c->network_.get(),
+                              .images = c->images_.get(),
+                              .image_table_file = options.image_table,
+                              .hidden_paths = options.hidden_paths.empty()
+                                                  ? std::vector<std::string>{options.data_dir}
+                                                  : options.hidden_paths});
   c->gc_ = std::make_unique<GarbageCollector>(c.get());
   c->workloads_ = std::make_unique<WorkloadControllers>(c.get());
   c->services_ = std::make_unique<ServiceController>(c.get(), options.service_address);

@@ -45,6 +45,13 @@ struct LocalClusterOptions {
   bool pod_network = true;
   // Where Services listen.
   std::string service_address = "127.0.0.1";
+  // Host paths no pod may see: an empty read-only directory in the pod
+  // (volumes below them still show). Empty: data_dir (the runtime's pod
+  // directories); the platform passes its whole data directory (stores).
+  std::vector<std::string> hidden_paths;
+  // hostPath volumes must lie under one of these (also checked at
+  // admission, KubernetesValidator). Empty: any path is allowed.
+  std::vector<std::string> host_path_allow;
 };
 
 class LocalCluster : public ApiCluster {

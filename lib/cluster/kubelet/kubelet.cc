@@ -132,6 +132,7 @@ void Kubelet::StartWorker(const Object& pod, bool adopted) {
   PodWorkerEnv env{.images = options_.images,
                    .network = options_.network,
                    .isolate = options_.isolate,
+                   .hidden_paths = options_.hidden_paths,
                    .write_status = [this](const Object& p) { WriteStatus(p); },
                    .lookup = [this](const std::string& kind, const std::string& ns,
                                     const std::string& name) -> std::optional<Object> {

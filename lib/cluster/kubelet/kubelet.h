@@ -33,6 +33,8 @@ struct KubeletOptions {
   sandbox::PodNetwork* network = nullptr;
   const ImageTable* images = nullptr;
   std::string image_table_file;  // the user's table, if any
+  // Host paths no pod may see (SandboxOptions::hidden_paths).
+  std::vector<std::string> hidden_paths;
 };
 
 class Kubelet {

@@ -14,6 +14,7 @@
 #include "lib/base/log.h"
 #include "lib/cluster/kubelet/container_config.h"
 #include "lib/cluster/kubelet/probe.h"
+#include "lib/cluster/sandbox/security_context.h"
 #include "lib/cluster/workloads/kubelet_policy.h"
 #include "lib/cluster/workloads/objects.h"
 #include "lib/cluster/workloads/probe.h"
@@ -75,6 +76,7 @@ struct PodWorker::Container {
   std::string image;
   bool init = false;
   ContainerConfig config;
+  sandbox::ContainerSecurity security;  // from its securityContext
   std::string log_path;
   // Kubernetes' termination message: the file the container may write
   // before exiting, as seen from the host and from inside the pod.
@@ -212,6 +214,7 @@ bool PodWorker::StartContainer(Container& c) {
                             .env = c.config.env,
                             .working_dir = c.config.working_dir,
                             .log_path = c.log_path};
+  spec.security = c.security;
   absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
   absl::MutexLock lock(&mu_);
   if (c.restart_at != absl::InfiniteFuture() && c.started_at != absl::Time()) {
@@ -313,6 +316,7 @@ absl::Status PodWorker::Probe(Container& c, const Object& probe) {
     if (argv.empty()) return absl::InvalidArgumentError("exec probe without a command");
     sandbox::ProcessSpec spec{
         .argv = argv, .env = c.config.env, .working_dir = c.config.working_dir};
+    spec.security = c.security;
     absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
     if (!proc.ok()) return proc.status();
     absl::StatusOr<sandbox::ExitStatus> exit = (*proc)->Wait(timeout);
@@ -563,7 +567,8 @@ void PodWorker::RunPod() {
                                 .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
                                 // Removed with the pod, like its logs.
                                 .keep_pod_dir = true,
-                                .volumes = mounts});
+                                .volumes = mounts,
+                                .hidden_paths = env_.hidden_paths});
   if (!sb.ok()) {
     Fail("SandboxCreationFailed", std::string(sb.status().message()));
     return Finish();
@@ -587,6 +592,13 @@ void PodWorker::RunPod() {
         return Finish();
       }
       c.config = std::move(*config);
+      absl::StatusOr<sandbox::ContainerSecurity> security = sandbox::SecurityFromManifest(
+          pod_.value("spec", Object::object()), c.spec, path_of(c, i));
+      if (!security.ok()) {
+        Fail("CreateContainerConfigError", std::string(security.status().message()));
+        return Finish();
+      }
+      c.security = *std::move(security);
       // A file in the pod's /tmp, which the sandbox created: no directory of
       // its own (directories are the slow part of a pod's scratch space).
       const std::string file = ".argonaut-termination-" + c.name;

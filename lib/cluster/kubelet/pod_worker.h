@@ -35,6 +35,7 @@ struct PodWorkerEnv {
   // The user's image table file, passed on to containers (the workflow
   // executor resolves images with it); empty when none.
   std::string image_table_file;
+  std::vector<std::string> hidden_paths;  // SandboxOptions::hidden_paths
   // Writes the pod's status (the status subresource).
   std::function<void(const Object& pod)> write_status;
   // ConfigMaps and Secrets of the pod's namespace.
