@@ -6,6 +6,7 @@
 #include "services/cd/api/cd_api.h"
 #include "services/cd/api/json_fields.h"
 #include "services/cd/engine/compare.h"
+#include "services/cd/engine/diff.h"
 
 namespace argonaut::cd::api {
 namespace {
@@ -22,6 +23,11 @@ std::string StateText(const std::optional<json>& obj) {
 std::optional<json> Present(const json& obj) {
   if (obj.is_null()) return std::nullopt;
   return obj;
+}
+
+std::optional<json> Hidden(const std::optional<json>& obj) {
+  if (!obj.has_value()) return obj;
+  return engine::HideSecretValues(*obj);
 }
 
 }  // namespace
@@ -47,8 +53,9 @@ grpc::Status ApplicationGrpcService::ManagedResources(grpc::ServerContext*,
                  {"kind", r.key.kind},
                  {"namespace", r.key.ns},
                  {"name", r.key.name},
-                 {"targetState", StateText(r.target)},
-                 {"liveState", StateText(r.live)},
+                 // Secret values never leave the API (the diff masks them too).
+                 {"targetState", StateText(Hidden(r.target))},
+                 {"liveState", StateText(Hidden(r.live))},
                  {"normalizedLiveState", StateText(Present(r.diff.normalized_live))},
                  {"predictedLiveState", StateText(Present(r.diff.predicted_live))},
                  {"diff", r.diff.text},

@@ -131,6 +131,23 @@ absl::StatusOr<ResourceDiff> Diff(const json* target, const json* live,
   return d;
 }
 
+json HideSecretValues(const json& object) {
+  if (!object.is_object() || object.value("kind", json()) != "Secret" ||
+      object.value("apiVersion", json()) != "v1") {
+    return object;
+  }
+  json out = object;
+  for (const char* field : {"data", "stringData"}) {
+    if (!out.contains(field) || !out[field].is_object()) continue;
+    for (auto& [k, v] : out[field].items()) v = std::string(8, '+');
+  }
+  if (out.contains("metadata") && out["metadata"].is_object() &&
+      out["metadata"].contains("annotations") && out["metadata"]["annotations"].is_object()) {
+    out["metadata"]["annotations"].erase(kLastAppliedAnnotation);
+  }
+  return out;
+}
+
 std::string UnifiedDiff(const std::string& before, const std::string& after, int context) {
   auto split = [](const std::string& s) {
     std::vector<std::string_view> lines;

@@ -38,6 +38,12 @@ absl::StatusOr<ResourceDiff> Diff(const nlohmann::json* target, const nlohmann::
 // 3-way. The sync runner applies exactly this.
 nlohmann::json WithLastApplied(const nlohmann::json& target);
 
+// A core Secret as the API shows it in resource states (Argo CD's
+// managed-resources): every data and stringData value replaced by "++++++++"
+// and the last-applied annotation (which repeats them) dropped. Any other
+// object is returned as is.
+nlohmann::json HideSecretValues(const nlohmann::json& object);
+
 // Unified line diff of two texts with `context` lines around changes.
 std::string UnifiedDiff(const std::string& before, const std::string& after, int context = 3);
 

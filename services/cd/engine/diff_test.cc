@@ -193,6 +193,23 @@ TEST(Diff, SecretsFoldStringDataAndHideValues) {
   EXPECT_THAT(changed->text, HasSubstr("+  pw: +++++++++\n"));
 }
 
+TEST(Diff, HideSecretValuesMasksDataAndLastApplied) {
+  json secret = Yaml(
+      "{apiVersion: v1, kind: Secret, metadata: {name: s, annotations: {keep: me}}, "
+      "data: {pw: aHVudGVyMg==}, stringData: {tk: hunter2}}");
+  secret = WithLastApplied(secret);
+  const json hidden = HideSecretValues(secret);
+  const std::string text = hidden.dump();
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("aHVudGVyMg==")));
+  EXPECT_EQ(hidden["data"]["pw"], "++++++++");
+  EXPECT_EQ(hidden["stringData"]["tk"], "++++++++");
+  EXPECT_EQ(hidden["metadata"]["annotations"], json({{"keep", "me"}}));
+  json cm = secret;
+  cm["kind"] = "ConfigMap";
+  EXPECT_EQ(HideSecretValues(cm), cm);
+}
+
 TEST(Diff, ManagedFieldsManagers) {
   json target = Yaml(kDeployment);
   json live = Live(target, "{spec: {replicas: 7}}", true);
