@@ -11,9 +11,55 @@
 namespace argonaut::auth {
 namespace {
 
-absl::Status LineError(int line, std::string_view message) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("policy.csv line ", line, ": ", AbslView(message)));
+absl::Status LineError(int line, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat("policy.csv line ", line, ": ", message));
+}
+
+// Splits one CSV line into trimmed fields. A field may be double-quoted (as
+// casbin's CSV adapter allows) to hold commas; "" inside quotes is a quote.
+absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line) {
+  std::vector<std::string> fields;
+  size_t i = 0;
+  for (;;) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      const size_t field_number = fields.size() + 1;
+      ++i;
+      bool closed = false;
+      while (i < line.size()) {
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field.push_back('"');
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
+        }
+        field.push_back(line[i++]);
+      }
+      if (!closed) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("field ", field_number, " has an unterminated quote"));
+      }
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+      if (i < line.size() && line[i] != ',') {
+        return absl::InvalidArgumentError(
+            absl::StrCat("field ", field_number, " has text after its closing quote"));
+      }
+    } else {
+      const size_t comma = line.find(',', i);
+      const size_t end = comma == absl::string_view::npos ? line.size() : comma;
+      field = std::string(absl::StripAsciiWhitespace(line.substr(i, end - i)));
+      i = end;
+    }
+    fields.push_back(std::move(field));
+    if (i >= line.size()) break;
+    ++i;  // the comma
+  }
+  return fields;
 }
 
 }  // namespace
@@ -99,10 +145,9 @@ absl::StatusOr<Policy> Policy::Parse(std::string_view csv, std::string default_r
     ++line_number;
     absl::string_view line = absl::StripAsciiWhitespace(raw);
     if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> fields;
-    for (absl::string_view f : absl::StrSplit(line, ',')) {
-      fields.emplace_back(absl::StripAsciiWhitespace(f));
-    }
+    absl::StatusOr<std::vector<std::string>> split = SplitCsvLine(line);
+    if (!split.ok()) return LineError(line_number, split.status().message());
+    std::vector<std::string> fields = *std::move(split);
     const std::string& type = fields[0];
     auto require = [&](size_t index, absl::string_view name) -> absl::Status {
       if (fields[index].empty()) {

@@ -70,12 +70,25 @@ TEST(PolicyParseTest, LocatedErrors) {
       {"g, alice,", "policy.csv line 1: role (field 3) is empty"},
       {"x, alice, role:a", "policy.csv line 1: line type (field 1) \"x\" is neither p nor g"},
       {"p, role:a, workflows, get, *\nq", "policy.csv line 2: line type"},
+      {"p, role:a, workflows, get, \"default/*", "policy.csv line 1: field 5 has an unterminated"},
+      {"p, role:a, workflows, \"get\"x, *", "policy.csv line 1: field 4 has text after"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(Policy::Parse(c.csv).status(),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.want)))
         << c.csv;
   }
+}
+
+TEST(PolicyParseTest, QuotedFields) {
+  auto policy = Policy::Parse(
+      "p, \"role:dev\" , workflows, \"create\", \"default/a,b\", \"allow\"\n"
+      "p, role:dev, workflows, get, \"default/say \"\"hi\"\"\"\n"
+      "g, alice, \"role:dev\"");
+  ASSERT_OK(policy.status());
+  EXPECT_TRUE(policy->Enforce("alice", "workflows", "create", "default/a,b"));
+  EXPECT_FALSE(policy->Enforce("alice", "workflows", "create", "default/a"));
+  EXPECT_TRUE(policy->Enforce("alice", "workflows", "get", "default/say \"hi\""));
 }
 
 TEST(PolicyParseTest, EffectIsCaseInsensitive) {
