@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,6 +217,39 @@ TEST_F(TokenStoreTest, SeesChangesFromAnotherInstance) {
   auto c = MustOpen(path_);
   ASSERT_NE(c, nullptr);
   EXPECT_THAT(c->Accounts(), ElementsAre("admin", "bob"));
+}
+
+TEST_F(TokenStoreTest, SeesTokensMadeByAnotherProcess) {
+  auto store = MustOpen(path_);
+  ASSERT_NE(store, nullptr);
+  // Warm the in-memory view first, so the token below must come from a reload.
+  EXPECT_THAT(store->Accounts(), ElementsAre("admin"));
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    auto child = TokenStore::Open(path_);
+    if (!child.ok()) _exit(1);
+    auto token = (*child)->CreateToken("child", absl::ZeroDuration(), kNow);
+    if (!token.ok()) _exit(2);
+    if (write(fds[1], token->data(), token->size()) != static_cast<ssize_t>(token->size())) {
+      _exit(3);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string token;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) token.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto who = store->Authenticate(token, kNow);
+  ASSERT_OK(who.status());
+  EXPECT_EQ(who->account, "child");
 }
 
 TEST_F(TokenStoreTest, ConcurrentCreatesFromTwoInstancesAreAllKept) {
