@@ -28,6 +28,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -67,27 +68,30 @@ enum ChildStage : int {
   kStageStdio,
   kStageChdir,
   kStageExec,
+  kStageCgroup,
   kStageSecurity
 };
 
 struct ChildArgs {
-  const char *const *candidates;
+  const char* const* candidates;
   int num_candidates;
-  char *const *argv;
-  char *const *envp;
-  const char *cwd;    // nullptr: stay
-  char *cwd_scratch;  // a writable copy of cwd when a missing one may be created
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;    // nullptr: stay
+  char* cwd_scratch;  // a writable copy of cwd when a missing one may be created
   int stdin_fd;
   int output_fd;
   int ns_fds[4];
   int ns_types[4];
   int num_ns;
+  const int* cgroup_fds;
+  int num_cgroup_fds;
   bool restrict_caps;
   int last_cap;
   __user_cap_header_struct cap_header;
   __user_cap_data_struct cap_data[2];
   bool no_new_privs;
-  const sock_fprog *seccomp;
+  const sock_fprog* seccomp;
   pid_t expected_ppid;  // what getppid() shows while the launcher lives
   sigset_t empty_mask;
   // Written by the child; the parent reads them after the vfork wait.
@@ -98,8 +102,8 @@ struct ChildArgs {
 
 // mkdir -p: cuts `path` at each '/' in turn (restoring it). True when the
 // whole path is a directory afterwards.
-bool MakeDirs(char *path) {
-  for (char *p = path + 1; *p != '\0'; ++p) {
+bool MakeDirs(char* path) {
+  for (char* p = path + 1; *p != '\0'; ++p) {
     if (*p != '/') continue;
     *p = '\0';
     const bool ok = mkdir(path, 0755) == 0 || errno == EEXIST;
@@ -112,7 +116,7 @@ bool MakeDirs(char *path) {
 // Capabilities, no_new_privs, seccomp (see ChildSpec). The bounding set
 // goes first and the effective set last: loading a filter without
 // no_new_privs needs CAP_SYS_ADMIN in effect. Returns 0 or -1 with errno.
-int RestrictSelf(const ChildArgs *a) {
+int RestrictSelf(const ChildArgs* a) {
   if (a->restrict_caps) {
     for (int cap = 0; cap <= a->last_cap; ++cap) {
       if ((a->cap_data[cap / 32].permitted >> (cap % 32)) & 1u) continue;
@@ -134,8 +138,8 @@ int RestrictSelf(const ChildArgs *a) {
   return 0;
 }
 
-int ChildMain(void *p) {
-  auto *a = static_cast<ChildArgs *>(p);
+int ChildMain(void* p) {
+  auto* a = static_cast<ChildArgs*>(p);
   // Handlers of the runtime must not run in the child (it still shares the
   // runtime's memory) and containers expect default dispositions.
   struct sigaction dfl;
@@ -147,6 +151,17 @@ int ChildMain(void *p) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != a->expected_ppid) _exit(127);  // launcher already gone
   setpgid(0, 0);
+  // Into the container's cgroups before anything of it runs, so no fork or
+  // allocation of the container escapes its limits: "0" names the writer,
+  // and the descriptors were opened by the runtime (no path resolved here,
+  // before any setns changes what the writer may do).
+  for (int i = 0; i < a->num_cgroup_fds; ++i) {
+    if (write(a->cgroup_fds[i], "0", 1) != 1) {
+      a->error = errno;
+      a->stage = kStageCgroup;
+      _exit(127);
+    }
+  }
   for (int i = 0; i < a->num_ns; ++i) {
     if (setns(a->ns_fds[i], a->ns_types[i]) != 0) {
       a->error = errno;
@@ -192,8 +207,8 @@ int ChildMain(void *p) {
   _exit(a->error == EACCES ? 126 : 127);
 }
 
-void WriteAll(int fd, const void *data, size_t len) {
-  const char *p = static_cast<const char *>(data);
+void WriteAll(int fd, const void* data, size_t len) {
+  const char* p = static_cast<const char*>(data);
   while (len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
@@ -220,7 +235,7 @@ int BringLoopbackUp() {
   return err;
 }
 
-int PivotRoot(const char *new_root) {
+int PivotRoot(const char* new_root) {
   // pivot_root(".", ".") stacks the old root on the new one; detaching it
   // leaves the pod nothing of the host but what was attached explicitly.
   if (chdir(new_root) != 0) return errno;
@@ -235,8 +250,8 @@ struct Slots {
 };
 
 // Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
-int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const char *source,
-            const char *target, const char *fstype, const char *data) {
+int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const char* source,
+            const char* target, const char* fstype, const char* data) {
   const bool has_slot = slot >= 0 && slot < kMaxMountSlots;
   switch (kind) {
     case MountOpKind::kSetHostname:
@@ -315,7 +330,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const 
   return EINVAL;
 }
 
-[[noreturn]] void HolderMain(const char *buf, size_t len, int ready_fd) {
+[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_NAME, "argn-pause", 0, 0, 0);
   close(3);  // the zygote's socket
@@ -336,7 +351,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const 
   // Modes in the steps are meant literally (/dev/null 0666, /dev/shm 1777).
   umask(0);
   Slots slots;
-  for (int &fd : slots.fd) fd = -1;
+  for (int& fd : slots.fd) fd = -1;
 
   int32_t report[2] = {-1, 0};
   size_t pos = 0;
@@ -358,16 +373,16 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const 
     }
     const auto slot = static_cast<int32_t>(slot_bits);
     pos += kStepHeaderBytes;
-    const char *s[4];
+    const char* s[4];
     bool ok = true;
     for (int k = 0; k < 4; ++k) {
-      const void *end = memchr(buf + pos, '\0', len - pos);
+      const void* end = memchr(buf + pos, '\0', len - pos);
       if (end == nullptr) {
         ok = false;
         break;
       }
       s[k] = buf + pos;
-      pos = static_cast<size_t>(static_cast<const char *>(end) - buf) + 1;
+      pos = static_cast<size_t>(static_cast<const char*>(end) - buf) + 1;
     }
     const int err = ok ? RunStep(kind, flags, slot, &slots, s[0], s[1], s[2], s[3]) : EINVAL;
     if (err != 0 && optional && ok) {
@@ -446,7 +461,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const 
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(0);  // runtime closed its end
     int ready_fd = -1;
-    cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
     if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       memcpy(&ready_fd, CMSG_DATA(c), sizeof(int));
     }
@@ -469,7 +484,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots *slots, const 
       memset(out_control, 0, sizeof(out_control));
       out.msg_control = out_control;
       out.msg_controllen = sizeof(out_control);
-      cmsghdr *oc = CMSG_FIRSTHDR(&out);
+      cmsghdr* oc = CMSG_FIRSTHDR(&out);
       oc->cmsg_level = SOL_SOCKET;
       oc->cmsg_type = SCM_RIGHTS;
       oc->cmsg_len = CMSG_LEN(sizeof(int));
@@ -495,8 +510,15 @@ class Launcher {
     threads_ = static_cast<int>(std::clamp(hw, 2u, 4u));
     for (int i = 0; i < threads_; ++i) {
       // Detached and never joined: launcher threads must outlive every child
-      // (PR_SET_PDEATHSIG follows the creating thread).
-      std::thread([this] { Loop(); }).detach();
+      // (PR_SET_PDEATHSIG follows the creating thread). A host out of
+      // threads (EAGAIN) leaves fewer; none makes pod starts fail, not the
+      // runtime (GetLauncher).
+      try {
+        std::thread([this] { Loop(); }).detach();
+      } catch (const std::system_error&) {
+        threads_ = i;
+        break;
+      }
     }
   }
 
@@ -504,7 +526,7 @@ class Launcher {
   int self_pidns_fd() const { return self_pidns_fd_; }
 
   // Runs `fn` on a launcher thread and returns when it finished.
-  void Run(const std::function<void()> &fn) {
+  void Run(const std::function<void()>& fn) {
     Task task{&fn, false};
     {
       absl::MutexLock lock(&mu_);
@@ -521,7 +543,7 @@ class Launcher {
 
  private:
   struct Task {
-    const std::function<void()> *fn;
+    const std::function<void()>* fn;
     bool done;
   };
 
@@ -535,7 +557,7 @@ class Launcher {
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     for (;;) {
       mu_.LockWhen(absl::Condition(this, &Launcher::HasWork));
-      Task *task = queue_.front();
+      Task* task = queue_.front();
       queue_.pop_front();
       mu_.Unlock();
       (*task->fn)();
@@ -547,34 +569,39 @@ class Launcher {
   int threads_ = 0;
   int self_pidns_fd_ = -1;
   absl::Mutex mu_;
-  std::deque<Task *> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Task*> queue_ ABSL_GUARDED_BY(mu_);
 };
 
 // After fork() the child has none of the parent's launcher threads; it gets a
 // fresh Launcher (the old one is leaked: its mutexes may be held forever).
-std::atomic<Launcher *> g_launcher{nullptr};
-std::mutex *g_launcher_mu = new std::mutex;
+std::atomic<Launcher*> g_launcher{nullptr};
+std::mutex* g_launcher_mu = new std::mutex;
 
 void ResetLauncherAfterFork() {
   g_launcher.store(nullptr);
   g_launcher_mu = new std::mutex;
 }
 
-Launcher &GetLauncher() {
+// Null when no launcher thread could be created (tried again next time).
+Launcher* GetLauncher() {
   static const int registered = pthread_atfork(nullptr, nullptr, &ResetLauncherAfterFork);
   (void)registered;
-  Launcher *l = g_launcher.load();
-  if (l != nullptr) return *l;
+  Launcher* l = g_launcher.load();
+  if (l != nullptr) return l;
   std::lock_guard<std::mutex> lock(*g_launcher_mu);
   l = g_launcher.load();
   if (l == nullptr) {
     l = new Launcher();
+    if (l->threads() == 0) {
+      delete l;  // no thread refers to it
+      return nullptr;
+    }
     g_launcher.store(l);
   }
-  return *l;
+  return l;
 }
 
-thread_local char *t_child_stack = nullptr;
+thread_local char* t_child_stack = nullptr;
 
 // The highest capability this kernel knows (CAP_LAST_CAP of the kernel, not
 // of the headers we were built with).
@@ -591,15 +618,15 @@ int LastCapability() {
   return last;
 }
 
-std::vector<char *> CStrings(const std::vector<std::string> &v) {
-  std::vector<char *> out;
+std::vector<char*> CStrings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
   out.reserve(v.size() + 1);
-  for (const std::string &s : v) out.push_back(const_cast<char *>(s.c_str()));
+  for (const std::string& s : v) out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
 
-absl::Status EnsureZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+absl::Status EnsureZygote(Launcher& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
   if (l.zygote_sock >= 0) return absl::OkStatus();
   absl::Status status = absl::OkStatus();
   l.Run([&] {
@@ -625,7 +652,7 @@ absl::Status EnsureZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu
   return status;
 }
 
-void DropZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+void DropZygote(Launcher& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
   if (l.zygote_sock >= 0) close(l.zygote_sock);
   l.zygote_sock = -1;
   if (l.zygote_pidfd >= 0) {
@@ -638,17 +665,17 @@ void DropZygote(Launcher &l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
 }
 
 // One request/reply with the zygote. Returns the holder pid and its pidfd.
-absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w, pid_t *pid, int *pidfd)
+absl::Status AskZygote(Launcher& l, const std::string& encoded, int ready_w, pid_t* pid, int* pidfd)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   memset(control, 0, sizeof(control));
-  iovec iov{const_cast<char *>(encoded.data()), encoded.size()};
+  iovec iov{const_cast<char*>(encoded.data()), encoded.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
-  cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -673,7 +700,7 @@ absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w, pid
   if (n < 0) return ErrnoStatus(errno, "receive from zygote");
   if (n != sizeof(reply)) return absl::UnavailableError("zygote exited");
   if (reply <= 0) return ErrnoStatus(-reply, "clone pod holder with new namespaces");
-  cmsghdr *rc = CMSG_FIRSTHDR(&in);
+  cmsghdr* rc = CMSG_FIRSTHDR(&in);
   if (rc == nullptr || rc->cmsg_type != SCM_RIGHTS) {
     return absl::InternalError("zygote reply without pidfd");
   }
@@ -684,19 +711,30 @@ absl::Status AskZygote(Launcher &l, const std::string &encoded, int ready_w, pid
 
 }  // namespace
 
-int LauncherThreads() { return GetLauncher().threads(); }
+int LauncherThreads() {
+  Launcher* l = GetLauncher();
+  return l == nullptr ? 0 : l->threads();
+}
 
-absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
+namespace {
+absl::Status NoLauncher() {
+  return absl::ResourceExhaustedError("cannot create a launcher thread (out of threads)");
+}
+}  // namespace
+
+absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
   if (spec.argv.empty() || spec.candidates.empty()) {
     return absl::InvalidArgumentError("argv: must not be empty");
   }
   if (spec.stdin_fd < 0 || spec.output_fd < 0) {
     return absl::InvalidArgumentError("stdin and output descriptors are required");
   }
-  Launcher &launcher = GetLauncher();
-  std::vector<char *> argv = CStrings(spec.argv);
-  std::vector<char *> envp = CStrings(spec.env);
-  std::vector<char *> candidates = CStrings(spec.candidates);
+  Launcher* launcher_ptr = GetLauncher();
+  if (launcher_ptr == nullptr) return NoLauncher();
+  Launcher& launcher = *launcher_ptr;
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+  std::vector<char*> candidates = CStrings(spec.candidates);
   ChildArgs args{};
   args.candidates = candidates.data();
   args.num_candidates = static_cast<int>(spec.candidates.size());
@@ -710,6 +748,8 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
   args.stdin_fd = spec.stdin_fd;
   args.output_fd = spec.output_fd;
   args.failed_candidate = -1;
+  args.cgroup_fds = spec.cgroup_procs_fds.data();
+  args.num_cgroup_fds = static_cast<int>(spec.cgroup_procs_fds.size());
   args.restrict_caps = spec.restrict_capabilities;
   if (args.restrict_caps) {
     args.last_cap = LastCapability();
@@ -727,7 +767,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
                                     {spec.utsns_fd, CLONE_NEWUTS},
                                     {spec.ipcns_fd, CLONE_NEWIPC},
                                     {spec.mntns_fd, CLONE_NEWNS}};
-  for (const auto &[fd, type] : ns) {
+  for (const auto& [fd, type] : ns) {
     if (fd < 0) continue;
     args.ns_fds[args.num_ns] = fd;
     args.ns_types[args.num_ns] = type;
@@ -742,13 +782,13 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
   absl::Status setup = absl::OkStatus();
   launcher.Run([&] {
     if (t_child_stack == nullptr) {
-      void *m = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+      void* m = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
       if (m == MAP_FAILED) {
         setup = ErrnoStatus(errno, "allocate clone stack");
         return;
       }
-      t_child_stack = static_cast<char *>(m);
+      t_child_stack = static_cast<char*>(m);
     }
     if (spec.pidns_fd >= 0 && setns(spec.pidns_fd, CLONE_NEWPID) != 0) {
       setup = ErrnoStatus(errno, "enter pod PID namespace");
@@ -776,6 +816,8 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
       return ErrnoStatus(args.error, "redirect stdio");
     case kStageChdir:
       return ErrnoStatus(args.error, absl::StrCat("working directory \"", spec.working_dir, "\""));
+    case kStageCgroup:
+      return ErrnoStatus(args.error, "join container cgroup");
     case kStageSecurity:
       return ErrnoStatus(args.error, "restrict capabilities, no_new_privs or seccomp");
     default:
@@ -792,12 +834,14 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec) {
                                               absl::StrJoin(spec.candidates, ", "), ")"));
 }
 
-absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps) {
   if (encoded_steps.size() > kMaxRequestBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("pod setup of ", encoded_steps.size(), " bytes exceeds ", kMaxRequestBytes));
   }
-  Launcher &launcher = GetLauncher();
+  Launcher* launcher_ptr = GetLauncher();
+  if (launcher_ptr == nullptr) return NoLauncher();
+  Launcher& launcher = *launcher_ptr;
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   HolderResult result;
@@ -831,7 +875,7 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps) {
       close(result.pidfd);
       return absl::DeadlineExceededError("pod holder did not finish setup within 10s");
     }
-    ssize_t n = read(ready[0], reinterpret_cast<char *>(report) + got, sizeof(report) - got);
+    ssize_t n = read(ready[0], reinterpret_cast<char*>(report) + got, sizeof(report) - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       close(ready[0]);

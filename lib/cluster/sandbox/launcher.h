@@ -47,13 +47,16 @@ struct ChildSpec {
   int ipcns_fd = -1;
   int mntns_fd = -1;
   int pidns_fd = -1;
+  // cgroup.procs descriptors (see cgroup.h): the child writes "0" to each
+  // before it execs. Not owned.
+  std::vector<int> cgroup_procs_fds;
   // Applied last before exec, in this order: bounding set cut to
   // `capabilities`, no_new_privs, the seccomp filter, then permitted,
   // effective and inheritable set to `capabilities`, ambient cleared.
   bool restrict_capabilities = false;
   uint64_t capabilities = 0;  // bit n = capability n
   bool no_new_privs = false;
-  const sock_fprog *seccomp = nullptr;  // not owned; must outlive the call
+  const sock_fprog* seccomp = nullptr;  // not owned; must outlive the call
 };
 
 struct ChildHandle {
@@ -63,7 +66,7 @@ struct ChildHandle {
 
 // On exec failure the child has been reaped and the status names the
 // candidate(s): NotFound (ENOENT), PermissionDenied (EACCES), etc.
-absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec &spec);
+absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec);
 
 struct HolderResult {
   pid_t pid = -1;
@@ -75,7 +78,7 @@ struct HolderResult {
 // Starts a holder in new mount, UTS, IPC, PID and network namespaces that runs
 // the encoded steps (EncodeMountOps) and then reaps orphans as PID 1 forever.
 // With failed_step >= 0 the holder has exited already; pidfd is still open.
-absl::StatusOr<HolderResult> LaunchHolder(const std::string &encoded_steps);
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps);
 
 // Number of launcher threads (fixed at first use).
 int LauncherThreads();

@@ -30,7 +30,7 @@ struct ExitStatus {
   // Kubernetes convention for container exit codes: 128 + signal.
   int KubernetesExitCode() const { return signal == 0 ? code : 128 + signal; }
   std::string ToString() const;
-  bool operator==(const ExitStatus &) const = default;
+  bool operator==(const ExitStatus&) const = default;
 };
 
 struct ProcessSpec {
@@ -40,9 +40,14 @@ struct ProcessSpec {
   // one is created (the pod's root is its own).
   std::string working_dir;
   // stdout and stderr both append here (so the log can be followed while the
-  // process runs); empty: /dev/null. Opened on the host, before entering the
-  // pod.
+  // process runs); empty: /dev/null. Opened on the host, before entering the pod.
   std::string log_path;
+  // >= 0: stdout and stderr go here instead of log_path (e.g. a pipe to a
+  // log copier); not owned.
+  int output_fd = -1;
+  // cgroup.procs descriptors of the cgroup(s) to run in (Cgroup::ProcsFds);
+  // the process joins them before it execs. Not owned.
+  std::vector<int> cgroup_procs_fds;
   // Capabilities, no_new_privs and seccomp of the process in an isolated
   // pod (the default: Docker's); plain mode runs plain processes.
   ContainerSecurity security;
@@ -56,8 +61,8 @@ class ProcessState {
  public:
   ProcessState(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
   ~ProcessState();
-  ProcessState(const ProcessState &) = delete;
-  ProcessState &operator=(const ProcessState &) = delete;
+  ProcessState(const ProcessState&) = delete;
+  ProcessState& operator=(const ProcessState&) = delete;
 
   pid_t pid() const { return pid_; }
   int pidfd() const { return pidfd_; }
@@ -84,8 +89,8 @@ class Process {
   explicit Process(std::shared_ptr<internal::ProcessState> state) : state_(std::move(state)) {}
   // Kills the group (SIGKILL) and reaps, if still running.
   ~Process();
-  Process(const Process &) = delete;
-  Process &operator=(const Process &) = delete;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return state_->pid(); }    // in the host PID namespace
   int pidfd() const { return state_->pidfd(); }  // readable once the process exited
@@ -102,7 +107,7 @@ class Process {
 };
 
 // Kill semantics on a set of processes at once: one grace period for all.
-void KillAll(const std::vector<std::shared_ptr<internal::ProcessState>> &procs,
+void KillAll(const std::vector<std::shared_ptr<internal::ProcessState>>& procs,
              absl::Duration grace);
 
 }  // namespace argonaut::cluster::sandbox

@@ -36,7 +36,7 @@ constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 constexpr size_t kMaxPathEntries = 64;
 constexpr size_t kMaxArgs = 100000;
 
-absl::Status MakeDir(const std::string &path, mode_t mode) {
+absl::Status MakeDir(const std::string& path, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) return absl::InternalError(absl::StrCat("create directory ", path, ": ", ec.message()));
@@ -47,7 +47,7 @@ absl::Status MakeDir(const std::string &path, mode_t mode) {
 
 // Opens with O_CLOEXEC at a descriptor >= 3, so dup2 onto 0-2 in the child
 // never meets itself (which would keep O_CLOEXEC and close it at exec).
-absl::StatusOr<int> OpenHigh(const std::string &path, int flags, std::string_view field) {
+absl::StatusOr<int> OpenHigh(const std::string& path, int flags, std::string_view field) {
   int fd = open(path.c_str(), flags | O_CLOEXEC, 0644);
   if (fd < 0) {
     return ErrnoStatus(errno, absl::StrCat(AbslView(field), " \"", path, "\""));
@@ -62,7 +62,7 @@ absl::StatusOr<int> OpenHigh(const std::string &path, int flags, std::string_vie
   return fd;
 }
 
-absl::Status CheckNoNul(const std::string &s, std::string_view field) {
+absl::Status CheckNoNul(const std::string& s, std::string_view field) {
   if (s.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": contains a NUL byte"));
   }
@@ -104,7 +104,7 @@ absl::StatusOr<std::vector<std::string>> HostMounts() {
 }
 
 // What runc does by default to a container's process, unless privileged.
-absl::Status ApplySecurity(const ContainerSecurity &security, internal::ChildSpec *child) {
+absl::Status ApplySecurity(const ContainerSecurity& security, internal::ChildSpec* child) {
   if (security.privileged) return absl::OkStatus();
   ASSIGN_OR_RETURN(child->capabilities, ContainerCapabilities(security));
   child->restrict_capabilities = true;
@@ -126,7 +126,7 @@ bool Sandbox::CanIsolate() {
 
 absl::Status Sandbox::CleanupStale(std::string_view seed) { return PodNetwork::CleanupStale(seed); }
 
-absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions &options) {
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) {
   std::unique_ptr<Sandbox> sb(new Sandbox(options));
   RETURN_IF_ERROR(CheckNoNul(options.pod_name, "pod_name"));
   for (size_t i = 0; i < options.env.size(); ++i) {
@@ -153,8 +153,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions &o
     static std::once_flag warned;
     std::call_once(warned, [] {
       LogWarn(kComponent,
-              "no CAP_SYS_ADMIN: pods run as plain processes "
-              "without namespaces, private /tmp, "
+              "no CAP_SYS_ADMIN: pods run as plain processes without namespaces, private /tmp, "
               "volumes or pod IPs");
     });
     isolate = false;
@@ -206,7 +205,7 @@ absl::Status Sandbox::StartIsolated() {
                                  : "decode setup";
     return ErrnoStatus(holder.error, absl::StrCat("pod ", options_.pod_name, ": ", step));
   }
-  const char *names[5] = {"net", "uts", "ipc", "mnt", "pid"};
+  const char* names[5] = {"net", "uts", "ipc", "mnt", "pid"};
   for (int i = 0; i < 5; ++i) {
     const std::string path = absl::StrCat("/proc/", holder_pid_, "/ns/", names[i]);
     ns_fds_[i] = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -226,10 +225,10 @@ absl::Status Sandbox::StartIsolated() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec &spec) const {
+absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec& spec) const {
   std::vector<std::string> env;
   std::map<std::string, size_t> index;
-  auto add = [&](const std::string &kv) {
+  auto add = [&](const std::string& kv) {
     const std::string key = kv.substr(0, kv.find('='));
     auto it = index.find(key);
     if (it != index.end()) {
@@ -240,7 +239,7 @@ absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec &s
     }
   };
   if (!isolated_ && !options_.pod_dir.empty()) add("TMPDIR=" + options_.pod_dir + "/tmp");
-  for (const std::string &kv : options_.env) add(kv);
+  for (const std::string& kv : options_.env) add(kv);
   for (size_t i = 0; i < spec.env.size(); ++i) {
     const std::string field = absl::StrCat("env[", i, "]");
     RETURN_IF_ERROR(CheckNoNul(spec.env[i], field));
@@ -252,7 +251,7 @@ absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec &s
   return env;
 }
 
-absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec) {
+absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec) {
   {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::FailedPreconditionError("sandbox was destroyed");
@@ -272,12 +271,12 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec)
   ASSIGN_OR_RETURN(child.env, MergedEnv(spec));
   if (isolated_) RETURN_IF_ERROR(ApplySecurity(spec.security, &child));
   child.argv = spec.argv;
-  const std::string &cmd = spec.argv[0];
+  const std::string& cmd = spec.argv[0];
   if (cmd.find('/') != std::string::npos) {
     child.candidates.push_back(cmd);
   } else {
     std::string path = kDefaultPath;
-    for (const std::string &kv : child.env) {
+    for (const std::string& kv : child.env) {
       if (absl::StartsWith(kv, "PATH=")) path = kv.substr(5);
     }
     for (absl::string_view dir : absl::StrSplit(path, ':')) {
@@ -298,12 +297,15 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec)
   }
   ASSIGN_OR_RETURN(int null_fd, OpenHigh("/dev/null", O_RDONLY, "stdin"));
   absl::StatusOr<int> log_fd =
-      spec.log_path.empty() ? OpenHigh("/dev/null", O_WRONLY, "stdout")
-                            : OpenHigh(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, "log_path");
+      spec.output_fd >= 0     ? absl::StatusOr<int>(fcntl(spec.output_fd, F_DUPFD_CLOEXEC, 3))
+      : spec.log_path.empty() ? OpenHigh("/dev/null", O_WRONLY, "stdout")
+                              : OpenHigh(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, "log_path");
+  if (log_fd.ok() && *log_fd < 0) log_fd = ErrnoStatus(errno, "output_fd");
   if (!log_fd.ok()) {
     close(null_fd);
     return log_fd.status();
   }
+  child.cgroup_procs_fds = spec.cgroup_procs_fds;
   child.stdin_fd = null_fd;
   child.output_fd = *log_fd;
   if (isolated_) {
@@ -314,7 +316,7 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec)
     child.pidns_fd = ns_fds_[4];
   }
   absl::StatusOr<internal::ChildHandle> handle = internal::LaunchChild(child);
-  if (!handle.ok() && !spec.log_path.empty()) {
+  if (!handle.ok() && (!spec.log_path.empty() || spec.output_fd >= 0)) {
     const std::string line =
         absl::StrCat("argonaut: cannot start ", cmd, ": ", handle.status().message(), "\n");
     (void)!write(*log_fd, line.data(), line.size());
@@ -329,7 +331,7 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec &spec)
       // Drop entries of processes already gone so a long-lived pod that
       // runs many probes does not grow this list without bound.
       std::erase_if(procs_,
-                    [](const std::weak_ptr<internal::ProcessState> &w) { return w.expired(); });
+                    [](const std::weak_ptr<internal::ProcessState>& w) { return w.expired(); });
       procs_.push_back(state);
       return std::make_unique<Process>(std::move(state));
     }
@@ -344,7 +346,7 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::OkStatus();
     destroyed_ = true;
-    for (const auto &w : procs_) {
+    for (const auto& w : procs_) {
       if (auto s = w.lock()) live.push_back(std::move(s));
     }
     procs_.clear();
@@ -364,7 +366,7 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
     close(holder_pidfd_);
     holder_pidfd_ = -1;
   }
-  for (int &fd : ns_fds_) {
+  for (int& fd : ns_fds_) {
     if (fd >= 0) close(fd);
     fd = -1;
   }
