@@ -51,6 +51,18 @@ std::string Shown(const nlohmann::json& v) {
   return absl::StrCat("\"", s, "\"");
 }
 
+// A decoding error of a kind kept sealed at rest (a Secret), without the
+// value it quotes: "data: expected object, got string \"hunter2\"" keeps
+// "... got string".
+absl::Status WithoutValue(const absl::Status& s) {
+  std::string m(s.message());
+  const size_t got = m.find(", got ");
+  if (got == std::string::npos) return s;
+  const size_t type_end = m.find(' ', got + 6);
+  if (type_end != std::string::npos) m.resize(type_end);
+  return absl::Status(s.code(), m);
+}
+
 std::string NamespacePrefix(const KindInfo& kind, std::string_view ns) {
   if (!kind.namespaced) return "/";
   if (ns.empty()) return "";
@@ -276,7 +288,9 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ResourceApi::ParseDoc
     doc["apiVersion"] = kind.api_version;
   }
   auto msg = kind.NewMessage();
-  RETURN_IF_ERROR(manifest::FromJson(doc, msg.get()));
+  absl::Status decoded = manifest::FromJson(doc, msg.get());
+  if (!decoded.ok() && at_rest_.contains(kind.plural)) return WithoutValue(decoded);
+  RETURN_IF_ERROR(decoded);
   return msg;
 }
 

@@ -143,6 +143,18 @@ TEST_F(SecretSealingTest, AValueMovedToAnotherSecretDoesNotOpen) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("does not open")));
 }
 
+TEST_F(SecretSealingTest, DecodingErrorsDoNotQuoteValues) {
+  json bad = Secret("bad");
+  bad["stringData"] = "hunter2-in-the-wrong-place";
+  absl::StatusOr<std::string> created = Api(kKey)->Create("Secret", bad.dump(), false);
+  EXPECT_THAT(created, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stringData")));
+  EXPECT_THAT(std::string(created.status().message()), Not(HasSubstr("hunter2")));
+  bad["stringData"] = {{"pin", 123456789}};
+  created = Api(kKey)->Create("Secret", bad.dump(), false);
+  EXPECT_THAT(created, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stringData")));
+  EXPECT_THAT(std::string(created.status().message()), Not(HasSubstr("123456789")));
+}
+
 TEST_F(SecretSealingTest, RefusesAShortKey) {
   ResourceApi api(store_.get(), KindsOfService("cluster"));
   EXPECT_THAT(SealSecretsAtRest(api, "short"), StatusIs(absl::StatusCode::kInvalidArgument));
