@@ -5,8 +5,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "lib/auth/tls.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::gateway {
@@ -120,6 +130,138 @@ TEST(PortMuxTest, StopClosesIdleConnections) {
   mux.Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   ::close(fd);
+}
+
+// The gateway's two backends behind a TLS mux: a gRPC server (grpc.health)
+// and an HTTP/1.1 server (/healthz).
+class TlsMuxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string dir = std::string(base != nullptr ? base : "/tmp") + "/muxXXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    auto pair = auth::EnsureSelfSignedCert(dir + "/tls", {});
+    ASSERT_OK(pair.status());
+    ca_ = pair->first;
+    key_ = pair->second;
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    int grpc_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port);
+    grpc_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_, nullptr);
+    http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
+    const int http_port = http_.bind_to_any_port("127.0.0.1");
+    http_thread_ = std::thread([this] { http_.listen_after_bind(); });
+    mux_ = std::make_unique<PortMux>(PortMuxOptions{.http2_backend_port = grpc_port,
+                                                    .http1_backend_port = http_port,
+                                                    .classify_timeout_ms = 3000,
+                                                    .tls_cert_file = ca_,
+                                                    .tls_key_file = key_});
+    ASSERT_OK(mux_->Start());
+  }
+  void TearDown() override {
+    if (mux_) mux_->Stop();
+    http_.stop();
+    if (http_thread_.joinable()) http_thread_.join();
+    if (grpc_) grpc_->Shutdown();
+  }
+
+  grpc::Status Check(std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(mux_->port()), std::move(creds)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckResponse resp;
+    return stub->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp);
+  }
+
+  // curl's exit code and output.
+  std::pair<int, std::string> Curl(const std::string& args) {
+    const std::string cmd = "curl -sS --max-time 5 " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return {-1, ""};
+    std::string out;
+    char buf[512];
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
+    const int rc = pclose(p);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  }
+
+  std::string ca_, key_;
+  std::unique_ptr<grpc::Server> grpc_;
+  httplib::Server http_;
+  std::thread http_thread_;
+  std::unique_ptr<PortMux> mux_;
+};
+
+TEST_F(TlsMuxTest, GrpcOverTls) {
+  grpc::SslCredentialsOptions ssl;
+  std::ifstream in(ca_);
+  ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), {});
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = Check(grpc::SslCredentials(ssl));
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  // Without the CA the client refuses the certificate.
+  EXPECT_FALSE(Check(grpc::SslCredentials({})).ok());
+}
+
+TEST_F(TlsMuxTest, HttpsWithCurl) {
+  const std::string url = "https://127.0.0.1:" + std::to_string(mux_->port()) + "/healthz";
+  auto [rc, out] = Curl("--cacert " + ca_ + " " + url);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "ok");
+  // By name, and with curl offering h2 first: REST still reaches HTTP/1.1.
+  std::tie(rc, out) = Curl("--http2 --cacert " + ca_ +
+                           " https://localhost:" + std::to_string(mux_->port()) + "/healthz");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "ok");
+  // Unknown CA: curl's "peer certificate cannot be authenticated" (60).
+  std::tie(rc, out) = Curl(url);
+  EXPECT_EQ(rc, 60) << out;
+  std::tie(rc, out) = Curl("-k " + url);
+  EXPECT_EQ(rc, 0) << out;
+  // Many requests on one connection.
+  std::tie(rc, out) = Curl("--cacert " + ca_ + " " + url + " " + url + " " + url);
+  EXPECT_EQ(out, "okokok");
+}
+
+TEST_F(TlsMuxTest, PlaintextIsRefused) {
+  const std::string reply = RoundTrip(mux_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 400 "));
+  EXPECT_THAT(reply, ::testing::HasSubstr("https://"));
+  auto [rc, out] = Curl("http://127.0.0.1:" + std::to_string(mux_->port()) + "/healthz");
+  EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("ok")));
+  // Plaintext gRPC gets nothing.
+  EXPECT_FALSE(Check(grpc::InsecureChannelCredentials()).ok());
+  // The mux still serves TLS afterwards.
+  std::tie(rc, out) =
+      Curl("--cacert " + ca_ + " https://127.0.0.1:" + std::to_string(mux_->port()) + "/healthz");
+  EXPECT_EQ(out, "ok");
+}
+
+TEST(PortMuxTlsTest, BadPairIsAnError) {
+  PortMux missing({.tls_cert_file = "/nonexistent/tls.crt", .tls_key_file = "/nonexistent/k"});
+  EXPECT_THAT(missing.Start(),
+              ::argonaut::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                            ::testing::HasSubstr("/nonexistent/tls.crt")));
+  PortMux half({.tls_cert_file = "/nonexistent/tls.crt"});
+  EXPECT_THAT(half.Start(), ::argonaut::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string a = std::string(base != nullptr ? base : "/tmp") + "/muxaXXXXXX";
+  std::string b = std::string(base != nullptr ? base : "/tmp") + "/muxbXXXXXX";
+  ASSERT_NE(mkdtemp(a.data()), nullptr);
+  ASSERT_NE(mkdtemp(b.data()), nullptr);
+  auto one = auth::EnsureSelfSignedCert(a, {});
+  auto two = auth::EnsureSelfSignedCert(b, {});
+  ASSERT_OK(one.status());
+  ASSERT_OK(two.status());
+  PortMux mismatched({.tls_cert_file = one->first, .tls_key_file = two->second});
+  EXPECT_THAT(mismatched.Start(),
+              ::argonaut::testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "lib/auth/channel.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/api_cluster.h"
@@ -216,8 +217,8 @@ std::unique_ptr<RemoteCluster> RemoteCluster::Connect(const std::string& address
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return std::make_unique<RemoteCluster>(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), options);
+  // The process' service identity (service token, TLS) set by service_main.
+  return std::make_unique<RemoteCluster>(auth::ServiceChannel(address, args), options);
 }
 
 RemoteCluster::RemoteCluster(std::shared_ptr<grpc::Channel> channel, RemoteClusterOptions options)

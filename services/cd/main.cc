@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/auth/channel.h"
 #include "lib/cluster/remote_cluster.h"
 #include "lib/server/service_main.h"
 #include "services/cd/cd_server.h"
@@ -74,8 +75,7 @@ int main(int argc, char** argv) {
               parts->remote = cluster::RemoteCluster::Connect(a);
             }
             if (const std::string a = absl::GetFlag(FLAGS_resources); !a.empty()) {
-              parts->resources = api::v1::ResourceService::NewStub(
-                  grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
+              parts->resources = api::v1::ResourceService::NewStub(auth::ServiceChannel(a));
             }
             parts->cd = std::make_unique<cd::CdServer>(
                 &bundle.api(),

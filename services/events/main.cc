@@ -9,6 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/auth/channel.h"
 #include "lib/cluster/remote_cluster.h"
 #include "lib/server/service_main.h"
 #include "services/events/api/events_service.h"
@@ -50,12 +51,10 @@ int main(int argc, char** argv) {
               parts->remote = cluster::RemoteCluster::Connect(a);
             }
             if (const std::string a = absl::GetFlag(FLAGS_workflow); !a.empty()) {
-              parts->workflows = workflow::v1::WorkflowService::NewStub(
-                  grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
+              parts->workflows = workflow::v1::WorkflowService::NewStub(auth::ServiceChannel(a));
             }
             if (const std::string a = absl::GetFlag(FLAGS_rollout); !a.empty()) {
-              parts->rollouts = rollout::v1::RolloutService::NewStub(
-                  grpc::CreateChannel(a, grpc::InsecureChannelCredentials()));
+              parts->rollouts = rollout::v1::RolloutService::NewStub(auth::ServiceChannel(a));
             }
             parts->events = std::make_unique<events::EventsServer>(
                 &bundle.api(),
