@@ -1,8 +1,11 @@
 #include "lib/cluster/local_cluster.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
+#include "lib/cluster/sandbox/cgroup.h"
 #include "lib/cluster/sandbox/sandbox.h"
 
 namespace argonaut::cluster {
@@ -38,14 +41,18 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
   }
   c->kubelet_ = std::make_unique<kubelet::Kubelet>(
       c.get(),
-      kubelet::KubeletOptions{.root_dir = absl::StrCat(options.data_dir, "/pods"),
-                              .isolate = c->isolated_,
-                              .network = c->network_.get(),
-                              .images = c->images_.get(),
-                              .image_table_file = options.image_table,
-                              .hidden_paths = options.hidden_paths.empty()
-                                                  ? std::vector<std::string>{options.data_dir}
-                                                  : options.hidden_paths});
+      kubelet::KubeletOptions{
+          .root_dir = absl::StrCat(options.data_dir, "/pods"),
+          .isolate = c->isolated_,
+          .network = c->network_.get(),
+          .images = c->images_.get(),
+          .image_table_file = options.image_table,
+          .hidden_paths = options.hidden_paths.empty() ? std::vector<std::string>{options.data_dir}
+                                                       : options.hidden_paths,
+          .cgroup_name =
+              options.cgroups && geteuid() == 0 ? sandbox::CgroupName(options.data_dir) : "",
+          .pod_pids_limit = options.pod_pids_limit,
+          .max_log_bytes = options.max_log_bytes});
   c->gc_ = std::make_unique<GarbageCollector>(c.get());
   c->workloads_ = std::make_unique<WorkloadControllers>(c.get());
   c->services_ = std::make_unique<ServiceController>(c.get(), options.service_address);

@@ -52,6 +52,16 @@ struct LocalClusterOptions {
   // hostPath volumes must lie under one of these (also checked at
   // admission, KubernetesValidator). Empty: any path is allowed.
   std::vector<std::string> host_path_allow;
+  // Pods' resources.limits (memory, cpu) become cgroup limits, with a pids
+  // limit per pod (the kubelet's podPidsLimit; 0: none) even without
+  // limits. Needs root and a cgroup hierarchy; otherwise pods run unlimited
+  // (logged). false: no cgroups.
+  bool cgroups = true;
+  int64_t pod_pids_limit = 1024;
+  // Cap of each container's log file (further output is dropped, with a
+  // note): 50 MiB, what the kubelet keeps by default (5 files of 10 MiB).
+  // 0: uncapped.
+  int64_t max_log_bytes = int64_t{50} << 20;
 };
 
 class LocalCluster : public ApiCluster {

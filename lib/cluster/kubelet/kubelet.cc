@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -65,6 +66,32 @@ void Kubelet::Start() {
   }
   std::error_code ec;
   fs::create_directories(options_.root_dir, ec);
+  if (!options_.cgroup_name.empty()) {
+    absl::StatusOr<std::unique_ptr<sandbox::CgroupManager>> m =
+        sandbox::CgroupManager::Open({.name = options_.cgroup_name});
+    if (m.ok()) {
+      cgroups_ = *std::move(m);
+      // Pods of a crashed run died with it; their groups may remain.
+      if (absl::Status s = cgroups_->CleanupStale(absl::Seconds(10)); !s.ok()) {
+        LogWarn("kubelet", "stale pod cgroups", {{"error", s.ToString()}});
+      }
+      LogInfo("kubelet", "pod cgroups",
+              {{"version", std::to_string(cgroups_->version())},
+               {"parent", cgroups_->root().dirs().front().dir},
+               {"pod_pids_limit", std::to_string(options_.pod_pids_limit)}});
+    } else {
+      LogWarn("kubelet", "no cgroups: pods run without memory, CPU and pids limits",
+              {{"error", m.status().ToString()}});
+    }
+  }
+  if (options_.max_log_bytes > 0) {
+    absl::StatusOr<std::unique_ptr<LogCopier>> l = LogCopier::Start(options_.max_log_bytes);
+    if (l.ok()) {
+      logs_ = *std::move(l);
+    } else {
+      LogWarn("kubelet", "container logs are not capped", {{"error", l.status().ToString()}});
+    }
+  }
   informer_ = std::make_unique<Informer>(cluster_->api(), "Pod",
                                          [this](const WatchEvent& e) { OnEvent(e); });
   informer_->Start();
@@ -90,6 +117,11 @@ void Kubelet::Stop(absl::Duration max_grace) {
   for (auto& [w, t] : reapers) {
     w->Stop(max_grace);
     t.join();
+  }
+  if (cgroups_) {
+    if (absl::Status s = cgroups_->root().Destroy(absl::Seconds(10)); !s.ok()) {
+      LogWarn("kubelet", "cgroup teardown", {{"error", s.ToString()}});
+    }
   }
 }
 
@@ -139,7 +171,10 @@ void Kubelet::StartWorker(const Object& pod, bool adopted) {
                      absl::StatusOr<Object> o = cluster_->Get(kind, ns, name);
                      if (!o.ok()) return std::nullopt;
                      return *o;
-                   }};
+                   },
+                   .cgroups = cgroups_.get(),
+                   .pod_pids_limit = options_.pod_pids_limit,
+                   .logs = logs_.get()};
   auto worker = std::make_unique<PodWorker>(pod, PodDir(pod), std::move(env));
   worker->Start();
   absl::MutexLock lock(&mu_);
@@ -174,12 +209,23 @@ void Kubelet::OnEvent(const WatchEvent& event) {
     // events are not held up behind it.
     const std::string dir = PodDir(pod);
     auto shared = std::shared_ptr<PodWorker>(std::move(worker));
-    std::thread reaper([shared, grace = GraceOf(pod), dir] {
+    auto reap = [shared, grace = GraceOf(pod), dir] {
       shared->Stop(grace);
       shared->Join();
       std::error_code ec;
       fs::remove_all(dir, ec);
-    });
+    };
+    std::thread reaper;
+    try {
+      reaper = std::thread(reap);
+    } catch (const std::system_error& e) {
+      // Out of threads: the grace period is waited for here, holding up
+      // other pods' events, rather than ending the runtime.
+      LogWarn("kubelet", "no thread for the deletion: waiting inline",
+              {{"pod", KeyOf(pod)}, {"error", e.what()}});
+      reap();
+      return;
+    }
     absl::MutexLock lock(&mu_);
     // Join reapers that are done so the list stays short.
     for (auto it = reapers_.begin(); it != reapers_.end();) {

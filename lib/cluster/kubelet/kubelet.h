@@ -21,7 +21,9 @@
 #include "lib/cluster/api_cluster.h"
 #include "lib/cluster/images/image_table.h"
 #include "lib/cluster/informer.h"
+#include "lib/cluster/kubelet/log_copier.h"
 #include "lib/cluster/kubelet/pod_worker.h"
+#include "lib/cluster/sandbox/cgroup.h"
 #include "lib/cluster/sandbox/network.h"
 
 namespace argonaut::cluster::kubelet {
@@ -35,6 +37,14 @@ struct KubeletOptions {
   std::string image_table_file;  // the user's table, if any
   // Host paths no pod may see (SandboxOptions::hidden_paths).
   std::vector<std::string> hidden_paths;
+  // Pod cgroups under "<own cgroup>/<cgroup_name>" (CgroupName(data dir));
+  // empty: none. Without the rights or a usable hierarchy pods run without
+  // limits (logged once).
+  std::string cgroup_name;
+  // pids.max of every pod, limits or not (the kubelet's podPidsLimit); 0: none.
+  int64_t pod_pids_limit = 0;
+  // Cap of each container's log file; 0: uncapped (direct writes).
+  int64_t max_log_bytes = 0;
 };
 
 class Kubelet {
@@ -61,6 +71,9 @@ class Kubelet {
 
   ApiCluster* const cluster_;
   const KubeletOptions options_;
+  // Before the workers: they use both until they are gone.
+  std::unique_ptr<sandbox::CgroupManager> cgroups_;
+  std::unique_ptr<LogCopier> logs_;
   std::unique_ptr<Informer> informer_;
   mutable absl::Mutex mu_;
   // By pod uid, so that a re-created pod of the same name is a new pod.

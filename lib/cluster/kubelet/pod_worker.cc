@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -83,6 +84,11 @@ struct PodWorker::Container {
   std::string termination_host_path;
   std::string termination_pod_path;
   std::unique_ptr<sandbox::Process> proc;
+  // The container's cgroup (its limits) and its cgroup.procs descriptors.
+  std::unique_ptr<sandbox::Cgroup> cgroup;
+  std::vector<int> cgroup_fds;
+  int64_t oom_kills_at_start = 0;
+  std::shared_ptr<LogStream> log;
 
   enum class State { kWaiting, kRunning, kTerminated } state = State::kWaiting;
   std::string waiting_reason = "ContainerCreating";
@@ -132,7 +138,13 @@ PodWorker::~PodWorker() {
 }
 
 void PodWorker::Start() {
-  thread_ = std::thread([this] { Run(); });
+  try {
+    thread_ = std::thread([this] { Run(); });
+  } catch (const std::system_error& e) {
+    // Out of threads (EAGAIN): this pod fails, the runtime goes on.
+    Fail("RuntimeError", absl::StrCat("kubelet: cannot create the pod's thread: ", e.what()));
+    Finish();
+  }
 }
 
 void PodWorker::Stop(absl::Duration grace) {
@@ -213,9 +225,26 @@ bool PodWorker::StartContainer(Container& c) {
   sandbox::ProcessSpec spec{.argv = c.config.argv,
                             .env = c.config.env,
                             .working_dir = c.config.working_dir,
-                            .log_path = c.log_path};
+                            .log_path = c.log_path,
+                            .cgroup_procs_fds = c.cgroup_fds};
   spec.security = c.security;
+  // A previous instance's stream ends here (a child it left writing gets
+  // EPIPE), so two instances never write the file at once.
+  if (c.log != nullptr) env_.logs->Close(c.log);
+  c.log.reset();
+  if (env_.logs != nullptr) {
+    absl::StatusOr<std::shared_ptr<LogStream>> log = env_.logs->Open(c.log_path);
+    if (log.ok()) {
+      c.log = *std::move(log);
+      spec.output_fd = c.log->write_fd();
+    } else {
+      LogWarn("kubelet", "log copier: writing the log directly, uncapped",
+              {{"pod", KeyOf(pod_)}, {"container", c.name}, {"error", log.status().ToString()}});
+    }
+  }
+  if (c.cgroup != nullptr) c.oom_kills_at_start = c.cgroup->OomKills();
   absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
+  if (c.log != nullptr) c.log->CloseWriteEnd();
   absl::MutexLock lock(&mu_);
   if (c.restart_at != absl::InfiniteFuture() && c.started_at != absl::Time()) {
     ++c.restarts;
@@ -253,11 +282,15 @@ std::string PodWorker::TerminationMessage(const Container& c) const {
 }
 
 void PodWorker::HandleExit(Container& c, const sandbox::ExitStatus& status) {
+  // Everything it wrote is in the file before anyone sees it terminated.
+  if (c.log != nullptr) env_.logs->Drain(*c.log);
+  const int64_t oom_kills = c.cgroup != nullptr ? c.cgroup->OomKills() : 0;
   absl::MutexLock lock(&mu_);
   c.proc.reset();
   c.state = Container::State::kTerminated;
   c.exit_code = status.KubernetesExitCode();
-  c.term_reason = wl::TerminatedReason(c.exit_code, /*oom_killed=*/false);
+  c.term_reason = wl::TerminatedReason(
+      c.exit_code, wl::ContainerOomKilled(c.exit_code, c.oom_kills_at_start, oom_kills));
   c.term_message = TerminationMessage(c);
   c.finished_at = absl::Now();
   c.ready = false;
@@ -268,9 +301,11 @@ void PodWorker::ScheduleRestart(Container& c) {
   absl::MutexLock lock(&mu_);
   if (c.state != Container::State::kTerminated) return;
   const absl::Time now = absl::Now();
-  const wl::RestartDecision d =
-      wl::DecideRestart(restart_policy_, c.name,
-                        {.exit_code = c.exit_code, .finished_at = c.finished_at}, c.backoff, now);
+  const wl::RestartDecision d = wl::DecideRestart(restart_policy_, c.name,
+                                                  {.exit_code = c.exit_code,
+                                                   .oom_killed = c.term_reason == "OOMKilled",
+                                                   .finished_at = c.finished_at},
+                                                  c.backoff, now);
   if (d.action == wl::RestartDecision::Action::kLeaveTerminated) return;
   c.last_state = {{"terminated",
                    {{"exitCode", c.exit_code},
@@ -314,8 +349,11 @@ absl::Status PodWorker::Probe(Container& c, const Object& probe) {
       if (a.is_string()) argv.push_back(a.get<std::string>());
     }
     if (argv.empty()) return absl::InvalidArgumentError("exec probe without a command");
-    sandbox::ProcessSpec spec{
-        .argv = argv, .env = c.config.env, .working_dir = c.config.working_dir};
+    // In the container's cgroup, as the kubelet runs exec probes.
+    sandbox::ProcessSpec spec{.argv = argv,
+                              .env = c.config.env,
+                              .working_dir = c.config.working_dir,
+                              .cgroup_procs_fds = c.cgroup_fds};
     spec.security = c.security;
     absl::StatusOr<std::unique_ptr<sandbox::Process>> proc = sandbox_->Spawn(spec);
     if (!proc.ok()) return proc.status();
@@ -503,7 +541,74 @@ void PodWorker::Finish() {
     if (!s.ok()) LogWarn("kubelet", "sandbox teardown", {{"error", s.ToString()}});
     sandbox_.reset();
   }
+  RemoveCgroups();
   finished_ = true;
+}
+
+bool PodWorker::CreateCgroups() {
+  if (env_.cgroups == nullptr) return true;
+  auto path_of = [](const Container& c, size_t i) {
+    return absl::StrCat(c.init ? "spec.initContainers[" : "spec.containers[", i, "]");
+  };
+  // The pod's CPU weight is the sum of its containers' requests, as the
+  // kubelet's pod cgroup: a BestEffort pod (a fork bomb among them) weighs 2
+  // against the runtime's 1024, so the runtime keeps answering.
+  int64_t pod_request_millis = 0;
+  std::vector<std::pair<Container*, wl::ContainerResources>> planned;
+  for (auto* list : {&init_, &containers_}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      Container& c = *(*list)[i];
+      absl::StatusOr<wl::ContainerResources> r = wl::ParseContainerResources(c.spec, path_of(c, i));
+      if (!r.ok()) {
+        Fail("CreateContainerConfigError", std::string(r.status().message()));
+        return false;
+      }
+      if (!c.init) pod_request_millis += r->cpu_request_millis;
+      planned.emplace_back(&c, *r);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<sandbox::Cgroup>> pod = env_.cgroups->CreateGroup(
+      absl::StrCat("pod-", UidOf(pod_)),
+      {.cpu_shares = sandbox::CpuShares(pod_request_millis), .pids = env_.pod_pids_limit});
+  if (!pod.ok()) {
+    Fail("SandboxCreationFailed", absl::StrCat("pod cgroup: ", pod.status().message()));
+    return false;
+  }
+  pod_cgroup_ = *std::move(pod);
+  for (auto& [c, r] : planned) {
+    absl::StatusOr<std::unique_ptr<sandbox::Cgroup>> cg =
+        pod_cgroup_->CreateChild(c->name, {.memory_bytes = r.memory_limit_bytes,
+                                           .cpu_quota_millis = r.cpu_limit_millis,
+                                           .cpu_shares = sandbox::CpuShares(r.cpu_request_millis)});
+    absl::StatusOr<std::vector<int>> fds =
+        cg.ok() ? (*cg)->ProcsFds() : absl::StatusOr<std::vector<int>>(cg.status());
+    if (!fds.ok()) {
+      Fail("SandboxCreationFailed",
+           absl::StrCat("cgroup of container ", c->name, ": ", fds.status().message()));
+      return false;
+    }
+    c->cgroup = *std::move(cg);
+    c->cgroup_fds = *std::move(fds);
+  }
+  return true;
+}
+
+void PodWorker::RemoveCgroups() {
+  for (auto* list : {&init_, &containers_}) {
+    for (auto& c : *list) {
+      if (c->log != nullptr) env_.logs->Close(c->log);
+      c->log.reset();
+      c->cgroup_fds.clear();
+      c->cgroup.reset();
+    }
+  }
+  if (pod_cgroup_ == nullptr) return;
+  // The sandbox is gone, and with it (isolated) every process of the pod;
+  // in plain mode this kills what the containers left behind.
+  if (absl::Status s = pod_cgroup_->Destroy(absl::Seconds(10)); !s.ok()) {
+    LogWarn("kubelet", "pod cgroup teardown", {{"pod", KeyOf(pod_)}, {"error", s.ToString()}});
+  }
+  pod_cgroup_.reset();
 }
 
 void PodWorker::Run() {
@@ -557,6 +662,7 @@ void PodWorker::RunPod() {
       }
     }
   }
+  if (!CreateCgroups()) return Finish();
   // The sandbox's directory (private /tmp, root overlay), the logs and the
   // volumes all stay until the pod is deleted, as a terminated container's
   // layer does in Kubernetes.

@@ -20,7 +20,9 @@
 #include "lib/cluster/api_cluster.h"
 #include "lib/cluster/cluster.h"
 #include "lib/cluster/images/image_table.h"
+#include "lib/cluster/kubelet/log_copier.h"
 #include "lib/cluster/kubelet/volumes.h"
+#include "lib/cluster/sandbox/cgroup.h"
 #include "lib/cluster/sandbox/network.h"
 #include "lib/cluster/sandbox/process.h"
 #include "lib/cluster/sandbox/sandbox.h"
@@ -42,6 +44,12 @@ struct PodWorkerEnv {
   std::function<std::optional<Object>(const std::string& kind, const std::string& ns,
                                       const std::string& name)>
       lookup;
+  // The runtime's pod cgroups (limits, OOM kills); null: none.
+  sandbox::CgroupManager* cgroups = nullptr;
+  int64_t pod_pids_limit = 0;  // 0: unlimited
+  // Copies container output into capped log files; null: containers write
+  // their log files directly (uncapped).
+  LogCopier* logs = nullptr;
 };
 
 class PodWorker {
@@ -103,6 +111,12 @@ class PodWorker {
   absl::Time start_time_;
   bool initialized_ ABSL_GUARDED_BY(mu_) = false;
 
+  // Created before the sandbox: a failure here fails the pod before any
+  // process exists.
+  bool CreateCgroups();
+  void RemoveCgroups();
+
+  std::unique_ptr<sandbox::Cgroup> pod_cgroup_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   int stop_fd_ = -1;  // eventfd that wakes Wait() on Stop()
   std::thread thread_;
