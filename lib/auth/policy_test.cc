@@ -37,6 +37,11 @@ TEST(GlobMatchTest, Table) {
       {"a*b*c", "aXXcYYb", false},
       {"", "", true},
       {"", "x", false},
+      // Objects with a literal `*` (lists across namespaces).
+      {"*", "*/*", true},
+      {"*", "*/x", true},
+      {"*/*", "*/*", true},
+      {"default/*", "*/*", false},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(GlobMatch(c.pattern, c.text), c.want) << c.pattern << " vs " << c.text;
