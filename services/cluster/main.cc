@@ -82,6 +82,10 @@ absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) 
   runtime = std::filesystem::absolute(runtime, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("--runtime_dir: ", ec.message()));
   o.data_dir = runtime.lexically_normal().string();
+  // Pods see none of the service's data (the store) nor the runtime's.
+  o.hidden_paths = {o.data_dir};
+  const std::filesystem::path store = std::filesystem::absolute(data_dir, ec).lexically_normal();
+  if (!ec && store != "/") o.hidden_paths.push_back(store.string());
   o.image_table = absl::GetFlag(FLAGS_images);
   o.service_address = absl::GetFlag(FLAGS_service_address);
   std::string argoexec = absl::GetFlag(FLAGS_argoexec);
