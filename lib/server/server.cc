@@ -3,14 +3,63 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/resource_quota.h"
 #include "httplib.h"
 #include "lib/base/log.h"
+#include "lib/server/auth_proxy.h"
 
 namespace argonaut::server {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls.", std::string(what), ": cannot read ", path));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (buf.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls.", std::string(what), ": ", path, " is empty"));
+  }
+  return buf.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
+    const TlsOptions& tls) {
+  if (tls.cert_file.empty() && tls.key_file.empty()) return grpc::InsecureServerCredentials();
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls: cert_file and key_file must be set together");
+  }
+  absl::StatusOr<std::string> cert = ReadPem(tls.cert_file, "cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(tls.key_file, "key_file");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+// The proxy serves nothing itself: reflection and health must come from the
+// internal server (through the proxy), which knows the real services.
+class NoPluginsOption final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->clear();
+  }
+};
+
+}  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
@@ -27,11 +76,15 @@ void Server::OnShutdown(std::function<void()> fn) { on_shutdown_.push_back(std::
 absl::Status Server::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ListenerCredentials(options_.tls);
+  if (!credentials.ok()) return credentials.status();
+  const bool proxied = options_.authorizer != nullptr;
+  const std::string address = absl::StrCat(options_.bind_address, ":", options_.grpc_port);
   grpc::ServerBuilder builder;
   int selected = -1;
-  if (options_.grpc_port >= 0) {
-    builder.AddListeningPort(absl::StrCat(options_.bind_address, ":", options_.grpc_port),
-                             grpc::InsecureServerCredentials(), &selected);
+  if (options_.grpc_port >= 0 && !proxied) {
+    builder.AddListeningPort(address, *credentials, &selected);
   }
   for (grpc::Service* s : services_) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(16 << 20);
@@ -44,7 +97,25 @@ absl::Status Server::Start() {
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
   grpc_ = builder.BuildAndStart();
+  if (grpc_ != nullptr && proxied) {
+    proxy_service_ = std::make_unique<AuthProxy>(options_.authorizer, InProcessChannel());
+    grpc::ServerBuilder proxy_builder;
+    if (options_.grpc_port >= 0) proxy_builder.AddListeningPort(address, *credentials, &selected);
+    proxy_builder.RegisterCallbackGenericService(proxy_service_.get());
+    proxy_builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    proxy_builder.SetOption(std::make_unique<NoPluginsOption>());
+    proxy_builder.SetMaxReceiveMessageSize(16 << 20);
+    proxy_builder.SetMaxSendMessageSize(64 << 20);
+    proxy_builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
+    proxy_ = proxy_builder.BuildAndStart();
+    if (proxy_ == nullptr) {
+      grpc_->Shutdown();
+      grpc_.reset();
+    }
+  }
   if (grpc_ == nullptr || (options_.grpc_port >= 0 && selected <= 0)) {
+    if (proxy_) proxy_->Shutdown();
+    if (grpc_) grpc_->Shutdown();
     return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen for gRPC on ",
                                                options_.bind_address, ":", options_.grpc_port));
   }
@@ -77,6 +148,7 @@ absl::Status Server::Start() {
       http_port_ = options_.http_port;
     }
     if (http_port_ <= 0) {
+      if (proxy_) proxy_->Shutdown();
       grpc_->Shutdown();
       return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen for HTTP on ",
                                                  options_.bind_address, ":", options_.http_port));
@@ -85,7 +157,10 @@ absl::Status Server::Start() {
   }
   started_ = true;
   LogInfo(options_.name, "serving",
-          {{"grpc_port", absl::StrCat(grpc_port_)}, {"http_port", absl::StrCat(http_port_)}});
+          {{"grpc_port", absl::StrCat(grpc_port_)},
+           {"http_port", absl::StrCat(http_port_)},
+           {"auth", proxied ? "on" : "off"},
+           {"tls", options_.tls.cert_file.empty() ? "off" : "on"}});
   return absl::OkStatus();
 }
 
@@ -93,6 +168,15 @@ std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   return grpc_->InProcessChannel(args);
+}
+
+std::shared_ptr<grpc::Channel> Server::AuthenticatedInProcessChannel() {
+  if (proxy_ == nullptr) return InProcessChannel();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeCallerTokenInterceptorFactory());
+  return proxy_->experimental().InProcessChannelWithInterceptors(args, std::move(interceptors));
 }
 
 void Server::Shutdown(absl::Duration grace) {
@@ -103,12 +187,19 @@ void Server::Shutdown(absl::Duration grace) {
   // and a REST watch handler ends only when its gRPC stream is cancelled.
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
+  // The proxy and the internal server drain side by side: a relayed call
+  // ends when either side ends it, and in-process callers of grpc_ get the
+  // same grace as remote ones.
+  std::thread proxy_stop;
+  if (proxy_) proxy_stop = std::thread([this, deadline] { proxy_->Shutdown(deadline); });
   std::thread grpc_stop([this, deadline] { grpc_->Shutdown(deadline); });
   if (http_) {
     http_->stop();
     if (http_thread_.joinable()) http_thread_.join();
   }
   grpc_stop.join();
+  if (proxy_stop.joinable()) proxy_stop.join();
+  if (proxy_) proxy_->Wait();
   grpc_->Wait();
   for (auto& fn : on_shutdown_) fn();
   LogInfo(options_.name, "stopped");

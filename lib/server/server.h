@@ -11,6 +11,10 @@
 //   RETURN_IF_ERROR(server.Start());
 //   WaitForShutdownSignal();
 //   server.Shutdown(absl::Seconds(10));   // in-flight calls finish first
+//
+// With `authorizer` set, the listening gRPC port hosts only the AuthProxy
+// (auth_proxy.h), which authenticates and authorizes every call and relays it
+// to an internal server without ports where the services live.
 #pragma once
 
 #include <atomic>
@@ -28,7 +32,20 @@ namespace httplib {
 class Server;
 }
 
+namespace argonaut::auth {
+class Authorizer;
+}
+
 namespace argonaut::server {
+
+class AuthProxy;
+
+// Both empty: plaintext. Both set: the gRPC listener speaks TLS with this
+// PEM certificate (chain) and key.
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+};
 
 struct ServerOptions {
   std::string name;
@@ -39,6 +56,11 @@ struct ServerOptions {
   std::function<std::string()> metrics_text;
   // Extra readiness condition for /readyz (beyond "started").
   std::function<bool()> ready;
+  // Null: no authentication (the services are on the listening port). Set:
+  // every call through the listening port or AuthenticatedInProcessChannel()
+  // is checked by it. Must outlive the server.
+  auth::Authorizer* authorizer = nullptr;
+  TlsOptions tls;  // the HTTP port is unaffected
 };
 
 class Server {
@@ -61,8 +83,15 @@ class Server {
   int BoundGrpcPort() const { return grpc_port_; }
   int BoundHttpPort() const { return http_port_; }
 
-  // A channel to this server that never leaves the process.
+  // A channel to this server that never leaves the process. Trusted: it
+  // reaches the services directly, without authentication, for components
+  // that are part of the process.
   std::shared_ptr<grpc::Channel> InProcessChannel();
+  // An in-process channel that enters through the authorizing proxy, carrying
+  // `authorization` from auth::CurrentCallerToken() (read when each call is
+  // created). For code acting on behalf of a remote caller (REST handlers).
+  // Without an authorizer: InProcessChannel().
+  std::shared_ptr<grpc::Channel> AuthenticatedInProcessChannel();
 
   // Stops accepting calls, waits up to `grace` for in-flight calls, then
   // cancels the rest and runs the OnShutdown hooks. Idempotent.
@@ -73,7 +102,11 @@ class Server {
   std::vector<grpc::Service*> services_;
   std::vector<std::function<void(httplib::Server&)>> http_config_;
   std::vector<std::function<void()>> on_shutdown_;
-  std::unique_ptr<grpc::Server> grpc_;
+  // Declared in this order so that the proxy server goes first, then the
+  // proxy (and its channel to grpc_), then grpc_.
+  std::unique_ptr<grpc::Server> grpc_;  // with an authorizer: internal, no ports
+  std::unique_ptr<AuthProxy> proxy_service_;
+  std::unique_ptr<grpc::Server> proxy_;  // the listening server when authorizing
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   int grpc_port_ = -1;
