@@ -155,7 +155,8 @@ bool SyncRequest(const json& body, cd1::ApplicationSyncRequest* r, std::string* 
   return true;
 }
 
-void RegisterApplications(httplib::Server& http, cd1::ApplicationService::StubInterface* stub) {
+void RegisterApplications(httplib::Server& http, cd1::ApplicationService::StubInterface* stub,
+                          cd1::ApplicationService::StubInterface* webhook) {
   http.Get(absl::StrCat(kApps, "/?"), [stub](const httplib::Request& req, httplib::Response& res) {
     cd1::ApplicationListReply reply;
     grpc::ClientContext ctx;
@@ -333,13 +334,13 @@ void RegisterApplications(httplib::Server& http, cd1::ApplicationService::StubIn
                  },
                  res);
            });
-  http.Post("/api/webhook/?", [stub](const httplib::Request& req, httplib::Response& res) {
+  http.Post("/api/webhook/?", [webhook](const httplib::Request& req, httplib::Response& res) {
     cd1::WebhookRequest r;
     for (const auto& [k, v] : req.headers) (*r.mutable_headers())[absl::AsciiStrToLower(k)] = v;
     r.set_body(req.body);
     cd1::WebhookReply reply;
     grpc::ClientContext ctx;
-    grpc::Status s = stub->Webhook(&ctx, r, &reply);
+    grpc::Status s = webhook->Webhook(&ctx, r, &reply);
     if (!s.ok()) return SendError(res, s.error_code(), s.error_message());
     SendBody(res, json{{"repoURLs", std::vector<std::string>(reply.repo_urls().begin(),
                                                              reply.repo_urls().end())},
@@ -501,7 +502,10 @@ void RegisterCdRestRoutes(httplib::Server& http, CdStubs stubs) {
   if (stubs.applications != nullptr && stubs.projects != nullptr) {
     RegisterSyncWindows(http, stubs.applications, stubs.projects);
   }
-  if (stubs.applications != nullptr) RegisterApplications(http, stubs.applications);
+  if (stubs.applications != nullptr) {
+    RegisterApplications(http, stubs.applications,
+                         stubs.webhook != nullptr ? stubs.webhook : stubs.applications);
+  }
   if (stubs.repositories != nullptr) RegisterRepositories(http, stubs.repositories);
   if (stubs.projects != nullptr) RegisterProjects(http, stubs.projects);
 }

@@ -37,6 +37,9 @@ struct CdStubs {
   cd::v1::ApplicationService::StubInterface* applications = nullptr;
   cd::v1::RepositoryService::StubInterface* repositories = nullptr;
   cd::v1::ProjectService::StubInterface* projects = nullptr;
+  // For /api/webhook, which git hosts call without a token (the cd service checks the HMAC
+  // signature): a trusted stub. Null: `applications`.
+  cd::v1::ApplicationService::StubInterface* webhook = nullptr;
 };
 
 // The stubs must outlive the server.

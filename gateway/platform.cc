@@ -1,15 +1,31 @@
 #include "gateway/platform.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/cd_rest.h"
 #include "gateway/events_rest.h"
 #include "gateway/rest.h"
+#include "gateway/rest_guard.h"
 #include "gateway/rollout_rest.h"
 #include "gateway/workflow_rest.h"
 #include "httplib.h"
+#include "lib/auth/tls.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
+#include "lib/controller/clock.h"
 #include "lib/resource/secret_sealing.h"
 #include "services/cd/validation/validate.h"
 #include "services/events/validation/validate.h"
@@ -18,8 +34,98 @@
 
 namespace argonaut::gateway {
 
+namespace {
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return absl::InternalError(absl::StrCat(what, ": cannot read ", path));
+  return ss.str();
+}
+
+// Writes `text` to `path` readable by the owner only, replacing any file there atomically.
+absl::Status WritePrivateFile(const std::string& path, std::string_view text) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat("cannot create ", tmp, ": ", strerror(errno)));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (size_t done = 0; ok && done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+bool IsLoopback(const std::string& address) {
+  return address == "localhost" || address == "::1" || address == "[::1]" ||
+         absl::StartsWith(address, "127.");
+}
+
+}  // namespace
+
+absl::Status Platform::StartAuth(const PlatformOptions& options) {
+  if (options.auth_mode == "server") {
+    if (!options.rbac_policy_file.empty() || !options.rbac_default_role.empty()) {
+      return absl::InvalidArgumentError(
+          "rbac_policy_file, rbac_default_role: need auth_mode \"client\" (auth_mode \"server\" "
+          "checks nothing)");
+    }
+    return absl::OkStatus();
+  }
+  if (options.auth_mode != "client") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "auth_mode: expected \"client\" or \"server\", got \"", options.auth_mode, "\""));
+  }
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: needed for the token store in auth_mode client");
+  }
+  std::string csv;
+  if (!options.rbac_policy_file.empty()) {
+    ASSIGN_OR_RETURN(csv, ReadSmallFile(options.rbac_policy_file, "rbac_policy_file"));
+  }
+  absl::StatusOr<auth::Policy> policy = auth::Policy::Parse(csv, options.rbac_default_role);
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.rbac_policy_file.empty() ? "rbac_default_role" : options.rbac_policy_file, ": ",
+        policy.status().message()));
+  }
+  ASSIGN_OR_RETURN(tokens_,
+                   auth::TokenStore::Open(absl::StrCat(options.data_dir, "/auth/tokens.json")));
+  controller::Clock* clock = controller::RealClock::Get();
+  authorizer_ =
+      std::make_unique<auth::Authorizer>(tokens_.get(), *std::move(policy), clock, &metrics_);
+  // The admin token: kept across restarts while it still authenticates as admin, so a shell
+  // that read it once keeps working; made again when the file is gone or stale.
+  admin_token_file_ = absl::StrCat(options.data_dir, "/admin.token");
+  if (absl::StatusOr<std::string> text = ReadSmallFile(admin_token_file_, "admin token");
+      text.ok()) {
+    std::string token(absl::StripAsciiWhitespace(*text));
+    absl::StatusOr<auth::Subject> who = tokens_->Authenticate(token, clock->Now());
+    if (who.ok() && who->account == auth::kAdminAccount) {
+      ::chmod(admin_token_file_.c_str(), 0600);
+      return absl::OkStatus();
+    }
+  }
+  ASSIGN_OR_RETURN(std::string token,
+                   tokens_->CreateToken(auth::kAdminAccount, absl::ZeroDuration(), clock->Now()));
+  return WritePrivateFile(admin_token_file_, token + "\n");
+}
+
 absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions& options) {
   auto p = std::unique_ptr<Platform>(new Platform());
+  RETURN_IF_ERROR(p->StartAuth(options));
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   for (const std::string& name : resource::ServiceNames()) {
     // Admission checks per service: Kubernetes' for the cluster kinds,
@@ -139,11 +245,16 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   RETURN_IF_ERROR(p->cd_->Start());
   p->router_ = std::make_unique<ResourceRouter>(channels);
   metrics::MetricsRegistry* registry = &p->metrics_;
-  p->gateway_server_ = std::make_unique<server::Server>(server::ServerOptions{
-      .name = "gateway", .grpc_port = 0, .http_port = 0, .metrics_text = [registry] {
-        return registry->Serialize();
-      }});
+  p->gateway_server_ = std::make_unique<server::Server>(
+      server::ServerOptions{.name = "gateway",
+                            .grpc_port = 0,
+                            .http_port = 0,
+                            .metrics_text = [registry] { return registry->Serialize(); },
+                            .authorizer = p->authorizer_.get()});
   p->gateway_server_->AddService(p->router_.get());
+  p->accounts_ =
+      std::make_unique<AccountService>(p->authorizer_.get(), controller::RealClock::Get());
+  p->gateway_server_->AddService(p->accounts_.get());
   p->cluster_router_ = std::make_unique<ClusterRouter>(channels.at("cluster"));
   p->gateway_server_->AddService(p->cluster_router_.get());
   p->workflow_router_ = std::make_unique<WorkflowRouter>(channels.at("workflow"));
@@ -156,40 +267,83 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   for (grpc::Service* s : p->cd_router_->services()) p->gateway_server_->AddService(s);
   Platform* raw = p.get();
   // Runs inside Start, after the gRPC server is up and before HTTP serves:
-  // REST calls go through the router over an in-process channel.
+  // REST calls go through the router over an in-process channel that enters
+  // through the auth proxy with the REST caller's token (the guard puts it in
+  // scope), so REST and gRPC callers are checked by the same code.
   p->gateway_server_->ConfigureHttp([raw](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
-    raw->rest_stub_ = api::v1::ResourceService::NewStub(raw->gateway_server_->InProcessChannel());
-    raw->workflow_stub_ =
-        workflow::v1::WorkflowService::NewStub(raw->gateway_server_->InProcessChannel());
+    RestGuardOptions guard{.require_token = raw->authorizer_ != nullptr};
+    if (auth::Authorizer* authz = raw->authorizer_.get()) {
+      guard.authenticate = [authz](std::string_view bearer) {
+        return authz->Authenticate(bearer).status();
+      };
+    }
+    InstallRestGuard(http, std::move(guard));
+    // The version is public on REST, as Argo Server's is (the guard lets it through), while the
+    // gRPC Version wants a token: answered over the trusted channel, before the generic route.
+    raw->version_stub_ =
+        api::v1::ResourceService::NewStub(raw->gateway_server_->InProcessChannel());
+    http.Get("/api/v1/version", [stub = raw->version_stub_.get()](const httplib::Request&,
+                                                                  httplib::Response& res) {
+      api::v1::VersionResponse v;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      grpc::Status s = stub->Version(&ctx, api::v1::VersionRequest(), &v);
+      if (!s.ok()) {
+        res.status = HttpStatusFor(s.error_code());
+        res.set_content(GuardErrorBody(s.error_code(), s.error_message()), "application/json");
+        return;
+      }
+      res.set_content(nlohmann::json{{"version", v.version()}}.dump(), "application/json");
+    });
+    std::shared_ptr<grpc::Channel> channel = raw->gateway_server_->AuthenticatedInProcessChannel();
+    raw->account_stub_ = auth::v1::AccountService::NewStub(channel);
+    RegisterAccountRestRoutes(http, raw->account_stub_.get());
+    raw->rest_stub_ = api::v1::ResourceService::NewStub(channel);
+    raw->workflow_stub_ = workflow::v1::WorkflowService::NewStub(channel);
     // Before the generic routes: the first matching route wins.
     RegisterWorkflowRestRoutes(http, raw->workflow_stub_.get());
-    raw->rollout_stub_ =
-        rollout::v1::RolloutService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->rollout_stub_ = rollout::v1::RolloutService::NewStub(channel);
     RegisterRolloutRestRoutes(http, raw->rollout_stub_.get());
-    raw->event_source_stub_ =
-        events::v1::EventSourceService::NewStub(raw->gateway_server_->InProcessChannel());
-    raw->sensor_stub_ =
-        events::v1::SensorService::NewStub(raw->gateway_server_->InProcessChannel());
+    raw->event_source_stub_ = events::v1::EventSourceService::NewStub(channel);
+    raw->sensor_stub_ = events::v1::SensorService::NewStub(channel);
     RegisterEventsRestRoutes(http, raw->event_source_stub_.get(), raw->sensor_stub_.get());
-    raw->cd_app_stub_ =
+    raw->cd_app_stub_ = cd::v1::ApplicationService::NewStub(channel);
+    raw->cd_repo_stub_ = cd::v1::RepositoryService::NewStub(channel);
+    raw->cd_project_stub_ = cd::v1::ProjectService::NewStub(channel);
+    // The webhook carries no token (the cd service checks its HMAC signature): trusted channel.
+    raw->cd_webhook_stub_ =
         cd::v1::ApplicationService::NewStub(raw->gateway_server_->InProcessChannel());
-    raw->cd_repo_stub_ =
-        cd::v1::RepositoryService::NewStub(raw->gateway_server_->InProcessChannel());
-    raw->cd_project_stub_ =
-        cd::v1::ProjectService::NewStub(raw->gateway_server_->InProcessChannel());
-    RegisterCdRestRoutes(
-        http, {raw->cd_app_stub_.get(), raw->cd_repo_stub_.get(), raw->cd_project_stub_.get()});
+    RegisterCdRestRoutes(http, {.applications = raw->cd_app_stub_.get(),
+                                .repositories = raw->cd_repo_stub_.get(),
+                                .projects = raw->cd_project_stub_.get(),
+                                .webhook = raw->cd_webhook_stub_.get()});
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());
+  std::string cert = options.tls_cert_file, key = options.tls_key_file;
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("tls_cert_file, tls_key_file: give both or neither");
+  }
+  if (cert.empty() && !IsLoopback(options.bind_address)) {
+    if (options.data_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "data_dir: needed for the self-signed certificate when binding beyond loopback");
+    }
+    ASSIGN_OR_RETURN(
+        std::tie(cert, key),
+        auth::EnsureSelfSignedCert(absl::StrCat(options.data_dir, "/tls"), {options.bind_address}));
+  }
+  p->tls_cert_file_ = cert;
   // The gateway's own listeners stay on loopback ephemeral ports; the public
-  // port carries both protocols.
+  // port carries both protocols (and terminates TLS when it has a certificate).
   p->mux_ = std::make_unique<PortMux>(
       PortMuxOptions{.bind_address = options.bind_address,
                      .port = options.port,
                      .http2_backend_port = p->gateway_server_->BoundGrpcPort(),
-                     .http1_backend_port = p->gateway_server_->BoundHttpPort()});
+                     .http1_backend_port = p->gateway_server_->BoundHttpPort(),
+                     .tls_cert_file = cert,
+                     .tls_key_file = key});
   RETURN_IF_ERROR(p->mux_->Start());
   return p;
 }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
+#include "gateway/account_service.h"
 #include "gateway/cd_router.h"
 #include "gateway/cluster_router.h"
 #include "gateway/events_router.h"
@@ -22,6 +23,8 @@
 #include "gateway/rollout_router.h"
 #include "gateway/router.h"
 #include "gateway/workflow_router.h"
+#include "lib/auth/authorizer.h"
+#include "lib/auth/token_store.h"
 #include "lib/cluster/grpc_service.h"
 #include "lib/cluster/local_cluster.h"
 #include "lib/metrics/metrics.h"
@@ -49,6 +52,20 @@ struct PlatformOptions {
   // ResolveEncryptionKey finds it outside the data directory); empty: Secrets
   // are stored as given.
   std::string encryption_key;
+  // "client": every gRPC and REST call needs a bearer token (tokens in
+  // data_dir/auth/tokens.json; the admin's written to data_dir/admin.token at
+  // first start). "server": no authentication (Argo Server's
+  // --auth-mode=server), for a platform nobody else can reach.
+  std::string auth_mode = "client";
+  // Argo CD's policy.csv; empty: the built-in roles only.
+  std::string rbac_policy_file;
+  // The role every authenticated account has (e.g. "role:readonly"); empty: none.
+  std::string rbac_default_role;
+  // PEM files for TLS on the public port. Unset while binding to anything but
+  // loopback: a self-signed pair made (and kept) in data_dir/tls, as Argo
+  // Server serves TLS by default.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Platform {
@@ -57,6 +74,10 @@ class Platform {
   ~Platform();
 
   int port() const { return mux_->port(); }
+  // The file holding the admin's token (0600); empty in auth-mode server.
+  const std::string& admin_token_file() const { return admin_token_file_; }
+  // The certificate the public port serves; empty when it is plaintext.
+  const std::string& tls_cert_file() const { return tls_cert_file_; }
   resource::ServiceBundle& service(const std::string& name) { return *bundles_.at(name); }
   cluster::LocalCluster& local_cluster() { return *cluster_; }
 
@@ -68,7 +89,17 @@ class Platform {
  private:
   Platform() = default;
 
+  // Opens the token store and policy and makes sure the admin token exists.
+  absl::Status StartAuth(const PlatformOptions& options);
+
   metrics::MetricsRegistry metrics_;
+  // Authentication (auth-mode client); declared before the servers using them.
+  std::unique_ptr<auth::TokenStore> tokens_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
+  std::string admin_token_file_;
+  std::string tls_cert_file_;
+  std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<auth::v1::AccountService::Stub> account_stub_;
   std::map<std::string, std::unique_ptr<resource::ServiceBundle>> bundles_;
   std::vector<std::unique_ptr<server::Server>> service_servers_;
   std::unique_ptr<cluster::LocalCluster> cluster_;
@@ -101,6 +132,7 @@ class Platform {
   std::unique_ptr<cd::v1::ApplicationService::Stub> cd_app_stub_;
   std::unique_ptr<cd::v1::RepositoryService::Stub> cd_repo_stub_;
   std::unique_ptr<cd::v1::ProjectService::Stub> cd_project_stub_;
+  std::unique_ptr<cd::v1::ApplicationService::Stub> cd_webhook_stub_;
   std::unique_ptr<ResourceRouter> router_;
   // Argo kinds the cd service's apps hold reach their own service through
   // this router over the services' channels, served on its own in-process
@@ -113,6 +145,7 @@ class Platform {
   std::unique_ptr<server::Server> gateway_server_;
   std::unique_ptr<PortMux> mux_;
   std::unique_ptr<api::v1::ResourceService::Stub> rest_stub_;
+  std::unique_ptr<api::v1::ResourceService::Stub> version_stub_;
 };
 
 }  // namespace argonaut::gateway

@@ -3,6 +3,7 @@
 #include "gateway/platform.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,21 @@ class PlatformTest : public ::testing::Test {
     platform_ = std::move(*p);
     stub_ = api::v1::ResourceService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", platform_->port()), grpc::InsecureChannelCredentials()));
+    // Auth is on, as `argonaut up` runs: the calls carry the admin token (platform_auth_test
+    // covers the refusals).
+    std::ifstream in(platform_->admin_token_file());
+    std::getline(in, token_);
+    ASSERT_FALSE(token_.empty());
+  }
+
+  // A client context carrying the admin token.
+  void Authorize(grpc::ClientContext& ctx) { ctx.AddMetadata("authorization", "Bearer " + token_); }
+
+  // An HTTP client of the gateway sending the admin token.
+  std::unique_ptr<httplib::Client> Http() {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", platform_->port());
+    c->set_bearer_token_auth(token_);
+    return c;
   }
 
   grpc::Status Create(const std::string& kind, const json& obj, bool upsert = true) {
@@ -35,11 +51,13 @@ class PlatformTest : public ::testing::Test {
     req.set_upsert(upsert);
     api::v1::Object out;
     grpc::ClientContext ctx;
+    Authorize(ctx);
     return stub_->Create(&ctx, req, &out);
   }
 
   std::unique_ptr<Platform> platform_;
   std::unique_ptr<api::v1::ResourceService::Stub> stub_;
+  std::string token_;
 };
 
 // A valid workflow spec (the workflow service validates what it stores),
@@ -91,6 +109,7 @@ TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
   // WorkflowTemplates: no controller writes to them, so the events are ours.
   ASSERT_TRUE(Create("wftmpl", {{"metadata", {{"name", "first"}}}, {"spec", Spec()}}).ok());
   grpc::ClientContext ctx;
+  Authorize(ctx);
   api::v1::WatchRequest req;
   req.set_kind("WorkflowTemplate");
   req.set_namespace_("default");
@@ -114,7 +133,8 @@ TEST_F(PlatformTest, WatchStreamsThroughTheRouter) {
 }
 
 TEST_F(PlatformTest, RestMirrorsTheApi) {
-  httplib::Client http("127.0.0.1", platform_->port());
+  auto client = Http();
+  httplib::Client& http = *client;
   auto res = http.Post(
       "/api/v1/workflow-templates/team-a",
       R"({"template":{"metadata":{"name":"t"},"spec":{"entrypoint":"m","templates":[{"name":"m","container":{"image":"alpine","command":["true"]}},{"name":"n","container":{"image":"alpine","command":["true"]}}]}}})",
@@ -171,14 +191,15 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
   EXPECT_EQ(res->status, 200) << res->body;
   // A REST watch streams newline-delimited events until the client stops.
   {
-    httplib::Client watcher("127.0.0.1", platform_->port());
+    auto watch_client = Http();
+    httplib::Client& watcher = *watch_client;
     std::string received;
     std::thread writer([&] {
       absl::SleepFor(absl::Milliseconds(300));
-      httplib::Client c("127.0.0.1", platform_->port());
-      c.Post("/api/v1/workflows/team-w",
-             json{{"metadata", {{"name", "streamed"}}}, {"spec", Spec()}}.dump(),
-             "application/json");
+      auto c = Http();
+      c->Post("/api/v1/workflows/team-w",
+              json{{"metadata", {{"name", "streamed"}}}, {"spec", Spec()}}.dump(),
+              "application/json");
     });
     auto streamed =
         watcher.Get("/api/v1/workflows/team-w?watch=true", [&](const char* data, size_t n) {
@@ -199,8 +220,9 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
 
 TEST_F(PlatformTest, ShutdownEndsOpenRestWatches) {
   // Shutdown does not hang on a REST watch that is still open.
-  std::thread open_watch([port = platform_->port()] {
+  std::thread open_watch([port = platform_->port(), token = token_] {
     httplib::Client c("127.0.0.1", port);
+    c.set_bearer_token_auth(token);
     c.set_read_timeout(60);
     c.Get("/api/v1/workflows/default?watch=true", [](const char*, size_t) { return true; });
   });
