@@ -11,6 +11,7 @@
 #include "lib/cluster/api_cluster.h"
 #include "lib/cluster/service_endpoints.h"
 #include "lib/cluster/workloads/objects.h"
+#include "lib/resource/label_selector.h"
 #include "services/rollout/analysis/build.h"
 
 namespace argonaut::rollout {
@@ -166,6 +167,8 @@ absl::Status RolloutController::Start() {
         return cluster_->WatchObjects("ReplicaSet", "", engine::kPodTemplateHashLabel, rv);
       },
       [this](const cluster::WatchEvent& e) {
+        // Before the enqueue, so that the reconcile it triggers finds the change.
+        replica_sets_.Observe(e);
         if (const json* ref = RolloutOwner(e.object)) {
           controller_->Enqueue(
               absl::StrCat(cluster::NamespaceOf(e.object), "/", Str(*ref, "name")));
@@ -208,6 +211,37 @@ void RolloutController::Index(const std::string& key, std::set<std::string> refs
   } else {
     refs_[key] = std::move(refs);
   }
+}
+
+absl::StatusOr<std::vector<json>> RolloutController::OwnedReplicaSets(const std::string& ns,
+                                                                      const std::string& uid,
+                                                                      const std::string& selector) {
+  {
+    absl::MutexLock lock(&replica_sets_mu_);
+    if (!replica_sets_listed_) {
+      ASSIGN_OR_RETURN(std::vector<json> all,
+                       cluster_->List("ReplicaSet", "", engine::kPodTemplateHashLabel));
+      for (const json& rs : all) replica_sets_.Add(rs);
+      replica_sets_listed_ = true;
+    }
+  }
+  ASSIGN_OR_RETURN(resource::LabelSelector match, resource::LabelSelector::Parse(selector));
+  std::vector<json> out;
+  for (const std::string& key : replica_sets_.KeysOwnedBy(ns, uid)) {
+    absl::StatusOr<json> rs = cluster_->Get("ReplicaSet", ns, key.substr(key.find('/') + 1));
+    if (absl::IsNotFound(rs.status())) continue;
+    if (!rs.ok()) return rs.status();
+    std::map<std::string, std::string> labels;
+    const json& l = Field(Field(*rs, "metadata"), "labels");
+    if (l.is_object()) {
+      for (const auto& [k, v] : l.items()) {
+        if (v.is_string()) labels[k] = v.get<std::string>();
+      }
+    }
+    // The same filter the namespace list applied.
+    if (match.Matches(labels)) out.push_back(*std::move(rs));
+  }
+  return out;
 }
 
 void RolloutController::EnqueueReferrers(const std::string& ref) {
@@ -289,7 +323,7 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
 
   engine::RolloutInput in;
   ASSIGN_OR_RETURN(std::vector<json> replica_sets,
-                   cluster_->List("ReplicaSet", ns, ReplicaSetSelector(spec)));
+                   OwnedReplicaSets(ns, uid, ReplicaSetSelector(spec)));
   for (json& rs : replica_sets) {
     const json* ref = RolloutOwner(rs);
     if (ref != nullptr && !uid.empty() && Str(*ref, "uid") == uid) {
@@ -386,6 +420,7 @@ absl::Status RolloutController::Apply(const json& rollout, const engine::Rollout
   //    one created before a crash is simply found again.
   for (const json& rs : out.replica_sets_to_create) {
     absl::StatusOr<json> created = cluster_->Create(rs);
+    if (created.ok()) replica_sets_.Add(*created);
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
   }
   // 2. Scale-ups before traffic moves to them, scale-downs after.

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lib/cluster/cluster.h"
 #include "lib/cluster/informer.h"
+#include "lib/cluster/owner_index.h"
 #include "lib/controller/clock.h"
 #include "lib/controller/controller.h"
 #include "lib/metrics/metrics.h"
@@ -93,6 +94,12 @@ class RolloutController : public controller::Reconciler {
   // events reach it.
   void Index(const std::string& key, std::set<std::string> refs);
   void EnqueueReferrers(const std::string& ref);
+  // The ReplicaSets in `ns` that the rollout with `uid` controls and
+  // `selector` matches, read one by one through replica_sets_ (listing the
+  // namespace made each reconcile cost every ReplicaSet there).
+  absl::StatusOr<std::vector<nlohmann::json>> OwnedReplicaSets(const std::string& ns,
+                                                               const std::string& uid,
+                                                               const std::string& selector);
 
   resource::ResourceApi* const rollouts_;
   cluster::Cluster* const cluster_;
@@ -104,6 +111,13 @@ class RolloutController : public controller::Reconciler {
   // "<Kind>/<ns>/<name>" -> rollout keys naming it, and the reverse.
   std::map<std::string, std::set<std::string>> referrers_ ABSL_GUARDED_BY(index_mu_);
   std::map<std::string, std::set<std::string>> refs_ ABSL_GUARDED_BY(index_mu_);
+
+  // Rollout ReplicaSets by controller uid: the informer feeds it, Apply adds
+  // what it creates, and the first reconcile fills it with one list (retried
+  // while the cluster cannot answer, as that reconcile's own list was).
+  cluster::OwnerIndex replica_sets_;
+  absl::Mutex replica_sets_mu_;
+  bool replica_sets_listed_ ABSL_GUARDED_BY(replica_sets_mu_) = false;
 
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
