@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -276,9 +277,24 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
                  : errno;
     case MountOpKind::kCloneTree: {
       if (!has_slot) return EINVAL;
-      const int fd = open_tree(
-          AT_FDCWD, source,
-          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | static_cast<unsigned>(flags & AT_RECURSIVE));
+      const unsigned clone_flags =
+          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | static_cast<unsigned>(flags & AT_RECURSIVE);
+      int fd;
+      if (flags & kCloneNoSymlinks) {
+        open_how how;
+        memset(&how, 0, sizeof(how));
+        how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS;
+        const int path_fd =
+            static_cast<int>(syscall(SYS_openat2, AT_FDCWD, source, &how, sizeof(how)));
+        if (path_fd < 0) return errno;
+        fd = open_tree(path_fd, "", clone_flags | AT_EMPTY_PATH);
+        const int err = errno;
+        close(path_fd);
+        errno = err;
+      } else {
+        fd = open_tree(AT_FDCWD, source, clone_flags);
+      }
       if (fd < 0) return errno;
       slots->fd[slot] = fd;
       return 0;

@@ -118,6 +118,7 @@ struct Vol {
   int32_t slot = -1;
   PathKind want = PathKind::kDirectory;  // of the mount point: the source's kind
   bool alias = false;                    // the source at its own host path (AliasSources)
+  std::string open;                      // PodMountInput::volume_open_paths, or empty
 };
 
 // A host file or directory given to the pod stays live at its own host path
@@ -147,7 +148,7 @@ std::vector<Vol> AliasSources(const std::vector<Vol>& vols) {
       covered = covered || IsUnder(v->source, a.target);
     }
     if (!covered)
-      aliases.push_back({v->source, v->source, v->read_only, v->index, -1, v->want, true});
+      aliases.push_back({v->source, v->source, v->read_only, v->index, -1, v->want, true, v->open});
   }
   return aliases;
 }
@@ -400,6 +401,11 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
   }
   for (Vol& v : vols) {
     if (v.source.empty()) continue;
+    if (v.index < input.volume_open_paths.size() && !input.volume_open_paths[v.index].empty()) {
+      ASSIGN_OR_RETURN(v.open,
+                       NormalizeAbsolutePath(input.volume_open_paths[v.index],
+                                             absl::StrCat("volume_open_paths[", v.index, "]")));
+    }
     v.want = probe(v.source);
     if (v.want != PathKind::kDirectory && v.want != PathKind::kFile) {
       return absl::NotFoundError(absl::StrCat("volumes[", v.index, "].source: \"", v.source,
@@ -453,8 +459,8 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
     if (v.source.empty()) continue;
     v.slot = next_slot++;
     ops.push_back({.kind = MountOpKind::kCloneTree,
-                   .source = v.source,
-                   .flags = AT_RECURSIVE,
+                   .source = v.open.empty() ? v.source : v.open,
+                   .flags = AT_RECURSIVE | (v.open.empty() ? 0 : kCloneNoSymlinks),
                    .slot = v.slot,
                    .optional = v.alias});
     ops.push_back({.kind = MountOpKind::kTreeSetAttr,

@@ -36,7 +36,7 @@ enum class MountOpKind : uint8_t {
   kMkfile,           // target; an existing file is fine
   kMount,            // mount(source, target, fstype, flags, data)
   kCloneTree,        // source -> slot: detached copy of the mount tree at source
-                     // (open_tree; flags: AT_RECURSIVE or 0)
+                     // (open_tree; flags: AT_RECURSIVE or 0, | kCloneNoSymlinks)
   kTreeSetAttr,      // slot: set MOUNT_ATTR_* `flags` on the whole detached tree
   kAttachTree,       // slot -> target (move_mount); source only names it in errors
   kMknod,            // target: character device, flags: dev_t, mode 0666
@@ -47,6 +47,10 @@ enum class MountOpKind : uint8_t {
   kReadOnlyPath,     // target: bound on itself read-only (nosuid, nodev, noexec);
                      // missing: nothing to do
 };
+
+// kCloneTree: resolve the source without following any symlink (openat2
+// RESOLVE_NO_SYMLINKS), for sources already resolved by the planner's caller.
+inline constexpr uint64_t kCloneNoSymlinks = uint64_t{1} << 40;
 
 struct MountOp {
   MountOpKind kind;
@@ -82,6 +86,12 @@ struct PodMountInput {
   // whose sources lie below (emptyDir, the artifact repository) still show at
   // their mount paths and, by the alias rule, at their own host paths.
   std::vector<std::string> hidden_paths;
+  // Per volume (same order; may be shorter): the path to open instead of its
+  // source, i.e. its realpath, opened without following any symlink, so a
+  // symlink planted after the caller resolved it fails the pod instead of
+  // mounting what it points to. Empty: the source, symlinks followed. The
+  // pod still sees the volume at its source path (aliases use `source`).
+  std::vector<std::string> volume_open_paths;
 };
 
 // What runc masks in every container (moby's defaults): files get /dev/null,

@@ -334,6 +334,14 @@ TEST(MountPlanTest, HiddenPathsCoveredBeforeVolumesAndReadOnlyAfter) {
     EXPECT_NE(op.target, "/tmp/x") << op.Describe();
     EXPECT_NE(op.target, "/nope") << op.Describe();
   }
+  // Resolved sources are opened as given, without following symlinks.
+  in.volume_open_paths = {"/real/art"};
+  ops = PlanPodMounts(in, probe);
+  ASSERT_OK(ops);
+  const size_t open = IndexOf(*ops, "open host mount tree /real/art");
+  ASSERT_LT(open, ops->size());
+  EXPECT_EQ((*ops)[open].flags, AT_RECURSIVE | kCloneNoSymlinks);
+  EXPECT_THAT(Describe(*ops), ::testing::Contains("open host mount tree /var/lib/argn/pods/p/vol"));
   EXPECT_THAT(PlanPodMounts({.hostname = "p", .hidden_paths = {"/"}}, probe),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_paths[0]: may not")));
   EXPECT_THAT(PlanPodMounts({.hostname = "p", .hidden_paths = {"rel"}}, probe),

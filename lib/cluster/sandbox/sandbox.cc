@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -103,6 +105,48 @@ absl::StatusOr<std::vector<std::string>> HostMounts() {
   return carried;
 }
 
+bool IsUnder(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir ||
+         (absl::StartsWith(path, dir) && path.size() > dir.size() && path[dir.size()] == '/');
+}
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) != nullptr ? std::string(buf) : "";
+}
+
+// Each volume source's realpath, which the holder opens without following
+// symlinks. A source below a hidden path must stay below it once resolved:
+// a symlink planted in a directory pods write to (the artifact repository)
+// must not mount the host's / into the next pod that names it.
+absl::Status ResolveVolumeSources(const SandboxOptions& options,
+                                  std::vector<std::string>* open_paths) {
+  std::vector<std::pair<std::string, std::string>> hidden;  // lexical, resolved
+  for (const std::string& h : options.hidden_paths) {
+    absl::StatusOr<std::string> norm = NormalizeAbsolutePath(h, "hidden_paths");
+    if (!norm.ok()) continue;  // the planner reports it
+    hidden.push_back({*norm, RealPath(*norm)});
+  }
+  open_paths->assign(options.volumes.size(), "");
+  for (size_t i = 0; i < options.volumes.size(); ++i) {
+    const std::string& source = options.volumes[i].source;
+    if (source.empty()) continue;
+    absl::StatusOr<std::string> norm = NormalizeAbsolutePath(source, "source");
+    const std::string resolved = RealPath(source);
+    if (!norm.ok() || resolved.empty()) continue;  // the planner reports it
+    for (const auto& [lexical, real] : hidden) {
+      if (IsUnder(*norm, lexical) && !real.empty() && !IsUnder(resolved, real)) {
+        return absl::PermissionDeniedError(absl::StrCat("volumes[", i, "].source: \"", source,
+                                                        "\" leads out of \"", lexical,
+                                                        "\" through a symlink"));
+      }
+    }
+    (*open_paths)[i] = resolved;
+  }
+  return absl::OkStatus();
+}
+
 // What runc does by default to a container's process, unless privileged.
 absl::Status ApplySecurity(const ContainerSecurity& security, internal::ChildSpec* child) {
   if (security.privileged) return absl::OkStatus();
@@ -192,6 +236,7 @@ absl::Status Sandbox::StartIsolated() {
     input.upper_on_tmpfs =
         statfs(options_.pod_dir.c_str(), &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
   }
+  RETURN_IF_ERROR(ResolveVolumeSources(options_, &input.volume_open_paths));
   ASSIGN_OR_RETURN(input.host_mounts, HostMounts());
   ASSIGN_OR_RETURN(std::vector<MountOp> steps, PlanPodMounts(input, &ProbeHostPath));
   ASSIGN_OR_RETURN(std::string encoded, EncodeMountOps(steps));

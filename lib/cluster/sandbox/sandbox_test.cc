@@ -625,6 +625,34 @@ TEST(IsolatedSandboxTest, HiddenPathsInvisibleVolumesBelowThemWork) {
   EXPECT_FALSE(std::filesystem::exists(data + "/x"));
 }
 
+// A symlink planted in a directory pods write to (the artifact repository)
+// must not give the next pod that names it what it points to.
+TEST(IsolatedSandboxTest, VolumeSourceLeavingAHiddenPathThroughASymlinkIsRefused) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const std::string data = dir + "/data";
+  std::filesystem::create_directories(data + "/artifacts/real");
+  std::filesystem::create_directories(dir + "/outside");
+  std::filesystem::create_symlink(dir + "/outside", data + "/artifacts/evil");
+  std::filesystem::create_symlink(data + "/artifacts/real", data + "/artifacts/inside");
+  EXPECT_THAT(
+      Sandbox::Create({.pod_name = "pod-sym",
+                       .pod_dir = data + "/pods/a",
+                       .volumes = {{data + "/artifacts/evil", "/art", false}},
+                       .hidden_paths = {data}}),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               HasSubstr("volumes[0].source: \"" + data + "/artifacts/evil\" leads out of")));
+  // A symlink that stays inside is followed once, by the runtime.
+  std::ofstream(data + "/artifacts/real/f") << "inside\n";
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "pod-sym2",
+                       .pod_dir = data + "/pods/b",
+                       .volumes = {{data + "/artifacts/inside", "/art", false}},
+                       .hidden_paths = {data}});
+  ASSERT_OK(sb);
+  EXPECT_EQ(RunSh(**sb, dir, "cat /art/f"), "inside\n");
+}
+
 TEST(IsolatedSandboxTest, DestroyKillsEverythingInThePod) {
   REQUIRE_ISOLATION();
   const std::string dir = TestDir();
