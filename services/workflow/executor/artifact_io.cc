@@ -1,8 +1,14 @@
 // File I/O half of argoexec's artifacts: tar.gz writing and extraction, plain copies, the
 // repository layout. Every write below a target goes through SafeChild, which refuses to pass
-// through a symlink, so a hostile archive or directory cannot escape its target.
+// through a symlink, so a hostile archive or directory cannot escape its target. Keys are
+// resolved below the repository root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+// RESOLVE_NO_SYMLINKS): a key never needs a symlink (argoexec makes every directory on the way),
+// so a link planted in the repository (by an artifact stored unarchived, or by anyone who can
+// write there) is refused instead of followed out of it, or into another workflow's part.
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -47,6 +53,102 @@ struct Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
 };
+
+// A path naming an open directory, for the path-based helpers (CopyTree, remove_all) to work
+// below a directory resolved safely once. Only used as a parent, never as the final component.
+std::string FdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
+
+// openat2 beneath `root` without following any symlink; glibc 2.36 has no wrapper. Kernels
+// before 5.6 (ENOSYS) get the same rules by walking the components with O_NOFOLLOW.
+int OpenBeneath(int root, const std::string& rel, int flags, mode_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+  const long fd = syscall(SYS_openat2, root, rel.c_str(), &how, sizeof(how));
+  if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
+  std::vector<std::string> parts = absl::StrSplit(rel, '/', absl::SkipEmpty());
+  if (parts.empty()) return openat(root, ".", flags | O_CLOEXEC, mode);
+  int cur = root;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == ".." || parts[i] == ".") {
+      if (cur != root) close(cur);
+      errno = EXDEV;
+      return -1;
+    }
+    const bool last = i + 1 == parts.size();
+    const int next =
+        last ? openat(cur, parts[i].c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode)
+             : openat(cur, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int saved = errno;
+    if (cur != root) close(cur);
+    if (next < 0) {
+      // O_NOFOLLOW on a link: ELOOP (last) or ENOTDIR (O_DIRECTORY on the way), as openat2 says.
+      errno = saved == ENOTDIR ? ELOOP : saved;
+      return -1;
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+absl::Status BeneathError(const std::string& key, const std::string& what) {
+  if (errno == ELOOP || errno == EXDEV || errno == ENOTDIR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("artifact key \"", key, "\": ", what,
+                     " passes through a symlink or leaves the repository; refusing to follow it"));
+  }
+  if (errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("key ", key, " is not in the repository"));
+  }
+  return Errno(absl::StrCat(what, " ", key));
+}
+
+// The repository root, opened once: every key resolves below this descriptor.
+absl::StatusOr<int> OpenRoot(const std::string& repo_root) {
+  const int fd = open(repo_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open artifact repository " + repo_root);
+  return fd;
+}
+
+absl::Status SyncFd(int fd, const std::string& what) {
+  if (fsync(fd) != 0 && errno != EINVAL) return Errno("fsync " + what);
+  return absl::OkStatus();
+}
+
+// The directory `rel` below `root`, made (0755) where missing; every directory made is fsynced
+// into its parent so the key survives a crash once recorded.
+absl::StatusOr<int> MakeDirsBeneath(int root, const std::string& rel, const std::string& key) {
+  std::vector<std::string> parts = absl::StrSplit(rel, '/', absl::SkipEmpty());
+  int cur = fcntl(root, F_DUPFD_CLOEXEC, 0);
+  if (cur < 0) return Errno("dup");
+  for (const std::string& part : parts) {
+    bool made = false;
+    if (mkdirat(cur, part.c_str(), 0755) == 0) {
+      made = true;
+    } else if (errno != EEXIST) {
+      absl::Status err = Errno(absl::StrCat("mkdir ", part, " for ", key));
+      close(cur);
+      return err;
+    }
+    const int next = OpenBeneath(cur, part, O_RDONLY | O_DIRECTORY, 0);
+    if (next < 0) {
+      absl::Status err = BeneathError(key, "its directory");
+      close(cur);
+      return err;
+    }
+    if (made) {
+      if (absl::Status s = SyncFd(cur, key); !s.ok()) {
+        close(cur);
+        close(next);
+        return s;
+      }
+    }
+    close(cur);
+    cur = next;
+  }
+  return cur;
+}
 
 // A directory left out of saved artifacts (the repository itself), by identity.
 struct Skip {
@@ -222,10 +324,16 @@ absl::StatusOr<std::string> ReadSmall(gzFile gz, uint64_t size) {
 }
 
 // Extracts the archive's single top-level entry (or sub_path inside it) to target.
-absl::Status ExtractTarGz(const std::string& archive, const std::string& target,
-                          const std::string& sub_path) {
-  Gz gz(gzopen(archive.c_str(), "rb"));
-  if (!gz) return Errno("open " + archive);
+absl::Status ExtractTarGz(int archive_fd, const std::string& key, const std::string& target,
+                          const std::string& sub_path, uint64_t max_bytes) {
+  const int gz_fd = fcntl(archive_fd, F_DUPFD_CLOEXEC, 0);
+  if (gz_fd < 0) return Errno("dup");
+  Gz gz(gzdopen(gz_fd, "rb"));
+  if (!gz) {
+    close(gz_fd);
+    return Errno("open " + key);
+  }
+  uint64_t extracted = 0;
   std::string long_name, long_link;
   bool matched = false;
   char block[512];
@@ -283,6 +391,14 @@ absl::Status ExtractTarGz(const std::string& archive, const std::string& target,
       }
     }
     matched = true;
+    // Checked against the sizes the headers announce, before anything is written: a tarbomb
+    // fails at its first oversized member instead of after filling the disk.
+    if (data > max_bytes - extracted) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "artifact is larger than the extraction limit of ", max_bytes, " bytes (tar member \"",
+          raw_name, "\" of ", data, " bytes after ", extracted, ")"));
+    }
+    extracted += data;
     absl::StatusOr<std::string> dest = SafeChild(target, rest, /*create_parents=*/true);
     if (!dest.ok())
       return absl::InvalidArgumentError(
@@ -339,7 +455,7 @@ absl::Status ExtractTarGz(const std::string& archive, const std::string& target,
 
 // Copies src (file, directory or symlink; never followed) to dst, which must not exist.
 absl::Status CopyTree(const std::string& src, const std::string& dst, int depth, size_t* entries,
-                      const Skip& skip) {
+                      const Skip& skip, bool sync = false) {
   if (depth > kMaxDepth || ++*entries > kMaxTarEntries) {
     return absl::ResourceExhaustedError(absl::StrCat(src, ": too deep or too many files"));
   }
@@ -355,10 +471,15 @@ absl::Status CopyTree(const std::string& src, const std::string& dst, int depth,
     }
     if (ec) return absl::InternalError(absl::StrCat("list ", src, ": ", ec.message()));
     for (const std::string& c : children) {
-      if (absl::Status s = CopyTree(src + "/" + c, dst + "/" + c, depth + 1, entries, skip);
+      if (absl::Status s = CopyTree(src + "/" + c, dst + "/" + c, depth + 1, entries, skip, sync);
           !s.ok()) {
         return s;
       }
+    }
+    if (sync) {
+      Fd dir(open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (dir.fd < 0) return Errno("open " + dst);
+      return SyncFd(dir.fd, dst);
     }
     return absl::OkStatus();
   }
@@ -385,7 +506,7 @@ absl::Status CopyTree(const std::string& src, const std::string& dst, int depth,
       return s;
     }
   }
-  return absl::OkStatus();
+  return sync ? SyncFd(out.fd, dst) : absl::OkStatus();
 }
 
 bool UnderTmp(const std::string& path) { return path == "/tmp" || absl::StartsWith(path, "/tmp/"); }
@@ -445,25 +566,72 @@ absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string&
       return absl::FailedPreconditionError("no artifact repository is reachable from this pod");
     }
     if (absl::Status s = ValidateRepositoryKey(plan.key); !s.ok()) return s;
-    const std::string stored = absl::StrCat(repo_root, "/", plan.key);
-    if (lstat(stored.c_str(), &st) != 0) {
-      return absl::NotFoundError(absl::StrCat("key ", plan.key, " is not in the repository"));
-    }
+    absl::StatusOr<int> root_fd = OpenRoot(repo_root);
+    if (!root_fd.ok()) return root_fd.status();
+    Fd root(*root_fd);
+    // Read only: inputs never change what the repository holds.
+    Fd stored(OpenBeneath(root.fd, plan.key, O_RDONLY | O_NONBLOCK, 0));
+    if (stored.fd < 0) return BeneathError(plan.key, "the key");
+    if (fstat(stored.fd, &st) != 0) return Errno("stat " + plan.key);
     if (plan.archived) {
-      if (absl::Status s = ExtractTarGz(stored, target, plan.sub_path); !s.ok()) return s;
+      if (!S_ISREG(st.st_mode)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("key ", plan.key, " is not an archive in the repository"));
+      }
+      if (absl::Status s = ExtractTarGz(stored.fd, plan.key, target, plan.sub_path, plan.max_bytes);
+          !s.ok()) {
+        return s;
+      }
     } else {
-      std::string src = stored;
+      Fd sub(-1);
+      int src_fd = stored.fd;
       if (!plan.sub_path.empty()) {
-        absl::StatusOr<std::string> sub = SafeChild(stored, plan.sub_path, false);
-        if (!sub.ok()) return sub.status();
-        src = *sub;
-        if (lstat(src.c_str(), &st) != 0) {
-          return absl::NotFoundError(
-              absl::StrCat("subPath \"", plan.sub_path, "\" is not in the artifact"));
+        sub.fd = OpenBeneath(stored.fd, plan.sub_path, O_RDONLY | O_NONBLOCK, 0);
+        if (sub.fd < 0) {
+          if (errno == ENOENT) {
+            return absl::NotFoundError(
+                absl::StrCat("subPath \"", plan.sub_path, "\" is not in the artifact"));
+          }
+          return BeneathError(plan.key, absl::StrCat("subPath \"", plan.sub_path, "\""));
         }
+        src_fd = sub.fd;
+        if (fstat(src_fd, &st) != 0) return Errno("stat " + plan.sub_path);
       }
       size_t entries = 0;
-      if (absl::Status s = CopyTree(src, target, 0, &entries, Skip{}); !s.ok()) return s;
+      if (S_ISDIR(st.st_mode)) {
+        // Below the resolved directory, CopyTree copies links as links, never following them.
+        if (mkdir(target.c_str(), (st.st_mode & 0777) | 0700) != 0) {
+          return Errno("mkdir " + target);
+        }
+        std::error_code ec;
+        const std::string src = FdPath(src_fd);
+        for (fs::directory_iterator it(src, ec), end; !ec && it != end; it.increment(ec)) {
+          const std::string c = it->path().filename().string();
+          if (absl::Status s = CopyTree(src + "/" + c, target + "/" + c, 1, &entries, Skip{});
+              !s.ok()) {
+            return s;
+          }
+        }
+        if (ec) return absl::InternalError(absl::StrCat("list ", plan.key, ": ", ec.message()));
+      } else if (S_ISREG(st.st_mode)) {
+        Fd out(open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    st.st_mode & 0777));
+        if (out.fd < 0) return Errno("create " + target);
+        std::vector<char> buf(kChunk);
+        while (true) {
+          ssize_t n = read(src_fd, buf.data(), buf.size());
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) return Errno("read " + plan.key);
+          if (n == 0) break;
+          if (absl::Status s = WriteAllFd(out.fd, buf.data(), static_cast<size_t>(n), target);
+              !s.ok()) {
+            return s;
+          }
+        }
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("key ", plan.key, " is not a file or directory"));
+      }
     }
   }
   if (plan.mode.has_value()) return ApplyMode(target, *plan.mode, plan.recurse_mode);
@@ -479,24 +647,42 @@ absl::Status SaveOutputArtifact(const OutputArtifactPlan& plan, const std::strin
   if (lstat(plan.path.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat("open ", plan.path, ": no such file or directory"));
   }
-  const std::string dest = absl::StrCat(repo_root, "/", plan.key);
   // A directory artifact that holds the repository's mount point (path: /tmp) must not copy
   // the repository into itself.
   Skip skip;
   struct stat repo_st {};
-  if (stat(repo_root.c_str(), &repo_st) == 0) skip = Skip{true, repo_st.st_dev, repo_st.st_ino};
   std::error_code ec;
-  fs::create_directories(fs::path(dest).parent_path(), ec);
-  if (ec) return absl::InternalError(absl::StrCat("create ", dest, ": ", ec.message()));
-  // Written aside and renamed, so a reader never sees half an artifact.
-  const std::string tmp = absl::StrCat(dest, ".partial-", getpid());
+  fs::create_directories(repo_root, ec);  // the root is trusted; what is below it is not
+  if (stat(repo_root.c_str(), &repo_st) == 0) skip = Skip{true, repo_st.st_dev, repo_st.st_ino};
+  absl::StatusOr<int> root_fd = OpenRoot(repo_root);
+  if (!root_fd.ok()) return root_fd.status();
+  Fd root(*root_fd);
+  const size_t slash = plan.key.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : plan.key.substr(0, slash);
+  const std::string name = slash == std::string::npos ? plan.key : plan.key.substr(slash + 1);
+  absl::StatusOr<int> parent_fd = MakeDirsBeneath(root.fd, dir, plan.key);
+  if (!parent_fd.ok()) return parent_fd.status();
+  Fd parent(*parent_fd);
+  const std::string parent_path = FdPath(parent.fd);
+  // Written aside, fsynced and renamed, so a reader never sees half an artifact and the
+  // workflow never records one a crash could lose.
+  const std::string tmp_name = absl::StrCat(name, ".partial-", getpid());
+  const std::string tmp = parent_path + "/" + tmp_name;
   fs::remove_all(tmp, ec);
   absl::Status s;
   if (plan.archived) {
+    Fd out(openat(parent.fd, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644));
+    if (out.fd < 0) return Errno("create " + plan.key);
+    const int gz_fd = fcntl(out.fd, F_DUPFD_CLOEXEC, 0);
+    if (gz_fd < 0) return Errno("dup");
     const std::string mode =
         plan.compression_level >= 0 ? absl::StrCat("wb", plan.compression_level) : "wb";
-    Gz gz(gzopen(tmp.c_str(), mode.c_str()));
-    if (!gz) return Errno("create " + tmp);
+    Gz gz(gzdopen(gz_fd, mode.c_str()));
+    if (!gz) {
+      close(gz_fd);
+      return Errno("create " + plan.key);
+    }
     size_t entries = 0;
     const std::string top = fs::path(plan.path).filename().string();
     s = TarPath(gz.get(), plan.path, top, 0, &entries, skip);
@@ -506,21 +692,22 @@ absl::Status SaveOutputArtifact(const OutputArtifactPlan& plan, const std::strin
     }
     gzFile raw = gz.release();
     if (gzclose(raw) != Z_OK && s.ok()) s = absl::InternalError("gzip close failed");
+    if (s.ok()) s = SyncFd(out.fd, plan.key);
   } else {
     size_t entries = 0;
-    s = CopyTree(plan.path, tmp, 0, &entries, skip);
+    s = CopyTree(plan.path, tmp, 0, &entries, skip, /*sync=*/true);
   }
   if (!s.ok()) {
     fs::remove_all(tmp, ec);
     return s;
   }
-  fs::remove_all(dest, ec);
-  if (rename(tmp.c_str(), dest.c_str()) != 0) {
-    absl::Status err = Errno("rename " + tmp);
+  fs::remove_all(parent_path + "/" + name, ec);
+  if (renameat(parent.fd, tmp_name.c_str(), parent.fd, name.c_str()) != 0) {
+    absl::Status err = Errno("rename " + plan.key);
     fs::remove_all(tmp, ec);
     return err;
   }
-  return absl::OkStatus();
+  return SyncFd(parent.fd, plan.key);
 }
 
 }  // namespace argonaut::workflow::executor

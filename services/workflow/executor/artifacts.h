@@ -30,6 +30,8 @@ inline constexpr char kArtifactRepoHostEnv[] = "ARGONAUT_ARTIFACT_REPO_HOST";
 
 // Bounds on what one archive may hold.
 inline constexpr size_t kMaxTarEntries = 1000000;
+// Bytes one input artifact may extract to (the sum of its members' sizes).
+inline constexpr uint64_t kMaxExtractBytes = uint64_t{4} << 30;
 inline constexpr size_t kMaxTarNameBytes = 4096;
 
 struct InputArtifactPlan {
@@ -42,6 +44,7 @@ struct InputArtifactPlan {
   std::string sub_path;  // normalised relative path inside the artifact, or ""
   std::optional<uint32_t> mode;
   bool recurse_mode = false;
+  uint64_t max_bytes = kMaxExtractBytes;  // extraction cap (archived artifacts)
 };
 
 // The input artifacts to load, from a resolved template (the controller has already turned
@@ -91,12 +94,19 @@ absl::StatusOr<TarHeader> DecodeTarHeader(std::string_view block);
 // host's filesystem there), else the mount path; "" when neither is set.
 std::string RepositoryRoot(const char* mount_env, const char* host_env);
 
-// File I/O. Writes the artifact to plan.path (parents created). The target must not exist
-// unless it is under /tmp (pod-private); `created` receives the topmost path this call created,
-// for removal when the step ends.
+// File I/O. Keys resolve below repo_root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+// RESOLVE_NO_SYMLINKS): a symlink on the way (planted, or stored in an unarchived artifact) is
+// an InvalidArgument error, never followed. Writes the artifact to plan.path (parents created). The
+// target must not exist unless it is under /tmp (pod-private); `created` receives the topmost path
+// this call created, for removal when the step ends.
 absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string& repo_root,
                                std::string* created);
-// Saves plan.path under repo_root/plan.key. NotFound when the path does not exist.
+// An archive whose members add up to more than plan.max_bytes is ResourceExhausted before the
+// oversized member is written. The repository is only read.
+//
+// Saves plan.path under repo_root/plan.key. NotFound when the path does not exist. Symlinks in
+// the output are stored as links, never followed. The file or tree, its directory and every
+// directory made for the key are fsynced before this returns (the step then reports it).
 absl::Status SaveOutputArtifact(const OutputArtifactPlan& plan, const std::string& repo_root);
 
 }  // namespace argonaut::workflow::executor

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 
@@ -218,6 +219,130 @@ TEST_F(TempDir, HostileArchivesStayInsideTheTarget) {
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_)) << key;
   }
   EXPECT_FALSE(fs::exists(dir_ + "/outside/evil"));
+}
+
+// Every byte the repository's files hold, archives decompressed.
+std::string AllRepositoryBytes(const std::string& repo) {
+  std::string all;
+  for (const auto& e : fs::recursive_directory_iterator(repo)) {
+    if (!fs::is_regular_file(fs::symlink_status(e.path()))) continue;
+    gzFile gz = gzopen(e.path().c_str(), "rb");
+    char buf[4096];
+    int n;
+    while ((n = gzread(gz, buf, sizeof(buf))) > 0) all.append(buf, static_cast<size_t>(n));
+    gzclose(gz);
+  }
+  return all;
+}
+
+TEST_F(TempDir, SymlinksInOutputsAreStoredAsLinksNeverFollowed) {
+  const std::string repo = dir_ + "/repo";
+  // Stand-ins for /etc/shadow and the data directory.
+  Spit(dir_ + "/host/shadow", "root:TOPSECRET-HASH:19000");
+  Spit(dir_ + "/data/cluster/000001.sst", "TOPSECRET-SST");
+  Spit(dir_ + "/out/ok.txt", "fine");
+  ASSERT_EQ(symlink((dir_ + "/host/shadow").c_str(), (dir_ + "/out/shadow").c_str()), 0);
+  ASSERT_EQ(symlink((dir_ + "/data").c_str(), (dir_ + "/out/data").c_str()), 0);
+  ASSERT_EQ(symlink((dir_ + "/host/shadow").c_str(), (dir_ + "/lone-link").c_str()), 0);
+  ASSERT_OK(SaveOutputArtifact({.name = "a", .path = dir_ + "/out", .key = "wf/p/a.tgz"}, repo));
+  ASSERT_OK(SaveOutputArtifact(
+      {.name = "b", .path = dir_ + "/out", .key = "wf/p/b", .archived = false}, repo));
+  ASSERT_OK(
+      SaveOutputArtifact({.name = "c", .path = dir_ + "/lone-link", .key = "wf/p/c.tgz"}, repo));
+  const std::string stored = AllRepositoryBytes(repo);
+  EXPECT_NE(stored.find("fine"), std::string::npos);
+  EXPECT_EQ(stored.find("TOPSECRET"), std::string::npos);
+  EXPECT_TRUE(fs::is_symlink(repo + "/wf/p/b/shadow"));
+
+  // Loading brings the links back as links.
+  ASSERT_OK(
+      LoadInputArtifact({.name = "a", .path = dir_ + "/in-a", .key = "wf/p/a.tgz"}, repo, nullptr));
+  EXPECT_TRUE(fs::is_symlink(dir_ + "/in-a/shadow"));
+  ASSERT_OK(LoadInputArtifact(
+      {.name = "b", .path = dir_ + "/in-b", .key = "wf/p/b", .archived = false}, repo, nullptr));
+  EXPECT_TRUE(fs::is_symlink(dir_ + "/in-b/data"));
+  EXPECT_EQ(Slurp(dir_ + "/in-b/ok.txt"), "fine");
+
+  // A key or subPath that passes through a stored link is refused, not followed out.
+  for (const InputArtifactPlan& plan :
+       {InputArtifactPlan{
+            .name = "x", .path = dir_ + "/x1", .key = "wf/p/b/shadow", .archived = false},
+        InputArtifactPlan{.name = "x",
+        .path = dir_ + "/x2",
+        .key = "wf/p/b/data/cluster/000001.sst",
+        .archived = false},
+        InputArtifactPlan{.name = "x",
+        .path = dir_ + "/x3",
+        .key = "wf/p/b",
+        .archived = false,
+        .sub_path = "data/cluster"},
+        InputArtifactPlan{.name = "x", .path = dir_ + "/x4", .key = "wf/p/b/shadow"}}) {
+    absl::Status s = LoadInputArtifact(plan, repo, nullptr);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")))
+        << plan.key << " " << plan.sub_path;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/x1"));
+  EXPECT_FALSE(fs::exists(dir_ + "/x2"));
+}
+
+TEST_F(TempDir, ALinkPlantedInTheRepositoryIsNotWrittenThrough) {
+  const std::string repo = dir_ + "/repo";
+  fs::create_directories(repo);
+  fs::create_directories(dir_ + "/victim");
+  ASSERT_EQ(symlink((dir_ + "/victim").c_str(), (repo + "/wf").c_str()), 0);
+  Spit(dir_ + "/out.txt", "payload");
+  for (bool archived : {true, false}) {
+    EXPECT_THAT(SaveOutputArtifact({.name = "o",
+                                    .path = dir_ + "/out.txt",
+                                    .key = archived ? "wf/p/o.tgz" : "wf/p/o",
+                                    .archived = archived},
+                                   repo),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
+  }
+  EXPECT_TRUE(fs::is_empty(dir_ + "/victim"));
+}
+
+TEST_F(TempDir, TraversalKeysAreRefused) {
+  const std::string repo = dir_ + "/repo";
+  Spit(dir_ + "/out.txt", "payload");
+  for (const char* key : {"../escape", "wf/../../escape", "/etc/shadow", "wf/./p", "wf//p"}) {
+    EXPECT_THAT(SaveOutputArtifact({.name = "o", .path = dir_ + "/out.txt", .key = key}, repo),
+                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_))
+        << key;
+    EXPECT_THAT(LoadInputArtifact({.name = "i", .path = dir_ + "/in", .key = key}, repo, nullptr),
+                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_))
+        << key;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/escape"));
+}
+
+TEST_F(TempDir, ATarbombBeyondTheCapIsRefusedBeforeItIsWritten) {
+  const std::string repo = dir_ + "/repo";
+  fs::create_directories(repo + "/k");
+  // Announces 5 GiB and holds almost nothing: refused from the header alone.
+  WriteTar(repo + "/k/bomb.tgz", {{{.name = "top/", .type = '5'}, ""},
+                                  {{.name = "top/zeros", .type = '0', .size = uint64_t{5} << 30},
+                                   std::string(512, '\0')}});
+  absl::Status s =
+      LoadInputArtifact({.name = "b", .path = dir_ + "/bomb", .key = "k/bomb.tgz"}, repo, nullptr);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("extraction limit")));
+  EXPECT_FALSE(fs::exists(dir_ + "/bomb/zeros"));
+
+  // Many members that each fit but together exceed a small cap.
+  std::vector<std::pair<TarHeader, std::string>> members = {{{.name = "top/", .type = '5'}, ""}};
+  for (int i = 0; i < 5; ++i) {
+    members.push_back(
+        {{.name = absl::StrCat("top/f", i), .type = '0', .size = 1000}, std::string(1000, 'z')});
+  }
+  WriteTar(repo + "/k/many.tgz", members);
+  s = LoadInputArtifact(
+      {.name = "m", .path = dir_ + "/many", .key = "k/many.tgz", .max_bytes = 3500}, repo, nullptr);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("3500 bytes")));
+  EXPECT_FALSE(fs::exists(dir_ + "/many/f3"));
+  ASSERT_OK(LoadInputArtifact(
+      {.name = "m", .path = dir_ + "/many-ok", .key = "k/many.tgz", .max_bytes = 5000}, repo,
+      nullptr));
+  EXPECT_EQ(Slurp(dir_ + "/many-ok/f4"), std::string(1000, 'z'));
 }
 
 }  // namespace
