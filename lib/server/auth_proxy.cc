@@ -22,23 +22,21 @@ using google::protobuf::Message;
 
 constexpr char kAuthorizationKey[] = "authorization";
 
-// The input type's default instance for "/pkg.Service/Method", or nullptr
-// when the method is not in the generated pool (not linked into the binary).
-const Message* InputPrototype(std::string_view method) {
+// The descriptor of "/pkg.Service/Method", or nullptr when the method is not
+// in the generated pool (not linked into the binary).
+const google::protobuf::MethodDescriptor* FindMethod(std::string_view method) {
   if (method.size() < 3 || method[0] != '/') return nullptr;
   std::string full(method.substr(1));
   const size_t slash = full.rfind('/');
   if (slash == std::string::npos) return nullptr;
   full[slash] = '.';
-  const google::protobuf::MethodDescriptor* desc =
-      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
-  if (desc == nullptr) return nullptr;
-  return google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc->input_type());
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
 }
 
 // What is known before the first message arrives.
 struct Precheck {
   const Message* prototype = nullptr;  // nullptr: public method outside the pool
+  bool unary = false;                  // known to be unary (from the pool)
   std::optional<auth::Subject> subject;
 };
 
@@ -46,7 +44,11 @@ absl::StatusOr<Precheck> CheckBeforeMessage(const auth::Authorizer& authorizer,
                                             std::string_view method,
                                             std::string_view authorization) {
   Precheck pre;
-  pre.prototype = InputPrototype(method);
+  if (const google::protobuf::MethodDescriptor* desc = FindMethod(method); desc != nullptr) {
+    pre.prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc->input_type());
+    pre.unary = !desc->client_streaming() && !desc->server_streaming();
+  }
   // Whether a method is public does not depend on its message: asking with
   // the default instance lets a caller without a token be refused before it
   // sends anything, and keeps public calls out of the unauthenticated metric.
@@ -160,7 +162,7 @@ class CallerTokenInterceptorFactory final
 class ProxyCall {
  public:
   ProxyCall(AuthProxy* proxy, grpc::GenericCallbackServerContext* ctx)
-      : proxy_(proxy), ctx_(ctx), caller_(this), backend_(this) {
+      : proxy_(proxy), ctx_(ctx), caller_(this), backend_(this), unary_backend_(this) {
     for (const auto& [key, value] : ctx_->client_metadata()) {
       if (View(key) == kAuthorizationKey) authorization_ = std::string(View(value));
     }
@@ -201,6 +203,42 @@ class ProxyCall {
    private:
     ProxyCall* const call_;
   };
+
+  // Unary methods take a shorter path (fewer reactions, so less latency):
+  // one request, a unary backend call, and the response written together
+  // with the status.
+  class UnaryBackend final : public grpc::ClientUnaryReactor {
+   public:
+    explicit UnaryBackend(ProxyCall* call) : call_(call) {}
+    void OnDone(const grpc::Status& status) override { call_->OnUnaryBackendDone(status); }
+
+   private:
+    ProxyCall* const call_;
+  };
+
+  void OnUnaryBackendDone(const grpc::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      backend_done_ = true;
+      for (const auto& [key, value] : backend_context_->GetServerInitialMetadata()) {
+        if (IsRelayedResponseKey(View(key))) {
+          ctx_->AddInitialMetadata(std::string(View(key)), std::string(View(value)));
+        }
+      }
+      for (const auto& [key, value] : backend_context_->GetServerTrailingMetadata()) {
+        if (IsRelayedResponseKey(View(key))) {
+          ctx_->AddTrailingMetadata(std::string(View(key)), std::string(View(value)));
+        }
+      }
+      finished_ = true;
+      if (status.ok()) {
+        caller_.StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+      } else {
+        caller_.Finish(status);
+      }
+    }
+    Unref();
+  }
 
   void OnCallerReadDone(bool ok) {
     absl::MutexLock lock(&mu_);
@@ -294,6 +332,7 @@ class ProxyCall {
   }
 
   void StartBackend(bool have_message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool unary_path = have_message && precheck_.unary;
     if (caller_cancelled_ || ctx_->IsCancelled()) {
       finished_ = true;
       caller_.Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
@@ -316,6 +355,14 @@ class ProxyCall {
     }
     if (!account->empty()) backend_context_->AddMetadata(kAccountMetadataKey, *account);
     backend_channel_ = proxy_->backend_;
+    if (unary_path) {
+      proxy_->stub_.PrepareUnaryCall(backend_context_.get(), ctx_->method(), grpc::StubOptions(),
+                                     &request_, &response_, &unary_backend_);
+      backend_started_ = true;
+      ++refs_;
+      unary_backend_.StartCall();
+      return;
+    }
     proxy_->stub_.PrepareBidiStreamingCall(backend_context_.get(), ctx_->method(),
                                            grpc::StubOptions(), &backend_);
     backend_started_ = true;
@@ -360,6 +407,7 @@ class ProxyCall {
   Precheck precheck_;
   Caller caller_;
   Backend backend_;
+  UnaryBackend unary_backend_;
   // Keeps the internal channel alive until the relayed call is gone.
   std::shared_ptr<grpc::Channel> backend_channel_;
   std::unique_ptr<grpc::ClientContext> backend_context_;

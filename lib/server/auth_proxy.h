@@ -7,9 +7,11 @@
 // the internal server (which hosts the real services and has no ports):
 // metadata, deadline, cancellation both ways, every message in both
 // directions, the response's initial and trailing metadata and the status.
-// The proxy does not know whether a method is unary or streaming: each
-// direction is a chain of one outstanding read and one outstanding write, so
-// nothing is buffered beyond one message per direction.
+// Streaming calls are relayed without knowing their shape: each direction is
+// a chain of one outstanding read and one outstanding write, so nothing is
+// buffered beyond one message per direction. Methods the descriptor pool
+// knows to be unary take a shorter path (one unary backend call, the
+// response written with the status), which saves several thread hand-offs.
 //
 // Answers: UNAUTHENTICATED (missing/invalid/expired token; the message never
 // contains the token), PERMISSION_DENIED (naming resource, action, object; also

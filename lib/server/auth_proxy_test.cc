@@ -431,18 +431,21 @@ TEST_F(AuthProxyTest, ReflectionIsPublicAndListsTheRealServices) {
   };
   call->StartCall(reinterpret_cast<void*>(1));
   ASSERT_TRUE(step(reinterpret_cast<void*>(1)));
-  call->Write(out, reinterpret_cast<void*>(2));
-  ASSERT_TRUE(step(reinterpret_cast<void*>(2)));
+  // Several requests on one stream, each answered before the next is sent.
+  grpc::ByteBuffer in;
+  for (int i = 0; i < 3; ++i) {
+    call->Write(out, reinterpret_cast<void*>(2));
+    ASSERT_TRUE(step(reinterpret_cast<void*>(2)));
+    call->Read(&in, reinterpret_cast<void*>(4));
+    ASSERT_TRUE(step(reinterpret_cast<void*>(4)));
+    std::unique_ptr<google::protobuf::Message> response(factory.GetPrototype(resp_desc)->New());
+    grpc::ProtoBufferReader reader(&in);
+    ASSERT_TRUE(response->ParseFromZeroCopyStream(&reader));
+    EXPECT_NE(response->DebugString().find("argonaut.api.v1.ResourceService"), std::string::npos)
+        << response->DebugString();
+  }
   call->WritesDone(reinterpret_cast<void*>(3));
   ASSERT_TRUE(step(reinterpret_cast<void*>(3)));
-  grpc::ByteBuffer in;
-  call->Read(&in, reinterpret_cast<void*>(4));
-  ASSERT_TRUE(step(reinterpret_cast<void*>(4)));
-  std::unique_ptr<google::protobuf::Message> response(factory.GetPrototype(resp_desc)->New());
-  grpc::ProtoBufferReader reader(&in);
-  ASSERT_TRUE(response->ParseFromZeroCopyStream(&reader));
-  EXPECT_NE(response->DebugString().find("argonaut.api.v1.ResourceService"), std::string::npos)
-      << response->DebugString();
   call->Read(&in, reinterpret_cast<void*>(5));
   EXPECT_FALSE(step(reinterpret_cast<void*>(5)));
   grpc::Status status;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -154,6 +155,10 @@ absl::Status Server::Start() {
                                                  options_.bind_address, ":", options_.http_port));
     }
     http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    // httplib's stop() does nothing until the listen loop has started, so a
+    // Shutdown right after Start would leave that loop running forever.
+    const absl::Time limit = absl::Now() + absl::Seconds(5);
+    while (!http_->is_running() && absl::Now() < limit) absl::SleepFor(absl::Milliseconds(1));
   }
   started_ = true;
   LogInfo(options_.name, "serving",
