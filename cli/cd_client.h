@@ -36,9 +36,7 @@ inline const FlagSpec kTimeout{"timeout", ""};
 class CdClient {
  public:
   explicit CdClient(const std::string& server_flag) : address_(ServerAddress(server_flag)) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+    channel_ = ConnectChannel(address_);
     apps_ = cd1::ApplicationService::NewStub(channel_);
     repos_ = cd1::RepositoryService::NewStub(channel_);
     projects_ = cd1::ProjectService::NewStub(channel_);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/client.h"
 #include "lib/manifest/yaml.h"
 
 namespace argonaut::cli {
@@ -14,7 +15,12 @@ int Fail(std::ostream& err, std::string_view message) {
   return 1;
 }
 
-int Fail(std::ostream& err, const absl::Status& s) { return Fail(err, std::string(s.message())); }
+int Fail(std::ostream& err, const absl::Status& s) {
+  if (absl::IsUnauthenticated(s)) {
+    return Fail(err, absl::StrCat(s.message(), "\n  hint: ", TokenHint()));
+  }
+  return Fail(err, std::string(s.message()));
+}
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {
   std::ostringstream buf;

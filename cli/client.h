@@ -20,6 +20,28 @@ namespace argonaut::cli {
 // --server, else $ARGONAUT_SERVER, else localhost:2746.
 std::string ServerAddress(const std::string& flag_value);
 
+// The connection flags every command takes, wherever they stand on the command line:
+// --token TOKEN, --secure (TLS, verified against --tls-ca FILE or the system's roots),
+// --insecure-skip-tls-verify (alias --insecure-skip-verify: TLS, any certificate). They are
+// removed from `args`; ARGONAUT_SECURE / ARGO_SECURE=true and ARGONAUT_INSECURE_SKIP_VERIFY /
+// ARGO_INSECURE_SKIP_VERIFY=true do the same as the flags. Call once, before any channel is made.
+absl::Status TakeConnectionFlags(std::vector<std::string>& args);
+
+// The data directory `argonaut up` uses by default: $ARGONAUT_DATA, else ~/.argonaut/data.
+std::string DefaultDataDir();
+
+// The caller's token: --token, else $ARGONAUT_TOKEN, else the admin token `argonaut up` wrote to
+// <DefaultDataDir()>/admin.token (readable only by the user who ran it). Empty when none.
+std::string CallerToken();
+
+// A channel to the server at `address` carrying CallerToken() as `authorization: Bearer` on every
+// call, over TLS when the connection flags ask for it. A bad TLS setting (unreadable CA file) ends
+// the process with an error naming the flag.
+std::shared_ptr<grpc::Channel> ConnectChannel(const std::string& address);
+
+// The hint printed with an UNAUTHENTICATED answer: where a token comes from.
+std::string TokenHint();
+
 class Client {
  public:
   explicit Client(std::string address);

@@ -239,14 +239,17 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
                                {"isolation"},
                                {"images"},
                                {"repo-poll-interval"},
+                               {"auth-mode"},
+                               {"rbac-policy"},
+                               {"rbac-default-role"},
+                               {"tls-cert"},
+                               {"tls-key"},
                                {"encryption-key-file"},
                                {.name = "host-path-allow", .repeated = true}});
   if (!args.ok()) return Fail(err, args.status());
+  // The CLI's other commands find the admin token in the same default place.
   std::string data = args->Get("data");
-  if (data.empty()) {
-    const char* home = std::getenv("HOME");
-    data = absl::StrCat(home != nullptr ? home : ".", "/.argonaut/data");
-  }
+  if (data.empty()) data = DefaultDataDir();
   int port = 0;
   if (!absl::SimpleAtoi(args->Get("port", "2746"), &port) || port < 0 || port > 65535) {
     return Fail(err, "--port: expected a port number");
@@ -278,6 +281,15 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
   absl::StatusOr<std::string> key = crypto::ResolveEncryptionKey(args->Get("encryption-key-file"));
   if (!key.ok()) return Fail(err, key.status());
   options.encryption_key = std::move(*key);
+  options.auth_mode = args->Get("auth-mode", "client");
+  if (options.auth_mode != "client" && options.auth_mode != "server") {
+    return Fail(err,
+                "--auth-mode: expected client (tokens required) or server (no authentication)");
+  }
+  options.rbac_policy_file = args->Get("rbac-policy");
+  options.rbac_default_role = args->Get("rbac-default-role");
+  options.tls_cert_file = args->Get("tls-cert");
+  options.tls_key_file = args->Get("tls-key");
   if (args->Has("repo-poll-interval")) {
     absl::Duration poll;
     if (!absl::ParseDuration(args->Get("repo-poll-interval"), &poll) ||
@@ -296,11 +308,22 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
   }
   auto platform = gateway::Platform::Start(options);
   if (!platform.ok()) return Fail(err, platform.status());
-  out << "Argonaut is up on localhost:" << (*platform)->port()
-      << " (gRPC, and REST under http://localhost:" << (*platform)->port() << "/api/v1), data in "
-      << data << "\n"
-      << "Press Ctrl-C to stop.\n"
-      << std::flush;
+  const std::string& cert = (*platform)->tls_cert_file();
+  out << "Argonaut is up on " << options.bind_address << ":" << (*platform)->port()
+      << " (gRPC, and REST under " << (cert.empty() ? "http" : "https")
+      << "://localhost:" << (*platform)->port() << "/api/v1), data in " << data << "\n";
+  if (!cert.empty()) {
+    out << "TLS with the certificate " << cert << " (clients: --secure --tls-ca " << cert << ")\n";
+  }
+  if ((*platform)->admin_token_file().empty()) {
+    out << "Authentication is off (--auth-mode server): anyone who reaches the port is admin.\n";
+  } else {
+    // Where the token is, never the token: this output often ends up in logs.
+    out << "The admin token is in " << (*platform)->admin_token_file()
+        << " (the CLI reads it from there; for curl: -H \"Authorization: Bearer $(cat "
+        << (*platform)->admin_token_file() << ")\")\n";
+  }
+  out << "Press Ctrl-C to stop.\n" << std::flush;
   server::WaitForShutdownSignal();
   out << "Shutting down...\n" << std::flush;
   (*platform)->Shutdown();

@@ -271,7 +271,7 @@ namespace {
 struct Conn {
   explicit Conn(const std::string& address)
       : client(address),
-        channel(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+        channel(ConnectChannel(address)),
         sources(ev::EventSourceService::NewStub(channel)),
         sensors(ev::SensorService::NewStub(channel)),
         events(ev::EventService::NewStub(channel)) {}

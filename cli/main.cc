@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/account_commands.h"
 #include "cli/cd_commands.h"
+#include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/cron_commands.h"
 #include "cli/events_commands.h"
@@ -21,6 +23,8 @@ constexpr char kUsage[] = R"(argonaut: workflows, rollouts, events and GitOps, c
 
 Usage:
   argonaut up [--data DIR] [--port 2746] [--isolation auto|namespaces|plain] [--images FILE]
+              [--auth-mode client|server] [--rbac-policy policy.csv] [--rbac-default-role ROLE]
+              [--tls-cert FILE --tls-key FILE]   (self-signed in DIR/tls when --bind is not loopback)
                                               run the platform here (gRPC + REST on one port)
   argonaut apply -f FILE|-  [-n NS]                             create or update objects
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]
@@ -64,9 +68,16 @@ GitOps (as the argocd CLI):
   argonaut app wait NAME [--health] [--sync] [--timeout N]  |  history NAME  |  rollback NAME ID
   argonaut app manifests NAME  |  delete NAME [--cascade=false] [-y]  |  terminate-op NAME
 
+Accounts and access (as argocd account, kubectl auth):
+  argonaut account list  |  create-token [--account A] [--expires-in 24h]  |  delete-token ID [--account A]
+  argonaut auth can-i ACTION RESOURCE [NAMESPACE/NAME]      prints yes or no (exit 0 or 1)
+
   argonaut version
 
-The server address comes from --server or ARGONAUT_SERVER (default localhost:2746).
+The server address comes from --server or ARGONAUT_SERVER (default localhost:2746). The token
+comes from --token, else ARGONAUT_TOKEN, else the admin token `argonaut up` wrote to
+$ARGONAUT_DATA/admin.token (default ~/.argonaut/data/admin.token). TLS: --secure (or
+ARGONAUT_SECURE=true) with --tls-ca FILE, or --insecure-skip-tls-verify.
 )";
 
 }  // namespace
@@ -75,6 +86,14 @@ int main(int argc, char** argv) {
   // Before any thread exists, so `up` alone receives SIGTERM/SIGINT.
   argonaut::server::BlockShutdownSignals();
   std::vector<std::string> args(argv + 1, argv + argc);
+  // --token and the TLS flags may stand anywhere, before the command too; a pod's built-in
+  // image gets its arguments untouched.
+  if (args.empty() || args[0] != "__image") {
+    if (absl::Status s = argonaut::cli::TakeConnectionFlags(args); !s.ok()) {
+      std::cerr << "error: " << s.message() << "\n";
+      return 1;
+    }
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage;
     return args.empty() ? 1 : 0;
@@ -82,6 +101,8 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "up") return argonaut::cli::RunUp(args, std::cout, std::cerr);
+  if (cmd == "account") return argonaut::cli::RunAccount(args, std::cout, std::cerr);
+  if (cmd == "auth") return argonaut::cli::RunAuth(args, std::cout, std::cerr);
   if (cmd == "apply") return argonaut::cli::RunApply(args, std::cout, std::cerr);
   if (cmd == "get") return argonaut::cli::RunGet(args, std::cout, std::cerr);
   if (cmd == "delete") {
