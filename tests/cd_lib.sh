@@ -75,6 +75,7 @@ cd_start_up() {
       >"$WORK/up.log" 2>&1 &
     UP_PID=$!
     wait_ready "argonaut up" "$UP_PID" "http://127.0.0.1:${HTTP_PORT}/readyz" "$WORK/up.log"
+    export_token "$data"
   else
     echo "note: argonaut up has no --repo-poll-interval; polling at its default (3m)" >&2
     POLL_SECS=""

@@ -10,6 +10,7 @@ order between what the sync created. Runs until killed.
 usage: cd_recorder.py HTTP_PORT OUT NAMESPACE...
 """
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -18,7 +19,11 @@ KINDS = ["Job", "ReplicaSet", "Service", "Deployment"]
 
 
 def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    token = os.environ.get("ARGONAUT_TOKEN")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=5) as r:
         return json.load(r)
 
 

@@ -6,6 +6,12 @@ set -euo pipefail
 ARGONAUT="${ARGONAUT:-$PWD/cli/argonaut}"
 WORK="${TEST_TMPDIR:-$(mktemp -d)}"
 UP_PID=""
+# Bazel runs tests without HOME; `argonaut up` keeps its Secret encryption key
+# under it (~/.config/argonaut) unless told otherwise.
+if [[ -z "${HOME:-}" ]]; then
+  export HOME="$WORK/home"
+  mkdir -p "$HOME"
+fi
 
 # The workspace is where this (symlinked) script really lives.
 workspace_dir() {
@@ -24,6 +30,39 @@ corpus_dir() {
   readlink -f "$d"
 }
 
+# `argonaut up` requires a token (auth-mode client). Once it is ready,
+# export_token DATA_DIR exports the admin token it wrote, which the CLI reads
+# from ARGONAUT_TOKEN, and the curl below sends to the gateway's port.
+export_token() {
+  local data=$1
+  if [[ -f "$data/admin.token" ]]; then
+    ARGONAUT_TOKEN=$(cat "$data/admin.token")
+    export ARGONAUT_TOKEN
+  fi
+}
+
+# curl for the tests: a request to the gateway ($PORT on loopback) carries the
+# admin token, and a body without a Content-Type is sent as JSON (curl -d
+# would say form-urlencoded, which the REST API refuses on writes). Other
+# servers get neither. `command curl` bypasses this.
+curl() {
+  local a to_gateway=0 has_type=0 has_auth=0 extra=()
+  for a in "$@"; do
+    case "$a" in
+      *127.0.0.1:"${PORT:-none}"/* | *localhost:"${PORT:-none}"/*) to_gateway=1 ;;
+      [Cc]ontent-[Tt]ype:*) has_type=1 ;;
+      [Aa]uthorization:*) has_auth=1 ;;
+    esac
+  done
+  if [[ $to_gateway -eq 1 ]]; then
+    if [[ $has_auth -eq 0 && -n "${ARGONAUT_TOKEN:-}" ]]; then
+      extra+=(-H "Authorization: Bearer ${ARGONAUT_TOKEN}")
+    fi
+    [[ $has_type -eq 1 ]] || extra+=(-H "Content-Type: application/json")
+  fi
+  command curl "${extra[@]}" "$@"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -36,10 +75,11 @@ start_up() {
   PORT=$(free_port)
   HTTP_PORT=$PORT
   export ARGONAUT_SERVER="127.0.0.1:${PORT}"
-  "$ARGONAUT" up --data "$data" --port "$PORT" >"$WORK/up.log" 2>&1 &
+  "$ARGONAUT" up --data "$data" --port "$PORT" ${UP_FLAGS:-} >"$WORK/up.log" 2>&1 &
   UP_PID=$!
   for _ in $(seq 1 100); do
     if curl -sf "http://127.0.0.1:${HTTP_PORT}/readyz" >/dev/null 2>&1; then
+      export_token "$data"
       return 0
     fi
     if ! kill -0 "$UP_PID" 2>/dev/null; then
