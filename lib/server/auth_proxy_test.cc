@@ -316,6 +316,30 @@ TEST_F(AuthProxyTest, CallerCancellationReachesTheHandler) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+TEST_F(AuthProxyTest, CallerCancellationReachesAUnaryHandler) {
+  grpc::ClientContext ctx;
+  WithToken(&ctx, admin_token_);
+  GetRequest req;
+  req.set_kind("Workflow");
+  req.set_namespace_("default");
+  req.set_name("slow");
+  Object obj;
+  grpc::Status status;
+  std::thread call([&] { status = stub_->Get(&ctx, req, &obj); });
+  // Cancel once the handler is running.
+  for (int i = 0; i < 2000; ++i) {
+    {
+      absl::MutexLock lock(&backend_.mu_);
+      if (backend_.calls_ > 0) break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ctx.TryCancel();
+  call.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(backend_.cancelled_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
 TEST_F(AuthProxyTest, DeadlineIsPropagated) {
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   {
