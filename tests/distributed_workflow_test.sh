@@ -4,8 +4,13 @@
 # ports with their own data directories, driven through the gateway by the
 # CLI. A steps workflow passes an output parameter and its logs come back
 # through the gateway; a workflow survives SIGKILL of the workflow service
-# in the middle of a step.
+# in the middle of a step. Authentication is on (the default --auth-mode
+# client): the processes share one token store, the workflow service reaches
+# the cluster service with the system:service token, the gateway relays the
+# caller's token, and the CLI and curl use an admin token; a call to a
+# service's own gRPC port without a token is refused.
 source tests/lib.sh
+source tests/distributed_auth.sh
 
 CLUSTER_BIN="$PWD/services/cluster/cluster"
 WORKFLOW_BIN="$PWD/services/workflow/workflow"
@@ -19,6 +24,7 @@ GW_PORT=$(free_port)
 # Never the default ports of other services: only the two started here.
 UNUSED=$(free_port)
 export ARGONAUT_SERVER="127.0.0.1:${GW_PORT}"
+make_deployment_tokens "$CLUSTER_BIN"
 
 CLUSTER_PID=""
 WF_PID=""
@@ -36,7 +42,8 @@ trap stop_all EXIT
 
 start_cluster() {
   "$CLUSTER_BIN" --grpc_port="$CLUSTER_GRPC" --http_port="$CLUSTER_HTTP" \
-    --data_dir="$WORK/cluster-data/cluster" >>"$WORK/cluster.log" 2>&1 &
+    --data_dir="$WORK/cluster-data/cluster" --encryption_key_file="$WORK/encryption.key" \
+    "${AUTH_FLAGS[@]}" >>"$WORK/cluster.log" 2>&1 &
   CLUSTER_PID=$!
   wait_ready cluster "$CLUSTER_PID" "http://127.0.0.1:${CLUSTER_HTTP}/readyz" "$WORK/cluster.log"
 }
@@ -44,7 +51,7 @@ start_cluster() {
 start_workflow() {
   "$WORKFLOW_BIN" --grpc_port="$WF_GRPC" --http_port="$WF_HTTP" \
     --data_dir="$WORK/workflow-data/workflow" --cluster="127.0.0.1:${CLUSTER_GRPC}" \
-    --artifact_dir="$WORK/artifacts" >>"$WORK/workflow.log" 2>&1 &
+    --artifact_dir="$WORK/artifacts" "${AUTH_FLAGS[@]}" >>"$WORK/workflow.log" 2>&1 &
   WF_PID=$!
   wait_ready workflow "$WF_PID" "http://127.0.0.1:${WF_HTTP}/readyz" "$WORK/workflow.log"
 }
@@ -52,7 +59,8 @@ start_workflow() {
 start_gateway() {
   "$GATEWAY_BIN" --port="$GW_PORT" --workflow="127.0.0.1:${WF_GRPC}" \
     --cluster="127.0.0.1:${CLUSTER_GRPC}" --rollout="127.0.0.1:${UNUSED}" \
-    --events="127.0.0.1:${UNUSED}" --cd="127.0.0.1:${UNUSED}" >>"$WORK/gateway.log" 2>&1 &
+    --events="127.0.0.1:${UNUSED}" --cd="127.0.0.1:${UNUSED}" "${AUTH_FLAGS[@]}" \
+    >>"$WORK/gateway.log" 2>&1 &
   GW_PID=$!
   wait_ready gateway "$GW_PID" "http://127.0.0.1:${GW_PORT}/readyz" "$WORK/gateway.log"
 }
@@ -68,6 +76,20 @@ start_cluster
 start_workflow
 start_gateway
 grep -q "no cluster" "$WORK/workflow.log" && fail "workflow service runs without its controller"
+
+# 0. The services' own ports and the gateway refuse calls without a token.
+for port in "$CLUSTER_GRPC" "$WF_GRPC"; do
+  st=$(grpc_refused "$port" /argonaut.api.v1.ResourceService/ListKinds)
+  [[ $st == 16 ]] || fail "gRPC call without a token to 127.0.0.1:$port: grpc-status $st, want 16"
+  st=$(grpc_status "$port" /argonaut.api.v1.ResourceService/ListKinds "$(cat "$WORK/tokens/admin.token")")
+  [[ $st == 0 ]] || fail "gRPC call with the admin token to 127.0.0.1:$port: grpc-status $st"
+  st=$(grpc_refused "$port" /argonaut.api.v1.ResourceService/ListKinds "argn_000000000000_forged")
+  [[ $st == 16 ]] || fail "gRPC call with a forged token to 127.0.0.1:$port: grpc-status $st"
+done
+code=$(command curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GW_PORT}/api/v1/workflows/default")
+[[ $code == 401 ]] || fail "REST without a token through the gateway: HTTP $code, want 401"
+ARGONAUT_TOKEN="" ARGONAUT_DATA="$WORK/no-data" "$ARGONAUT" list >"$WORK/notoken.out" 2>&1 &&
+  fail "the CLI without a token was served"
 
 # 1. Two steps, the second consuming the first's output parameter.
 cat >"$WORK/pass.yaml" <<'YAML'
@@ -124,7 +146,8 @@ pod=$("$ARGONAUT" get pods -l workflows.argoproj.io/workflow=pass -o name | head
 "$ARGONAUT" logs "$pod" -c main >"$WORK/pod.out" 2>&1 || { cat "$WORK/pod.out" >&2; fail "logs $pod"; }
 grep -Eq "producing|consumed handed-over" "$WORK/pod.out" || { cat "$WORK/pod.out" >&2; fail "pod log"; }
 # REST workflow paths go to the workflow service too.
-curl -sf "http://127.0.0.1:${GW_PORT}/api/v1/workflows/default/pass/log?logOptions.container=main" |
+curl -sf -H "Authorization: Bearer ${ARGONAUT_TOKEN}" \
+  "http://127.0.0.1:${GW_PORT}/api/v1/workflows/default/pass/log?logOptions.container=main" |
   grep -q "consumed handed-over" || fail "REST workflow log"
 
 # 2. SIGKILL the workflow service while a step sleeps; the restarted service
@@ -144,13 +167,15 @@ spec:
     - - name: after
         template: after
   - name: nap
-    container: {image: alpine, command: [sh, -c, "sleep 3; echo rested"]}
+    container: {image: alpine, command: [sh, -c, "sleep 6; echo rested"]}
   - name: after
     container: {image: alpine, command: [echo, after-restart]}
 YAML
 "$ARGONAUT" submit "$WORK/slow.yaml" >/dev/null || fail "submit slow"
 running=""
-for _ in $(seq 1 100); do
+# Pods take seconds to start on a loaded machine: wait for one by the clock.
+deadline=$((SECONDS + 90))
+while ((SECONDS < deadline)); do
   if "$ARGONAUT" get pods -l workflows.argoproj.io/workflow=slow -o json 2>/dev/null |
     python3 -c 'import json,sys
 d=json.load(sys.stdin)

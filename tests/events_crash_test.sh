@@ -12,7 +12,9 @@
 # died) happens at most once per kill. Then the sink is stopped, 200 events
 # are accepted while it is down, and all arrive once it is back.
 # Prints the counts (acknowledged, delivered, duplicates by kind).
+# The CLI calls the service's own gRPC port with an admin token.
 source tests/lib.sh
+source tests/distributed_auth.sh
 
 EVENTS_BIN="$PWD/services/events/events"
 N=${CRASH_EVENTS:-10000}
@@ -25,6 +27,7 @@ EV_HTTP=$(free_port)
 HOOK=$(free_port)
 SINK=$(free_port)
 export ARGONAUT_SERVER="127.0.0.1:${EV_GRPC}"
+make_deployment_tokens "$EVENTS_BIN"
 EV_PID=""
 SINK_PID=""
 LOAD_PID=""
@@ -131,7 +134,7 @@ start_sink() {
 
 start_events() {
   "$EVENTS_BIN" --grpc_port="$EV_GRPC" --http_port="$EV_HTTP" --webhook_host=127.0.0.1 \
-    --data_dir="$WORK/events-data" >>"$WORK/events.log" 2>&1 &
+    --data_dir="$WORK/events-data" "${AUTH_FLAGS[@]}" >>"$WORK/events.log" 2>&1 &
   EV_PID=$!
   wait_ready events "$EV_PID" "http://127.0.0.1:${EV_HTTP}/readyz" "$WORK/events.log"
 }

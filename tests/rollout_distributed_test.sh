@@ -5,8 +5,11 @@
 # seed's 5-replica canary goes to 1 canary pod at setWeight 20 and waits for
 # promote; the rollout service is SIGKILLed during a timed pause and
 # restarted; the rollout then completes with no step repeated and no extra
-# ReplicaSet.
+# ReplicaSet. Authentication is on: one token store, the rollout service
+# reaches the cluster service with the system:service token, the CLI uses an
+# admin token, and the services' ports refuse calls without one.
 source tests/lib.sh
+source tests/distributed_auth.sh
 
 CLUSTER_BIN="$PWD/services/cluster/cluster"
 ROLLOUT_BIN="$PWD/services/rollout/rollout"
@@ -20,6 +23,7 @@ GW_PORT=$(free_port)
 # Never the default ports of other services: only the three started here.
 UNUSED=$(free_port)
 export ARGONAUT_SERVER="127.0.0.1:${GW_PORT}"
+make_deployment_tokens "$CLUSTER_BIN"
 
 CLUSTER_PID=""
 RO_PID=""
@@ -37,7 +41,8 @@ trap stop_all EXIT
 
 start_cluster() {
   "$CLUSTER_BIN" --grpc_port="$CLUSTER_GRPC" --http_port="$CLUSTER_HTTP" --isolation=plain \
-    --data_dir="$WORK/cluster-data/cluster" >>"$WORK/cluster.log" 2>&1 &
+    --data_dir="$WORK/cluster-data/cluster" --encryption_key_file="$WORK/encryption.key" \
+    "${AUTH_FLAGS[@]}" >>"$WORK/cluster.log" 2>&1 &
   CLUSTER_PID=$!
   wait_ready cluster "$CLUSTER_PID" "http://127.0.0.1:${CLUSTER_HTTP}/readyz" "$WORK/cluster.log"
 }
@@ -45,7 +50,7 @@ start_cluster() {
 start_rollout() {
   "$ROLLOUT_BIN" --grpc_port="$RO_GRPC" --http_port="$RO_HTTP" \
     --data_dir="$WORK/rollout-data/rollout" --cluster="127.0.0.1:${CLUSTER_GRPC}" \
-    >>"$WORK/rollout.log" 2>&1 &
+    "${AUTH_FLAGS[@]}" >>"$WORK/rollout.log" 2>&1 &
   RO_PID=$!
   wait_ready rollout "$RO_PID" "http://127.0.0.1:${RO_HTTP}/readyz" "$WORK/rollout.log"
 }
@@ -53,7 +58,8 @@ start_rollout() {
 start_gateway() {
   "$GATEWAY_BIN" --port="$GW_PORT" --rollout="127.0.0.1:${RO_GRPC}" \
     --cluster="127.0.0.1:${CLUSTER_GRPC}" --workflow="127.0.0.1:${UNUSED}" \
-    --events="127.0.0.1:${UNUSED}" --cd="127.0.0.1:${UNUSED}" >>"$WORK/gateway.log" 2>&1 &
+    --events="127.0.0.1:${UNUSED}" --cd="127.0.0.1:${UNUSED}" "${AUTH_FLAGS[@]}" \
+    >>"$WORK/gateway.log" 2>&1 &
   GW_PID=$!
   wait_ready gateway "$GW_PID" "http://127.0.0.1:${GW_PORT}/readyz" "$WORK/gateway.log"
 }
@@ -161,6 +167,8 @@ r=json.load(sys.stdin); r.get("status",{}).pop("pauseConditions",None); print(js
 start_cluster
 start_rollout
 start_gateway
+st=$(grpc_refused "$RO_GRPC" /argonaut.rollout.v1.RolloutService/ListRollouts)
+[[ $st == 16 ]] || fail "gRPC call without a token to the rollout service: grpc-status $st, want 16"
 grep -q "no cluster" "$WORK/rollout.log" && fail "rollout service runs without its controllers"
 
 manifest 3600 | "$ARGONAUT" apply -f - >/dev/null || fail "apply the first revision"

@@ -1,6 +1,8 @@
 #include "lib/server/service_main.h"
 
+#include <algorithm>
 #include <iostream>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -9,12 +11,31 @@
 #include "lib/base/log.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/service_bundle.h"
+#include "lib/server/auth_setup.h"
 #include "lib/server/server.h"
 
 ABSL_FLAG(int, grpc_port, -2, "gRPC port (default: the service's own, e.g. 7001 for workflow)");
 ABSL_FLAG(int, http_port, -2, "HTTP port for /healthz, /readyz, /metrics (default: gRPC + 1000)");
 ABSL_FLAG(std::string, bind, "127.0.0.1", "address to listen on (0.0.0.0 in a cluster)");
 ABSL_FLAG(std::string, data_dir, "", "directory of the service's RocksDB (default ./data/NAME)");
+ABSL_FLAG(std::string, auth_mode, "client",
+          "client: every gRPC call needs a bearer token; server: no authentication");
+ABSL_FLAG(std::string, auth_file, "",
+          "token store shared by the deployment's processes (default DATA_DIR/auth/tokens.json)");
+ABSL_FLAG(std::string, rbac_policy, "", "policy.csv (Argo CD's RBAC); default: built-in only");
+ABSL_FLAG(std::string, rbac_default_role, "", "role of every authenticated account");
+ABSL_FLAG(std::string, service_token_file, "",
+          "file holding the system:service token this service sends to other services");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the gRPC port (with --tls-key: TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "calls to other services use TLS, verifying their certificate with this CA file");
+ABSL_FLAG(bool, insecure_skip_tls_verify, false,
+          "calls to other services use TLS without verifying the certificate");
+ABSL_FLAG(std::string, create_token_file, "",
+          "mint a token for --create-token-account in --auth-file, write it to this new file "
+          "(0600) and exit");
+ABSL_FLAG(std::string, create_token_account, "system:service", "see --create-token-file");
 
 namespace argonaut::server {
 
@@ -37,10 +58,45 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
   return RunServiceMain(argc, argv, service, ServiceMainOptions{.validator = std::move(validator)});
 }
 
+namespace {
+
+// --auth-mode as well as --auth_mode: absl flags take underscores only.
+std::vector<char*> Underscored(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  for (std::string& a : storage) {
+    if (a.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(a.find('='), a.size());
+    for (size_t i = 2; i < end; ++i) {
+      if (a[i] == '-') a[i] = '_';
+    }
+  }
+  std::vector<char*> out;
+  for (std::string& a : storage) out.push_back(a.data());
+  return out;
+}
+
+}  // namespace
+
+std::string ServiceAuthFile(const std::string& service) {
+  std::string file = absl::GetFlag(FLAGS_auth_file);
+  return file.empty() ? ServiceDataDir(service) + "/auth/tokens.json" : file;
+}
+
 int RunServiceMain(int argc, char** argv, const std::string& service, ServiceMainOptions options) {
   BlockShutdownSignals();
   absl::SetProgramUsageMessage(absl::StrCat("Argonaut ", service, " service"));
-  absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> storage;
+  std::vector<char*> args = Underscored(argc, argv, storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (const std::string out = absl::GetFlag(FLAGS_create_token_file); !out.empty()) {
+    const std::string account = absl::GetFlag(FLAGS_create_token_account);
+    if (absl::Status s = CreateTokenFile(ServiceAuthFile(service), account, out); !s.ok()) {
+      std::cerr << service << ": " << s.message() << "\n";
+      return 1;
+    }
+    std::cerr << "a token for " << account << " was written to " << out << "\n";
+    return 0;
+  }
   int grpc_port = absl::GetFlag(FLAGS_grpc_port);
   if (grpc_port == -2) grpc_port = DefaultGrpcPort(service);
   int http_port = absl::GetFlag(FLAGS_http_port);
@@ -48,6 +104,24 @@ int RunServiceMain(int argc, char** argv, const std::string& service, ServiceMai
   const std::string data_dir = ServiceDataDir(service);
 
   metrics::MetricsRegistry registry;
+  // Before setup: the controllers' channels to other services carry the
+  // service identity set here.
+  absl::StatusOr<std::unique_ptr<AuthSetup>> auth =
+      AuthSetup::Create({.mode = absl::GetFlag(FLAGS_auth_mode),
+                         .auth_file = ServiceAuthFile(service),
+                         .rbac_policy = absl::GetFlag(FLAGS_rbac_policy),
+                         .rbac_default_role = absl::GetFlag(FLAGS_rbac_default_role),
+                         .service_token_file = absl::GetFlag(FLAGS_service_token_file),
+                         .tls_ca = absl::GetFlag(FLAGS_tls_ca),
+                         .insecure_skip_tls_verify = absl::GetFlag(FLAGS_insecure_skip_tls_verify)},
+                        &registry);
+  if (!auth.ok()) {
+    std::cerr << service << ": " << auth.status().message() << "\n";
+    return 1;
+  }
+  if ((*auth)->authorizer() != nullptr && absl::GetFlag(FLAGS_service_token_file).empty()) {
+    LogInfo(service, "no --service-token-file: calls to other services carry no token", {});
+  }
   auto bundle =
       resource::ServiceBundle::Open(service, data_dir, &registry, std::move(options.validator));
   if (!bundle.ok()) {
@@ -58,7 +132,10 @@ int RunServiceMain(int argc, char** argv, const std::string& service, ServiceMai
                  .bind_address = absl::GetFlag(FLAGS_bind),
                  .grpc_port = grpc_port,
                  .http_port = http_port,
-                 .metrics_text = [&registry] { return registry.Serialize(); }});
+                 .metrics_text = [&registry] { return registry.Serialize(); },
+                 .authorizer = (*auth)->authorizer(),
+                 .tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert),
+                         .key_file = absl::GetFlag(FLAGS_tls_key)}});
   server.AddService(&(*bundle)->grpc_service());
   server.OnShutdown([&] {
     if (absl::Status s = (*bundle)->store().Flush(); !s.ok()) {

@@ -34,7 +34,16 @@ struct ServiceMainOptions {
       setup;
 };
 
-// Flags: --grpc_port (default per service), --http_port, --bind, --data_dir.
+// Flags (dashes or underscores): --grpc_port (default per service),
+// --http_port, --bind, --data_dir; authentication (see auth_setup.h):
+// --auth-mode client|server (default client: every gRPC call needs a bearer
+// token), --auth-file (default DATA_DIR/auth/tokens.json), --rbac-policy,
+// --rbac-default-role, --service-token-file (the token this service sends to
+// others); TLS: --tls-cert/--tls-key (the gRPC port), --tls-ca or
+// --insecure-skip-tls-verify (calls to other services). One-shot:
+// --create-token-file PATH [--create-token-account A] mints a token
+// (default account system:service) in the --auth-file store, writes it to
+// PATH (0600) and exits. /healthz, /readyz and /metrics stay open.
 int RunServiceMain(int argc, char** argv, const std::string& service, ServiceMainOptions options);
 int RunServiceMain(int argc, char** argv, const std::string& service,
                    resource::Validator validator = {});
@@ -46,5 +55,8 @@ int DefaultGrpcPort(const std::string& service);
 
 // The directory given by --data_dir, or data/<service> (after parsing).
 std::string ServiceDataDir(const std::string& service);
+
+// The token store given by --auth-file, or <data dir>/auth/tokens.json.
+std::string ServiceAuthFile(const std::string& service);
 
 }  // namespace argonaut::server
