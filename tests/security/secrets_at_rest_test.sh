@@ -29,6 +29,13 @@ cat >"$WORK/secret.json" <<JSON
  "type": "Opaque", "data": {"password": "$DATA_B64"}, "stringData": {"token": "$STRING_VALUE"}}
 JSON
 run_cli apply -f "$WORK/secret.json" >/dev/null
+# The control: a ConfigMap's value is stored as is, and the search below must find it.
+CONTROL_VALUE="cv-$(rand)"
+cat >"$WORK/cm.json" <<JSON
+{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "control"},
+ "data": {"value": "$CONTROL_VALUE"}}
+JSON
+run_cli apply -f "$WORK/cm.json" >/dev/null
 
 echo "--- get shows the values to the admin"
 out=$(run_cli get secret db -o json)
@@ -81,8 +88,9 @@ for v in "$STRING_VALUE" "$STRING_B64" "$DATA_VALUE" "$DATA_B64"; do
   [[ -z $hits ]] || fail "value found in: $hits"
   grep -q -a -F -- "$v" "$WORK/up.log" && fail "value found in up.log"
 done
-# The search can succeed: the Secret's name is in the same records.
-grep -r -a -q -F "db" "$DATA/cluster" || fail "the store's files hold nothing searchable"
+# The search works on these files: the ConfigMap's value (not sealed) is found.
+grep -r -a -q -F -- "$CONTROL_VALUE" "$DATA/cluster" ||
+  fail "the control value is not found either: the search proves nothing"
 
 echo "--- after a restart with the same key, get shows the values again"
 UP_FLAGS="--encryption-key-file $KEY --rbac-policy $POLICY" start_up "$DATA"
