@@ -301,6 +301,21 @@ TEST_F(AuthProxyTest, ServerStreamRelaysEveryMessageAndTheStatus) {
   EXPECT_EQ(trailing.find("x-events")->second, "500");
 }
 
+TEST_F(AuthProxyTest, ReadonlyWatchesAcrossNamespaces) {
+  grpc::ClientContext ctx;
+  WithToken(&ctx, reader_token_);
+  WatchRequest req;
+  req.set_kind("Workflow");  // no namespace: the object is "*/*"
+  req.set_label_selector("3");
+  auto reader = stub_->Watch(&ctx, req);
+  WatchEvent ev;
+  int n = 0;
+  while (reader->Read(&ev)) ++n;
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED) << status.error_message();
+  EXPECT_EQ(n, 3);
+}
+
 TEST_F(AuthProxyTest, CallerCancellationReachesTheHandler) {
   grpc::ClientContext ctx;
   WithToken(&ctx, admin_token_);
