@@ -85,6 +85,7 @@ BENCHMARK(BM_UnaryProxied)->UseRealTime()->MinTime(2.0);
 // Keeps each benchmark's real time per iteration to print the ratio.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter() : ConsoleReporter(OO_Tabular) {}  // no colour codes
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) real_ns_[run.benchmark_name()] = run.GetAdjustedRealTime();
     ConsoleReporter::ReportRuns(runs);
