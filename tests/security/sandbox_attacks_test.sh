@@ -2,8 +2,9 @@
 # Issue 13, the sandbox doors: a pod run by a real `argonaut up --isolation namespaces` tries
 # to reach the host, and every attempt must fail: writing /proc/sys/kernel/core_pattern, a
 # block device made with mknod, reading the data directory's RocksDB files or another pod's
-# directory, unshare/mount, holding more than Docker's default capabilities; and a pod with
-# `hostPath: /` is refused at admission with a located error.
+# directory, unshare/mount, holding more than Docker's default capabilities, mounting the
+# host's / through a symlink planted in the (allowed, pod-writable) artifact repository; and
+# a pod with `hostPath: /` is refused at admission with a located error.
 #
 # Needs root (namespaces). Without it the test prints "SKIPPED: ..." and exits 0; that is
 # the only way it passes without running the attacks.
@@ -104,5 +105,37 @@ out=$("$ARGONAUT" apply -f "$WORK/hostpath.json" 2>&1) && fail "hostPath / admit
 grep -qF 'spec.volumes[0].hostPath.path: "/" is not under an allowed host path (--host-path-allow)' <<<"$out" ||
   fail "hostPath / refused without the located error: $out"
 "$ARGONAUT" get pod rootfs >/dev/null 2>&1 && fail "the hostPath / pod was stored"
+
+echo "--- a symlink planted in the artifact repository does not mount the host's /"
+mkdir -p "$DATA/artifacts"
+# pod_json NAME HOSTPATH SCRIPT: a pod with HOSTPATH at /art.
+pod_json() {
+  python3 - "$@" <<'PY'
+import json, sys
+name, host, script = sys.argv[1:4]
+print(json.dumps({
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+    "spec": {"restartPolicy": "Never",
+             "volumes": [{"name": "art", "hostPath": {"path": host}}],
+             "containers": [{"name": "main", "image": "debian:12",
+                             "command": ["/bin/sh", "-c", script],
+                             "volumeMounts": [{"name": "art", "mountPath": "/art"}]}]}}))
+PY
+}
+pod_json planter "$DATA/artifacts" 'ln -s / /art/evil && echo planted' >"$WORK/planter.json"
+run_cli apply -f "$WORK/planter.json" >/dev/null
+for _ in $(seq 1 600); do [[ $(pod_phase planter) == Succeeded ]] && break; sleep 0.1; done
+[[ -L "$DATA/artifacts/evil" ]] || fail "the planter pod could not write the artifact repository"
+pod_json escaper "$DATA/artifacts/evil" 'ls /art/etc/shadow && echo ESCAPED' >"$WORK/escaper.json"
+run_cli apply -f "$WORK/escaper.json" >/dev/null
+for _ in $(seq 1 600); do
+  phase=$(pod_phase escaper)
+  [[ $phase == Succeeded || $phase == Failed ]] && break
+  sleep 0.1
+done
+status=$("$ARGONAUT" get pod escaper -o json 2>/dev/null)
+[[ $phase == Failed ]] || fail "the escaper pod ended '$phase': $status"
+grep -q "leads out of" <<<"$status" || fail "the escaper pod failed for another reason: $status"
+"$ARGONAUT" logs pod/escaper 2>/dev/null | grep -q ESCAPED && fail "the escaper pod saw the host's /"
 
 echo "PASS"
