@@ -165,9 +165,12 @@ for _ in $(seq 1 300); do
   kill -0 "$UP_PID" 2>/dev/null || { cat "$WORK/up.log" >&2; exit 1; }
   sleep 0.1
 done
+# Auth is on (auth-mode client): the REST calls carry the admin token up wrote.
+ARGONAUT_TOKEN=$(cat "$WORK/data/admin.token")
+export ARGONAUT_TOKEN
 
 python3 - "$PORT" "$UP_PID" "$N" "$URL" "$SHA" "$REF" "$PHASE_TIMEOUT" <<'PY'
-import http.client, json, sys, threading, time
+import http.client, json, os, sys, threading, time
 port, pid, n, url, sha, ref, limit = sys.argv[1:8]
 n, ref, limit = int(n), float(ref), float(limit)
 WORKERS = 20
@@ -178,7 +181,8 @@ def call(method, path, body=None):
     for attempt in range(3):
         try:
             conn.request(method, path, body=None if body is None else json.dumps(body),
-                         headers={"Content-Type": "application/json"})
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + os.environ["ARGONAUT_TOKEN"]})
             r = conn.getresponse()
             data = r.read()
             return r.status, data

@@ -73,6 +73,9 @@ run_argonaut() {
     tail -n 20 "$WORK/up-$mode.log" >&2
     return 1
   fi
+  # Auth is on (auth-mode client): the CLI sends the admin token up wrote.
+  ARGONAUT_TOKEN=$(cat "$data/admin.token")
+  export ARGONAUT_TOKEN
   local t0 phase="" t
   t0=$(now)
   "$ARGONAUT" apply -f "$WORK/graph/workflow.yaml" >/dev/null

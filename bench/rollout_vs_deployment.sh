@@ -180,6 +180,9 @@ if [[ -z "$ready" ]]; then
   tail -n 20 "$WORK/up.log" >&2
   exit 1
 fi
+# Auth is on (auth-mode client): the CLI sends the admin token up wrote.
+ARGONAUT_TOKEN=$(cat "$WORK/data/admin.token")
+export ARGONAUT_TOKEN
 
 manifests Deployment blue >"$WORK/dp-blue.yaml"
 manifests Deployment green >"$WORK/dp-green.yaml"
