@@ -95,11 +95,16 @@ rs_desired() {
 
 # The analysis passes, the 30 s run out: Successful, and the rollout goes on.
 deadline=$((SECONDS + 180)) ex_phase=""
+ex_phase() { experiment | python3 -c 'import json,sys; print(json.load(sys.stdin).get("phase") or "")'; }
 while ((SECONDS < deadline)); do
-  ex_phase=$(experiment | python3 -c 'import json,sys; print(json.load(sys.stdin).get("phase") or "")')
+  # The rollout moved past the step: the Experiment is over (read its phase
+  # after that, or it may be the Running read just before it ended).
+  if ro_check $RO 's.get("currentStepIndex",0)>=2'; then
+    ex_phase=$(ex_phase)
+    break
+  fi
+  ex_phase=$(ex_phase)
   case $ex_phase in Successful | Failed | Error | Inconclusive) break ;; esac
-  # Already over and cleaned up: the rollout moved past the step.
-  ro_check $RO 's.get("currentStepIndex",0)>=2' && break
   sleep 0.5
 done
 [[ -z $ex_phase || $ex_phase == Successful ]] || ro_fail "experiment $NAME ended $ex_phase"
