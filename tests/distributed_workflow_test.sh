@@ -25,6 +25,11 @@ GW_PORT=$(free_port)
 UNUSED=$(free_port)
 export ARGONAUT_SERVER="127.0.0.1:${GW_PORT}"
 make_deployment_tokens "$CLUSTER_BIN"
+# A readonly account, to show that each service authorizes the caller itself.
+printf 'g, alice, role:readonly\n' >"$WORK/policy.csv"
+AUTH_FLAGS+=(--rbac-policy="$WORK/policy.csv")
+"$CLUSTER_BIN" --auth-file="$WORK/auth/tokens.json" --create-token-account=alice \
+  --create-token-file="$WORK/tokens/alice.token" >>"$WORK/tokens.log" 2>&1 || fail "alice's token"
 
 CLUSTER_PID=""
 WF_PID=""
@@ -90,6 +95,29 @@ code=$(command curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GW_POR
 [[ $code == 401 ]] || fail "REST without a token through the gateway: HTTP $code, want 401"
 ARGONAUT_TOKEN="" ARGONAUT_DATA="$WORK/no-data" "$ARGONAUT" list >"$WORK/notoken.out" 2>&1 &&
   fail "the CLI without a token was served"
+# alice (readonly) reads, through the gateway and on the workflow service's
+# own port, but creates nowhere: the service checks the relayed token too.
+ALICE=$(cat "$WORK/tokens/alice.token")
+ARGONAUT_TOKEN="$ALICE" "$ARGONAUT" list >"$WORK/alice.out" 2>&1 ||
+  { cat "$WORK/alice.out" >&2; fail "alice cannot list through the gateway"; }
+ARGONAUT_TOKEN="$ALICE" ARGONAUT_SERVER="127.0.0.1:${WF_GRPC}" "$ARGONAUT" list \
+  >"$WORK/alice.out" 2>&1 || { cat "$WORK/alice.out" >&2; fail "alice cannot list at the service"; }
+cat >"$WORK/alice.yaml" <<'YAML'
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: alice}
+spec:
+  entrypoint: main
+  templates: [{name: main, container: {image: alpine, command: ["true"]}}]
+YAML
+for server in "127.0.0.1:${GW_PORT}" "127.0.0.1:${WF_GRPC}"; do
+  if ARGONAUT_TOKEN="$ALICE" ARGONAUT_SERVER="$server" "$ARGONAUT" submit "$WORK/alice.yaml" \
+    >"$WORK/alice.out" 2>&1; then
+    fail "a readonly token submitted a workflow at $server"
+  fi
+  grep -q 'may not create workflows' "$WORK/alice.out" ||
+    { cat "$WORK/alice.out" >&2; fail "alice's refusal at $server does not name the permission"; }
+done
 
 # 1. Two steps, the second consuming the first's output parameter.
 cat >"$WORK/pass.yaml" <<'YAML'
