@@ -230,6 +230,7 @@ class ProxyCall {
           ctx_->AddTrailingMetadata(std::string(View(key)), std::string(View(value)));
         }
       }
+      ReleaseBackend();
       finished_ = true;
       if (status.ok()) {
         caller_.StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
@@ -325,6 +326,7 @@ class ProxyCall {
           ctx_->AddTrailingMetadata(std::string(View(key)), std::string(View(value)));
         }
       }
+      ReleaseBackend();
       finished_ = true;
       caller_.Finish(status);
     }
@@ -378,6 +380,14 @@ class ProxyCall {
     backend_.StartRead(&response_);
     backend_.StartCall();
     if (!have_message) CloseRequest();
+  }
+
+  // The backend call holds a reference to the caller's call (deadline and
+  // cancellation propagation). Dropping it before the caller's call finishes
+  // means nothing of this relay outlives the proxy server's Shutdown/Wait.
+  void ReleaseBackend() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    backend_context_.reset();
+    backend_channel_.reset();
   }
 
   void CloseRequest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
