@@ -146,6 +146,13 @@ echo "phase=$phase terminated=$term"
   fail "the memory hog's exit code is not 137: $term"
 run_cli delete pod hog >/dev/null
 
+# A hog without limits is held by the pods' group (node memory minus the runtime's reserve).
+parent=$(grep -o 'msg="pod cgroups".*' "$WORK/up.log" | sed -n 's/.* parent=\([^ ]*\).*/\1/p' | head -1)
+want=$(grep -o 'pods_memory_bytes=[0-9]*' "$WORK/up.log" | head -1 | cut -d= -f2)
+have=$(cat "$parent/memory.limit_in_bytes" 2>/dev/null || cat "$parent/memory.max" 2>/dev/null || echo none)
+echo "pods' group $parent: memory limit $have (want $want)"
+[[ -n $want && $want -gt 0 && $have == "$want" ]] || fail "the pods' group has no memory limit ($have, want $want)"
+
 echo "--- (c) log flood"
 cap=$((50 << 20))
 make_pod flood 'yes'

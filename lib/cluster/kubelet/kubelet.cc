@@ -36,6 +36,17 @@ absl::Duration GraceOf(const Object& pod) {
   return absl::Seconds(30);
 }
 
+// MemTotal of /proc/meminfo in bytes (0 when unreadable).
+int64_t NodeMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t kib = 0;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemTotal:") return kib * 1024;
+  }
+  return 0;
+}
+
 // A container of a previous run had started (so its work may be half done).
 bool AnyContainerStarted(const Object& pod) {
   const Object& status = pod.value("status", Object::object());
@@ -75,10 +86,21 @@ void Kubelet::Start() {
       if (absl::Status s = cgroups_->CleanupStale(absl::Seconds(10)); !s.ok()) {
         LogWarn("kubelet", "stale pod cgroups", {{"error", s.ToString()}});
       }
+      // All pods together get the node's memory minus a reserve for the
+      // runtime, as the kubelet's kubepods group: a pod without limits that
+      // takes everything is OOM-killed there, not the runtime.
+      const int64_t pods_memory =
+          wl::PodsMemoryLimit(NodeMemoryBytes(), cgroups_->RuntimeMemoryLimit());
+      if (pods_memory > 0) {
+        if (absl::Status s = cgroups_->root().SetLimits({.memory_bytes = pods_memory}); !s.ok()) {
+          LogWarn("kubelet", "pods memory limit", {{"error", s.ToString()}});
+        }
+      }
       LogInfo("kubelet", "pod cgroups",
               {{"version", std::to_string(cgroups_->version())},
                {"parent", cgroups_->root().dirs().front().dir},
-               {"pod_pids_limit", std::to_string(options_.pod_pids_limit)}});
+               {"pod_pids_limit", std::to_string(options_.pod_pids_limit)},
+               {"pods_memory_bytes", std::to_string(pods_memory)}});
     } else {
       LogWarn("kubelet", "no cgroups: pods run without memory, CPU and pids limits",
               {{"error", m.status().ToString()}});

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -433,6 +434,20 @@ absl::StatusOr<std::unique_ptr<CgroupManager>> CgroupManager::Open(
   auto root = std::make_unique<Cgroup>(layout.version, std::move(layout.parents));
   auto mgr = std::unique_ptr<CgroupManager>(new CgroupManager(std::move(root)));
   return mgr;
+}
+
+int64_t CgroupManager::RuntimeMemoryLimit() const {
+  for (const CgroupDir& d : root_->dirs()) {
+    if (!d.Has("memory")) continue;
+    const std::string own = fs::path(d.dir).parent_path().string();
+    std::optional<std::string> text =
+        ReadText(own + (root_->version() == 2 ? "/memory.max" : "/memory.limit_in_bytes"));
+    int64_t v = 0;
+    if (!text || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) return 0;  // "max"
+    // v1 shows "no limit" as the largest page-aligned value.
+    return v >= (int64_t{1} << 62) ? 0 : v;
+  }
+  return 0;
 }
 
 absl::Status CgroupManager::CleanupStale(absl::Duration timeout) {

@@ -144,6 +144,9 @@ class CgroupManager {
   }
   // Kills and removes every child of the parent (a crashed run's pods).
   absl::Status CleanupStale(absl::Duration timeout);
+  // The memory limit of the runtime's own cgroup (0: none, or no memory
+  // controller).
+  int64_t RuntimeMemoryLimit() const;
 
  private:
   explicit CgroupManager(std::unique_ptr<Cgroup> root) : root_(std::move(root)) {}

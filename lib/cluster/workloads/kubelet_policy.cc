@@ -75,6 +75,16 @@ absl::StatusOr<ContainerResources> ParseContainerResources(const Json& container
   return r;
 }
 
+int64_t PodsMemoryLimit(int64_t node_memory_bytes, int64_t runtime_cgroup_limit_bytes) {
+  int64_t total = node_memory_bytes;
+  if (runtime_cgroup_limit_bytes > 0 && (total <= 0 || runtime_cgroup_limit_bytes < total)) {
+    total = runtime_cgroup_limit_bytes;
+  }
+  if (total <= 0) return 0;
+  const int64_t reserve = std::clamp<int64_t>(total / 10, int64_t{256} << 20, int64_t{2} << 30);
+  return total > reserve ? total - reserve : 0;
+}
+
 bool CrashLoopBackoff::Expired(absl::Time finished_at) const {
   return finished_at - last_update_ > 2 * kCrashLoopMaxDelay;
 }

@@ -44,6 +44,13 @@ struct ContainerResources {
 absl::StatusOr<ContainerResources> ParseContainerResources(const Json& container,
                                                            std::string_view path);
 
+// Memory for all pods together, like the kubelet's allocatable: what the
+// node (or the runtime's own cgroup, when lower; 0 = none) has, minus a
+// reserve for the runtime itself of 10%, at least 256 MiB and at most 2 GiB.
+// A pod without limits that eats everything is then OOM-killed inside the
+// pods' group and the runtime keeps its memory. 0 when nothing is left.
+int64_t PodsMemoryLimit(int64_t node_memory_bytes, int64_t runtime_cgroup_limit_bytes);
+
 inline constexpr absl::Duration kCrashLoopInitialDelay = absl::Seconds(10);
 inline constexpr absl::Duration kCrashLoopMaxDelay = absl::Seconds(300);
 

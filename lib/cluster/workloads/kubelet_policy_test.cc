@@ -56,6 +56,17 @@ TEST(OomKilledTest, CounterRoseAndContainerFailed) {
   EXPECT_EQ(TerminatedReason(137, ContainerOomKilled(137, 0, 1)), "OOMKilled");
 }
 
+TEST(PodsMemoryLimitTest, ReserveForTheRuntime) {
+  constexpr int64_t kMi = 1 << 20, kGi = int64_t{1} << 30;
+  EXPECT_EQ(PodsMemoryLimit(24 * kGi, 0), 22 * kGi);                      // 2 GiB at most
+  EXPECT_EQ(PodsMemoryLimit(8 * kGi, 0), 8 * kGi - 8 * kGi / 10);         // 10%
+  EXPECT_EQ(PodsMemoryLimit(1 * kGi, 0), 768 * kMi);                      // 256 MiB at least
+  EXPECT_EQ(PodsMemoryLimit(24 * kGi, 4 * kGi), 4 * kGi - 4 * kGi / 10);  // the lower one
+  EXPECT_EQ(PodsMemoryLimit(4 * kGi, 24 * kGi), 4 * kGi - 4 * kGi / 10);
+  EXPECT_EQ(PodsMemoryLimit(200 * kMi, 0), 0);
+  EXPECT_EQ(PodsMemoryLimit(0, 0), 0);
+}
+
 TEST(ContainerResourcesTest, Quantities) {
   absl::StatusOr<ContainerResources> r = ParseContainerResources(
       Json::parse(R"({"resources":{"limits":{"memory":"64Mi","cpu":"500m"}}})"), "c");
