@@ -58,40 +58,6 @@ struct Fd {
 // below a directory resolved safely once. Only used as a parent, never as the final component.
 std::string FdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
 
-// openat2 beneath `root` without following any symlink; glibc 2.36 has no wrapper. Kernels
-// before 5.6 (ENOSYS) get the same rules by walking the components with O_NOFOLLOW.
-int OpenBeneath(int root, const std::string& rel, int flags, mode_t mode) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
-  const long fd = syscall(SYS_openat2, root, rel.c_str(), &how, sizeof(how));
-  if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
-  std::vector<std::string> parts = absl::StrSplit(rel, '/', absl::SkipEmpty());
-  if (parts.empty()) return openat(root, ".", flags | O_CLOEXEC, mode);
-  int cur = root;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i] == ".." || parts[i] == ".") {
-      if (cur != root) close(cur);
-      errno = EXDEV;
-      return -1;
-    }
-    const bool last = i + 1 == parts.size();
-    const int next =
-        last ? openat(cur, parts[i].c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode)
-             : openat(cur, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    const int saved = errno;
-    if (cur != root) close(cur);
-    if (next < 0) {
-      // O_NOFOLLOW on a link: ELOOP (last) or ENOTDIR (O_DIRECTORY on the way), as openat2 says.
-      errno = saved == ENOTDIR ? ELOOP : saved;
-      return -1;
-    }
-    cur = next;
-  }
-  return cur;
-}
-
 absl::Status BeneathError(const std::string& key, const std::string& what) {
   if (errno == ELOOP || errno == EXDEV || errno == ENOTDIR) {
     return absl::InvalidArgumentError(
@@ -527,6 +493,43 @@ absl::Status ApplyMode(const std::string& path, uint32_t mode, bool recurse) {
 }
 
 }  // namespace
+
+// openat2 beneath `root` without following any symlink; glibc 2.36 has no wrapper. Without
+// openat2 the same rules hold by walking the components with O_NOFOLLOW.
+int OpenBeneath(int root, const std::string& rel, int flags, mode_t mode, bool use_openat2) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+  const long fd = use_openat2 ? syscall(SYS_openat2, root, rel.c_str(), &how, sizeof(how))
+                              : (errno = ENOSYS, -1);
+  // ENOSYS: a kernel before 5.6; EPERM: a seccomp profile that refuses openat2. The walk
+  // below is as strict.
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+  std::vector<std::string> parts = absl::StrSplit(rel, '/', absl::SkipEmpty());
+  if (parts.empty()) return openat(root, ".", flags | O_CLOEXEC, mode);
+  int cur = root;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == ".." || parts[i] == ".") {
+      if (cur != root) close(cur);
+      errno = EXDEV;
+      return -1;
+    }
+    const bool last = i + 1 == parts.size();
+    const int next =
+        last ? openat(cur, parts[i].c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode)
+             : openat(cur, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int saved = errno;
+    if (cur != root) close(cur);
+    if (next < 0) {
+      // O_NOFOLLOW on a link: ELOOP (last) or ENOTDIR (O_DIRECTORY on the way), as openat2 says.
+      errno = saved == ENOTDIR ? ELOOP : saved;
+      return -1;
+    }
+    cur = next;
+  }
+  return cur;
+}
 
 absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string& repo_root,
                                std::string* created) {

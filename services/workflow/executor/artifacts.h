@@ -11,6 +11,8 @@
 // symlinked parents) never writes outside its target path.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,6 +95,12 @@ absl::StatusOr<TarHeader> DecodeTarHeader(std::string_view block);
 // The repository root argoexec uses: the host path when it is a directory (the pod shares the
 // host's filesystem there), else the mount path; "" when neither is set.
 std::string RepositoryRoot(const char* mount_env, const char* host_env);
+
+// `rel` opened below the directory `root` without following any symlink and without leaving
+// it: openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), or (use_openat2
+// false, or openat2 missing or refused by seccomp) a walk of the components with O_NOFOLLOW.
+// -1 with errno: ELOOP (a link on the way), EXDEV (escapes), ENOENT, ...
+int OpenBeneath(int root, const std::string& rel, int flags, mode_t mode, bool use_openat2 = true);
 
 // File I/O. Keys resolve below repo_root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
 // RESOLVE_NO_SYMLINKS): a symlink on the way (planted, or stored in an unarchived artifact) is

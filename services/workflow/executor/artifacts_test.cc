@@ -1,10 +1,13 @@
 #include "services/workflow/executor/artifacts.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -343,6 +346,32 @@ TEST_F(TempDir, ATarbombBeyondTheCapIsRefusedBeforeItIsWritten) {
       {.name = "m", .path = dir_ + "/many-ok", .key = "k/many.tgz", .max_bytes = 5000}, repo,
       nullptr));
   EXPECT_EQ(Slurp(dir_ + "/many-ok/f4"), std::string(1000, 'z'));
+}
+
+TEST_F(TempDir, OpenBeneathRefusesLinksWithAndWithoutOpenat2) {
+  Spit(dir_ + "/root/a/file", "in");
+  Spit(dir_ + "/outside/file", "out");
+  ASSERT_EQ(symlink((dir_ + "/outside").c_str(), (dir_ + "/root/a/up").c_str()), 0);
+  ASSERT_EQ(symlink("file", (dir_ + "/root/a/same").c_str()), 0);
+  const int root = open((dir_ + "/root").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(root, 0);
+  for (bool use_openat2 : {true, false}) {
+    SCOPED_TRACE(use_openat2 ? "openat2" : "walk");
+    int fd = OpenBeneath(root, "a/file", O_RDONLY, 0, use_openat2);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) close(fd);
+    for (const char* rel : {"a/up/file", "a/up", "a/same", "../outside/file", "a/../../outside"}) {
+      errno = 0;
+      fd = OpenBeneath(root, rel, O_RDONLY, 0, use_openat2);
+      EXPECT_LT(fd, 0) << rel;
+      EXPECT_TRUE(errno == ELOOP || errno == EXDEV) << rel << ": " << std::strerror(errno);
+      if (fd >= 0) close(fd);
+    }
+    errno = 0;
+    EXPECT_LT(OpenBeneath(root, "a/missing", O_RDONLY, 0, use_openat2), 0);
+    EXPECT_EQ(errno, ENOENT);
+  }
+  close(root);
 }
 
 }  // namespace
