@@ -110,7 +110,9 @@ absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.s
 bool IsGuardedRequest(std::string_view method_in, std::string_view path_in) {
   absl::string_view method = A(method_in), path = A(path_in);
   if (path != "/api" && !absl::StartsWith(path, "/api/")) return false;
-  if (path == "/api/webhook" || absl::StartsWith(path, "/api/webhook/")) return false;
+  // Exact paths only: an exempt prefix could otherwise carry a request past the guard to a route
+  // with a looser pattern.
+  if (path == "/api/webhook" || path == "/api/webhook/") return false;
   if ((method == "GET" || method == "HEAD") &&
       (path == "/api/v1/version" || path == "/api/v1/version/")) {
     return false;
