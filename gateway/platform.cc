@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -22,6 +20,7 @@
 #include "gateway/workflow_rest.h"
 #include "httplib.h"
 #include "lib/auth/tls.h"
+#include "lib/base/files.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/validator.h"
@@ -35,15 +34,6 @@
 namespace argonaut::gateway {
 
 namespace {
-
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat(what, ": cannot read ", path));
-  return ss.str();
-}
 
 // Writes `text` to `path` readable by the owner only, replacing any file there atomically.
 absl::Status WritePrivateFile(const std::string& path, std::string_view text) {
@@ -93,7 +83,7 @@ absl::Status Platform::StartAuth(const PlatformOptions& options) {
   }
   std::string csv;
   if (!options.rbac_policy_file.empty()) {
-    ASSIGN_OR_RETURN(csv, ReadSmallFile(options.rbac_policy_file, "rbac_policy_file"));
+    ASSIGN_OR_RETURN(csv, base::ReadFileToString(options.rbac_policy_file, "rbac_policy_file"));
   }
   absl::StatusOr<auth::Policy> policy = auth::Policy::Parse(csv, options.rbac_default_role);
   if (!policy.ok()) {
@@ -109,7 +99,7 @@ absl::Status Platform::StartAuth(const PlatformOptions& options) {
   // The admin token: kept across restarts while it still authenticates as admin, so a shell
   // that read it once keeps working; made again when the file is gone or stale.
   admin_token_file_ = absl::StrCat(options.data_dir, "/admin.token");
-  if (absl::StatusOr<std::string> text = ReadSmallFile(admin_token_file_, "admin token");
+  if (absl::StatusOr<std::string> text = base::ReadFileToString(admin_token_file_, "admin token");
       text.ok()) {
     std::string token(absl::StripAsciiWhitespace(*text));
     absl::StatusOr<auth::Subject> who = tokens_->Authenticate(token, clock->Now());

@@ -1,7 +1,5 @@
 #include "lib/auth/channel.h"
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/support/client_interceptor.h"
+#include "lib/base/files.h"
 
 namespace argonaut::auth {
 namespace {
@@ -53,15 +52,6 @@ class BearerFactory final : public grpc::experimental::ClientInterceptorFactoryI
   const std::string header_;
 };
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat(what, ": cannot read ", path));
-  return ss.str();
-}
-
 absl::StatusOr<Identity> Prepare(const ClientChannelOptions& options) {
   Identity id;
   for (char c : options.token) {
@@ -79,7 +69,7 @@ absl::StatusOr<Identity> Prepare(const ClientChannelOptions& options) {
     case ClientChannelOptions::Tls::kVerify: {
       grpc::SslCredentialsOptions ssl;
       if (!options.ca_file.empty()) {
-        absl::StatusOr<std::string> pem = ReadFile(options.ca_file, "tls ca");
+        absl::StatusOr<std::string> pem = base::ReadFileToString(options.ca_file, "tls ca");
         if (!pem.ok()) return pem.status();
         if (!absl::StrContains(*pem, "-----BEGIN CERTIFICATE-----")) {
           return absl::InvalidArgumentError(
@@ -129,7 +119,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeClientChannel(
 }
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path, "token file");
+  absl::StatusOr<std::string> text = base::ReadFileToString(path, "token file");
   if (!text.ok()) return text.status();
   std::string token(absl::StripAsciiWhitespace(*text));
   if (token.empty())

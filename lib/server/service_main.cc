@@ -58,9 +58,6 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
   return RunServiceMain(argc, argv, service, ServiceMainOptions{.validator = std::move(validator)});
 }
 
-namespace {
-
-// --auth-mode as well as --auth_mode: absl flags take underscores only.
 std::vector<char*> Underscored(int argc, char** argv, std::vector<std::string>& storage) {
   storage.assign(argv, argv + argc);
   for (std::string& a : storage) {
@@ -74,8 +71,6 @@ std::vector<char*> Underscored(int argc, char** argv, std::vector<std::string>& 
   for (std::string& a : storage) out.push_back(a.data());
   return out;
 }
-
-}  // namespace
 
 std::string ServiceAuthFile(const std::string& service) {
   std::string file = absl::GetFlag(FLAGS_auth_file);

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "lib/metrics/metrics.h"
@@ -52,6 +53,10 @@ int RunServiceMain(int argc, char** argv, const std::string& service,
 // without configuration: workflow 7001/8001, rollout 7002/8002, events
 // 7003/8003, cd 7004/8004, cluster 7005/8005.
 int DefaultGrpcPort(const std::string& service);
+
+// argv with every flag name's dashes made underscores (--auth-mode as well as --auth_mode, as
+// Argo's flags are spelled; absl flags take underscores only). `storage` owns the strings.
+std::vector<char*> Underscored(int argc, char** argv, std::vector<std::string>& storage);
 
 // The directory given by --data_dir, or data/<service> (after parsing).
 std::string ServiceDataDir(const std::string& service);

@@ -43,27 +43,12 @@ struct Parts {
   std::unique_ptr<argonaut::cd::CdServer> cd;
 };
 
-// --repo-poll-interval as Argo CD writes it: absl flags take underscores.
-std::vector<char*> Underscored(int argc, char** argv, std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (std::string& a : storage) {
-    if (a.rfind("--", 0) != 0) continue;
-    const size_t end = std::min(a.find('='), a.size());
-    for (size_t i = 2; i < end; ++i) {
-      if (a[i] == '-') a[i] = '_';
-    }
-  }
-  std::vector<char*> out;
-  for (std::string& a : storage) out.push_back(a.data());
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace argonaut;  // NOLINT: a main of wiring only
   std::vector<std::string> storage;
-  std::vector<char*> args = Underscored(argc, argv, storage);
+  std::vector<char*> args = argonaut::server::Underscored(argc, argv, storage);
   return server::RunServiceMain(
       static_cast<int>(args.size()), args.data(), "cd",
       server::ServiceMainOptions{
