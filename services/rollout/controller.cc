@@ -98,6 +98,26 @@ bool PlainLabelText(const std::string& s) {
 // The label selector for listing a rollout's ReplicaSets: the hash label and
 // the rollout's matchLabels, so that a namespace of many rollouts is not read
 // whole on every reconcile. Ownership is still decided by the ownerReference.
+// Pods are read only when their ephemeral metadata may need a change: the strategy names some,
+// or a ReplicaSet still carries some to take off.
+bool UsesEphemeralMetadata(const json& spec, const std::vector<json>& replica_sets) {
+  const json& strategy = Field(spec, "strategy");
+  for (const char* s : {"canary", "blueGreen"}) {
+    const json& st = Field(strategy, s);
+    for (const char* f :
+         {"canaryMetadata", "stableMetadata", "previewMetadata", "activeMetadata"}) {
+      if (!Field(st, f).is_null()) return true;
+    }
+  }
+  for (const json& rs : replica_sets) {
+    if (Field(Field(rs, "metadata"), "annotations")
+            .contains(engine::kEphemeralMetadataAnnotation)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ReplicaSetSelector(const json& spec) {
   std::string selector = engine::kPodTemplateHashLabel;
   const json& match = Field(Field(spec, "selector"), "matchLabels");
@@ -367,8 +387,9 @@ absl::StatusOr<controller::Result> RolloutController::ReconcileRollout(const std
       in.experiments.push_back(std::move(ex));
     }
   }
-  if (spec.contains("restartAt")) {
-    // Only a restart needs the pods: those controlled by the rollout's ReplicaSets.
+  if (spec.contains("restartAt") || UsesEphemeralMetadata(spec, in.replica_sets)) {
+    // Only a restart and ephemeral metadata need the pods: those controlled by the rollout's
+    // ReplicaSets.
     std::set<std::string> rs_names;
     for (const json& rs : in.replica_sets) rs_names.insert(cluster::NameOf(rs));
     ASSIGN_OR_RETURN(std::vector<json> pods, cluster_->List("Pod", ns, ReplicaSetSelector(spec)));
@@ -500,6 +521,27 @@ absl::Status RolloutController::Apply(const json& rollout, const engine::Rollout
   }
   if (out.workload_replicas.has_value() && in.workload.has_value()) {
     RETURN_IF_ERROR(ScaleWorkload(ns, *in.workload, *out.workload_replicas));
+  }
+  // Ephemeral metadata: labels/annotations changed on running pods, never a restart. A pod
+  //    written meanwhile (the kubelet's status) is read again and given the same metadata.
+  for (const json& want : out.pods_to_update) {
+    absl::StatusOr<json> written = cluster_->Update(want);
+    if (absl::IsAborted(written.status())) {
+      absl::StatusOr<json> fresh = cluster_->Get("Pod", ns, cluster::NameOf(want));
+      if (absl::IsNotFound(fresh.status())) continue;
+      if (!fresh.ok()) return fresh.status();
+      json pod = *std::move(fresh);
+      for (const char* kind : {"labels", "annotations"}) {
+        const json& m = Field(Field(want, "metadata"), kind);
+        if (m.is_object() && !m.empty()) {
+          pod["metadata"][kind] = m;
+        } else if (pod["metadata"].is_object()) {
+          pod["metadata"].erase(kind);
+        }
+      }
+      written = cluster_->Update(pod);
+    }
+    if (!written.ok() && !absl::IsNotFound(written.status())) return written.status();
   }
   // 6. restartAt: the engine keeps within maxUnavailable; the ReplicaSet
   //    controller replaces each evicted pod.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -380,6 +381,80 @@ TEST_F(RolloutControllerTest, AbortReturnsEveryPodToStable) {
   // The template still names the new revision: the rollout stays Degraded.
   absl::SleepFor(absl::Seconds(1));
   EXPECT_EQ(Str(StatusOf(Get()), "phase"), "Degraded");
+}
+
+// canaryMetadata/stableMetadata reach the running pods in place: same pods (uid), no restart.
+TEST_F(RolloutControllerTest, EphemeralMetadataPatchesRunningPods) {
+  Create(kCanary);
+  json r = WaitFor("first revision Healthy", [](const json& r) {
+    return Str(StatusOf(r), "phase") == "Healthy" && Int(StatusOf(r), "availableReplicas") == 5;
+  });
+  const std::string v1 = Str(StatusOf(r), "stableRS");
+  ExpectPods(v1, 5);
+  // Pod uid -> the first container's restart count.
+  auto pods_of = [&](const std::string& hash) {
+    std::map<std::string, json> out;
+    auto pods =
+        cluster_->List("Pod", "default", absl::StrCat(engine::kPodTemplateHashLabel, "=", hash));
+    EXPECT_TRUE(pods.ok()) << pods.status();
+    for (const json& p : pods.ok() ? *pods : std::vector<json>{}) {
+      if (p["metadata"].contains("deletionTimestamp")) continue;
+      out[Str(p["metadata"], "uid")] = p;
+    }
+    return out;
+  };
+  auto restarts = [](const json& pod) {
+    const json& cs = pod.value("status", json::object()).value("containerStatuses", json::array());
+    return cs.empty() ? 0 : Int(cs[0], "restartCount");
+  };
+  // Every pod of `hash` carries label role=`role` ("" = no role label) and, for canary ones,
+  // the annotation.
+  auto wait_role = [&](const std::string& hash, const std::string& role) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    std::map<std::string, json> pods;
+    while (absl::Now() < deadline) {
+      pods = pods_of(hash);
+      bool all = !pods.empty();
+      for (const auto& [uid, p] : pods) {
+        const json labels = p["metadata"].value("labels", json::object());
+        const json ann = p["metadata"].value("annotations", json::object());
+        all = all && Str(labels, "role") == role &&
+              (Str(ann, "stage") == "canary") == (role == "canary");
+      }
+      if (all) return pods;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "pods of " << hash << " never all had role '" << role << "'";
+    return pods;
+  };
+  const auto before = pods_of(v1);
+  ASSERT_EQ(before.size(), 5u);
+  Modify([](json& r) {
+    r["spec"]["strategy"]["canary"]["canaryMetadata"] =
+        json{{"labels", {{"role", "canary"}}}, {"annotations", {{"stage", "canary"}}}};
+    r["spec"]["strategy"]["canary"]["stableMetadata"] = json{{"labels", {{"role", "stable"}}}};
+  });
+  auto stable = wait_role(v1, "stable");
+  for (const auto& [uid, p] : before) {
+    ASSERT_TRUE(stable.contains(uid)) << "pod " << uid << " was replaced";
+    EXPECT_EQ(restarts(stable[uid]), restarts(p));
+  }
+
+  UpdateTemplate("3601");
+  r = WaitPausedAt(1, 1, 4);
+  const std::string v2 = Str(StatusOf(r), "currentPodHash");
+  const auto canary = wait_role(v2, "canary");
+  ASSERT_EQ(canary.size(), 1u);
+  wait_role(v1, "stable");
+
+  Modify([](json& r) { r["status"]["promoteFull"] = true; }, /*status=*/true);
+  WaitHealthyAt(v2);
+  // The canary pod, still the same pod, switched from canary to stable metadata.
+  const auto promoted = wait_role(v2, "stable");
+  for (const auto& [uid, p] : canary) {
+    ASSERT_TRUE(promoted.contains(uid)) << "canary pod " << uid << " was replaced";
+    EXPECT_EQ(restarts(promoted.at(uid)), restarts(p));
+  }
 }
 
 TEST_F(RolloutControllerTest, RestartedControllerContinuesWithoutRepeating) {

@@ -94,6 +94,10 @@ struct Spec {
   // first; the rest scale down at once. Unset: no limit.
   std::optional<int32_t> scale_down_delay_revision_limit;
   int32_t rollback_window_revisions = 0;  // spec.rollbackWindow.revisions (0: none)
+  // Ephemeral pod metadata {labels, annotations} (null: none): canaryMetadata or blue-green
+  // previewMetadata for the new revision while it is not yet stable/active; stableMetadata or
+  // activeMetadata for the stable/active one.
+  Json canary_metadata, stable_metadata;
 };
 
 // Reads and checks the spec. InvalidArgument names the field ("spec.strategy.canary.steps[0]
@@ -230,6 +234,14 @@ void CollectExperimentActions(Ctx& c);  // terminate non-current experiments, hi
 // unavailable at a time across the ReplicaSets, then records status.restartedAt. A template
 // change (`template_changed`) cancels the restart: the update replaces the pods anyway.
 void ReconcileRestart(Ctx& c, bool template_changed);
+
+// ephemeral.cc: puts the role's ephemeral metadata on each ReplicaSet's pod template and patches
+// its running pods in place (canary/preview on the new revision until it is stable/active,
+// stable/active on the stable/active one, none on the others).
+void SyncEphemeralMetadata(Ctx& c);
+// The ReplicaSet (index into c.rss) a pod belongs to: its controller ownerReference, else its
+// hash label; -1 if none.
+int PodOwnerIndex(const Ctx& c, const Json& pod);
 
 // status.cc
 void FinishStatus(Ctx& c);

@@ -143,6 +143,7 @@ absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
   } else {
     ReconcileBlueGreen(c);
   }
+  SyncEphemeralMetadata(c);
   ReconcileRestart(c, !prev_hash.empty() && prev_hash != c.new_hash);
   ScaleWorkload(c);
   CollectReplicaSetActions(c);

@@ -26,6 +26,9 @@ inline constexpr char kPodTemplateHashLabel[] = "rollouts-pod-template-hash";
 // ReplicaSet annotations the engine writes.
 inline constexpr char kRevisionAnnotation[] = "rollout.argoproj.io/revision";
 inline constexpr char kScaleDownDeadlineAnnotation[] = "scale-down-deadline";
+// The ephemeral pod metadata (canary/stable, preview/active) last applied to the ReplicaSet's pod
+// template, as JSON {"labels":{..},"annotations":{..}}: what to take off when its role changes.
+inline constexpr char kEphemeralMetadataAnnotation[] = "rollout.argoproj.io/ephemeral-metadata";
 // AnalysisRun labels.
 inline constexpr char kRolloutTypeLabel[] = "rollout-type";
 inline constexpr char kStepIndexLabel[] = "step-index";
@@ -62,7 +65,8 @@ struct RolloutInput {
   std::vector<nlohmann::json> analysis_runs;       // AnalysisRuns owned by the rollout
   std::optional<nlohmann::json> workload;   // the Deployment named by spec.workloadRef, if any
   std::vector<nlohmann::json> experiments;  // Experiments owned by the rollout, with status
-  // Pods controlled by the replica_sets (ownerReference), for spec.restartAt.
+  // Pods controlled by the replica_sets (ownerReference), for spec.restartAt and the ephemeral
+  // pod metadata.
   std::vector<nlohmann::json> pods;
   absl::Time now;
 };
@@ -89,6 +93,9 @@ struct RolloutOutput {
   std::vector<std::string> experiments_to_delete;     // history limits, revisions gone
   // spec.restartAt: pod names to evict (delete) now, in order.
   std::vector<std::string> pods_to_evict;
+  // Ephemeral metadata: running pods whose labels/annotations change in place (no restart),
+  // complete as observed with only metadata.labels/annotations changed.
+  std::vector<nlohmann::json> pods_to_update;
   std::optional<absl::Duration> requeue_after;  // earliest instant time alone changes the answer
   std::vector<Event> events;
 };

@@ -13,29 +13,7 @@
 #include "services/rollout/engine/context.h"
 
 namespace argonaut::rollout::engine {
-namespace {
-
 namespace wl = ::argonaut::cluster::workloads;
-
-// The ReplicaSet a pod belongs to: its controller ownerReference, else its hash label.
-int OwnerIndex(const Ctx& c, const Json& pod) {
-  std::string rs_name;
-  if (const Json* ref = wl::ControllerRef(pod); ref != nullptr) {
-    if (wl::StrOr(*ref, "kind") != "ReplicaSet") return -1;
-    rs_name = wl::StrOr(*ref, "name");
-  }
-  const Json* labels = wl::FieldPath(pod, {"metadata", "labels"});
-  const std::string hash = labels == nullptr ? "" : wl::StrOr(*labels, kPodTemplateHashLabel);
-  for (size_t i = 0; i < c.rss.size(); ++i) {
-    if (c.rss[i].is_new_object) continue;
-    if (rs_name.empty() ? c.rss[i].hash == hash : c.rss[i].name == rs_name) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
-}  // namespace
 
 void ReconcileRestart(Ctx& c, bool template_changed) {
   if (!c.spec.restart_at.has_value()) return;
@@ -69,7 +47,7 @@ void ReconcileRestart(Ctx& c, bool template_changed) {
   std::map<int, std::vector<std::pair<absl::Time, std::string>>> old_pods;  // by RS index
   std::vector<int> available_pods(c.rss.size(), 0);
   for (const Json& pod : c.in.pods) {
-    const int owner = OwnerIndex(c, pod);
+    const int owner = PodOwnerIndex(c, pod);
     if (owner < 0 || c.rss[owner].observed_spec == 0) continue;  // going away anyway
     if (wl::IsTerminating(pod)) continue;
     if (wl::IsPodAvailable(pod, c.spec.min_ready_seconds, c.in.now)) ++available_pods[owner];

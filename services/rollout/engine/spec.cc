@@ -32,6 +32,35 @@ absl::Status NotObject(const Json& v, std::string_view path) {
   return Invalid(path, absl::StrCat("expected an object, got ", v.type_name()));
 }
 
+// canaryMetadata/stableMetadata/previewMetadata/activeMetadata: {labels, annotations}, maps of
+// strings. Returns the normalized block, or null when absent or empty.
+absl::StatusOr<Json> PodMetadata(const Json& strategy, const std::string& key,
+                                 const std::string& sp) {
+  const std::string path = absl::StrCat(sp, ".", key);
+  const Json& m = Obj(strategy, key);
+  RETURN_IF_ERROR(NotObject(m, path));
+  Json out = Json::object();
+  for (const char* kind : {"labels", "annotations"}) {
+    const Json& map = Obj(m, kind);
+    const std::string mp = absl::StrCat(path, ".", kind);
+    RETURN_IF_ERROR(NotObject(map, mp));
+    if (map.is_null() || map.empty()) continue;
+    for (const auto& [k, v] : map.items()) {
+      if (!v.is_string()) {
+        return Invalid(absl::StrCat(mp, ".", k),
+                       absl::StrCat("Invalid value: expected a string, got ", v.type_name()));
+      }
+      if (k.empty()) return Invalid(mp, "Invalid value: empty key");
+    }
+    if (std::string_view(kind) == "labels" && map.contains(kPodTemplateHashLabel)) {
+      return Invalid(absl::StrCat(mp, ".", kPodTemplateHashLabel),
+                     "Forbidden: the controller owns this label");
+    }
+    out[kind] = map;
+  }
+  return out.empty() ? Json() : out;
+}
+
 std::string StepHash(const Json& steps) {
   const std::string text = steps.is_null() ? "[]" : steps.dump();
   uint32_t h = 2166136261u;
@@ -545,6 +574,10 @@ absl::StatusOr<Spec> ParseSpec(const Json& rollout, const std::optional<Json>& w
     }
     spec.scale_down_delay_revision_limit = limit;
   }
+  ASSIGN_OR_RETURN(spec.canary_metadata,
+                   PodMetadata(st, spec.canary ? "canaryMetadata" : "previewMetadata", sp));
+  ASSIGN_OR_RETURN(spec.stable_metadata,
+                   PodMetadata(st, spec.canary ? "stableMetadata" : "activeMetadata", sp));
   ASSIGN_OR_RETURN(
       spec.rollback_window_revisions,
       wl::Int32Field(Obj(s, "rollbackWindow"), "revisions", 0, "spec.rollbackWindow.revisions"));
