@@ -21,10 +21,27 @@ case "$cmd" in
     bazel test --nocache_test_results //... "$@" 2>&1 | tee /tmp/argonaut-test.log
     rc=${PIPESTATUS[0]}
     set -e
-    # One plain summary line for CI readers: "N passed, N failed".
-    passed=$(grep -cE '^//.* (PASSED|\(cached\) PASSED)' /tmp/argonaut-test.log || true)
+    # One plain summary line for CI readers: "N passed, N failed, N skipped".
+    # A test that lacks a privilege it needs (root for pod namespaces and
+    # cgroups) prints "SKIPPED: ..." (shell) or "[  SKIPPED ]" (GoogleTest)
+    # and exits 0; Bazel calls that PASSED, so such targets are counted as
+    # skipped here instead, and named.
+    passed=0
+    skipped=0
+    skipped_names=()
+    while read -r target; do
+      log="bazel-testlogs/${target#//}"
+      log="${log/://}/test.log"
+      if [[ -f $log ]] && grep -qE '^SKIPPED:|^\[  SKIPPED \]' "$log"; then
+        skipped=$((skipped + 1))
+        skipped_names+=("$target")
+      else
+        passed=$((passed + 1))
+      fi
+    done < <(grep -E '^//.* (PASSED|\(cached\) PASSED)' /tmp/argonaut-test.log | awk '{print $1}')
     failed=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' /tmp/argonaut-test.log || true)
-    echo "${passed} passed, ${failed} failed"
+    if ((skipped > 0)); then echo "skipped (in part or whole): ${skipped_names[*]}"; fi
+    echo "${passed} passed, ${failed} failed, ${skipped} skipped"
     exit "$rc"
     ;;
   *)
