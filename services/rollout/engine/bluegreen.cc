@@ -36,6 +36,8 @@ void ReconcileBlueGreen(Ctx& c) {
   // The first version: stable at once; active follows once it is fully available.
   if (c.StableRs() == nullptr || active.empty()) PromoteStable(c, "Initial deploy");
   const bool promote_full = c.status.value("promoteFull", false) && !c.FullyPromoted();
+  // Evaluated every pass (from the ReplicaSets alone), so a restarted controller keeps it.
+  const bool fast_track = !c.FullyPromoted() && RollbackWithinWindow(c);
   if (promote_full) {
     c.pause.clear();
     c.aborted = false;
@@ -66,11 +68,12 @@ void ReconcileBlueGreen(Ctx& c) {
     const bool saturated = n->observed_spec == c.spec.replicas && n->available >= c.spec.replicas;
     if (active != c.new_hash && !halted) {
       bool pre_done = c.spec.pre_promotion_analysis.is_null() || pre_phase == "Successful" ||
-                      promote_full || active.empty();
+                      promote_full || fast_track || active.empty();
       if (!pre_done && (ready_for_pause || c.status.contains(kPreRun))) {
         EnsureRun(c, kPreRun, c.spec.pre_promotion_analysis, "PrePromotion", -1);
       }
-      bool gate = active.empty() || promote_full || bg.value("scaleUpPreviewCheckPoint", false) ||
+      bool gate = active.empty() || promote_full || fast_track ||
+                  bg.value("scaleUpPreviewCheckPoint", false) ||
                   (c.spec.auto_promotion_enabled && c.spec.auto_promotion_seconds == 0);
       if (!gate && ready_for_pause) {
         const PauseCond* cond = c.FindPause(kPauseBlueGreen);
@@ -110,7 +113,9 @@ void ReconcileBlueGreen(Ctx& c) {
       }
     }
     if (active == c.new_hash && !c.FullyPromoted()) {
-      if (c.spec.post_promotion_analysis.is_null() || post_phase == "Successful") {
+      if (fast_track) {
+        PromoteStable(c, "Rollback within window");
+      } else if (c.spec.post_promotion_analysis.is_null() || post_phase == "Successful") {
         PromoteStable(c, "Completed blue-green update");
       } else if (n->deadline.has_value()) {
         PromoteStable(c, absl::StrCat("Rollback to '", n->name, "' within scaleDownDelay"));

@@ -198,6 +198,11 @@ void PromoteStable(Ctx& c, std::string_view reason);
 // The progress deadline passed without progress (not while paused or aborted).
 bool ProgressTimedOut(const Ctx& c);
 
+// engine.cc: spec.rollbackWindow: the template went back to a revision created before the
+// stable one with fewer than `revisions` ReplicaSets created between the two (Argo's fast-track
+// rollback: canary steps, blue-green pause and analyses are skipped).
+bool RollbackWithinWindow(const Ctx& c);
+
 // canary.cc / bluegreen.cc
 void ReconcileCanary(Ctx& c);
 void ReconcileBlueGreen(Ctx& c);

@@ -44,22 +44,6 @@ void ResetForUpdate(Ctx& c) {
   c.progress = true;
 }
 
-// spec.rollbackWindow: the template went back to a revision created before the stable one
-// with fewer than `revisions` ReplicaSets created between the two.
-bool RollbackWithinWindow(const Ctx& c) {
-  const Rs* n = c.new_rs < 0 ? nullptr : &c.rss[c.new_rs];
-  const Rs* s = c.stable_rs < 0 ? nullptr : &c.rss[c.stable_rs];
-  if (c.spec.rollback_window_revisions <= 0 || n == nullptr || s == nullptr || n->is_new_object ||
-      !(n->created < s->created)) {
-    return false;
-  }
-  int between = 0;
-  for (const Rs& rs : c.rss) {
-    if (n->created < rs.created && rs.created < s->created) ++between;
-  }
-  return between < c.spec.rollback_window_revisions;
-}
-
 void ScaleWorkload(Ctx& c) {
   if (!c.spec.workload_ref || !c.in.workload.has_value()) return;
   std::optional<int> want;
@@ -126,6 +110,8 @@ absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
     } else if (c.spec.canary && !c.spec.steps.empty() && RollbackWithinWindow(c)) {
       c.status["currentStepIndex"] = static_cast<int>(c.spec.steps.size());
       c.Event("Normal", "SkipSteps", "Rollback within window: skipping steps");
+    } else if (!c.spec.canary && RollbackWithinWindow(c)) {
+      c.Event("Normal", "SkipSteps", "Rollback within window: skipping pause and analysis");
     }
   } else if (!c.aborted && prev.contains("abortedAt")) {
     // Retry: the API cleared status.abort. Start the update again with fresh runs.
@@ -156,6 +142,20 @@ absl::StatusOr<RolloutOutput> ReconcileUnguarded(const RolloutInput& in) {
 }
 
 }  // namespace
+
+bool RollbackWithinWindow(const Ctx& c) {
+  const Rs* n = c.new_rs < 0 ? nullptr : &c.rss[c.new_rs];
+  const Rs* s = c.stable_rs < 0 ? nullptr : &c.rss[c.stable_rs];
+  if (c.spec.rollback_window_revisions <= 0 || n == nullptr || s == nullptr || n->is_new_object ||
+      !(n->created < s->created)) {
+    return false;
+  }
+  int between = 0;
+  for (const Rs& rs : c.rss) {
+    if (n->created < rs.created && rs.created < s->created) ++between;
+  }
+  return between < c.spec.rollback_window_revisions;
+}
 
 absl::StatusOr<RolloutOutput> Reconcile(const RolloutInput& in) {
   // The spec is checked field by field; a status or observed object of an unexpected shape
