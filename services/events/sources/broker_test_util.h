@@ -3,6 +3,8 @@
 // and waiting on a listener's state.
 #pragma once
 
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -167,10 +169,34 @@ struct RabbitServer {
     // rabbitmq user and its system directories.
     if (server.Start({"/usr/lib/rabbitmq/bin/rabbitmq-server"}, env, port, dir + "/server.log",
                      absl::Seconds(60))) {
-      return true;
+      if (LoginWorks(absl::Seconds(60))) return true;
+      failure =
+          absl::StrCat("rabbitmq-server on 127.0.0.1:", port,
+                       " listened but refused a guest login for 60 s; see ", dir, "/server.log");
+      return false;
     }
     failure = absl::StrCat("rabbitmq-server did not listen on 127.0.0.1:", port,
                            " within 60 s; see ", dir, "/server.log");
+    return false;
+  }
+
+  // The listener opens before the broker can finish a handshake on a loaded machine (its
+  // handshake times out after 10 s), so a test's first login could fail: wait for one here.
+  bool LoginWorks(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      amqp_connection_state_t conn = amqp_new_connection();
+      amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+      bool ok = false;
+      if (socket != nullptr && amqp_socket_open(socket, "127.0.0.1", port) == AMQP_STATUS_OK) {
+        ok = amqp_login(conn, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest")
+                 .reply_type == AMQP_RESPONSE_NORMAL;
+        if (ok) amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+      }
+      amqp_destroy_connection(conn);
+      if (ok) return true;
+      absl::SleepFor(absl::Milliseconds(500));
+    }
     return false;
   }
 
