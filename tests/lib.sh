@@ -158,6 +158,8 @@ wait_ready() {
 FAIL_HOOK=fail
 
 # run_cli ARGS...: runs the CLI; on a non-zero exit fails with its output.
+# Capture its output before grepping it (out=$(run_cli ...)): piped into `grep -q`, whose early
+# exit can kill the printf below with SIGPIPE, and pipefail then fails the test.
 run_cli() {
   local out rc=0
   out=$("$ARGONAUT" "$@" 2>&1) || rc=$?

@@ -23,7 +23,8 @@ V1=$(ro_field $RO stableRS)
 wait_replicas $RO "$V1" 5
 wait_colors $RO 'c == {"blue": 20}'
 run_cli rollouts status $RO --timeout 60s >/dev/null
-run_cli rollouts list | grep -q "^$RO " || ro_fail "rollouts list does not show $RO"
+listed=$(run_cli rollouts list)
+grep -q "^$RO " <<<"$listed" || ro_fail "rollouts list does not show $RO"
 
 # Update: 20% is 1 pod of 5, and the indefinite pause holds.
 run_cli rollouts set image $RO rollouts-demo=argoproj/rollouts-demo:yellow >/dev/null

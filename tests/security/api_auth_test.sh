@@ -67,7 +67,8 @@ echo "--- a readonly account: reads work, writes are refused on both APIs"
 VIEWER=$("$ARGONAUT" account create-token --account viewer --expires-in 1h 2>"$WORK/create.err") ||
   fail "create-token: $(cat "$WORK/create.err")"
 [[ $VIEWER == argn_* ]] || fail "create-token printed no token"
-run_cli account list | grep -q viewer || fail "account list does not show viewer"
+accounts=$(run_cli account list)
+grep -q viewer <<<"$accounts" || fail "account list does not show viewer: $accounts"
 code=$(http_code -X POST -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   -d "$(wf seen)" "$URL/api/v1/workflows/default")
 [[ $code == 200 ]] || fail "admin REST create gave $code: $(cat "$WORK/body")"

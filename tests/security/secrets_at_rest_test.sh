@@ -41,7 +41,8 @@ echo "--- get shows the values to the admin"
 out=$(run_cli get secret db -o json)
 grep -q "$STRING_VALUE" <<<"$out" || fail "get does not show stringData: $out"
 grep -q "$DATA_B64" <<<"$out" || fail "get does not show data: $out"
-run_cli get secret -l app=db | grep -q db || fail "list by label does not find the Secret"
+out=$(run_cli get secret -l app=db)
+grep -q db <<<"$out" || fail "list by label does not find the Secret: $out"
 
 echo "--- a readonly account may not get secrets"
 VIEWER=$("$ARGONAUT" account create-token --account viewer --expires-in 1h 2>"$WORK/create.err") ||
@@ -94,7 +95,9 @@ grep -r -a -q -F -- "$CONTROL_VALUE" "$DATA/cluster" ||
 
 echo "--- after a restart with the same key, get shows the values again"
 UP_FLAGS="--encryption-key-file $KEY --rbac-policy $POLICY" start_up "$DATA"
-run_cli get secret db -o json | grep -q "$STRING_VALUE" || fail "value not readable after restart"
+# Captured first: with pipefail, `grep -q` closing the pipe early would fail the pipeline.
+out=$(run_cli get secret db -o json)
+grep -q "$STRING_VALUE" <<<"$out" || fail "value not readable after restart: $out"
 stop_up TERM
 
 echo "--- with another key the store does not open the Secret, and says so without the value"
