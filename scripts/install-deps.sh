@@ -32,6 +32,8 @@ PACKAGES=(
   libcurl4-openssl-dev python3-botocore
   # the pod sandbox's default seccomp profile
   libseccomp-dev
+  # workflow artifacts: tar/tgz/zip archives (libarchive)
+  libarchive-dev
 )
 
 missing=()
