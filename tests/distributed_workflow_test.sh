@@ -48,6 +48,7 @@ trap stop_all EXIT
 start_cluster() {
   "$CLUSTER_BIN" --grpc_port="$CLUSTER_GRPC" --http_port="$CLUSTER_HTTP" \
     --data_dir="$WORK/cluster-data/cluster" --encryption_key_file="$WORK/encryption.key" \
+    --host_path_allow="$WORK/artifacts" \
     "${AUTH_FLAGS[@]}" >>"$WORK/cluster.log" 2>&1 &
   CLUSTER_PID=$!
   wait_ready cluster "$CLUSTER_PID" "http://127.0.0.1:${CLUSTER_HTTP}/readyz" "$WORK/cluster.log"
@@ -177,6 +178,18 @@ grep -Eq "producing|consumed handed-over" "$WORK/pod.out" || { cat "$WORK/pod.ou
 curl -sf -H "Authorization: Bearer ${ARGONAUT_TOKEN}" \
   "http://127.0.0.1:${GW_PORT}/api/v1/workflows/default/pass/log?logOptions.container=main" |
   grep -q "consumed handed-over" || fail "REST workflow log"
+
+# The cluster service admits hostPath volumes only under --host_path_allow.
+cat >"$WORK/hostroot.json" <<'JSON'
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hostroot"},
+ "spec": {"containers": [{"name": "main", "image": "alpine", "command": ["true"]}],
+          "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}
+JSON
+if "$ARGONAUT" apply -f "$WORK/hostroot.json" >"$WORK/hostroot.out" 2>&1; then
+  fail "the cluster service admitted a pod mounting the host's /"
+fi
+grep -q 'spec.volumes\[0\].hostPath.path' "$WORK/hostroot.out" ||
+  { cat "$WORK/hostroot.out" >&2; fail "the hostPath refusal does not name the field"; }
 
 # 2. SIGKILL the workflow service while a step sleeps; the restarted service
 # finishes the workflow.

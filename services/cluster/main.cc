@@ -38,6 +38,10 @@ ABSL_FLAG(std::string, argoexec, "",
           "the workflow executor binary (default: argoexec beside this binary, else this "
           "binary's built-in copy)");
 ABSL_FLAG(std::string, service_address, "127.0.0.1", "address Services listen on");
+ABSL_FLAG(std::vector<std::string>, host_path_allow, {},
+          "absolute host paths (comma-separated) that pods' hostPath volumes may name, at or "
+          "below; default none: a hostPath volume is refused at admission. Give the artifact "
+          "repository (the workflow service's --artifact_dir) here");
 ABSL_FLAG(std::string, encryption_key_file, "",
           "key sealing Secret values at rest (32 bytes, raw or base64, mode 0600; created when "
           "missing); default: $ARGONAUT_ENCRYPTION_KEY (base64), else "
@@ -99,6 +103,29 @@ absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) 
   return o;
 }
 
+// The allow list comes from a flag, parsed after the validator is handed
+// over, so it is read on first use.
+argonaut::resource::Validator HostPathValidator() {
+  return [](const argonaut::resource::KindInfo& kind,
+            google::protobuf::Message& object) -> absl::Status {
+    static const absl::StatusOr<argonaut::resource::Validator> validator =
+        []() -> absl::StatusOr<argonaut::resource::Validator> {
+      std::vector<std::string> allow;
+      for (const std::string& p : absl::GetFlag(FLAGS_host_path_allow)) {
+        if (p.empty()) continue;
+        if (p[0] != '/') {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--host_path_allow: \"", p, "\" is not an absolute path"));
+        }
+        allow.push_back(p);
+      }
+      return argonaut::cluster::KubernetesValidator({.host_path_allow = std::move(allow)});
+    }();
+    if (!validator.ok()) return validator.status();
+    return (*validator)(kind, object);
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +140,7 @@ int main(int argc, char** argv) {
   return server::RunServiceMain(
       argc, argv, "cluster",
       server::ServiceMainOptions{
-          .validator = cluster::KubernetesValidator(),
+          .validator = HostPathValidator(),
           .setup = [](resource::ServiceBundle& bundle, server::Server& srv,
                       metrics::MetricsRegistry&) -> absl::StatusOr<server::StopFn> {
             // Before anything reads or writes a Secret.
@@ -123,6 +150,12 @@ int main(int argc, char** argv) {
             if (!key.ok()) return key.status();
             if (absl::Status s = resource::SealSecretsAtRest(bundle.api(), *key); !s.ok()) return s;
             LogInfo("cluster", "secrets sealed at rest", {{"key", key_source}});
+            for (const std::string& p : absl::GetFlag(FLAGS_host_path_allow)) {
+              if (!p.empty() && p[0] != '/') {
+                return absl::InvalidArgumentError(
+                    absl::StrCat("--host_path_allow: \"", p, "\" is not an absolute path"));
+              }
+            }
             absl::StatusOr<LocalClusterOptions> options =
                 RuntimeOptions(server::ServiceDataDir("cluster"));
             if (!options.ok()) return options.status();
