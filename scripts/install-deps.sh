@@ -73,3 +73,27 @@ if ! command -v kubectl >/dev/null && ! command -v kustomize >/dev/null; then
   echo "install-deps: installing kubernetes-client (kubectl kustomize)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
+
+# Artifact tests: s3rver (a local S3-compatible server) and the AWS SDK's S3
+# client, pinned by third_party/npm/package-lock.json and installed with
+# `npm ci` into a fixed prefix outside the checkout, so every clone (CI's too)
+# shares one copy: tests run /opt/argonaut-npm/node_modules/.bin/s3rver with
+# NODE_PATH=/opt/argonaut-npm/node_modules. Skipped when the installed lock
+# already matches.
+NPM_PREFIX=/opt/argonaut-npm
+npm_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/third_party/npm"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to install nodejs npm" >&2
+    exit 1
+  fi
+  echo "install-deps: installing nodejs npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if ! cmp -s "$npm_src/package-lock.json" "$NPM_PREFIX/package-lock.json" ||
+  [[ ! -x "$NPM_PREFIX/node_modules/.bin/s3rver" ]]; then
+  echo "install-deps: installing npm packages into $NPM_PREFIX"
+  mkdir -p "$NPM_PREFIX"
+  cp "$npm_src/package.json" "$npm_src/package-lock.json" "$NPM_PREFIX/"
+  (cd "$NPM_PREFIX" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+fi
