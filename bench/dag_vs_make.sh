@@ -7,11 +7,12 @@
 #   bazel build //cli:argonaut && bench/dag_vs_make.sh [TASKS=1000] [WIDTH=100]
 #
 # The graph (bench/dag_graph.py): TASKS/WIDTH layers of WIDTH tasks, each task depending on three
-# tasks of the layer before. The Workflow leaves parallelism unbounded (Argo's default): make -j2
-# gets two job slots, the controller gets what the machine gives it; pinning both to the same
-# CPUs is left to the caller (e.g. `taskset -c 0,1 bench/dag_vs_make.sh`), which then bounds both.
+# tasks of the layer before. Both sides get the same CPUs and the same number of runs: each run,
+# make and `argonaut up` are pinned with taskset to the CPU list CPUS (default: every CPU this
+# process may use), make gets one job slot per CPU in it, and the workflow leaves parallelism
+# unbounded (Argo's default). Each side runs RUNS times (default 3) and the median is compared.
 # Env: ARGONAUT (binary, default bazel-bin/cli/argonaut), RUN_TIMEOUT (seconds per run, 600),
-# MODES (default "plain namespaces").
+# MODES (default "plain namespaces"), RUNS (3), CPUS (taskset list, e.g. "0,1").
 set -euo pipefail
 
 TASKS=${1:-1000}
@@ -20,6 +21,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ARGONAUT=${ARGONAUT:-$HERE/../bazel-bin/cli/argonaut}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 MODES=${MODES:-plain namespaces}
+RUNS=${RUNS:-3}
+CPUS=${CPUS:-$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0)))))')}
+JOBS=$(python3 -c "print(len('$CPUS'.split(',')))")
+command -v taskset >/dev/null || { echo "taskset not found (util-linux)" >&2; exit 1; }
+[[ $CPUS =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "CPUS: expected a comma-separated CPU list" >&2; exit 1; }
 [[ -x "$ARGONAUT" ]] || { echo "no argonaut binary at $ARGONAUT (bazel build //cli:argonaut)" >&2; exit 1; }
 command -v make >/dev/null || { echo "GNU make not found" >&2; exit 1; }
 
@@ -38,17 +44,16 @@ python3 "$HERE/dag_graph.py" "$TASKS" "$WIDTH" "$WORK/graph"
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
-# make -j2: best of three, as the controller run is one long run and make's is tiny.
-make_best=""
-for _ in 1 2 3; do
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
+
+make_times=()
+for _ in $(seq 1 "$RUNS"); do
   t0=$(now)
-  make -s -j2 -C "$WORK/graph" all >/dev/null
-  t=$(elapsed "$t0" "$(now)")
-  if [[ -z "$make_best" ]] || python3 -c "import sys; sys.exit(0 if $t < $make_best else 1)"; then
-    make_best=$t
-  fi
+  taskset -c "$CPUS" make -s -j"$JOBS" -C "$WORK/graph" all >/dev/null
+  make_times+=("$(elapsed "$t0" "$(now)")")
 done
-echo "make -j2:              ${make_best}s  ($TASKS tasks, width $WIDTH)"
+make_med=$(median "${make_times[@]}")
+echo "make -j$JOBS on CPUs $CPUS: median ${make_med}s of ${make_times[*]}  ($TASKS tasks, width $WIDTH)"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -58,8 +63,9 @@ free_port() {
 run_argonaut() {
   local mode=$1 port data
   port=$(free_port)
-  data="$WORK/data-$mode"
-  "$ARGONAUT" up --isolation "$mode" --data "$data" --port "$port" >"$WORK/up-$mode.log" 2>&1 &
+  data="$WORK/data-$mode-$RANDOM"
+  taskset -c "$CPUS" "$ARGONAUT" up --isolation "$mode" --data "$data" --port "$port" \
+    >"$WORK/up-$mode.log" 2>&1 &
   UP_PID=$!
   export ARGONAUT_SERVER="127.0.0.1:$port"
   local ready=""
@@ -105,16 +111,20 @@ PY
 
 declare -A took
 for mode in $MODES; do
-  if t=$(run_argonaut "$mode"); then
-    took[$mode]=$t
-    printf 'argonaut (%-10s  %ss\n' "$mode):" "$t"
+  runs=()
+  for _ in $(seq 1 "$RUNS"); do
+    if t=$(run_argonaut "$mode"); then runs+=("$t"); else runs=(); break; fi
+  done
+  if ((${#runs[@]})); then
+    took[$mode]=$(median "${runs[@]}")
+    printf 'argonaut (%-10s  median %ss of %s\n' "$mode):" "${took[$mode]}" "${runs[*]}"
   else
     took[$mode]=""
   fi
 done
 for mode in $MODES; do
   if [[ -n "${took[$mode]}" ]]; then
-    echo "ratio argonaut($mode)/make: $(python3 -c "print(f'{${took[$mode]} / $make_best:.2f}')")"
+    echo "ratio argonaut($mode)/make: $(python3 -c "print(f'{${took[$mode]} / $make_med:.2f}')")"
   else
     echo "ratio argonaut($mode)/make: n/a (run failed)"
   fi
