@@ -20,18 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void InitLibgit2() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
-
-// Callback state for one remote operation. libgit2 calls the credential callback again after a
-// rejected attempt; the second call gives up so a wrong password fails instead of looping.
-struct CallbackState {
-  const RepoCredentials* creds;
-  int attempts = 0;
-};
-
 int AcquireCredential(git_credential** out, const char* /*url*/, const char* username_from_url,
                       unsigned int allowed, void* payload) {
   auto* state = static_cast<CallbackState*>(payload);
@@ -65,9 +53,7 @@ int CheckCertificate(git_cert* /*cert*/, int /*valid*/, const char* /*host*/, vo
 
 git_remote_callbacks Callbacks(CallbackState* state) {
   git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-  callbacks.credentials = AcquireCredential;
-  callbacks.certificate_check = CheckCertificate;
-  callbacks.payload = state;
+  SetRemoteCallbacks(state, &callbacks);
   return callbacks;
 }
 
@@ -105,6 +91,17 @@ bool SafeEntryName(absl::string_view name) {
 }
 
 }  // namespace
+
+void InitLibgit2() {
+  static std::once_flag once;
+  std::call_once(once, [] { git_libgit2_init(); });
+}
+
+void SetRemoteCallbacks(CallbackState* state, git_remote_callbacks* callbacks) {
+  callbacks->credentials = AcquireCredential;
+  callbacks->certificate_check = CheckCertificate;
+  callbacks->payload = state;
+}
 
 bool IsFullSha(absl::string_view s) {
   if (s.size() != 40) return false;

@@ -3,15 +3,34 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "services/cd/repo/repo.h"
+#include "absl/strings/string_view.h"
 
 struct git_repository;
+struct git_remote_callbacks;
 
 namespace argonaut::cd::repo {
+
+struct RepoCredentials {
+  std::string username, password, ssh_private_key;
+  bool insecure = false;  // skip TLS certificate / SSH host key verification
+};
+
+// git_libgit2_init, once per process.
+void InitLibgit2();
+
+// The credential and certificate callbacks of one remote operation (clone, fetch, submodule
+// update) with `creds`; `state` must outlive the operation. The credential callback gives up
+// after one rejected attempt so a wrong password fails instead of looping.
+struct CallbackState {
+  const RepoCredentials* creds;
+  int attempts = 0;
+};
+void SetRemoteCallbacks(CallbackState* state, git_remote_callbacks* callbacks);
 
 // What the remote advertises: ref name -> object id (hex). Annotated tags also appear peeled as
 // "refs/tags/x^{}" when the transport advertises it. HEAD's symbolic target in `head_target`.

@@ -23,13 +23,10 @@
 #include "lib/controller/clock.h"
 #include "lib/metrics/metrics.h"
 #include "nlohmann/json.hpp"
+#include "services/cd/repo/git.h"   // RepoCredentials
+#include "services/cd/repo/util.h"  // SameRepo
 
 namespace argonaut::cd::repo {
-
-struct RepoCredentials {
-  std::string username, password, ssh_private_key;
-  bool insecure = false;  // skip TLS certificate / SSH host key verification
-};
 
 struct ManifestRequest {
   std::string repo_url;
@@ -88,11 +85,6 @@ class RepoServer {
  private:
   std::unique_ptr<RepoServerImpl> impl_;
 };
-
-// Pure: whether two repository URLs name the same repository, ignoring a trailing ".git" or "/",
-// user info, the case of the host, http vs https, default ports, and the scp-like ssh form
-// (git@host:path == ssh://git@host/path).
-bool SameRepo(std::string_view a, std::string_view b);
 
 // Push webhooks: GitHub (X-GitHub-Event: push), GitLab (X-Gitlab-Event: Push Hook / Tag Push Hook),
 // Bitbucket Cloud (X-Event-Key: repo:push) and Bitbucket Server (X-Event-Key: repo:refs_changed).

@@ -20,7 +20,6 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "lib/base/strings.h"
-#include "services/cd/repo/repo.h"
 
 extern char** environ;
 

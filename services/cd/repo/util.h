@@ -18,6 +18,11 @@ namespace argonaut::cd::repo {
 // and https folded together. Local paths and file:// URLs become "file:<absolute path>".
 std::string NormalizeRepoUrl(absl::string_view url);
 
+// Pure: whether two repository URLs name the same repository, ignoring a trailing ".git" or "/",
+// user info, the case of the host, http vs https, default ports, and the scp-like ssh form
+// (git@host:path == ssh://git@host/path).
+bool SameRepo(std::string_view a, std::string_view b);
+
 // The URL without user info ("https://user:pw@h/x" -> "https://h/x"): safe to log and to use as a
 // metric label.
 std::string RedactUrl(absl::string_view url);
