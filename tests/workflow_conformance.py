@@ -9,6 +9,10 @@ point at it), so it exercises the same path a user does.
 Usage:
   workflow_conformance.py --argonaut BIN --corpus DIR --expected TSV
                           [--jobs 8] [--only REGEX] [--report FILE]
+                          [--pod-host IP | --up-log FILE] [--work DIR]
+Remote artifact locations (git, http, s3) are served by local servers bound to
+--pod-host (or the pod gateway named in --up-log, else 127.0.0.1) and the
+examples are rewritten to point at them when submitted (tests/conformance_artifacts.py).
 Exit status: 0 when at least `threshold` examples pass, 1 otherwise.
 """
 
@@ -24,6 +28,8 @@ import threading
 import time
 
 import yaml
+
+import conformance_artifacts
 
 TERMINAL = ("Succeeded", "Failed", "Error")
 DEFAULT_TIMEOUT = 120.0
@@ -73,10 +79,13 @@ class Row:
         self.line = line
         self.timeout = DEFAULT_TIMEOUT
         self.resume = False
+        self.namespace = ""
         rest = []
         for c in self.checks:
             if c.startswith("timeout:"):
                 self.timeout = float(c[len("timeout:"):])
+            elif c.startswith("ns:"):
+                self.namespace = c[len("ns:"):]
             elif c == "resume":
                 self.resume = True
             else:
@@ -150,6 +159,10 @@ class Result:
         return "%s (%s): %s" % (head, detail, "; ".join(self.problems))
 
 
+def ns_args(row):
+    return ["-n", row.namespace] if row.namespace else []
+
+
 def node_matches(node, glob, wf_name):
     if glob == "@root":
         return node.get("id") == wf_name or node.get("name") == wf_name
@@ -157,16 +170,42 @@ def node_matches(node, glob, wf_name):
 
 
 class Runner:
-    def __init__(self, cli, corpus):
+    def __init__(self, cli, corpus, servers=None, work=""):
         self.cli = cli
         self.corpus = corpus
+        self.servers = servers
+        self.work = work
+        self._seq = 0
+        self._seq_lock = threading.Lock()
+
+    def prepare(self, path):
+        """The file to submit for `path`: a rewritten copy when it names remote artifact
+        locations that the local servers stand in for, else `path` itself."""
+        if self.servers is None:
+            return path
+        try:
+            with open(path, encoding="utf-8") as f:
+                docs = list(yaml.safe_load_all(f))
+        except (OSError, yaml.YAMLError):
+            return path
+        if not self.servers.rewrite(docs):
+            return path
+        with self._seq_lock:
+            self._seq += 1
+            seq = self._seq
+        out = os.path.join(self.work, "submitted", "%03d-%s" % (seq, os.path.basename(path)))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            yaml.safe_dump_all(docs, f, sort_keys=False)
+        return out
 
     # ---- checks -------------------------------------------------------------
 
     def pod_names(self, wf):
         """node id -> pod name, from the pods labelled with this workflow."""
         name = wf["metadata"]["name"]
-        lst, _ = self.cli.get_json(["get", "pods", "-l", "%s=%s" % (WF_LABEL, name)])
+        lst, _ = self.cli.get_json(["get", "pods", "-l", "%s=%s" % (WF_LABEL, name), "-n",
+                                    wf["metadata"].get("namespace", "default")])
         ids = {}
         for pod in (lst or {}).get("items", []):
             meta = pod.get("metadata", {})
@@ -258,15 +297,15 @@ class Runner:
 
     # ---- one example --------------------------------------------------------
 
-    def apply(self, path):
-        rc, out, err = self.cli.run(["apply", "-f", path])
+    def apply(self, path, namespace=""):
+        rc, out, err = self.cli.run(["apply", "-f", path] + (["-n", namespace] if namespace else []))
         names = applied_names(out)
         if rc != 0 or not names:
             return None, (err.strip() or out.strip() or "apply rc=%d" % rc).splitlines()[0][:300]
         return names, ""
 
     def run_template_file(self, res, path):
-        names, err = self.apply(path)
+        names, err = self.apply(self.prepare(path))
         if names is None:
             res.problems.append("apply: " + err)
             return
@@ -279,7 +318,7 @@ class Runner:
         res.workflow = "%d object(s)" % len(names)
         res.passed = not res.problems
 
-    def maybe_resume(self, wf, resumed):
+    def maybe_resume(self, wf, resumed, row):
         spec_templates = {t.get("name"): t for t in (wf.get("spec") or {}).get("templates", [])}
         for node in (wf.get("status") or {}).get("nodes", {}).values():
             if node.get("type") != "Suspend" or node.get("phase") != "Running":
@@ -291,7 +330,7 @@ class Runner:
             if node.get("id") in resumed:
                 continue
             resumed.add(node.get("id"))
-            rc, _, err = self.cli.run(["resume", wf["metadata"]["name"]])
+            rc, _, err = self.cli.run(["resume", wf["metadata"]["name"]] + ns_args(row))
             if rc != 0:
                 return "resume: " + err.strip()[:200]
         return ""
@@ -300,7 +339,7 @@ class Runner:
         """Polls workflow NAME until it ends (or parks, for Suspended); returns its JSON."""
         wf, last_err, resumed = None, "", set()
         while time.monotonic() < deadline:
-            got, err = self.cli.get_json(["get", "wf", name])
+            got, err = self.cli.get_json(["get", "wf", name] + ns_args(row))
             if got is None:
                 last_err = err
                 if wf is not None and "not found" in err:
@@ -316,7 +355,7 @@ class Runner:
                         row, wf):
                     return wf
                 if row.resume and phase == "Running":
-                    e = self.maybe_resume(wf, resumed)
+                    e = self.maybe_resume(wf, resumed, row)
                     if e:
                         res.problems.append(e)
                         return wf
@@ -328,7 +367,8 @@ class Runner:
     def run_cron(self, res, row, cron_name, deadline):
         """Waits for the first Workflow the CronWorkflow schedules; returns its name."""
         while time.monotonic() < deadline:
-            lst, _ = self.cli.get_json(["get", "wf", "-l", "%s=%s" % (CRON_LABEL, cron_name)])
+            lst, _ = self.cli.get_json(["get", "wf", "-l", "%s=%s" % (CRON_LABEL, cron_name)] +
+                                       ns_args(row))
             items = (lst or {}).get("items", [])
             if items:
                 return items[0]["metadata"]["name"]
@@ -349,7 +389,7 @@ class Runner:
                 return res
             kinds = kinds_in(path)
             deadline = start + row.timeout
-            names, err = self.apply(path)
+            names, err = self.apply(self.prepare(path), row.namespace)
             if names is None:
                 res.problems.append("apply: " + err)
                 return res
@@ -363,12 +403,12 @@ class Runner:
             res.workflow = name
             wf = self.follow(res, name, deadline, row)
             if cron:
-                self.cli.run(["delete", "cwf", cron])
+                self.cli.run(["delete", "cwf", cron] + ns_args(row))
             if wf is None:
                 return res
             res.phase = (wf.get("status") or {}).get("phase", "") or "Pending"
             if res.problems:
-                self.cli.run(["delete", "wf", name])
+                self.cli.run(["delete", "wf", name] + ns_args(row))
                 return res
             want = row.expected.split("|")
             if row.expected == "Suspended":
@@ -386,7 +426,7 @@ class Runner:
                     res.problems.append("failed node " + " | ".join(leaves[:2]))
             res.problems += self.run_checks(row, wf)
             if row.expected == "Suspended":
-                self.cli.run(["delete", "wf", name])
+                self.cli.run(["delete", "wf", name] + ns_args(row))
             res.passed = not res.problems
             return res
         except Exception as e:  # one broken example must not stop the run
@@ -458,6 +498,10 @@ def main():
     ap.add_argument("--only", default="", help="regex over paths: run only those")
     ap.add_argument("--report", default="", help="write a JSON report here")
     ap.add_argument("--timeout-cap", type=float, default=0, help="cap every budget (seconds)")
+    ap.add_argument("--pod-host", default="",
+                    help="address pods reach the host at, for the artifact servers")
+    ap.add_argument("--up-log", default="", help="argonaut up's log: its pod gateway address")
+    ap.add_argument("--work", default="", help="scratch directory (artifact servers' files)")
     args = ap.parse_args()
 
     threshold, rows = load_expected(args.expected)
@@ -467,8 +511,52 @@ def main():
         for r in rows:
             r.timeout = min(r.timeout, args.timeout_cap)
     cli = Cli(args.argonaut)
-    runner = Runner(cli, args.corpus)
+    work = args.work or os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"),
+                                     "conformance-%d" % os.getpid())
+    host = args.pod_host or pod_gateway(args.up_log) or "127.0.0.1"
+    servers = conformance_artifacts.ArtifactServers(host, os.path.join(work, "servers"))
+    try:
+        servers.start()
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+        say("note: artifact servers not started (%r): remote locations stay as written" % e)
+        servers.stop()
+        servers = None
+    try:
+        return run(args, cli, Runner(cli, args.corpus, servers, work), threshold, rows)
+    finally:
+        if servers is not None:
+            servers.stop()
+
+
+def pod_gateway(up_log):
+    """The pod bridge's gateway address from argonaut up's log ("" when pods share the
+    host network or the log does not say)."""
+    if not up_log:
+        return ""
+    try:
+        with open(up_log, encoding="utf-8", errors="replace") as f:
+            m = re.search(r'gateway["=: ]+"?(\d+\.\d+\.\d+\.\d+)', f.read())
+    except OSError:
+        return ""
+    return m.group(1) if m else ""
+
+
+def run(args, cli, runner, threshold, rows):
     started = time.monotonic()
+    servers = runner.servers
+    if servers is not None:
+        for n in servers.notes:
+            say("note: " + n)
+        say("artifact servers on %s: git %d, http %d, s3 %s" % (
+            servers.host, servers.git_port, servers.http_port, servers.s3_port or "-"))
+        extra = servers.setup_manifests()
+        if extra:
+            p = os.path.join(runner.work, "artifact-setup.yaml")
+            with open(p, "w", encoding="utf-8") as f:
+                yaml.safe_dump_all(extra, f, sort_keys=False)
+            names, err = runner.apply(p)
+            if names is None:
+                say("note: artifact setup not applied: %s" % err)
 
     # The environment Argo's e2e tests provide (semaphore ConfigMap), then
     # corpus files other examples reference.

@@ -5,6 +5,7 @@
 # tests/workflow_conformance_expected.tsv (see its header). Prints one line per
 # example, the misses with their reasons and "conformance: N/M passed"; fails
 # when N drops below the threshold recorded in the expected file.
+# Remote artifact locations are served locally (tests/conformance_artifacts.py).
 # Env: CONFORMANCE_JOBS (default 8), CONFORMANCE_ONLY (regex over paths).
 source tests/lib.sh
 
@@ -12,9 +13,15 @@ python3 tests/workflow_conformance.py --selftest || fail "the runner's checks mi
 CORPUS=$(corpus_dir)/argo-workflows
 start_up "$WORK/data"
 report="${TEST_UNDECLARED_OUTPUTS_DIR:-$WORK}/workflow_conformance.json"
+# The artifact examples' git, http and s3 stand-ins bind where pods reach the host.
+pod_host=""
+if declare -F pod_reachable_host >/dev/null; then pod_host=$(pod_reachable_host); fi
 rc=0
 python3 tests/workflow_conformance.py \
   --argonaut "$ARGONAUT" \
+  --pod-host "$pod_host" \
+  --up-log "$WORK/up.log" \
+  --work "$WORK/conformance" \
   --corpus "$CORPUS" \
   --expected tests/workflow_conformance_expected.tsv \
   --jobs "${CONFORMANCE_JOBS:-8}" \
