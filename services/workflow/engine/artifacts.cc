@@ -6,10 +6,14 @@
 //
 // An artifact reference `{{steps.X.outputs.artifacts.Y}}` renders to the artifact as compact
 // JSON (the scope holds artifacts as JSON values), so `from` arrives here as a JSON object text.
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/base/status_macros.h"
 #include "lib/expr/exprlang.h"
@@ -21,8 +25,27 @@ namespace {
 // Argo's location kinds; "local" is this runtime's repository.
 constexpr const char* kLocationKeys[] = {"local", "raw", "s3",          "gcs",  "azure", "oss",
                                          "hdfs",  "git", "artifactory", "http", "plugin"};
-constexpr const char* kForeignKeys[] = {"s3",  "gcs",  "azure",       "oss",   "hdfs",
-                                        "git", "http", "artifactory", "plugin"};
+// Kinds no driver moves (lib/artifacts): refused before a pod starts, naming the field.
+constexpr const char* kForeignKeys[] = {"gcs", "azure", "oss", "hdfs", "artifactory", "plugin"};
+// Repository kinds: the location field and the field of its config that holds the key
+// template, and the location field it fills (Argo's ArtifactRepository.ToArtifactLocation).
+struct RepoKind {
+  const char* kind;
+  const char* format;  // keyFormat & co. in the repository config
+  const char* key;     // where the expanded format goes in the location
+};
+constexpr RepoKind kRepoKinds[] = {
+    {"s3", "keyFormat", "key"},     {"gcs", "keyFormat", "key"},
+    {"oss", "keyFormat", "key"},    {"azure", "blobNameFormat", "blob"},
+    {"hdfs", "pathFormat", "path"}, {"artifactory", "keyFormat", "url"}};
+// The field that makes a location complete: without it, it is key-only (docs/key-only-artifacts).
+const char* CompletingField(const std::string& kind) {
+  if (kind == "azure") return "container";
+  if (kind == "artifactory") return "url";
+  if (kind == "hdfs") return "addresses";
+  return "bucket";
+}
+constexpr char kDefaultKeyFormat[] = "{{workflow.name}}/{{pod.name}}";
 
 bool HasLocation(const json& a) {
   for (const char* k : kLocationKeys) {
@@ -61,8 +84,8 @@ absl::Status CheckSupported(const json& a, const std::string& field) {
     if (a.contains(k)) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".", k,
-                       ": this artifact location is not supported; only raw artifacts, artifacts "
-                       "passed with from and the local artifact repository are"));
+                       ": this artifact location is not supported; s3, http, git, raw and the "
+                       "local artifact repository are"));
     }
   }
   return absl::OkStatus();
@@ -98,7 +121,7 @@ absl::Status Operator::ResolveInputArtifacts(json& inputs, const json& args) {
         src = *std::move(f);
       } else if (arg->contains("fromExpression")) {
         return absl::InvalidArgumentError(
-            absl::StrCat(afield, ".fromExpression: not supported; use from"));
+            absl::StrCat(afield, ".fromExpression: only a step's or task's arguments may use it"));
       } else if (HasLocation(*arg)) {
         src = *arg;
       }
@@ -178,6 +201,33 @@ absl::StatusOr<json> ArtifactFrom(const json& from, const tmpl::Scope& scope,
   return ParseFrom(json(*rendered), field);
 }
 
+// The expression env holds an artifact's fields as strings; Argo's typed location fields get
+// their JSON types back so the location reaches argoexec as the producer reported it.
+void RestoreFieldTypes(json& v) {
+  static const char* const kBools[] = {"insecure",          "useSDKCreds",  "insecureIgnoreHostKey",
+                                       "disableSubmodules", "singleBranch", "insecureSkipTLS",
+                                       "enableEncryption",  "recurseMode",  "optional",
+                                       "archiveLogs",       "deleted",      "useDefault"};
+  static const char* const kInts[] = {"depth", "compressionLevel", "mode"};
+  if (!v.is_object()) return;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    json& f = it.value();
+    if (f.is_object()) {
+      RestoreFieldTypes(f);
+      continue;
+    }
+    if (!f.is_string()) continue;
+    const std::string& text = f.get_ref<const std::string&>();
+    for (const char* b : kBools) {
+      if (it.key() == b && (text == "true" || text == "false")) f = text == "true";
+    }
+    for (const char* n : kInts) {
+      int64_t i = 0;
+      if (it.key() == n && absl::SimpleAtoi(text, &i)) f = i;
+    }
+  }
+}
+
 // `fromExpression`: an expr-lang expression over the same variables whose
 // value is an artifact (e.g. a ternary choosing one step's output).
 absl::StatusOr<json> ArtifactFromExpression(const json& expression, const tmpl::Scope& scope,
@@ -196,6 +246,7 @@ absl::StatusOr<json> ArtifactFromExpression(const json& expression, const tmpl::
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": evaluated to ", v->is_null() ? "nil" : v->type_name(), ", not an artifact"));
   }
+  RestoreFieldTypes(*v);
   return *std::move(v);
 }
 
@@ -246,10 +297,11 @@ json PodArtifactOutputs(const json& report, const json* tmpl) {
     declared = &(*tmpl)["outputs"]["artifacts"];
   }
   for (const json& a : report["artifacts"]) {
-    if (!a.is_object() || Str(a, "name").empty() || !a.contains("local")) continue;
-    json entry = {{"name", Str(a, "name")}, {"local", a["local"]}};
+    // argoexec reports each saved output with its complete location (any kind).
+    if (!a.is_object() || Str(a, "name").empty() || !HasLocation(a)) continue;
+    json entry = {{"name", Str(a, "name")}};
+    CopyLocation(a, entry);
     if (a.contains("path")) entry["path"] = a["path"];
-    if (a.contains("archive")) entry["archive"] = a["archive"];
     if (const json* d = FindByName(*declared, Str(a, "name")); d != nullptr) {
       if (d->contains("globalName")) entry["globalName"] = (*d)["globalName"];
     }
@@ -292,27 +344,222 @@ void Operator::RestoreGlobalArtifacts() {
   }
 }
 
-bool UsesArtifacts(const json& t) {
+absl::Status ResolveArtifactArgumentExpressions(json& step, const tmpl::Scope& scope) {
+  if (!step.contains("arguments") || !step["arguments"].is_object() ||
+      !step["arguments"].contains("artifacts") || !step["arguments"]["artifacts"].is_array()) {
+    return absl::OkStatus();
+  }
+  for (json& a : step["arguments"]["artifacts"]) {
+    if (!a.is_object() || !a.contains("fromExpression")) continue;
+    ASSIGN_OR_RETURN(json v,
+                     ArtifactFromExpression(
+                         a["fromExpression"], scope,
+                         absl::StrCat("arguments.artifacts.", Str(a, "name"), ".fromExpression")));
+    CopyLocation(v, a);
+    if (v.contains("subPath") && !a.contains("subPath")) a["subPath"] = v["subPath"];
+    a.erase("fromExpression");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace argonaut::workflow::engine::internal
+
+namespace argonaut::workflow::engine {
+
+using internal::kDefaultKeyFormat;
+using internal::kRepoKinds;
+using internal::RepoKind;
+using nlohmann::json;
+
+absl::StatusOr<json> RepositoryLocation(
+    const json& repository,
+    const std::function<absl::StatusOr<std::string>(const std::string&)>& render) {
+  for (const RepoKind& k : kRepoKinds) {
+    auto it = repository.find(k.kind);
+    if (it == repository.end()) continue;
+    if (!it->is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("artifactRepository.", k.kind, ": not an object"));
+    }
+    json loc = *it;
+    const std::string field = absl::StrCat("artifactRepository.", k.kind, ".", k.format);
+    std::string format = kDefaultKeyFormat;
+    if (auto f = loc.find(k.format); f != loc.end()) {
+      if (!f->is_string()) return absl::InvalidArgumentError(field + ": not a string");
+      if (!f->get_ref<const std::string&>().empty()) format = f->get<std::string>();
+    }
+    absl::StatusOr<std::string> key = render(format);
+    if (!key.ok())
+      return absl::InvalidArgumentError(absl::StrCat(field, ": ", key.status().message()));
+    if (std::string(k.kind) == "s3" && !Str(loc, "keyPrefix").empty()) {
+      // The deprecated keyPrefix joins in front, as a path.
+      std::string prefix = Str(loc, "keyPrefix");
+      while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+      *key = absl::StrCat(prefix, "/", *key);
+    }
+    if (std::string(k.kind) == "artifactory") {
+      std::string base = Str(loc, "repoURL");
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      *key = absl::StrCat(base, "/", *key);
+      loc.erase("repoURL");
+    }
+    loc.erase(k.format);
+    loc.erase("keyPrefix");
+    loc[k.key] = *key;
+    return json{{k.kind, std::move(loc)}};
+  }
+  return absl::InvalidArgumentError(
+      "artifactRepository: names no location (s3, gcs, azure, oss, hdfs or artifactory)");
+}
+
+}  // namespace argonaut::workflow::engine
+
+namespace argonaut::workflow::engine::internal {
+
+namespace {
+
+// Argo's IsArchiveLogs: the repository's archiveLogs when on, else the workflow's, else the
+// template's archiveLocation.archiveLogs.
+bool ArchiveLogs(const json& repository, const json& spec, const json& t) {
+  if (repository.is_object() && repository.value("archiveLogs", json(false)) == json(true)) {
+    return true;
+  }
+  bool on = spec.value("archiveLogs", json(false)) == json(true);
+  if (auto al = t.find("archiveLocation"); al != t.end() && al->is_object()) {
+    if (auto v = al->find("archiveLogs"); v != al->end() && v->is_boolean()) on = v->get<bool>();
+  }
+  return on;
+}
+
+// Calls fn(artifact) for every inputs/outputs artifact of `t`.
+template <typename J, typename Fn>
+void EachArtifact(J& t, Fn&& fn) {
   for (const char* side : {"inputs", "outputs"}) {
     auto s = t.find(side);
     if (s == t.end() || !s->is_object()) continue;
     auto l = s->find("artifacts");
-    if (l != s->end() && l->is_array() && !l->empty()) return true;
+    if (l == s->end() || !l->is_array()) continue;
+    for (auto& a : *l) {
+      if (a.is_object()) fn(a);
+    }
+  }
+}
+
+// A location of a kind the repository has but without its bucket (or container, url...):
+// Argo's key-only artifact.
+bool KeyOnly(const json& a, const json& repository) {
+  for (const RepoKind& k : kRepoKinds) {
+    if (!a.contains(k.kind) || !a[k.kind].is_object()) continue;
+    return Str(a[k.kind], CompletingField(k.kind)).empty() && repository.is_object() &&
+           repository.contains(k.kind);
   }
   return false;
 }
 
-void Operator::SetArchiveLocation(json& t, const std::string& pod_name) const {
-  if (in_.artifact_repository.empty() || !UsesArtifacts(t)) return;
-  // Argo's default key format: {{workflow.name}}/{{pod.name}}.
-  t["archiveLocation"] = {{"local", {{"key", absl::StrCat(wf_name_, "/", pod_name)}}}};
+bool IsSecretName(const std::string& n) {
+  if (n.empty() || n.size() > 253 || n == "." || n == "..") return false;
+  for (char c : n) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return true;
 }
 
-void Operator::AttachArtifactRepository(json& pod_spec, const json& t) const {
-  if (in_.artifact_repository.empty() || !UsesArtifacts(t)) return;
+// Secret references ({name, key} under a field named *Secret) anywhere in a location.
+absl::Status CollectSecrets(const json& v, const std::string& field,
+                            std::vector<std::string>& names) {
+  if (!v.is_object()) return absl::OkStatus();
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!it.value().is_object()) continue;
+    const std::string sub = absl::StrCat(field, ".", it.key());
+    if (absl::EndsWith(it.key(), "Secret") && it.value().contains("name")) {
+      const std::string name = Str(it.value(), "name");
+      if (!IsSecretName(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(sub, ".name: \"", name, "\" is not a valid Secret name"));
+      }
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      continue;
+    }
+    RETURN_IF_ERROR(CollectSecrets(it.value(), sub, names));
+  }
+  return absl::OkStatus();
+}
+
+bool UsesLocal(const json& t) {
+  bool local = false;
+  if (auto al = t.find("archiveLocation"); al != t.end() && al->is_object()) {
+    local = al->contains("local");
+  }
+  EachArtifact(t, [&](const json& a) { local = local || a.contains("local"); });
+  return local;
+}
+
+}  // namespace
+
+absl::Status Operator::SetArchiveLocation(json& t, const std::string& pod_name) const {
+  const bool archive_logs = ArchiveLogs(repository_, *spec_, t);
+  bool need = archive_logs;
+  bool key_only = false;
+  EachArtifact(t, [&](json& a) {
+    if (!HasLocation(a)) need = true;
+    if (KeyOnly(a, repository_)) key_only = need = true;
+  });
+  json* own = nullptr;
+  if (auto al = t.find("archiveLocation"); al != t.end() && al->is_object()) own = &*al;
+  // A template's own location wins, as in Argo; but not a local one: a step writes only below
+  // the key the controller gives it, so the author cannot write over other workflows' files.
+  bool own_location = false;
+  if (own != nullptr) {
+    for (const char* k : kLocationKeys) {
+      own_location = own_location || (std::string(k) != "local" && own->contains(k));
+    }
+  }
+  if (!need && !own_location) return absl::OkStatus();
+  if (repository_.is_object()) {
+    tmpl::Scope scope = globals_;
+    scope.Set("pod.name", pod_name);
+    auto render = [&](const std::string& text) { return tmpl::RenderString(text, scope); };
+    ASSIGN_OR_RETURN(json loc, RepositoryLocation(repository_, render));
+    if (key_only) {
+      // Key-only artifacts take the repository's bucket, endpoint and credentials.
+      const std::string kind = loc.begin().key();
+      EachArtifact(t, [&](json& a) {
+        if (!KeyOnly(a, repository_)) return;
+        json merged = loc[kind];
+        for (const char* drop : {"key", "blob", "path", "url"}) merged.erase(drop);
+        for (auto it = a[kind].begin(); it != a[kind].end(); ++it) merged[it.key()] = it.value();
+        a[kind] = std::move(merged);
+      });
+    }
+    if (own_location) return absl::OkStatus();
+    loc["archiveLogs"] = archive_logs;
+    t["archiveLocation"] = std::move(loc);
+    return absl::OkStatus();
+  }
+  if (own_location || in_.artifact_repository.empty()) return absl::OkStatus();
+  // Argo's default key format: {{workflow.name}}/{{pod.name}}.
+  t["archiveLocation"] = {{"local", {{"key", absl::StrCat(wf_name_, "/", pod_name)}}}};
+  if (archive_logs) t["archiveLocation"]["archiveLogs"] = true;
+  return absl::OkStatus();
+}
+
+absl::Status Operator::AttachArtifactRepository(json& pod_spec, const json& t) const {
+  std::vector<std::string> secrets;
+  if (auto al = t.find("archiveLocation"); al != t.end()) {
+    RETURN_IF_ERROR(CollectSecrets(*al, "archiveLocation", secrets));
+  }
+  absl::Status collected = absl::OkStatus();
+  EachArtifact(t, [&](const json& a) {
+    if (collected.ok()) {
+      collected = CollectSecrets(a, absl::StrCat("artifacts.", Str(a, "name")), secrets);
+    }
+  });
+  RETURN_IF_ERROR(collected);
+  const bool local = !in_.artifact_repository.empty() && UsesLocal(t);
+  if (!local && secrets.empty()) return absl::OkStatus();
   if (!pod_spec.contains("containers") || !pod_spec["containers"].is_array() ||
       pod_spec["containers"].empty()) {
-    return;
+    return absl::OkStatus();
   }
   // Only the container named main moves artifacts (containerSet); else the first one.
   json* found = &pod_spec["containers"][0];
@@ -323,17 +570,29 @@ void Operator::AttachArtifactRepository(json& pod_spec, const json& t) const {
     }
   }
   json& main = *found;
-  json& env = main["env"];
-  if (!env.is_array()) env = json::array();
-  env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO"}, {"value", kArtifactRepoMountPath}});
-  env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO_HOST"}, {"value", in_.artifact_repository}});
   json& mounts = main["volumeMounts"];
   if (!mounts.is_array()) mounts = json::array();
-  mounts.push_back({{"name", kArtifactRepoVolume}, {"mountPath", kArtifactRepoMountPath}});
   json& volumes = pod_spec["volumes"];
   if (!volumes.is_array()) volumes = json::array();
-  volumes.push_back(
-      {{"name", kArtifactRepoVolume}, {"hostPath", {{"path", in_.artifact_repository}}}});
+  if (local) {
+    json& env = main["env"];
+    if (!env.is_array()) env = json::array();
+    env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO"}, {"value", kArtifactRepoMountPath}});
+    env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO_HOST"}, {"value", in_.artifact_repository}});
+    mounts.push_back({{"name", kArtifactRepoVolume}, {"mountPath", kArtifactRepoMountPath}});
+    volumes.push_back(
+        {{"name", kArtifactRepoVolume}, {"hostPath", {{"path", in_.artifact_repository}}}});
+  }
+  // Each Secret read-only where argoexec's SecretResolver reads it; the values never enter the
+  // template or the pod spec.
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    const std::string volume = absl::StrCat("argo-art-", i);
+    mounts.push_back({{"name", volume},
+                      {"mountPath", absl::StrCat(kArtifactSecretMountRoot, "/", secrets[i])},
+                      {"readOnly", true}});
+    volumes.push_back({{"name", volume}, {"secret", {{"secretName", secrets[i]}}}});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace argonaut::workflow::engine::internal

@@ -190,10 +190,10 @@ spec:
   templates:
   - name: main
     steps:
-    - - name: s3
+    - - name: gcs
         template: use
         arguments:
-          artifacts: [{name: in, s3: {endpoint: s3.amazonaws.com, bucket: b, key: k}}]
+          artifacts: [{name: in, gcs: {bucket: b, key: k}}]
       - {name: missing, template: use}
       - name: dangling
         template: use
@@ -205,9 +205,9 @@ spec:
 )"));
   EngineOutput out = d.Step();
   EXPECT_TRUE(out.pods_to_create.empty());
-  EXPECT_EQ(d.NodeNamed("s3")["phase"], "Error");
-  EXPECT_THAT(d.NodeNamed("s3")["message"].get<std::string>(),
-              HasSubstr("arguments.artifacts.in.s3: this artifact location is not supported"));
+  EXPECT_EQ(d.NodeNamed("gcs")["phase"], "Error");
+  EXPECT_THAT(d.NodeNamed("gcs")["message"].get<std::string>(),
+              HasSubstr("arguments.artifacts.in.gcs: this artifact location is not supported"));
   EXPECT_THAT(d.NodeNamed("missing")["message"].get<std::string>(),
               HasSubstr("inputs.artifacts.in was not supplied"));
   EXPECT_THAT(d.NodeNamed("dangling")["message"].get<std::string>(),

@@ -520,6 +520,21 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   if (Str(status_, "phase") == "Running" && Str(*spec_, "entrypoint").empty()) {
     finish("Error", "spec.entrypoint: entrypoint is required");
   }
+  // The repository is resolved once (by the controller) and kept in the status, so a changed
+  // ConfigMap never moves a running workflow's artifacts.
+  if (Str(status_, "phase") == "Running" && !status_.contains("artifactRepositoryRef")) {
+    if (!in_.artifact_repository_error.empty()) {
+      finish("Error", absl::StrCat("failed to resolve artifact repository: ",
+                                   in_.artifact_repository_error));
+    } else if (in_.artifact_repository_ref.is_object()) {
+      status_["artifactRepositoryRef"] = in_.artifact_repository_ref;
+    }
+  }
+  if (auto ref = status_.find("artifactRepositoryRef"); ref != status_.end() && ref->is_object()) {
+    if (auto repo = ref->find("artifactRepository"); repo != ref->end() && repo->is_object()) {
+      repository_ = *repo;
+    }
+  }
   // Globals.
   SetGlobal("workflow.name", wf_name_);
   SetGlobal("workflow.namespace", ns_);

@@ -104,6 +104,15 @@ struct EngineInput {
   // Host directory of the local artifact repository; empty: artifacts that need it fail with a
   // message saying so.
   std::string artifact_repository;
+  // What status.artifactRepositoryRef records when the status has none yet (Argo resolves the
+  // repository once per workflow and keeps it): {"namespace", "configMap", "key",
+  // "artifactRepository"} or {"default": true} (+ "artifactRepository" when the controller's
+  // ConfigMap names one). Null: nothing is recorded. A recorded ref without artifactRepository
+  // means the local repository above.
+  nlohmann::json artifact_repository_ref;
+  // Non-empty: the repository could not be resolved (its ConfigMap or key is missing); the
+  // workflow ends in Error with this message.
+  std::string artifact_repository_error;
   // Decides lock requests; empty: every lock is free (a workflow on its own, as in tests).
   LockArbiter locks;
 };
@@ -122,6 +131,18 @@ struct EngineOutput {
   std::map<std::string, nlohmann::json> resource_actions;
   std::vector<LockRelease> lock_releases;
 };
+
+// Where the container that moves a step's artifacts finds each Secret its artifact locations
+// reference: <root>/<secret name>/<key> (lib/artifacts/driver.h's kArtifactSecretMountRoot).
+inline constexpr char kArtifactSecretMountRoot[] = "/var/run/argonaut/artifact-secrets";
+
+// The archive location a configured repository (Argo's ArtifactRepository: {s3: {...,
+// keyFormat, keyPrefix}, gcs, azure, oss, hdfs, artifactory, archiveLogs}) gives a pod: the
+// repository's fields with its key format (default "{{workflow.name}}/{{pod.name}}") expanded by
+// `render` into the location's key; errors name the field ("artifactRepository.s3.keyFormat").
+absl::StatusOr<nlohmann::json> RepositoryLocation(
+    const nlohmann::json& repository,
+    const std::function<absl::StatusOr<std::string>(const std::string&)>& render);
 
 // Errors only for internal failures; problems in the spec end the workflow in phase Error with a
 // message naming the field.

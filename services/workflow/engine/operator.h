@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,9 +114,16 @@ class Operator {
   void AddArtifactsToScope(tmpl::Scope& scope, const json& t) const;
   void PublishGlobalArtifacts(const json& outputs);
   void RestoreGlobalArtifacts();  // workflow.outputs.artifacts.* from the stored status
-  // Pods that move artifacts: the key prefix in the template, the repository in the pod.
-  void SetArchiveLocation(json& t, const std::string& pod_name) const;
-  void AttachArtifactRepository(json& pod_spec, const json& t) const;
+  // Pods that move artifacts: the complete archiveLocation (the repository's location with the
+  // expanded keyFormat) and key-only artifacts filled from the repository, in the template;
+  // errors name the field.
+  absl::Status SetArchiveLocation(json& t, const std::string& pod_name) const;
+  // The local repository's volume (when the template uses it) and the Secrets its artifact
+  // locations reference, in the pod.
+  absl::Status AttachArtifactRepository(json& pod_spec, const json& t) const;
+  // The configured repository (status.artifactRepositoryRef.artifactRepository); null: the
+  // local one.
+  json repository_;
 
   // --- execution (engine.cc, pods.cc, steps.cc, dag.cc)
   // nullptr: the node could not start yet (parallelism, suspend, shutdown, deadline).
@@ -132,8 +140,8 @@ class Operator {
                        const ExecOpts& opts);
   json* ExecuteResource(const std::string& name, const Resolved& r, const json& t,
                         const ExecOpts& opts);
-  json BuildPod(const std::string& node_name, const std::string& pod_name,
-                const std::string& template_name, const json& t);
+  absl::StatusOr<json> BuildPod(const std::string& node_name, const std::string& pod_name,
+                                const std::string& template_name, const json& t);
   void ReconcilePods();
   // --- container sets (container_set.cc): one pod, one Container child node per container.
   // The pod's containers: each runs `argoexec emissary` for its entry of the containerSet.
@@ -283,6 +291,9 @@ std::optional<std::string> ContainerSetFailure(const PodState& pod, const json& 
 // point never has to be created on the host).
 inline constexpr char kArtifactRepoVolume[] = "argonaut-artifact-repository";
 inline constexpr char kArtifactRepoMountPath[] = "/tmp/.argonaut-artifacts";
+// `{{steps.X.outputs.artifacts.Y}}`-style arguments given as fromExpression, evaluated in
+// `scope` into the artifact they name (artifacts.cc).
+absl::Status ResolveArtifactArgumentExpressions(json& step, const tmpl::Scope& scope);
 // artifacts.cc, shared by scope.cc and pods.cc.
 void AddNodeArtifactsToScope(tmpl::Scope& scope, const std::string& prefix, const json& outputs);
 absl::StatusOr<json> ArtifactOutputsFromScope(const json& t, const tmpl::Scope& scope);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/status_macros.h"
 #include "lib/manifest/yaml.h"
 #include "services/workflow/engine/operator.h"
 
@@ -91,8 +92,8 @@ void Operator::StoreTemplate(const json& node, const json& tmpl) {
   if (!st.contains(key)) st[key] = tmpl;
 }
 
-json Operator::BuildPod(const std::string& node_name, const std::string& pod_name,
-                        const std::string& template_name, const json& t) {
+absl::StatusOr<json> Operator::BuildPod(const std::string& node_name, const std::string& pod_name,
+                                        const std::string& template_name, const json& t) {
   const bool script = t.contains("script");
   json main = script ? t["script"] : t.value("container", json::object());
   if (!main.is_object()) main = json::object();
@@ -147,16 +148,16 @@ json Operator::BuildPod(const std::string& node_name, const std::string& pod_nam
   const std::string sa = Str(t, "serviceAccountName").empty() ? Str(*spec_, "serviceAccountName")
                                                               : Str(t, "serviceAccountName");
   if (!sa.empty()) pod_spec["serviceAccountName"] = sa;
-  AttachArtifactRepository(pod_spec, t);
+  RETURN_IF_ERROR(AttachArtifactRepository(pod_spec, t));
   (void)template_name;
-  return {{"apiVersion", "v1"},
-          {"kind", "Pod"},
-          {"metadata",
-           {{"name", pod_name},
-            {"namespace", ns_},
-            {"labels", std::move(labels)},
-            {"annotations", std::move(annotations)}}},
-          {"spec", std::move(pod_spec)}};
+  return json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata",
+               {{"name", pod_name},
+                {"namespace", ns_},
+                {"labels", std::move(labels)},
+                {"annotations", std::move(annotations)}}},
+              {"spec", std::move(pod_spec)}};
 }
 
 json* Operator::ExecutePod(const std::string& name, const Resolved& r, const json& t,
@@ -207,8 +208,17 @@ json* Operator::ExecutePod(const std::string& name, const Resolved& r, const jso
     MarkPhase(*node, "Error", std::string(final_t.status().message()));
     return node;
   }
-  SetArchiveLocation(*final_t, pod_name);
-  out_.pods_to_create.push_back(BuildPod(name, pod_name, Str(*node, "templateName"), *final_t));
+  absl::StatusOr<json> built = json(nullptr);
+  if (absl::Status located = SetArchiveLocation(*final_t, pod_name); !located.ok()) {
+    built = located;
+  } else {
+    built = BuildPod(name, pod_name, Str(*node, "templateName"), *final_t);
+  }
+  if (!built.ok()) {
+    MarkPhase(*node, "Error", std::string(built.status().message()));
+    return node;
+  }
+  out_.pods_to_create.push_back(*std::move(built));
   pods_created_.insert(pod_name);
   if (t.contains("containerSet")) {
     InitContainerNodes(name, r, t);

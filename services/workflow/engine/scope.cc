@@ -381,6 +381,7 @@ absl::StatusOr<std::vector<json>> Operator::LoopItems(const json& step) {
 absl::StatusOr<json> Operator::ResolveArgumentExpressions(const json& step,
                                                           const tmpl::Scope& scope) {
   json s = step;
+  RETURN_IF_ERROR(ResolveArtifactArgumentExpressions(s, scope));
   if (!s.contains("arguments") || !s["arguments"].is_object() ||
       !s["arguments"].contains("parameters") || !s["arguments"]["parameters"].is_array()) {
     return s;
