@@ -11,6 +11,7 @@
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/manifest/json_text.h"
+#include "services/workflow/artifact_repository.h"
 #include "services/workflow/engine/nodes.h"
 #include "services/workflow/metrics.h"
 
@@ -292,6 +293,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   };
   in.resources = resources_.Observe(key);
   in.artifact_repository = options_.artifact_repository;
+  RETURN_IF_ERROR(ResolveArtifactRepositoryInto(*cluster_, options_.controller_namespace, in));
   if (locks_) {
     in.locks = [this](const engine::LockRequest& r) { return locks_->TryAcquire(r); };
   }

@@ -39,6 +39,9 @@ struct WorkflowControllerOptions {
   metrics::MetricsRegistry* metrics = nullptr;
   // Host directory of the local artifact repository (created by the caller); empty: none.
   std::string artifact_repository;
+  // Where workflow-controller-configmap (the default artifact repository) and the fallback
+  // artifact-repositories ConfigMap live; empty: "argo", as Argo installs.
+  std::string controller_namespace;
 };
 
 class WorkflowController : public controller::Reconciler {
