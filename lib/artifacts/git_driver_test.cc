@@ -188,6 +188,32 @@ TEST_F(GitDriverTest, BranchSingleBranchAndFetchRefspecs) {
   EXPECT_EQ(Head(dst), pull_);
 }
 
+// A repository with a submodule (served by the same daemon): checked out with it unless
+// disableSubmodules.
+TEST_F(GitDriverTest, Submodules) {
+  auto sub = git_test::InitRepo("gitdriver_sub");
+  ASSERT_OK(sub);
+  git_test::WriteFile(*sub, "lib.txt", "from the submodule\n");
+  ASSERT_OK(git_test::CommitAll(*sub, "sub"));
+  ASSERT_OK(git_test::Git(base_, {"clone", "-q", "--bare", *sub, "sub.git"}));
+  auto super = git_test::InitRepo("gitdriver_super");
+  ASSERT_OK(super);
+  const std::string sub_url = url_.substr(0, url_.rfind('/')) + "/sub.git";
+  ASSERT_OK(git_test::Git(*super, {"submodule", "add", "-q", sub_url, "vendor/sub"}));
+  ASSERT_OK(git_test::CommitAll(*super, "with a submodule"));
+  ASSERT_OK(git_test::Git(base_, {"clone", "-q", "--bare", *super, "super.git"}));
+  const std::string super_url = url_.substr(0, url_.rfind('/')) + "/super.git";
+
+  std::string dst = Dst("with-sub");
+  ASSERT_OK(Load({{"repo", super_url}}, dst));
+  EXPECT_EQ(ReadAll(dst + "/vendor/sub/lib.txt"), "from the submodule\n");
+
+  dst = Dst("without-sub");
+  ASSERT_OK(Load({{"repo", super_url}, {"disableSubmodules", true}}, dst));
+  EXPECT_TRUE(fs::exists(dst + "/.gitmodules"));
+  EXPECT_FALSE(fs::exists(dst + "/vendor/sub/lib.txt"));
+}
+
 TEST_F(GitDriverTest, BadLocationsNameTheField) {
   EXPECT_THAT(MakeGitDriver({{"git", {{"revision", "main"}}}}, Secrets()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("git.repo")));
