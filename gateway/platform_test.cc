@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "lib/base/status_matchers.h"
@@ -219,14 +221,26 @@ TEST_F(PlatformTest, RestMirrorsTheApi) {
 }
 
 TEST_F(PlatformTest, ShutdownEndsOpenRestWatches) {
-  // Shutdown does not hang on a REST watch that is still open.
-  std::thread open_watch([port = platform_->port(), token = token_] {
+  // Shutdown does not hang on a REST watch that is still open: the watch must
+  // be open (its response headers received) before Shutdown starts.
+  absl::Notification connected;
+  int status = 0;
+  std::thread open_watch([port = platform_->port(), token = token_, &connected, &status] {
     httplib::Client c("127.0.0.1", port);
     c.set_bearer_token_auth(token);
     c.set_read_timeout(60);
-    c.Get("/api/v1/workflows/default?watch=true", [](const char*, size_t) { return true; });
+    c.Get(
+        "/api/v1/workflows/default?watch=true", httplib::Headers{},
+        [&](const httplib::Response& r) {
+          status = r.status;
+          connected.Notify();
+          return true;
+        },
+        [](const char*, size_t) { return true; });
+    if (!connected.HasBeenNotified()) connected.Notify();
   });
-  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(connected.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(status, 200);
   const absl::Time start = absl::Now();
   platform_->Shutdown();
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
