@@ -1,39 +1,53 @@
-// Pure half of argoexec's artifacts: plans, keys, member paths, tar headers.
+// Pure half of argoexec's artifacts: plans, keys, complete locations.
 #include "services/workflow/executor/artifacts.h"
 
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "lib/artifacts/beneath.h"
 
 namespace argonaut::workflow::executor {
 namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxKeyBytes = 1024;
-// Location kinds Argo knows but the local repository cannot reach.
-constexpr const char* kForeignLocations[] = {"s3",          "gcs", "azure", "oss",   "hdfs",
-                                             "artifactory", "git", "http",  "plugin"};
+// Location fields an artifact may have (Argo's, and our `local`).
+constexpr const char* kLocations[] = {"s3",  "gcs",         "azure", "oss",   "hdfs",  "http",
+                                      "git", "artifactory", "raw",   "local", "plugin"};
+// Kinds with a driver (the rest are refused when planned, naming the field).
+constexpr const char* kSupported[] = {"s3", "http", "git", "raw", "local"};
 
 std::string Field(const char* list, size_t i, const std::string& name, const char* field) {
   return absl::StrCat(list, "[", i, "]", name.empty() ? "" : " (" + name + ")",
                       *field != '\0' ? "." : "", field);
 }
 
-absl::Status ForeignLocation(const json& a, const char* list, size_t i, const std::string& name) {
-  for (const char* kind : kForeignLocations) {
-    if (a.contains(kind)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Field(list, i, name, kind),
-                       ": this artifact location is not supported; only raw artifacts and the "
-                       "local artifact repository are"));
+// The artifact's one location field, "" when it has none.
+absl::StatusOr<std::string> KindOf(const json& a, const char* list, size_t i,
+                                   const std::string& name) {
+  std::string kind;
+  for (const char* k : kLocations) {
+    if (!a.contains(k) || a[k].is_null()) continue;
+    if (!kind.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Field(list, i, name, ""), ": has more than one location (", kind, ", ", k, ")"));
     }
+    kind = k;
   }
-  return absl::OkStatus();
+  if (kind.empty()) return kind;
+  bool supported = false;
+  for (const char* k : kSupported) supported = supported || kind == k;
+  if (!supported) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Field(list, i, name, kind.c_str()),
+                     ": this artifact location is not supported (s3, http, git, raw and the "
+                     "local repository are)"));
+  }
+  if (!a[kind].is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Field(list, i, name, kind.c_str()), ": not an object"));
+  }
+  return kind;
 }
 
 absl::StatusOr<std::string> AbsolutePath(const json& a, const char* list, size_t i,
@@ -43,7 +57,8 @@ absl::StatusOr<std::string> AbsolutePath(const json& a, const char* list, size_t
     return absl::InvalidArgumentError(absl::StrCat(Field(list, i, name, "path"), ": is required"));
   }
   const std::string path = p.get<std::string>();
-  if (path[0] != '/' || path.find('\0') != std::string::npos || path.size() > kMaxTarNameBytes) {
+  if (path[0] != '/' || path.find('\0') != std::string::npos ||
+      path.size() > artifacts::kMaxNameBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(Field(list, i, name, "path"), ": \"", path, "\" is not an absolute path"));
   }
@@ -55,82 +70,44 @@ absl::StatusOr<std::string> AbsolutePath(const json& a, const char* list, size_t
   return clean;
 }
 
-// Octal digits of a tar numeric field; base-256 (GNU) for large sizes.
-absl::StatusOr<uint64_t> ParseNumber(std::string_view f) {
-  if (!f.empty() && (static_cast<unsigned char>(f[0]) & 0x80)) {
-    uint64_t v = static_cast<unsigned char>(f[0]) & 0x7f;
-    for (size_t i = 1; i < f.size(); ++i) {
-      if (v > (UINT64_MAX >> 8)) return absl::InvalidArgumentError("tar: number too large");
-      v = (v << 8) | static_cast<unsigned char>(f[i]);
+// archiveLocation's kind and location object (with its key), from the template.
+struct Repository {
+  std::string kind;
+  json location;
+  std::string key;
+};
+
+absl::StatusOr<Repository> ArchiveLocation(const json& tmpl, const char* what) {
+  const json loc = tmpl.is_object() ? tmpl.value("archiveLocation", json::object()) : json();
+  Repository repo;
+  if (loc.is_object()) {
+    for (const char* k : kLocations) {
+      if (loc.contains(k) && loc[k].is_object()) {
+        repo.kind = k;
+        repo.location = loc[k];
+        break;
+      }
     }
-    return v;
   }
-  uint64_t v = 0;
-  size_t i = 0;
-  while (i < f.size() && (f[i] == ' ' || f[i] == '\0')) ++i;
-  for (; i < f.size() && f[i] >= '0' && f[i] <= '7'; ++i) {
-    if (v > (UINT64_MAX >> 3)) return absl::InvalidArgumentError("tar: number too large");
-    v = v * 8 + static_cast<uint64_t>(f[i] - '0');
+  if (repo.kind.empty() || !repo.location.contains("key") || !repo.location["key"].is_string() ||
+      repo.location["key"].get<std::string>().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": no artifact repository is configured (archiveLocation.<kind>.key)"));
   }
-  for (; i < f.size(); ++i) {
-    if (f[i] != ' ' && f[i] != '\0') return absl::InvalidArgumentError("tar: bad number field");
+  repo.key = repo.location["key"].get<std::string>();
+  while (!repo.key.empty() && repo.key.back() == '/') repo.key.pop_back();
+  if (repo.kind == "local") {
+    if (absl::Status s = artifacts::ValidateKey(repo.key); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("archiveLocation.local.key: ", s.message()));
+    }
+  } else if (repo.kind == "raw" || repo.kind == "git") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("archiveLocation.", repo.kind, ": outputs cannot be stored there"));
   }
-  return v;
-}
-
-std::string CString(std::string_view f) { return std::string(f.substr(0, f.find('\0'))); }
-
-void PutOctal(char* dst, size_t width, uint64_t v) {
-  // width includes the terminating NUL; digits are filled from the right
-  // (callers keep v within width - 1 octal digits).
-  dst[width - 1] = '\0';
-  for (size_t i = width - 1; i > 0; --i) {
-    dst[i - 1] = static_cast<char>('0' + (v & 7));
-    v >>= 3;
-  }
+  return repo;
 }
 
 }  // namespace
-
-absl::Status ValidateRepositoryKey(std::string_view key) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("artifact key: must be 1 to ", kMaxKeyBytes, " bytes"));
-  }
-  if (key.find('\0') != std::string_view::npos || key[0] == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("artifact key \"", std::string(key), "\": must be a relative path"));
-  }
-  for (absl::string_view part : absl::StrSplit(absl::string_view(key.data(), key.size()), '/')) {
-    if (part.empty() || part == "." || part == "..") {
-      return absl::InvalidArgumentError(absl::StrCat("artifact key \"", std::string(key),
-                                                     "\": empty, \".\" or \"..\" component"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> SafeMemberPath(std::string_view name) {
-  if (name.size() > kMaxTarNameBytes || name.find('\0') != std::string_view::npos) {
-    return absl::InvalidArgumentError("tar member name is too long or holds a NUL byte");
-  }
-  if (!name.empty() && name[0] == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tar member \"", std::string(name), "\": absolute path"));
-  }
-  std::vector<std::string> parts;
-  for (absl::string_view part :
-       absl::StrSplit(absl::string_view(name.data(), name.size()), '/', absl::SkipEmpty())) {
-    if (part == ".") continue;
-    if (part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tar member \"", std::string(name), "\": \"..\" component"));
-    }
-    parts.emplace_back(part);
-  }
-  if (parts.empty()) return std::string(".");
-  return absl::StrJoin(parts, "/");
-}
 
 absl::StatusOr<std::vector<InputArtifactPlan>> PlanInputArtifacts(const json& tmpl) {
   std::vector<InputArtifactPlan> out;
@@ -149,31 +126,37 @@ absl::StatusOr<std::vector<InputArtifactPlan>> PlanInputArtifacts(const json& tm
       return absl::InvalidArgumentError(
           absl::StrCat(Field("inputs.artifacts", i, "", "name"), ": is required"));
     }
-    if (absl::Status s = ForeignLocation(a, "inputs.artifacts", i, p.name); !s.ok()) return s;
+    absl::StatusOr<std::string> kind = KindOf(a, "inputs.artifacts", i, p.name);
+    if (!kind.ok()) return kind.status();
     const bool optional = a.value("optional", json(false)) == json(true);
-    if (a.contains("raw")) {
+    if (kind->empty()) {
+      if (optional) continue;
+      return absl::InvalidArgumentError(absl::StrCat(Field("inputs.artifacts", i, p.name, ""),
+                                                     ": has no location (raw, from, s3, ...)"));
+    }
+    p.kind = *kind;
+    p.artifact = a;
+    absl::StatusOr<artifacts::ArchiveStrategy> how = artifacts::ParseArchiveStrategy(a);
+    if (!how.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Field("inputs.artifacts", i, p.name, ""), " ", how.status().message()));
+    }
+    p.archived = how->format != artifacts::ArchiveFormat::kNone;
+    if (p.kind == "raw") {
       const json& raw = a["raw"];
-      if (!raw.is_object() || !raw.contains("data") || !raw["data"].is_string()) {
+      if (!raw.contains("data") || !raw["data"].is_string()) {
         return absl::InvalidArgumentError(
             absl::StrCat(Field("inputs.artifacts", i, p.name, "raw.data"), ": must be a string"));
       }
       p.from_raw = true;
       p.raw_data = raw["data"].get<std::string>();
-    } else if (a.contains("local")) {
-      const json& loc = a["local"];
-      const json k = loc.is_object() ? loc.value("key", json("")) : json("");
+    } else if (p.kind == "local") {
+      const json k = a["local"].value("key", json(""));
       p.key = k.is_string() ? k.get<std::string>() : "";
-      if (absl::Status s = ValidateRepositoryKey(p.key); !s.ok()) {
+      if (absl::Status s = artifacts::ValidateKey(p.key); !s.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(Field("inputs.artifacts", i, p.name, "local.key"), ": ", s.message()));
       }
-      p.archived =
-          !(a.contains("archive") && a["archive"].is_object() && a["archive"].contains("none"));
-    } else if (optional) {
-      continue;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(Field("inputs.artifacts", i, p.name, ""),
-                                                     ": has no location (raw, from or local)"));
     }
     absl::StatusOr<std::string> path = AbsolutePath(a, "inputs.artifacts", i, p.name);
     if (!path.ok()) return path.status();
@@ -181,7 +164,7 @@ absl::StatusOr<std::vector<InputArtifactPlan>> PlanInputArtifacts(const json& tm
     if (a.contains("subPath") && a["subPath"].is_string() &&
         !a["subPath"].get<std::string>().empty()) {
       const std::string sub = a["subPath"].get<std::string>();
-      absl::StatusOr<std::string> clean = SafeMemberPath(sub);
+      absl::StatusOr<std::string> clean = artifacts::SafeMemberPath(sub);
       if (!clean.ok() || sub[0] == '/') {
         return absl::InvalidArgumentError(
             absl::StrCat(Field("inputs.artifacts", i, p.name, "subPath"), ": \"", sub,
@@ -209,20 +192,7 @@ absl::StatusOr<std::vector<OutputArtifactPlan>> PlanOutputArtifacts(const json& 
   const json& list = tmpl["outputs"].value("artifacts", json::array());
   if (!list.is_array()) return absl::InvalidArgumentError("outputs.artifacts: not a list");
   if (list.empty()) return out;
-  std::string base;
-  if (tmpl.contains("archiveLocation") && tmpl["archiveLocation"].is_object()) {
-    const json& loc = tmpl["archiveLocation"].value("local", json::object());
-    if (loc.is_object() && loc.contains("key") && loc["key"].is_string()) {
-      base = loc["key"].get<std::string>();
-    }
-  }
-  if (base.empty()) {
-    return absl::FailedPreconditionError(
-        "outputs.artifacts: no artifact repository is configured (archiveLocation.local.key)");
-  }
-  if (absl::Status s = ValidateRepositoryKey(base); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("archiveLocation.local.key: ", s.message()));
-  }
+  std::optional<Repository> repo;  // looked up only when an output needs it
   for (size_t i = 0; i < list.size(); ++i) {
     const json& a = list[i];
     if (!a.is_object()) {
@@ -236,100 +206,81 @@ absl::StatusOr<std::vector<OutputArtifactPlan>> PlanOutputArtifacts(const json& 
       return absl::InvalidArgumentError(absl::StrCat(Field("outputs.artifacts", i, p.name, "name"),
                                                      ": must be a non-empty name without '/'"));
     }
-    if (absl::Status s = ForeignLocation(a, "outputs.artifacts", i, p.name); !s.ok()) return s;
-    if (a.contains("raw")) {
-      return absl::InvalidArgumentError(absl::StrCat(Field("outputs.artifacts", i, p.name, "raw"),
-                                                     ": an output artifact cannot be raw"));
+    absl::StatusOr<std::string> kind = KindOf(a, "outputs.artifacts", i, p.name);
+    if (!kind.ok()) return kind.status();
+    if (*kind == "raw" || *kind == "git") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Field("outputs.artifacts", i, p.name, kind->c_str()),
+                       ": an output cannot be stored there"));
     }
     absl::StatusOr<std::string> path = AbsolutePath(a, "outputs.artifacts", i, p.name);
     if (!path.ok()) return path.status();
     p.path = *path;
     p.optional = a.value("optional", json(false)) == json(true);
-    const json archive = a.value("archive", json::object());
-    if (!archive.is_object()) {
+    absl::StatusOr<artifacts::ArchiveStrategy> how = artifacts::ParseArchiveStrategy(a);
+    if (!how.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(Field("outputs.artifacts", i, p.name, "archive"), ": not an object"));
+          absl::StrCat(Field("outputs.artifacts", i, p.name, ""), " ", how.status().message()));
     }
-    if (archive.contains("zip")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Field("outputs.artifacts", i, p.name, "archive.zip"),
-                       ": zip archives are not supported"));
-    }
-    p.archived = !archive.contains("none");
-    if (p.archived && archive.contains("tar") && archive["tar"].is_object() &&
-        archive["tar"].contains("compressionLevel")) {
-      const json& lvl = archive["tar"]["compressionLevel"];
-      if (!lvl.is_number_integer() || lvl.get<int64_t>() < -1 || lvl.get<int64_t>() > 9) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(Field("outputs.artifacts", i, p.name, "archive.tar.compressionLevel"),
-                         ": must be an integer from -1 to 9"));
+    p.archive = *how;
+    p.record = a;
+    p.record.erase("from");
+    p.record.erase("fromExpression");
+    // Its own location: a complete one the controller resolved (key-only ones it filled from
+    // the repository). `local` is never the author's to choose.
+    const bool own = !kind->empty() && *kind != "local" && a[*kind].contains("key") &&
+                     a[*kind]["key"].is_string() && !a[*kind]["key"].get<std::string>().empty();
+    const bool own_url = *kind == "http" && a["http"].contains("url");
+    if (own || own_url) {
+      p.kind = *kind;
+      p.key = own ? a[*kind]["key"].get<std::string>() : "";
+    } else {
+      if (!repo.has_value()) {
+        absl::StatusOr<Repository> r = ArchiveLocation(tmpl, "outputs.artifacts");
+        if (!r.ok()) return r.status();
+        repo = *std::move(r);
       }
-      p.compression_level = static_cast<int>(lvl.get<int64_t>());
+      p.kind = repo->kind;
+      const std::string file =
+          p.archive.format == artifacts::ArchiveFormat::kNone
+              ? std::filesystem::path(p.path).filename().string()
+              : p.name + std::string(artifacts::ArchiveSuffix(p.archive.format));
+      p.key = absl::StrCat(repo->key, "/", file);
+      if (p.kind == "local") {
+        if (absl::Status s = artifacts::ValidateKey(p.key); !s.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(Field("outputs.artifacts", i, p.name, "path"), ": ", s.message()));
+        }
+      }
+      if (!kind->empty()) p.record.erase(*kind);
+      json loc = repo->location;
+      loc["key"] = p.key;
+      p.record[p.kind] = std::move(loc);
     }
-    const std::string file =
-        p.archived ? p.name + ".tgz" : std::filesystem::path(p.path).filename().string();
-    p.key = absl::StrCat(base, "/", file);
-    if (absl::Status s = ValidateRepositoryKey(p.key); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Field("outputs.artifacts", i, p.name, "path"), ": ", s.message()));
-    }
-    p.record = {{"name", p.name}, {"path", p.path}, {"local", {{"key", p.key}}}};
-    if (!p.archived) p.record["archive"] = {{"none", json::object()}};
     out.push_back(std::move(p));
   }
   return out;
 }
 
-std::string EncodeTarHeader(const TarHeader& h) {
-  std::string b(512, '\0');
-  std::memcpy(&b[0], h.name.data(), std::min<size_t>(h.name.size(), 100));
-  PutOctal(&b[100], 8, h.mode & 07777);
-  PutOctal(&b[108], 8, 0);
-  PutOctal(&b[116], 8, 0);
-  PutOctal(&b[124], 12, h.size);
-  PutOctal(&b[136], 12, static_cast<uint64_t>(h.mtime < 0 ? 0 : h.mtime));
-  std::memset(&b[148], ' ', 8);
-  b[156] = h.type;
-  std::memcpy(&b[157], h.link.data(), std::min<size_t>(h.link.size(), 100));
-  std::memcpy(&b[257], "ustar", 6);
-  b[263] = '0';
-  b[264] = '0';
-  unsigned sum = 0;
-  for (char c : b) sum += static_cast<unsigned char>(c);
-  std::snprintf(&b[148], 8, "%06o", sum);
-  b[155] = ' ';
-  return b;
-}
-
-absl::StatusOr<TarHeader> DecodeTarHeader(std::string_view block) {
-  if (block.size() != 512) return absl::InvalidArgumentError("tar: short header block");
-  bool zero = true;
-  for (char c : block) zero = zero && c == '\0';
-  if (zero) return absl::NotFoundError("tar: end of archive");
-  unsigned sum = 0;
-  for (size_t i = 0; i < 512; ++i) {
-    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(block[i]);
+absl::StatusOr<std::optional<OutputArtifactPlan>> PlanLogArtifact(const json& tmpl,
+                                                                  const std::string& log_path) {
+  if (!tmpl.is_object() || !tmpl.contains("archiveLocation") ||
+      !tmpl["archiveLocation"].is_object() ||
+      tmpl["archiveLocation"].value("archiveLogs", json(false)) != json(true)) {
+    return std::nullopt;
   }
-  absl::StatusOr<uint64_t> want = ParseNumber(block.substr(148, 8));
-  if (!want.ok() || *want != sum) return absl::InvalidArgumentError("tar: bad header checksum");
-  TarHeader h;
-  h.name = CString(block.substr(0, 100));
-  if (block.substr(257, 5) == "ustar") {
-    const std::string prefix = CString(block.substr(345, 155));
-    if (!prefix.empty()) h.name = prefix + "/" + h.name;
-  }
-  h.type = block[156] == '\0' ? '0' : block[156];
-  h.link = CString(block.substr(157, 100));
-  absl::StatusOr<uint64_t> size = ParseNumber(block.substr(124, 12));
-  absl::StatusOr<uint64_t> mode = ParseNumber(block.substr(100, 8));
-  absl::StatusOr<uint64_t> mtime = ParseNumber(block.substr(136, 12));
-  if (!size.ok() || !mode.ok() || !mtime.ok()) {
-    return absl::InvalidArgumentError("tar: bad numeric field in header");
-  }
-  h.size = *size;
-  h.mode = static_cast<uint32_t>(*mode & 07777);
-  h.mtime = static_cast<int64_t>(*mtime & 0x7fffffffffffffffULL);
-  return h;
+  absl::StatusOr<Repository> repo = ArchiveLocation(tmpl, "archiveLocation.archiveLogs");
+  if (!repo.ok()) return repo.status();
+  OutputArtifactPlan p;
+  p.name = kMainLogsArtifact;
+  p.path = log_path;
+  p.kind = repo->kind;
+  p.key = absl::StrCat(repo->key, "/", kMainLogFile);
+  p.archive.format = artifacts::ArchiveFormat::kNone;
+  json loc = repo->location;
+  loc["key"] = p.key;
+  p.record = {{"name", p.name}, {p.kind, std::move(loc)}};
+  return p;
 }
 
 std::string RepositoryRoot(const char* mount_env, const char* host_env) {

@@ -1,19 +1,25 @@
 // Artifacts in argoexec: input artifacts are loaded to their `path` before the step's command
-// runs, output artifacts are saved to the local artifact repository after it exits.
+// runs, output artifacts are saved after it exits, through the drivers of lib/artifacts.
 //
-// The local repository is a directory owned by the platform (<data_dir>/artifacts). An artifact
-// stored there is recorded as {"name", "path", "local": {"key": "<wf>/<pod>/<name>.tgz"}} (with
-// "archive": {"none": {}} when it was stored as the file or directory itself). Keys are relative
-// paths below the repository root.
+// Where artifacts go comes from the resolved template: `archiveLocation` is the repository's
+// complete location with `key` = "<workflow>/<pod>" (set by the controller, e.g.
+// {"s3": {"bucket": ..., "key": "wf/wf-123"}} or {"local": {"key": "wf/wf-123"}}). Each
+// output is stored at `<that key>/<name>.tgz` (".zip" for zip, the path's base name for
+// `archive: {none: {}}`) unless it names its own location, and is reported with its complete
+// location (secret references, never secret values).
+//
+// The local folder repository (<data_dir>/artifacts) and raw artifacts are handled in this
+// process (argoexec is static and starts once per step); every other location goes through
+// the RemoteTransfer the caller passes (argoexec: a dynamically linked helper program, see
+// remote.h), which moves the stored object to or from a local file or directory. Packing and
+// unpacking (lib/artifacts/archive.h) always happen here, with the extraction limits.
 //
 // Planning (which artifacts, which keys, which checks) is pure; LoadInputArtifact and
-// SaveOutputArtifact do the file I/O. A hostile artifact (tar member "../x", absolute names,
-// symlinked parents) never writes outside its target path.
+// SaveOutputArtifact do the I/O.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,100 +27,82 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "lib/artifacts/archive.h"
 #include "nlohmann/json.hpp"
 
 namespace argonaut::workflow::executor {
 
-// Environment of a step pod that uses artifacts: where the repository is mounted in the pod,
+// Environment of a step pod that uses the local repository: where it is mounted in the pod,
 // and its host path (what a pod that shares the host filesystem sees).
 inline constexpr char kArtifactRepoEnv[] = "ARGONAUT_ARTIFACT_REPO";
 inline constexpr char kArtifactRepoHostEnv[] = "ARGONAUT_ARTIFACT_REPO_HOST";
 
-// Bounds on what one archive may hold.
-inline constexpr size_t kMaxTarEntries = 1000000;
-// Bytes one input artifact may extract to (the sum of its members' sizes).
-inline constexpr uint64_t kMaxExtractBytes = uint64_t{4} << 30;
-inline constexpr size_t kMaxTarNameBytes = 4096;
+// Argo's name for the main container's log saved with `archiveLogs`, and its key's file name.
+inline constexpr char kMainLogsArtifact[] = "main-logs";
+inline constexpr char kMainLogFile[] = "main.log";
+
+using artifacts::kMaxExtractBytes;
 
 struct InputArtifactPlan {
   std::string name;
   std::string path;  // absolute target in the pod
+  std::string kind;  // "raw", "local", or a remote location ("s3", "git", "http", ...)
   bool from_raw = false;
   std::string raw_data;
-  std::string key;       // repository key (from_raw == false)
-  bool archived = true;  // the stored object is a tar(.gz) of one top-level entry
+  std::string key;       // local repository key (kind "local")
+  bool archived = true;  // false with `archive: {none: {}}`: the object is the file or tree
   std::string sub_path;  // normalised relative path inside the artifact, or ""
   std::optional<uint32_t> mode;
   bool recurse_mode = false;
-  uint64_t max_bytes = kMaxExtractBytes;  // extraction cap (archived artifacts)
+  uint64_t max_bytes = kMaxExtractBytes;  // extraction cap
+  nlohmann::json artifact;                // the template's entry, location complete
 };
 
 // The input artifacts to load, from a resolved template (the controller has already turned
-// `from` into a location). Optional artifacts without a location are left out; an unsupported
-// location (s3, git, http, ...) is an error naming the field.
+// `from` into a location). Optional artifacts without a location are left out.
 absl::StatusOr<std::vector<InputArtifactPlan>> PlanInputArtifacts(const nlohmann::json& tmpl);
 
 struct OutputArtifactPlan {
   std::string name;
   std::string path;  // absolute source in the pod
-  std::string key;   // repository key to write
-  bool archived = true;
-  int compression_level = -1;  // gzip level; -1 = zlib's default, 0 = stored
+  std::string kind = "local";
+  std::string key;  // where it is stored (the location's key)
+  artifacts::ArchiveStrategy archive;
   bool optional = false;
-  nlohmann::json record;  // the status entry once saved (name, path, local.key, archive)
+  nlohmann::json record;  // the status entry once saved: the artifact with its complete location
 };
 
-// The output artifacts to save. Keys follow Argo's default key format: the template's
-// archiveLocation.local.key ("{{workflow.name}}/{{pod.name}}", set by the controller) plus
-// "<name>.tgz", or the base name of the path when `archive: {none: {}}`.
+// The output artifacts to save. Keys follow Argo's default layout below archiveLocation's key;
+// an output with its own location (any but `local`: a step never chooses where it writes in
+// the platform's folder) is stored there.
 absl::StatusOr<std::vector<OutputArtifactPlan>> PlanOutputArtifacts(const nlohmann::json& tmpl);
 
-// A repository key: relative, no "." / ".." / empty components, no NUL, bounded length.
-absl::Status ValidateRepositoryKey(std::string_view key);
-
-// A tar member name as a clean relative path ("./a//b/" -> "a/b"); "." for the root entry.
-// Absolute names and ".." components are errors.
-absl::StatusOr<std::string> SafeMemberPath(std::string_view name);
-
-// One tar header (ustar; GNU long names are separate 'L'/'K' entries).
-struct TarHeader {
-  std::string name;
-  char type = '0';  // '0' file, '5' directory, '2' symlink, 'L'/'K' GNU long name/link, ...
-  uint64_t size = 0;
-  uint32_t mode = 0644;
-  std::string link;
-  int64_t mtime = 0;
-};
-// The 512-byte header block; names longer than 100 bytes must go in a preceding 'L' entry (the
-// name field then holds a truncated copy).
-std::string EncodeTarHeader(const TarHeader& h);
-// Decodes a header block; an all-zero block is NotFound (end of archive); a bad checksum or
-// number is InvalidArgument.
-absl::StatusOr<TarHeader> DecodeTarHeader(std::string_view block);
+// `archiveLocation.archiveLogs`: the plan for the main container's log (Argo's `main-logs`,
+// at `<key>/main.log`, stored as is), or nullopt when logs are not archived.
+absl::StatusOr<std::optional<OutputArtifactPlan>> PlanLogArtifact(const nlohmann::json& tmpl,
+                                                                  const std::string& log_path);
 
 // The repository root argoexec uses: the host path when it is a directory (the pod shares the
 // host's filesystem there), else the mount path; "" when neither is set.
 std::string RepositoryRoot(const char* mount_env, const char* host_env);
 
-// `rel` opened below the directory `root` without following any symlink and without leaving
-// it: openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), or (use_openat2
-// false, or openat2 missing or refused by seccomp) a walk of the components with O_NOFOLLOW.
-// -1 with errno: ELOOP (a link on the way), EXDEV (escapes), ENOENT, ...
-int OpenBeneath(int root, const std::string& rel, int flags, mode_t mode, bool use_openat2 = true);
+// Moves a stored object of a non-local location to or from a local file or tree.
+struct RemoteTransfer {
+  std::function<absl::Status(const nlohmann::json& artifact, const std::string& dst)> load;
+  std::function<absl::Status(const std::string& src, const nlohmann::json& artifact)> save;
+};
 
-// File I/O. Keys resolve below repo_root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
-// RESOLVE_NO_SYMLINKS): a symlink on the way (planted, or stored in an unarchived artifact) is
-// an InvalidArgument error, never followed. Writes the artifact to plan.path (parents created). The
-// target must not exist unless it is under /tmp (pod-private); `created` receives the topmost path
-// this call created, for removal when the step ends.
+// Loads one input to plan.path (parents created). The target must not exist unless it is under
+// /tmp (pod-private); `created` receives the topmost path this call created, for removal when
+// the step ends. Archives are unpacked with Argo's rule (archive.h) and never past
+// plan.max_bytes; local keys never resolve through a symlink; the repository is only read.
 absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string& repo_root,
-                               std::string* created);
-// An archive whose members add up to more than plan.max_bytes is ResourceExhausted before the
-// oversized member is written. The repository is only read.
-//
-// Saves plan.path under repo_root/plan.key. NotFound when the path does not exist. Symlinks in
-// the output are stored as links, never followed. The file or tree, its directory and every
-// directory made for the key are fsynced before this returns (the step then reports it).
-absl::Status SaveOutputArtifact(const OutputArtifactPlan& plan, const std::string& repo_root);
+                               std::string* created, const RemoteTransfer* remote = nullptr);
+
+// Saves plan.path: packed per plan.archive, then stored. NotFound when the path does not
+// exist. Symlinks in the output are stored as links, never followed. A local save is fsynced
+// (file, directories made for its key) before this returns.
+absl::Status SaveOutputArtifact(const OutputArtifactPlan& plan, const std::string& repo_root,
+                                const RemoteTransfer* remote = nullptr);
 
 }  // namespace argonaut::workflow::executor

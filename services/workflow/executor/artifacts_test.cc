@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -14,12 +13,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "lib/artifacts/beneath.h"
+#include "lib/artifacts/local_driver.h"
+#include "lib/artifacts/testing_tar.h"
 #include "lib/base/status_matchers.h"
+#include "services/workflow/executor/remote.h"
 
 namespace argonaut::workflow::executor {
 namespace {
 
 namespace fs = std::filesystem;
+using ::argonaut::artifacts::ArchiveFormat;
+using ::argonaut::artifacts::OpenBeneath;
+using ::argonaut::artifacts::testing::TarMember;
+using ::argonaut::artifacts::testing::WriteTarGz;
 using ::argonaut::testing::StatusIs;
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -48,14 +55,16 @@ class TempDir : public ::testing::Test {
   std::string dir_;
 };
 
-TEST(PlanTest, InputsFromRawAndRepository) {
+TEST(PlanTest, InputsFromRawRepositoryAndRemoteLocations) {
   auto plans = PlanInputArtifacts(json::parse(R"({"inputs": {"artifacts": [
       {"name": "a", "path": "/tmp/a", "raw": {"data": "hi"}, "mode": 493},
       {"name": "b", "path": "/tmp/b/", "local": {"key": "wf/pod/b.tgz"}, "subPath": "./x/y"},
       {"name": "c", "path": "/tmp/c", "local": {"key": "wf/pod/c"}, "archive": {"none": {}}},
-      {"name": "d", "path": "/tmp/d", "optional": true}]}})"));
+      {"name": "d", "path": "/tmp/d", "optional": true},
+      {"name": "s", "path": "/tmp/s", "s3": {"bucket": "b", "key": "k"}},
+      {"name": "g", "path": "/src", "git": {"repo": "https://h/r.git"}}]}})"));
   ASSERT_OK(plans.status());
-  ASSERT_EQ(plans->size(), 3u);
+  ASSERT_EQ(plans->size(), 5u);
   EXPECT_TRUE((*plans)[0].from_raw);
   EXPECT_EQ((*plans)[0].raw_data, "hi");
   EXPECT_EQ((*plans)[0].mode, 0755u);
@@ -63,13 +72,19 @@ TEST(PlanTest, InputsFromRawAndRepository) {
   EXPECT_EQ((*plans)[1].sub_path, "x/y");
   EXPECT_TRUE((*plans)[1].archived);
   EXPECT_FALSE((*plans)[2].archived);
+  EXPECT_EQ((*plans)[3].kind, "s3");
+  EXPECT_EQ((*plans)[3].artifact["s3"]["bucket"], "b");
+  EXPECT_EQ((*plans)[4].kind, "git");
 }
 
 TEST(PlanTest, BadInputsNameTheField) {
   EXPECT_THAT(PlanInputArtifacts(json::parse(R"({"inputs": {"artifacts": [
-      {"name": "s", "path": "/tmp/s", "s3": {"key": "k", "endpoint": "s3.amazonaws.com"}}]}})")),
+      {"name": "s", "path": "/tmp/s", "gcs": {"key": "k", "bucket": "b"}}]}})")),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("inputs.artifacts[0] (s).s3: this artifact location")));
+                       HasSubstr("inputs.artifacts[0] (s).gcs: this artifact location")));
+  EXPECT_THAT(PlanInputArtifacts(json::parse(R"({"inputs": {"artifacts": [
+      {"name": "s", "path": "/tmp/s", "s3": {"key": "k"}, "http": {"url": "u"}}]}})")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than one location")));
   EXPECT_THAT(PlanInputArtifacts(
                   json::parse(R"({"inputs": {"artifacts": [{"name": "m", "path": "/tmp/m"}]}})")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has no location")));
@@ -91,52 +106,89 @@ TEST(PlanTest, OutputKeysFollowArgosDefaultFormat) {
         {"name": "hello-art", "path": "/tmp/hello.txt"},
         {"name": "etc", "path": "/etc/", "archive": {"none": {}}},
         {"name": "nc", "path": "/tmp/x", "archive": {"tar": {"compressionLevel": 0}},
-         "optional": true}]}})"));
+         "optional": true},
+        {"name": "z", "path": "/tmp/z", "archive": {"zip": {}}}]}})"));
   ASSERT_OK(plans.status());
-  ASSERT_EQ(plans->size(), 3u);
+  ASSERT_EQ(plans->size(), 4u);
   EXPECT_EQ((*plans)[0].key, "wf-1/wf-1-gen-123/hello-art.tgz");
   EXPECT_EQ((*plans)[0].record, json::parse(R"({"name": "hello-art", "path": "/tmp/hello.txt",
                             "local": {"key": "wf-1/wf-1-gen-123/hello-art.tgz"}})"));
   EXPECT_EQ((*plans)[1].key, "wf-1/wf-1-gen-123/etc");
   EXPECT_EQ((*plans)[1].record["archive"], json::parse(R"({"none": {}})"));
-  EXPECT_EQ((*plans)[2].compression_level, 0);
+  EXPECT_EQ((*plans)[2].archive.compression_level, 0);
   EXPECT_TRUE((*plans)[2].optional);
+  EXPECT_EQ((*plans)[3].key, "wf-1/wf-1-gen-123/z.zip");
 }
 
-TEST(PlanTest, OutputsNeedARepositoryAndSupportedArchives) {
+TEST(PlanTest, OutputsToARemoteRepositoryCarryTheCompleteLocation) {
+  auto plans = PlanOutputArtifacts(json::parse(R"({
+      "archiveLocation": {"archiveLogs": true, "s3": {"endpoint": "127.0.0.1:9000",
+        "bucket": "my-bucket", "insecure": true, "key": "wf-1/wf-1-123",
+        "accessKeySecret": {"name": "s3", "key": "accessKey"}}},
+      "outputs": {"artifacts": [
+        {"name": "a", "path": "/tmp/a", "artifactGC": {"strategy": "OnWorkflowDeletion"}},
+        {"name": "own", "path": "/tmp/o", "s3": {"bucket": "other", "key": "fixed/o.tgz"}},
+        {"name": "web", "path": "/tmp/w", "http": {"url": "http://127.0.0.1:1/w"}}]}})"));
+  ASSERT_OK(plans.status());
+  ASSERT_EQ(plans->size(), 3u);
+  EXPECT_EQ((*plans)[0].kind, "s3");
+  EXPECT_EQ((*plans)[0].record, json::parse(R"({"name": "a", "path": "/tmp/a",
+      "artifactGC": {"strategy": "OnWorkflowDeletion"},
+      "s3": {"endpoint": "127.0.0.1:9000", "bucket": "my-bucket", "insecure": true,
+             "key": "wf-1/wf-1-123/a.tgz",
+             "accessKeySecret": {"name": "s3", "key": "accessKey"}}})"));
+  EXPECT_EQ((*plans)[1].key, "fixed/o.tgz");
+  EXPECT_EQ((*plans)[1].record["s3"]["bucket"], "other");
+  EXPECT_EQ((*plans)[2].kind, "http");
+  EXPECT_EQ((*plans)[2].record["http"]["url"], "http://127.0.0.1:1/w");
+
+  auto logs = PlanLogArtifact(json::parse(R"({"archiveLocation": {"archiveLogs": true,
+      "s3": {"bucket": "b", "key": "wf/pod"}}})"),
+                              "/tmp/log/main.log");
+  ASSERT_OK(logs.status());
+  ASSERT_TRUE(logs->has_value());
+  EXPECT_EQ(
+      (**logs).record,
+      json::parse(R"({"name": "main-logs", "s3": {"bucket": "b", "key": "wf/pod/main.log"}})"));
+  EXPECT_FALSE(PlanLogArtifact(json::parse(R"({"archiveLocation": {"s3": {"key": "k"}}})"), "/l")
+                   ->has_value());
+}
+
+TEST(PlanTest, OutputsNeedARepositoryAndAKnownArchive) {
   EXPECT_THAT(PlanOutputArtifacts(
                   json::parse(R"({"outputs": {"artifacts": [{"name": "a", "path": "/tmp/a"}]}})")),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no artifact repository")));
   EXPECT_THAT(PlanOutputArtifacts(json::parse(R"({"archiveLocation": {"local": {"key": "w/p"}},
-      "outputs": {"artifacts": [{"name": "a", "path": "/tmp/a", "archive": {"zip": {}}}]}})")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(a).archive.zip")));
+      "outputs": {"artifacts": [{"name": "a", "path": "/tmp/a", "archive": "zip"}]}})")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(a) archive")));
+  EXPECT_THAT(PlanOutputArtifacts(json::parse(R"({"archiveLocation": {"local": {"key": "w/p"}},
+      "outputs": {"artifacts": [{"name": "a", "path": "/tmp/a", "git": {"repo": "r"}}]}})")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(a).git")));
   EXPECT_OK(PlanOutputArtifacts(json::parse(R"({"outputs": {"parameters": []}})")).status());
 }
 
-TEST(KeyTest, RejectsTraversal) {
-  EXPECT_OK(ValidateRepositoryKey("wf/pod/a.tgz"));
-  for (const char* bad : {"", "/abs", "a/../b", "a//b", "./a", "a/.."}) {
-    EXPECT_FALSE(ValidateRepositoryKey(bad).ok()) << bad;
-  }
-  EXPECT_EQ(*SafeMemberPath("./a//b/"), "a/b");
-  EXPECT_EQ(*SafeMemberPath("./"), ".");
-  EXPECT_FALSE(SafeMemberPath("/etc/passwd").ok());
-  EXPECT_FALSE(SafeMemberPath("a/../../b").ok());
+OutputArtifactPlan Out(std::string name, std::string path, std::string key,
+                       ArchiveFormat format = ArchiveFormat::kTarGz, int level = -1) {
+  OutputArtifactPlan p;
+  p.name = std::move(name);
+  p.path = std::move(path);
+  p.key = std::move(key);
+  p.archive = {.format = format, .compression_level = level};
+  p.record = {{"name", p.name}, {"local", {{"key", p.key}}}};
+  return p;
 }
 
-TEST(TarHeaderTest, RoundTripsAndChecksChecksum) {
-  TarHeader h{.name = "dir/file.txt", .type = '0', .size = 12345, .mode = 0640, .mtime = 99};
-  std::string block = EncodeTarHeader(h);
-  ASSERT_EQ(block.size(), 512u);
-  auto back = DecodeTarHeader(block);
-  ASSERT_OK(back.status());
-  EXPECT_EQ(back->name, "dir/file.txt");
-  EXPECT_EQ(back->size, 12345u);
-  EXPECT_EQ(back->mode, 0640u);
-  block[10] ^= 1;
-  EXPECT_THAT(DecodeTarHeader(block), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
-  EXPECT_THAT(DecodeTarHeader(std::string(512, '\0')),
-              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+InputArtifactPlan In(std::string name, std::string path, std::string key, bool archived = true,
+                     std::string sub_path = "") {
+  InputArtifactPlan p;
+  p.name = std::move(name);
+  p.path = std::move(path);
+  p.kind = "local";
+  p.key = std::move(key);
+  p.archived = archived;
+  p.sub_path = std::move(sub_path);
+  p.artifact = {{"name", p.name}, {"local", {{"key", p.key}}}};
+  return p;
 }
 
 TEST_F(TempDir, SavesAndLoadsAFileAndADirectory) {
@@ -145,95 +197,88 @@ TEST_F(TempDir, SavesAndLoadsAFileAndADirectory) {
   Spit(dir_ + "/src/tree/a.txt", "A");
   Spit(dir_ + "/src/tree/sub/b.txt", "B");
   ASSERT_EQ(symlink("a.txt", (dir_ + "/src/tree/link").c_str()), 0);
-  OutputArtifactPlan file{.name = "f", .path = dir_ + "/src/file.txt", .key = "wf/p/f.tgz"};
-  OutputArtifactPlan tree{
-      .name = "t", .path = dir_ + "/src/tree", .key = "wf/p/t.tgz", .compression_level = 0};
-  OutputArtifactPlan raw{
-      .name = "r", .path = dir_ + "/src/tree", .key = "wf/p/tree", .archived = false};
-  ASSERT_OK(SaveOutputArtifact(file, repo));
-  ASSERT_OK(SaveOutputArtifact(tree, repo));
-  ASSERT_OK(SaveOutputArtifact(raw, repo));
+  ASSERT_OK(SaveOutputArtifact(Out("f", dir_ + "/src/file.txt", "wf/p/f.tgz"), repo));
+  ASSERT_OK(SaveOutputArtifact(Out("t", dir_ + "/src/tree", "wf/p/t.tgz", ArchiveFormat::kTarGz, 0),
+                               repo));
+  ASSERT_OK(
+      SaveOutputArtifact(Out("z", dir_ + "/src/tree", "wf/p/t.zip", ArchiveFormat::kZip), repo));
+  ASSERT_OK(
+      SaveOutputArtifact(Out("r", dir_ + "/src/tree", "wf/p/tree", ArchiveFormat::kNone), repo));
   EXPECT_TRUE(fs::is_directory(repo + "/wf/p/tree"));
   EXPECT_EQ(Slurp(repo + "/wf/p/tree/sub/b.txt"), "B");
-  EXPECT_THAT(SaveOutputArtifact({.name = "m", .path = dir_ + "/none", .key = "wf/p/m.tgz"}, repo),
+  EXPECT_THAT(SaveOutputArtifact(Out("m", dir_ + "/none", "wf/p/m.tgz"), repo),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
 
   std::string created;
-  ASSERT_OK(LoadInputArtifact({.name = "f", .path = dir_ + "/in/deep/file", .key = "wf/p/f.tgz"},
-                              repo, &created));
+  ASSERT_OK(LoadInputArtifact(In("f", dir_ + "/in/deep/file", "wf/p/f.tgz"), repo, &created));
   EXPECT_EQ(Slurp(dir_ + "/in/deep/file"), "hello world\n");
   EXPECT_EQ(created, dir_ + "/in");
-  ASSERT_OK(
-      LoadInputArtifact({.name = "t", .path = dir_ + "/t", .key = "wf/p/t.tgz"}, repo, nullptr));
+  ASSERT_OK(LoadInputArtifact(In("t", dir_ + "/t", "wf/p/t.tgz"), repo, nullptr));
   EXPECT_EQ(Slurp(dir_ + "/t/sub/b.txt"), "B");
   EXPECT_EQ(fs::read_symlink(dir_ + "/t/link").string(), "a.txt");
-  ASSERT_OK(LoadInputArtifact(
-      {.name = "s", .path = dir_ + "/s", .key = "wf/p/t.tgz", .sub_path = "sub/b.txt"}, repo,
-      nullptr));
+  ASSERT_OK(LoadInputArtifact(In("z", dir_ + "/z", "wf/p/t.zip"), repo, nullptr));
+  EXPECT_EQ(Slurp(dir_ + "/z/sub/b.txt"), "B");
+  ASSERT_OK(
+      LoadInputArtifact(In("s", dir_ + "/s", "wf/p/t.tgz", true, "sub/b.txt"), repo, nullptr));
   EXPECT_EQ(Slurp(dir_ + "/s"), "B");
-  ASSERT_OK(LoadInputArtifact({.name = "n",
-                               .path = dir_ + "/n",
-                               .key = "wf/p/tree",
-                               .archived = false,
-                               .sub_path = "sub",
-                               .mode = 0700,
-                               .recurse_mode = true},
-                              repo, nullptr));
+  InputArtifactPlan n = In("n", dir_ + "/n", "wf/p/tree", false, "sub");
+  n.mode = 0700;
+  n.recurse_mode = true;
+  ASSERT_OK(LoadInputArtifact(n, repo, nullptr));
   EXPECT_EQ(Slurp(dir_ + "/n/b.txt"), "B");
   struct stat st {};
   ASSERT_EQ(stat((dir_ + "/n/b.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
-  EXPECT_THAT(
-      LoadInputArtifact({.name = "x", .path = dir_ + "/x", .key = "wf/p/t.tgz", .sub_path = "nope"},
-                        repo, nullptr),
-      StatusIs(absl::StatusCode::kNotFound, HasSubstr("subPath \"nope\"")));
+  EXPECT_THAT(LoadInputArtifact(In("x", dir_ + "/x", "wf/p/t.tgz", true, "nope"), repo, nullptr),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("subPath \"nope\"")));
   // Outside /tmp an existing path is never overwritten.
-  EXPECT_THAT(
-      LoadInputArtifact({.name = "f", .path = dir_ + "/t", .from_raw = true}, repo, nullptr),
-      StatusIs(absl::StatusCode::kAlreadyExists, ::testing::_));
-}
-
-// Writes a gzip'd tar of (header, data) pairs.
-void WriteTar(const std::string& path, const std::vector<std::pair<TarHeader, std::string>>& es) {
-  gzFile gz = gzopen(path.c_str(), "wb");
-  for (const auto& [h, data] : es) {
-    std::string block = EncodeTarHeader(h);
-    gzwrite(gz, block.data(), block.size());
-    std::string padded = data;
-    padded.resize((data.size() + 511) / 512 * 512, '\0');
-    if (!padded.empty()) gzwrite(gz, padded.data(), padded.size());
-  }
-  gzclose(gz);
+  InputArtifactPlan raw;
+  raw.name = "f";
+  raw.path = dir_ + "/t";
+  raw.kind = "raw";
+  raw.from_raw = true;
+  EXPECT_THAT(LoadInputArtifact(raw, repo, nullptr),
+              StatusIs(absl::StatusCode::kAlreadyExists, ::testing::_));
 }
 
 TEST_F(TempDir, HostileArchivesStayInsideTheTarget) {
   const std::string repo = dir_ + "/repo";
   fs::create_directories(repo + "/k");
   fs::create_directories(dir_ + "/outside");
-  WriteTar(repo + "/k/dotdot.tgz",
-           {{{.name = "top/../../outside/evil", .type = '0', .size = 4}, "evil"}});
-  WriteTar(repo + "/k/abs.tgz", {{{.name = "/outside/evil", .type = '0', .size = 4}, "evil"}});
-  WriteTar(repo + "/k/link.tgz", {{{.name = "top/", .type = '5'}, ""},
-                                  {{.name = "top/esc", .type = '2', .link = dir_ + "/outside"}, ""},
-                                  {{.name = "top/esc/evil", .type = '0', .size = 4}, "evil"}});
+  WriteTarGz(repo + "/k/dotdot.tgz", {{{.name = "top/../../outside/evil", .size = 4}, "evil"}});
+  WriteTarGz(repo + "/k/abs.tgz", {{{.name = "/outside/evil", .size = 4}, "evil"}});
+  WriteTarGz(repo + "/k/link.tgz",
+             {{{.name = "top/", .type = '5'}, ""},
+              {{.name = "top/esc", .type = '2', .link = dir_ + "/outside"}, ""},
+              {{.name = "top/esc/evil", .size = 4}, "evil"}});
   for (const char* key : {"k/dotdot.tgz", "k/abs.tgz", "k/link.tgz"}) {
     const std::string target = dir_ + "/target-" + fs::path(key).stem().string();
-    absl::Status s = LoadInputArtifact({.name = "h", .path = target, .key = key}, repo, nullptr);
+    absl::Status s = LoadInputArtifact(In("h", target, key), repo, nullptr);
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_)) << key;
   }
   EXPECT_FALSE(fs::exists(dir_ + "/outside/evil"));
 }
 
-// Every byte the repository's files hold, archives decompressed.
-std::string AllRepositoryBytes(const std::string& repo) {
+// Every byte the repository's files hold (archives as stored: gzip'd, so a plain string
+// only shows up in unarchived copies; checked after unpacking below).
+std::string AllRepositoryBytes(const std::string& repo, const std::string& scratch) {
   std::string all;
+  int i = 0;
   for (const auto& e : fs::recursive_directory_iterator(repo)) {
     if (!fs::is_regular_file(fs::symlink_status(e.path()))) continue;
-    gzFile gz = gzopen(e.path().c_str(), "rb");
-    char buf[4096];
-    int n;
-    while ((n = gzread(gz, buf, sizeof(buf))) > 0) all.append(buf, static_cast<size_t>(n));
-    gzclose(gz);
+    all += Slurp(e.path().string());
+    if (e.path().extension() == ".tgz") {
+      const std::string out = scratch + "/u" + std::to_string(i++);
+      int fd = open(e.path().c_str(), O_RDONLY);
+      EXPECT_OK(artifacts::Unpack(fd, out, ""));
+      close(fd);
+      if (fs::is_regular_file(fs::symlink_status(out))) all += Slurp(out);
+      if (fs::is_directory(fs::symlink_status(out))) {
+        for (const auto& f : fs::recursive_directory_iterator(out)) {
+          if (fs::is_regular_file(fs::symlink_status(f.path()))) all += Slurp(f.path().string());
+        }
+      }
+    }
   }
   return all;
 }
@@ -247,39 +292,28 @@ TEST_F(TempDir, SymlinksInOutputsAreStoredAsLinksNeverFollowed) {
   ASSERT_EQ(symlink((dir_ + "/host/shadow").c_str(), (dir_ + "/out/shadow").c_str()), 0);
   ASSERT_EQ(symlink((dir_ + "/data").c_str(), (dir_ + "/out/data").c_str()), 0);
   ASSERT_EQ(symlink((dir_ + "/host/shadow").c_str(), (dir_ + "/lone-link").c_str()), 0);
-  ASSERT_OK(SaveOutputArtifact({.name = "a", .path = dir_ + "/out", .key = "wf/p/a.tgz"}, repo));
-  ASSERT_OK(SaveOutputArtifact(
-      {.name = "b", .path = dir_ + "/out", .key = "wf/p/b", .archived = false}, repo));
-  ASSERT_OK(
-      SaveOutputArtifact({.name = "c", .path = dir_ + "/lone-link", .key = "wf/p/c.tgz"}, repo));
-  const std::string stored = AllRepositoryBytes(repo);
+  ASSERT_OK(SaveOutputArtifact(Out("a", dir_ + "/out", "wf/p/a.tgz"), repo));
+  ASSERT_OK(SaveOutputArtifact(Out("b", dir_ + "/out", "wf/p/b", ArchiveFormat::kNone), repo));
+  ASSERT_OK(SaveOutputArtifact(Out("c", dir_ + "/lone-link", "wf/p/c.tgz"), repo));
+  fs::create_directories(dir_ + "/scratch");
+  const std::string stored = AllRepositoryBytes(repo, dir_ + "/scratch");
   EXPECT_NE(stored.find("fine"), std::string::npos);
   EXPECT_EQ(stored.find("TOPSECRET"), std::string::npos);
   EXPECT_TRUE(fs::is_symlink(repo + "/wf/p/b/shadow"));
 
   // Loading brings the links back as links.
-  ASSERT_OK(
-      LoadInputArtifact({.name = "a", .path = dir_ + "/in-a", .key = "wf/p/a.tgz"}, repo, nullptr));
+  ASSERT_OK(LoadInputArtifact(In("a", dir_ + "/in-a", "wf/p/a.tgz"), repo, nullptr));
   EXPECT_TRUE(fs::is_symlink(dir_ + "/in-a/shadow"));
-  ASSERT_OK(LoadInputArtifact(
-      {.name = "b", .path = dir_ + "/in-b", .key = "wf/p/b", .archived = false}, repo, nullptr));
+  ASSERT_OK(LoadInputArtifact(In("b", dir_ + "/in-b", "wf/p/b", false), repo, nullptr));
   EXPECT_TRUE(fs::is_symlink(dir_ + "/in-b/data"));
   EXPECT_EQ(Slurp(dir_ + "/in-b/ok.txt"), "fine");
 
   // A key or subPath that passes through a stored link is refused, not followed out.
   for (const InputArtifactPlan& plan :
-       {InputArtifactPlan{
-            .name = "x", .path = dir_ + "/x1", .key = "wf/p/b/shadow", .archived = false},
-        InputArtifactPlan{.name = "x",
-        .path = dir_ + "/x2",
-        .key = "wf/p/b/data/cluster/000001.sst",
-        .archived = false},
-        InputArtifactPlan{.name = "x",
-        .path = dir_ + "/x3",
-        .key = "wf/p/b",
-        .archived = false,
-        .sub_path = "data/cluster"},
-        InputArtifactPlan{.name = "x", .path = dir_ + "/x4", .key = "wf/p/b/shadow"}}) {
+       {In("x", dir_ + "/x1", "wf/p/b/shadow", false),
+        In("x", dir_ + "/x2", "wf/p/b/data/cluster/000001.sst", false),
+        In("x", dir_ + "/x3", "wf/p/b", false, "data/cluster"),
+        In("x", dir_ + "/x4", "wf/p/b/shadow")}) {
     absl::Status s = LoadInputArtifact(plan, repo, nullptr);
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")))
         << plan.key << " " << plan.sub_path;
@@ -294,13 +328,12 @@ TEST_F(TempDir, ALinkPlantedInTheRepositoryIsNotWrittenThrough) {
   fs::create_directories(dir_ + "/victim");
   ASSERT_EQ(symlink((dir_ + "/victim").c_str(), (repo + "/wf").c_str()), 0);
   Spit(dir_ + "/out.txt", "payload");
-  for (bool archived : {true, false}) {
-    EXPECT_THAT(SaveOutputArtifact({.name = "o",
-                                    .path = dir_ + "/out.txt",
-                                    .key = archived ? "wf/p/o.tgz" : "wf/p/o",
-                                    .archived = archived},
-                                   repo),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
+  for (ArchiveFormat format : {ArchiveFormat::kTarGz, ArchiveFormat::kNone}) {
+    EXPECT_THAT(
+        SaveOutputArtifact(Out("o", dir_ + "/out.txt",
+                               format == ArchiveFormat::kTarGz ? "wf/p/o.tgz" : "wf/p/o", format),
+                           repo),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
   }
   EXPECT_TRUE(fs::is_empty(dir_ + "/victim"));
 }
@@ -309,10 +342,10 @@ TEST_F(TempDir, TraversalKeysAreRefused) {
   const std::string repo = dir_ + "/repo";
   Spit(dir_ + "/out.txt", "payload");
   for (const char* key : {"../escape", "wf/../../escape", "/etc/shadow", "wf/./p", "wf//p"}) {
-    EXPECT_THAT(SaveOutputArtifact({.name = "o", .path = dir_ + "/out.txt", .key = key}, repo),
+    EXPECT_THAT(SaveOutputArtifact(Out("o", dir_ + "/out.txt", key), repo),
                 StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_))
         << key;
-    EXPECT_THAT(LoadInputArtifact({.name = "i", .path = dir_ + "/in", .key = key}, repo, nullptr),
+    EXPECT_THAT(LoadInputArtifact(In("i", dir_ + "/in", key), repo, nullptr),
                 StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_))
         << key;
   }
@@ -323,29 +356,104 @@ TEST_F(TempDir, ATarbombBeyondTheCapIsRefusedBeforeItIsWritten) {
   const std::string repo = dir_ + "/repo";
   fs::create_directories(repo + "/k");
   // Announces 5 GiB and holds almost nothing: refused from the header alone.
-  WriteTar(repo + "/k/bomb.tgz", {{{.name = "top/", .type = '5'}, ""},
-                                  {{.name = "top/zeros", .type = '0', .size = uint64_t{5} << 30},
-                                   std::string(512, '\0')}});
-  absl::Status s =
-      LoadInputArtifact({.name = "b", .path = dir_ + "/bomb", .key = "k/bomb.tgz"}, repo, nullptr);
+  WriteTarGz(repo + "/k/bomb.tgz",
+             {{{.name = "top/", .type = '5'}, ""},
+              {{.name = "top/zeros", .size = uint64_t{5} << 30}, std::string(512, '\0')}});
+  absl::Status s = LoadInputArtifact(In("b", dir_ + "/bomb", "k/bomb.tgz"), repo, nullptr);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("extraction limit")));
   EXPECT_FALSE(fs::exists(dir_ + "/bomb/zeros"));
 
   // Many members that each fit but together exceed a small cap.
-  std::vector<std::pair<TarHeader, std::string>> members = {{{.name = "top/", .type = '5'}, ""}};
+  std::vector<std::pair<TarMember, std::string>> members = {{{.name = "top/", .type = '5'}, ""}};
   for (int i = 0; i < 5; ++i) {
-    members.push_back(
-        {{.name = absl::StrCat("top/f", i), .type = '0', .size = 1000}, std::string(1000, 'z')});
+    members.push_back({{.name = absl::StrCat("top/f", i), .size = 1000}, std::string(1000, 'z')});
   }
-  WriteTar(repo + "/k/many.tgz", members);
-  s = LoadInputArtifact(
-      {.name = "m", .path = dir_ + "/many", .key = "k/many.tgz", .max_bytes = 3500}, repo, nullptr);
-  EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("3500 bytes")));
+  WriteTarGz(repo + "/k/many.tgz", members);
+  InputArtifactPlan many = In("m", dir_ + "/many", "k/many.tgz");
+  many.max_bytes = 3500;
+  EXPECT_THAT(LoadInputArtifact(many, repo, nullptr),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("3500 bytes")));
   EXPECT_FALSE(fs::exists(dir_ + "/many/f3"));
-  ASSERT_OK(LoadInputArtifact(
-      {.name = "m", .path = dir_ + "/many-ok", .key = "k/many.tgz", .max_bytes = 5000}, repo,
-      nullptr));
+  many.path = dir_ + "/many-ok";
+  many.max_bytes = 5000;
+  ASSERT_OK(LoadInputArtifact(many, repo, nullptr));
   EXPECT_EQ(Slurp(dir_ + "/many-ok/f4"), std::string(1000, 'z'));
+}
+
+// A RemoteTransfer over a second local repository: the remote path (download beside the target,
+// unpack, pack into a scratch file, upload) with real files and no network.
+TEST_F(TempDir, RemoteLocationsArePackedHereAndMovedByTheTransfer) {
+  artifacts::LocalDriver far(dir_ + "/far");
+  RemoteTransfer remote;
+  remote.load = [&](const json& artifact, const std::string& dst) {
+    return far.Load(json{{"local", {{"key", artifact["s3"]["key"]}}}}, dst);
+  };
+  remote.save = [&](const std::string& src, const json& artifact) {
+    return far.Save(src, json{{"local", {{"key", artifact["s3"]["key"]}}}});
+  };
+  Spit(dir_ + "/out/tree/a", "A");
+  OutputArtifactPlan out = Out("t", dir_ + "/out/tree", "wf/p/t.tgz");
+  out.kind = "s3";
+  out.record = {{"name", "t"}, {"s3", {{"bucket", "b"}, {"key", "wf/p/t.tgz"}}}};
+  ASSERT_OK(SaveOutputArtifact(out, "", &remote));
+  EXPECT_TRUE(fs::is_regular_file(dir_ + "/far/wf/p/t.tgz"));
+  OutputArtifactPlan none = out;
+  none.archive.format = ArchiveFormat::kNone;
+  none.record["s3"]["key"] = "wf/p/tree";
+  ASSERT_OK(SaveOutputArtifact(none, "", &remote));
+  EXPECT_EQ(Slurp(dir_ + "/far/wf/p/tree/a"), "A");
+
+  InputArtifactPlan in;
+  in.name = "t";
+  in.kind = "s3";
+  in.path = dir_ + "/in/t";
+  in.artifact = out.record;
+  ASSERT_OK(LoadInputArtifact(in, "", nullptr, &remote));
+  EXPECT_EQ(Slurp(dir_ + "/in/t/a"), "A");
+  in.path = dir_ + "/in/tree";
+  in.artifact = none.record;
+  in.sub_path = "a";
+  ASSERT_OK(LoadInputArtifact(in, "", nullptr, &remote));
+  EXPECT_EQ(Slurp(dir_ + "/in/tree"), "A");
+  // A plain object that is no archive is placed as the file it is (Argo).
+  Spit(dir_ + "/far/plain", "just text");
+  in.path = dir_ + "/in/plain";
+  in.artifact = {{"name", "p"}, {"s3", {{"key", "plain"}}}};
+  in.sub_path = "";
+  ASSERT_OK(LoadInputArtifact(in, "", nullptr, &remote));
+  EXPECT_EQ(Slurp(dir_ + "/in/plain"), "just text");
+  in.path = dir_ + "/in/missing";
+  in.artifact = {{"name", "p"}, {"s3", {{"key", "missing"}}}};
+  EXPECT_THAT(LoadInputArtifact(in, "", nullptr, &remote),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(LoadInputArtifact(in, "", nullptr, nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+}
+
+// The helper program itself, run as argoexec runs it, on the local repository.
+TEST_F(TempDir, TheHelperProgramMovesObjectsAndReportsStatusCodes) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* ws = std::getenv("TEST_WORKSPACE");
+  ASSERT_NE(srcdir, nullptr);
+  const std::string helper = absl::StrCat(srcdir, "/", ws != nullptr ? ws : "__main__",
+                                          "/services/workflow/executor/argoexec-artifacts");
+  ASSERT_EQ(access(helper.c_str(), X_OK), 0) << helper;
+  ASSERT_EQ(setenv(kArtifactRepoHostEnv, (dir_ + "/repo").c_str(), 1), 0);
+  fs::create_directories(dir_ + "/repo");
+  RemoteTransfer t = HelperTransfer({helper});
+  Spit(dir_ + "/f.txt", "via helper");
+  const json artifact = {{"name", "f"}, {"local", {{"key", "wf/p/f.txt"}}}};
+  ASSERT_OK(t.save(dir_ + "/f.txt", artifact));
+  EXPECT_EQ(Slurp(dir_ + "/repo/wf/p/f.txt"), "via helper");
+  ASSERT_OK(t.load(artifact, dir_ + "/back.txt"));
+  EXPECT_EQ(Slurp(dir_ + "/back.txt"), "via helper");
+  EXPECT_THAT(t.load(json{{"name", "m"}, {"local", {{"key", "wf/none"}}}}, dir_ + "/m"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("wf/none")));
+  EXPECT_THAT(t.load(json{{"name", "g"}, {"gcs", {{"key", "k"}}}}, dir_ + "/g"),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("gcs")));
+  EXPECT_THAT(HelperTransfer({dir_ + "/no-such-helper"}).load(artifact, dir_ + "/x"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no-such-helper")));
+  unsetenv(kArtifactRepoHostEnv);
 }
 
 TEST_F(TempDir, OpenBeneathRefusesLinksWithAndWithoutOpenat2) {
@@ -372,6 +480,17 @@ TEST_F(TempDir, OpenBeneathRefusesLinksWithAndWithoutOpenat2) {
     EXPECT_EQ(errno, ENOENT);
   }
   close(root);
+}
+
+TEST(KeyTest, RejectsTraversal) {
+  EXPECT_OK(artifacts::ValidateKey("wf/pod/a.tgz"));
+  for (const char* bad : {"", "/abs", "a/../b", "a//b", "./a", "a/.."}) {
+    EXPECT_FALSE(artifacts::ValidateKey(bad).ok()) << bad;
+  }
+  EXPECT_EQ(*artifacts::SafeMemberPath("./a//b/"), "a/b");
+  EXPECT_EQ(*artifacts::SafeMemberPath("./"), ".");
+  EXPECT_FALSE(artifacts::SafeMemberPath("/etc/passwd").ok());
+  EXPECT_FALSE(artifacts::SafeMemberPath("a/../../b").ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "services/workflow/executor/executor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -21,6 +23,7 @@
 #include "lib/manifest/json_text.h"
 #include "services/workflow/executor/artifacts.h"
 #include "services/workflow/executor/container_set.h"
+#include "services/workflow/executor/remote.h"
 
 extern char** environ;
 
@@ -210,6 +213,23 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   if (!outputs.ok()) return FailArtifact(std::string(outputs.status().message()));
   const std::string repo =
       RepositoryRoot(std::getenv(kArtifactRepoEnv), std::getenv(kArtifactRepoHostEnv));
+  // `archiveLocation.archiveLogs`: the main container's log is kept in a pod-private file.
+  const std::string log_dir =
+      absl::StrCat(tmpdir != nullptr ? tmpdir : "/tmp", "/.argonaut-logs-", getpid());
+  absl::StatusOr<std::optional<OutputArtifactPlan>> log_plan =
+      gate == nullptr || ctr_name == "main"
+          ? PlanLogArtifact(*tmpl, log_dir + "/" + kMainLogFile)
+          : absl::StatusOr<std::optional<OutputArtifactPlan>>(std::nullopt);
+  if (!log_plan.ok()) return FailArtifact(std::string(log_plan.status().message()));
+  // Remote locations go through the helper program (remote.h), found only when needed.
+  std::optional<RemoteTransfer> remote_transfer;
+  auto remote = [&remote_transfer]() -> const RemoteTransfer* {
+    if (!remote_transfer.has_value()) remote_transfer = HelperTransfer(FindArtifactHelper());
+    return &*remote_transfer;
+  };
+  auto is_remote = [](const std::string& kind) {
+    return !kind.empty() && kind != "local" && kind != "raw";
+  };
   std::vector<std::string> loaded;  // what the loads created, removed when the step ends
   auto cleanup = [&loaded] {
     for (const std::string& p : loaded) {
@@ -219,7 +239,7 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   };
   for (const InputArtifactPlan& in : *inputs) {
     std::string created;
-    absl::Status s = LoadInputArtifact(in, repo, &created);
+    absl::Status s = LoadInputArtifact(in, repo, &created, is_remote(in.kind) ? remote() : nullptr);
     if (!created.empty()) loaded.push_back(created);
     if (!s.ok()) {
       cleanup();
@@ -249,11 +269,23 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
       table->Resolve(plan->image, plan->command, plan->args);
   if (!argv.ok()) return Fail(std::string(argv.status().message()));
 
+  // With archiveLogs the step's stderr is read here too, so that the log file holds both
+  // streams, as the container's log does.
+  std::ofstream log;
+  int err_pipe[2] = {-1, -1};
+  if (log_plan->has_value()) {
+    std::error_code ec;
+    fs::create_directories(log_dir, ec);
+    log.open((*log_plan)->path, std::ios::binary | std::ios::trunc);
+    if (!log) return FailArtifact(absl::StrCat("cannot write ", (*log_plan)->path));
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) return Fail("pipe failed");
+  }
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return Fail("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  if (err_pipe[1] >= 0) posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   std::vector<char*> cargv;
   for (std::string& a : *argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -265,24 +297,58 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   const int rc = posix_spawnp(&child, cargv[0], &actions, nullptr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
+  if (err_pipe[1] >= 0) close(err_pipe[1]);
   if (rc != 0) {
     close(out_pipe[0]);
+    if (err_pipe[0] >= 0) close(err_pipe[0]);
     return Fail(absl::StrCat("exec ", (*argv)[0], ": ", strerror(rc)));
   }
   g_child = child;
   std::string captured;
   bool overflow = false;
   char buf[64 * 1024];
-  while (true) {
-    ssize_t n = read(out_pipe[0], buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    WriteAll(STDOUT_FILENO, buf, static_cast<size_t>(n));
-    if (captured.size() + static_cast<size_t>(n) <= kMaxResultBytes) {
-      captured.append(buf, static_cast<size_t>(n));
+  auto on_stdout = [&](const char* data, size_t n) {
+    WriteAll(STDOUT_FILENO, data, n);
+    if (log.is_open()) log.write(data, static_cast<std::streamsize>(n));
+    if (captured.size() + n <= kMaxResultBytes) {
+      captured.append(data, n);
     } else {
       overflow = true;
     }
+  };
+  if (err_pipe[0] < 0) {
+    while (true) {
+      ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      on_stdout(buf, static_cast<size_t>(n));
+    }
+  } else {
+    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+        ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          fds[i].fd = -1;
+          --open_fds;
+          continue;
+        }
+        if (i == 0) {
+          on_stdout(buf, static_cast<size_t>(n));
+        } else {
+          WriteAll(STDERR_FILENO, buf, static_cast<size_t>(n));
+          log.write(buf, n);
+        }
+      }
+    }
+    close(err_pipe[0]);
   }
   close(out_pipe[0]);
   int status = 0;
@@ -301,8 +367,12 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   json report = BuildReport(*tmpl, captured, code, ReadFile);
   // Outputs are saved whatever the exit code, as Argo's wait container does.
   json saved = json::array();
+  if (log_plan->has_value()) {
+    log.close();
+    outputs->push_back(**log_plan);
+  }
   for (const OutputArtifactPlan& out : *outputs) {
-    absl::Status s = SaveOutputArtifact(out, repo);
+    absl::Status s = SaveOutputArtifact(out, repo, is_remote(out.kind) ? remote() : nullptr);
     if (s.ok()) {
       saved.push_back(out.record);
     } else if (!(absl::IsNotFound(s) && out.optional) && !report.contains("error")) {
@@ -313,6 +383,10 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
   }
   if (!saved.empty()) report["artifacts"] = std::move(saved);
   cleanup();
+  if (log_plan->has_value()) {
+    std::error_code ec;
+    fs::remove_all(log_dir, ec);
+  }
   if (overflow) {
     report["result"] = "";
     report["error"] = absl::StrCat("outputs.result is larger than ", kMaxResultBytes, " bytes");

@@ -1,0 +1,137 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "lib/artifacts/driver.h"
+#include "lib/artifacts/local_driver.h"
+#include "lib/base/status_matchers.h"
+
+namespace argonaut::artifacts {
+namespace {
+
+namespace fs = std::filesystem;
+using ::argonaut::testing::StatusIs;
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string Slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Spit(const std::string& p, const std::string& data) {
+  fs::create_directories(fs::path(p).parent_path());
+  std::ofstream(p, std::ios::binary) << data;
+}
+
+json Local(const std::string& key) { return {{"name", "a"}, {"local", {{"key", key}}}}; }
+
+class DriversTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/drvXXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    options_.local_root = dir_ + "/repo";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+  DriverOptions options_;
+};
+
+TEST(LocationKindTest, NamesTheOneLocation) {
+  EXPECT_EQ(*LocationKind(json{{"name", "a"}, {"s3", {{"key", "k"}}}}), "s3");
+  EXPECT_EQ(*LocationKind(json{{"name", "a"}, {"local", {{"key", "k"}}}}), "local");
+  EXPECT_THAT(LocationKind(json{{"name", "a"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("artifact \"a\"")));
+  EXPECT_THAT(LocationKind(json{{"name", "a"}, {"s3", json::object()}, {"git", json::object()}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than one")));
+  EXPECT_THAT(MakeDriver(json{{"name", "a"}, {"gcs", {{"key", "k"}}}}, {}),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("gcs")));
+  EXPECT_THAT(MakeDriver(Local("k"), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+}
+
+TEST_F(DriversTest, LocalDriverSavesLoadsListsAndDeletes) {
+  auto driver = MakeDriver(Local("wf/p/f.txt"), options_);
+  ASSERT_OK(driver.status());
+  Spit(dir_ + "/src/f.txt", "hello");
+  Spit(dir_ + "/src/tree/a", "A");
+  Spit(dir_ + "/src/tree/sub/b", "B");
+  ASSERT_OK((*driver)->Save(dir_ + "/src/f.txt", Local("wf/p/f.txt")));
+  ASSERT_OK((*driver)->Save(dir_ + "/src/tree", Local("wf/p/tree")));
+  EXPECT_EQ(Slurp(dir_ + "/repo/wf/p/f.txt"), "hello");
+
+  ASSERT_OK((*driver)->Load(Local("wf/p/f.txt"), dir_ + "/in.txt"));
+  EXPECT_EQ(Slurp(dir_ + "/in.txt"), "hello");
+  ASSERT_OK((*driver)->Load(Local("wf/p/tree"), dir_ + "/in-tree"));
+  EXPECT_EQ(Slurp(dir_ + "/in-tree/sub/b"), "B");
+  std::string streamed;
+  ASSERT_OK((*driver)->OpenStream(Local("wf/p/f.txt"), [&](std::string_view c) {
+    streamed.append(c);
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(streamed, "hello");
+
+  auto listed = (*driver)->ListObjects(Local("wf/p/tree"));
+  ASSERT_OK(listed.status());
+  std::sort(listed->begin(), listed->end());
+  EXPECT_THAT(*listed, ElementsAre("wf/p/tree/a", "wf/p/tree/sub/b"));
+  EXPECT_THAT(*(*driver)->ListObjects(Local("wf/p/f.txt")), ElementsAre("wf/p/f.txt"));
+  EXPECT_TRUE((*driver)->ListObjects(Local("wf/p/none"))->empty());
+
+  EXPECT_THAT((*driver)->Load(Local("wf/p/none"), dir_ + "/x"),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  ASSERT_OK((*driver)->Delete(Local("wf/p/tree")));
+  ASSERT_OK((*driver)->Delete(Local("wf/p/tree")));  // twice: GC may run again
+  EXPECT_FALSE(fs::exists(dir_ + "/repo/wf/p/tree"));
+  EXPECT_TRUE(fs::exists(dir_ + "/repo/wf/p/f.txt"));
+}
+
+TEST_F(DriversTest, LocalKeysNeverPassThroughLinks) {
+  auto driver = MakeLocalDriver(options_);
+  ASSERT_OK(driver.status());
+  fs::create_directories(dir_ + "/repo");
+  fs::create_directories(dir_ + "/victim");
+  Spit(dir_ + "/victim/secret", "TOPSECRET");
+  ASSERT_EQ(symlink((dir_ + "/victim").c_str(), (dir_ + "/repo/wf").c_str()), 0);
+  Spit(dir_ + "/out.txt", "payload");
+  EXPECT_THAT((*driver)->Save(dir_ + "/out.txt", Local("wf/p/o")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
+  EXPECT_THAT((*driver)->Load(Local("wf/secret"), dir_ + "/stolen"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
+  EXPECT_THAT((*driver)->Delete(Local("wf/secret")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("symlink")));
+  EXPECT_TRUE(fs::exists(dir_ + "/victim/secret"));
+  EXPECT_FALSE(fs::exists(dir_ + "/victim/p"));
+  for (const char* key : {"../escape", "/etc/shadow", "wf/./p", "a//b"}) {
+    EXPECT_THAT((*driver)->Save(dir_ + "/out.txt", Local(key)),
+                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_))
+        << key;
+  }
+}
+
+TEST_F(DriversTest, MountedSecretsAreReadByNameAndKey) {
+  Spit(dir_ + "/secrets/my-s3/accessKey", "AKIA");
+  SecretResolver secrets = MountedSecretResolver(dir_ + "/secrets");
+  EXPECT_EQ(*secrets("my-s3", "accessKey"), "AKIA");
+  EXPECT_THAT(secrets("my-s3", "secretKey"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"my-s3\" key \"secretKey\"")));
+  EXPECT_THAT(secrets("..", "x"), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_THAT(secrets("my-s3/../..", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+}  // namespace
+}  // namespace argonaut::artifacts
