@@ -109,6 +109,17 @@ stop_up() {
   UP_PID=""
 }
 
+# pod_reachable_host: the address to bind a local server (s3rver, git daemon,
+# HTTP) to so that pods of the running `argonaut up` reach it: the pod
+# bridge's gateway when pods have their own network namespace (its
+# "pod network up ... gateway=IP" line in up.log), else 127.0.0.1 (plain
+# isolation shares the host's network).
+pod_reachable_host() {
+  local ip
+  ip=$(sed -n 's/.*pod network up.* gateway=\([0-9.]*\).*/\1/p' "$WORK/up.log" 2>/dev/null | tail -n 1)
+  echo "${ip:-127.0.0.1}"
+}
+
 # On any exit, stop gracefully so that no pod network is left on the host.
 trap 'stop_up TERM' EXIT
 
