@@ -16,6 +16,7 @@
 #include "lib/resource/kinds.h"
 #include "lib/server/server.h"
 #include "services/workflow/executor/executor.h"
+#include "services/workflow/executor/remote.h"
 
 namespace {
 
@@ -154,9 +155,14 @@ int main(int argc, char** argv) {
   // Built-in images run as `argonaut __image NAME ...` in pods (see the image table).
   if (cmd == "__image") {
     return argonaut::cluster::RunBuiltinImage(
-        argc - 2, argv + 2, {{"argoexec", [](const std::vector<std::string>& a) {
-                                return argonaut::workflow::executor::RunArgoexec(a, {});
-                              }}});
+        argc - 2, argv + 2,
+        {{"argoexec",
+          [](const std::vector<std::string>& a) {
+            return argonaut::workflow::executor::RunArgoexec(a, {});
+          }},
+         {argonaut::workflow::executor::kArtifactHelperName, [](const std::vector<std::string>& a) {
+            return argonaut::workflow::executor::RunArtifactHelper(a);
+          }}});
   }
   if (cmd == "version") return argonaut::cli::RunVersion(args, std::cout, std::cerr);
   std::cerr << "error: unknown command \"" << cmd << "\" (see `argonaut help`)\n";

@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Driver>> MakeDriver(const json& artifact,
     return std::unique_ptr<Driver>(std::move(*d));
   }
 #ifdef ARGONAUT_ARTIFACTS_S3
-  if (*kind == "s3") return MakeS3Driver(artifact["s3"], options);
+  if (*kind == "s3") return s3::MakeS3Driver(artifact["s3"], options);
 #endif
 #ifdef ARGONAUT_ARTIFACTS_HTTP
   if (*kind == "http") return MakeHttpDriver(artifact, options);

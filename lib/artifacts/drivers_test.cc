@@ -63,6 +63,25 @@ TEST(LocationKindTest, NamesTheOneLocation) {
               StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
 }
 
+TEST_F(DriversTest, EveryKindReachesItsDriver) {
+  auto raw = MakeDriver(json{{"name", "r"}, {"raw", {{"data", "inline"}}}}, options_);
+  ASSERT_OK(raw.status());
+  ASSERT_OK((*raw)->Load(json{{"name", "r"}, {"raw", {{"data", "inline"}}}}, dir_ + "/raw"));
+  EXPECT_EQ(Slurp(dir_ + "/raw"), "inline");
+  EXPECT_OK(MakeDriver(json{{"name", "h"}, {"http", {{"url", "http://127.0.0.1:1/x"}}}}, options_)
+                .status());
+  EXPECT_OK(
+      MakeDriver(json{{"name", "g"}, {"git", {{"repo", "https://127.0.0.1:1/r.git"}}}}, options_)
+          .status());
+  EXPECT_OK(
+      MakeDriver(
+          json{{"name", "s"},
+               {"s3",
+                {{"endpoint", "127.0.0.1:1"}, {"bucket", "b"}, {"insecure", true}, {"key", "k"}}}},
+          options_)
+          .status());
+}
+
 TEST_F(DriversTest, LocalDriverSavesLoadsListsAndDeletes) {
   auto driver = MakeDriver(Local("wf/p/f.txt"), options_);
   ASSERT_OK(driver.status());
