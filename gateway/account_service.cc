@@ -149,7 +149,8 @@ void SendError(httplib::Response& res, const grpc::Status& s) {
   res.status = HttpStatusFor(s.error_code());
   res.set_content(manifest::ToJsonText(json{{"code", s.error_code()},
                                             {"message", s.error_message()},
-                                            {"error", s.error_message()}},
+                                            {"error", s.error_message()},
+                                            {"details", json::array()}},
                                        false),
                   "application/json");
 }

@@ -23,7 +23,10 @@ constexpr char kName[] = "([a-z0-9.-]+)";
 void SendError(httplib::Response& res, int code, const std::string& message) {
   res.status = HttpStatusFor(code);
   res.set_content(
-      manifest::ToJsonText(json{{"error", message}, {"code", code}, {"message", message}}, false),
+      manifest::ToJsonText(
+          json{
+              {"error", message}, {"code", code}, {"message", message}, {"details", json::array()}},
+          false),
       "application/json");
 }
 

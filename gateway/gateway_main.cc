@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "gateway/account_service.h"
+#include "gateway/argo_server_rest.h"
 #include "gateway/cd_rest.h"
 #include "gateway/cd_router.h"
 #include "gateway/cluster_router.h"
@@ -183,6 +184,7 @@ int RunGateway(const GatewayOptions& options) {
                                   .projects = cd_project_stub.get(),
                                   .webhook = cd_webhook_stub.get()});
     }
+    RegisterArgoServerRestRoutes(http, rest_stub.get());
     RegisterRestRoutes(http, rest_stub.get());
   });
   if (absl::Status s = server.Start(); !s.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/argo_server_rest.h"
 #include "gateway/cd_rest.h"
 #include "gateway/events_rest.h"
 #include "gateway/rest.h"
@@ -284,7 +285,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
         res.set_content(GuardErrorBody(s.error_code(), s.error_message()), "application/json");
         return;
       }
-      res.set_content(nlohmann::json{{"version", v.version()}}.dump(), "application/json");
+      res.set_content(ArgoVersionBody(v).dump(), "application/json");
     });
     std::shared_ptr<grpc::Channel> channel = raw->gateway_server_->AuthenticatedInProcessChannel();
     raw->account_stub_ = auth::v1::AccountService::NewStub(channel);
@@ -308,6 +309,7 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                                 .repositories = raw->cd_repo_stub_.get(),
                                 .projects = raw->cd_project_stub_.get(),
                                 .webhook = raw->cd_webhook_stub_.get()});
+    RegisterArgoServerRestRoutes(http, raw->rest_stub_.get());
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/argo_server_rest.h"
 #include "gateway/rest_stream.h"
 #include "google/protobuf/stubs/common.h"
 #include "httplib.h"
@@ -49,13 +50,15 @@ const resource::KindInfo* KindForSegment(const std::string& segment) {
 void SendError(httplib::Response& res, int grpc_code, const std::string& message) {
   res.status = HttpStatusFor(grpc_code);
   // Messages can echo user bytes; ToJsonText replaces invalid UTF-8 instead of throwing.
-  res.set_content(manifest::ToJsonText(json{{"code", grpc_code}, {"message", message}}, false),
-                  "application/json");
+  res.set_content(
+      manifest::ToJsonText(
+          json{{"code", grpc_code}, {"message", message}, {"details", json::array()}}, false),
+      "application/json");
 }
 
 void SendMethodNotAllowed(httplib::Response& res) {
   res.status = 405;
-  res.set_content(R"({"code":12,"message":"method not allowed"})", "application/json");
+  res.set_content(R"({"code":12,"message":"method not allowed","details":[]})", "application/json");
 }
 
 void SendStatus(httplib::Response& res, const grpc::Status& s) {
@@ -284,7 +287,7 @@ void RegisterRestRoutes(httplib::Server& http, api::v1::ResourceService::StubInt
     grpc::ClientContext ctx;
     grpc::Status s = api->Version(&ctx, api::v1::VersionRequest(), &v);
     if (!s.ok()) return SendStatus(res, s);
-    res.set_content(json{{"version", v.version()}}.dump(), "application/json");
+    res.set_content(ArgoVersionBody(v).dump(), "application/json");
   });
   http.Get("/api/v1/kinds", [](const httplib::Request&, httplib::Response& res) {
     json out = json::array();

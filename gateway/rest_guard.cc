@@ -193,10 +193,11 @@ RestGuardDecision CheckRestRequest(const RestRequestView& r, bool require_token)
 }
 
 std::string GuardErrorBody(int grpc_code, std::string_view message) {
-  return manifest::ToJsonText(
-      nlohmann::json{
-          {"code", grpc_code}, {"message", std::string(message)}, {"error", std::string(message)}},
-      false);
+  return manifest::ToJsonText(nlohmann::json{{"code", grpc_code},
+                                             {"message", std::string(message)},
+                                             {"error", std::string(message)},
+                                             {"details", nlohmann::json::array()}},
+                              false);
 }
 
 void InstallRestGuard(httplib::Server& http, RestGuardOptions options) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/argo_server_rest.h"
 #include "gateway/rest.h"
 #include "gateway/rest_stream.h"
 #include "httplib.h"
@@ -97,10 +98,10 @@ void RegisterRolloutRestRoutes(httplib::Server& http, Stub* stub) {
     grpc::ClientContext ctx;
     grpc::Status s = stub->Version(&ctx, ro::VersionRequest(), &v);
     if (!s.ok()) return SendError(res, s.error_code(), s.error_message());
-    res.set_content(manifest::ToJsonText(json{{"rolloutsVersion", v.rollouts_version()},
-                                              {"version", resource::kArgonautVersion}},
-                                         false),
-                    "application/json");
+    // Argo Workflows' Version fields too: one server answers both projects' clients.
+    json body = ArgoVersionBody(api::v1::VersionResponse());
+    body["rolloutsVersion"] = v.rollouts_version();
+    res.set_content(manifest::ToJsonText(body, false), "application/json");
   });
   http.Get("/api/v1/namespace/?", [stub](const httplib::Request&, httplib::Response& res) {
     // Every namespace that holds a rollout, and the default one the dashboard starts in.

@@ -21,8 +21,10 @@ using Stub = wf::WorkflowService::StubInterface;
 
 void SendError(httplib::Response& res, int code, const std::string& message) {
   res.status = HttpStatusFor(code);
-  res.set_content(manifest::ToJsonText(json{{"code", code}, {"message", message}}, false),
-                  "application/json");
+  res.set_content(
+      manifest::ToJsonText(json{{"code", code}, {"message", message}, {"details", json::array()}},
+                           false),
+      "application/json");
 }
 
 void SendReply(httplib::Response& res, const grpc::Status& s, const wf::WorkflowReply& reply) {

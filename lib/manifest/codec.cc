@@ -49,7 +49,15 @@ WellKnown WellKnownKind(const Descriptor* d) {
   return WellKnown::kNone;
 }
 
+// Either option: the codec accepts a string, number or boolean and keeps the text.
 bool IsIntOrString(const FieldDescriptor* f) {
+  return f->type() == FieldDescriptor::TYPE_STRING &&
+         (f->options().GetExtension(argonaut::common::v1::int_or_string) ||
+          f->options().GetExtension(argonaut::common::v1::any_string));
+}
+
+// Only int_or_string prints a canonical integer back as a number; any_string stays a string.
+bool PrintsAsNumber(const FieldDescriptor* f) {
   return f->type() == FieldDescriptor::TYPE_STRING &&
          f->options().GetExtension(argonaut::common::v1::int_or_string);
 }
@@ -623,7 +631,7 @@ json EncodeSingle(const Message& msg, const FieldDescriptor* f, int index) {
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string s = rep ? r->GetRepeatedString(msg, f, index) : r->GetString(msg, f);
       if (f->type() == FieldDescriptor::TYPE_BYTES) return absl::Base64Escape(s);
-      if (IsIntOrString(f)) {
+      if (PrintsAsNumber(f)) {
         if (std::optional<int64_t> v = internal::ParseCanonicalInt64(s)) return *v;
       }
       return s;

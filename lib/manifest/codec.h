@@ -15,6 +15,8 @@
 //     enums by name. Mismatched JSON types are errors, never coerced.
 //   - String fields marked `(argonaut.common.v1.int_or_string) = true` accept a string, number or
 //     bool and store its text; ToJson prints canonical integers ("8080") back as numbers.
+//     `(argonaut.common.v1.any_string)` (Argo's AnyString, parameter values) decodes the same
+//     way and is always written back as a string.
 //   - google.protobuf.Struct / Value / ListValue hold any JSON verbatim. Integers beyond +-2^53
 //     are refused there: a double cannot keep them exactly.
 //   - A JSON null leaves a field unset, except for a google.protobuf.Value field, where null is a

@@ -552,5 +552,42 @@ TEST(WorkflowValidatorTest, StoreRefusesInvalidWorkflow) {
   EXPECT_FALSE(StoreTemplateLookup(&api_ptr)("WorkflowTemplate", "other", "lib").has_value());
 }
 
+// Argo v4's CronWorkflow keeps `schedules`; the singular `schedule` is stored at its front, and
+// parameter values come back as strings however they were written (Argo's AnyString).
+TEST(WorkflowValidatorTest, StoresV4CronShapeAndStringParameters) {
+  auto kinds = resource::KindsOfService("workflow");
+  auto store =
+      *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(kinds)});
+  resource::ResourceApi* api_ptr = nullptr;
+  resource::ResourceApi api(store.get(), kinds, WorkflowValidator(StoreTemplateLookup(&api_ptr)));
+  api_ptr = &api;
+  struct Case {
+    std::string spec_schedules;  // JSON members of spec
+    json want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"("schedule":"0 1 * * *")", json::array({"0 1 * * *"})},
+           {R"("schedule":"0 1 * * *","schedules":["@hourly","0 1 * * *"])",
+            json::array({"0 1 * * *", "@hourly"})},
+           {R"("schedules":["@hourly","@daily"])", json::array({"@hourly", "@daily"})},
+       }) {
+    const std::string text = absl::StrCat(
+        R"({"apiVersion":"argoproj.io/v1alpha1","kind":"CronWorkflow","metadata":{"name":"c","namespace":"default"},"spec":{)",
+        c.spec_schedules,
+        R"(,"workflowSpec":{"entrypoint":"m","arguments":{"parameters":[{"name":"n","value":7},{"name":"b","value":true,"enum":[1,"true"]}]},"templates":[{"name":"m","inputs":{"parameters":[{"name":"n","default":3}]},"container":{"image":"a"}}]}}})");
+    ASSERT_OK(api.Create("CronWorkflow", text, /*upsert=*/true).status()) << text;
+    absl::StatusOr<std::string> got = api.Get("CronWorkflow", "default", "c");
+    ASSERT_OK(got.status());
+    const json spec = json::parse(*got)["spec"];
+    EXPECT_EQ(spec["schedules"], c.want) << text;
+    EXPECT_FALSE(spec.contains("schedule")) << *got;
+    const json params = spec["workflowSpec"]["arguments"]["parameters"];
+    EXPECT_EQ(params[0]["value"], "7");
+    EXPECT_EQ(params[1]["value"], "true");
+    EXPECT_EQ(params[1]["enum"], json::array({"1", "true"}));
+    EXPECT_EQ(spec["workflowSpec"]["templates"][0]["inputs"]["parameters"][0]["default"], "3");
+  }
+}
+
 }  // namespace
 }  // namespace argonaut::workflow::api

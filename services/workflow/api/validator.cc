@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "argonaut/workflow/v1/workflow.pb.h"
 #include "lib/manifest/codec.h"
 #include "lib/manifest/json_text.h"
 
@@ -15,6 +16,19 @@ TemplateLookup BindNamespace(const NamespacedTemplateLookup& lookup, std::string
   };
 }
 
+void NormalizeCronSchedules(google::protobuf::Message& object) {
+  auto* cron = dynamic_cast<v1::CronWorkflow*>(&object);
+  if (cron == nullptr || cron->spec().schedule().empty()) return;
+  v1::CronWorkflowSpec* spec = cron->mutable_spec();
+  std::vector<std::string> merged = {spec->schedule()};
+  for (const std::string& s : spec->schedules()) {
+    if (s != spec->schedule()) merged.push_back(s);
+  }
+  spec->clear_schedules();
+  for (std::string& s : merged) spec->add_schedules(std::move(s));
+  spec->clear_schedule();
+}
+
 resource::Validator WorkflowValidator(NamespacedTemplateLookup lookup) {
   return [lookup = std::move(lookup)](const resource::KindInfo& kind,
                                       google::protobuf::Message& object) -> absl::Status {
@@ -22,6 +36,7 @@ resource::Validator WorkflowValidator(NamespacedTemplateLookup lookup) {
         kind.kind != "ClusterWorkflowTemplate" && kind.kind != "CronWorkflow") {
       return absl::OkStatus();
     }
+    NormalizeCronSchedules(object);
     nlohmann::json doc = manifest::ToJson(object);
     doc["kind"] = kind.kind;
     std::string ns;

@@ -1,6 +1,7 @@
 // The workflow service's admission check for its store: ValidateWorkflow (validate.h) as a
 // resource::Validator, so `argonaut apply` and the generic ResourceService refuse a bad
-// Workflow / WorkflowTemplate / ClusterWorkflowTemplate / CronWorkflow with its field path.
+// Workflow / WorkflowTemplate / ClusterWorkflowTemplate / CronWorkflow with its field path. It
+// also stores a CronWorkflow's singular `schedule` as `schedules` (NormalizeCronSchedules).
 //
 //   ResourceApi api(store, KindsOfService("workflow"),
 //   WorkflowValidator(StoreTemplateLookup(&api)));
@@ -19,6 +20,10 @@ namespace argonaut::workflow::api {
 // (kind, namespace, name) -> object. Namespace is empty for ClusterWorkflowTemplate.
 using NamespacedTemplateLookup = std::function<std::optional<nlohmann::json>(
     std::string_view kind, std::string_view ns, std::string_view name)>;
+
+// Argo v4 keeps a CronWorkflow's schedules in `spec.schedules`; the singular v3 `schedule` is
+// still accepted and moved to the front of the list (duplicates dropped).
+void NormalizeCronSchedules(google::protobuf::Message& object);
 
 // Store writes do not require referenced templates to exist (kubectl apply semantics: the
 // controller reports a missing one when the workflow runs); everything else is checked.
