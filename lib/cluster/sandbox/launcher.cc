@@ -70,7 +70,8 @@ enum ChildStage : int {
   kStageChdir,
   kStageExec,
   kStageCgroup,
-  kStageSecurity
+  kStageSecurity,
+  kStageUserns
 };
 
 struct ChildArgs {
@@ -85,6 +86,7 @@ struct ChildArgs {
   int ns_fds[4];
   int ns_types[4];
   int num_ns;
+  int userns_fd;  // -1: stay in the runtime's user namespace
   const int* cgroup_fds;
   int num_cgroup_fds;
   bool restrict_caps;
@@ -170,6 +172,17 @@ int ChildMain(void* p) {
       _exit(127);
     }
   }
+  // The user namespace last: joining the others needs the host's
+  // privileges. Entering it leaves our ids unmapped there (host root is not
+  // mapped): become the pod's root. Raw syscalls: glibc's wrappers would
+  // signal every thread of the runtime, whose memory this child shares.
+  if (a->userns_fd >= 0 &&
+      (setns(a->userns_fd, CLONE_NEWUSER) != 0 || syscall(SYS_setgroups, 0, nullptr) != 0 ||
+       syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0)) {
+    a->error = errno;
+    a->stage = kStageUserns;
+    _exit(127);
+  }
   if (dup2(a->stdin_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 || dup2(a->output_fd, 2) < 0) {
     a->error = errno;
     a->stage = kStageStdio;
@@ -248,7 +261,15 @@ int PivotRoot(const char* new_root) {
 // Detached mount trees (kCloneTree) by slot; -1: none or skipped.
 struct Slots {
   int fd[kMaxMountSlots];
+  int userns_fd;  // for MOUNT_ATTR_IDMAP; -1: none
 };
+
+// kChownCreated: the owner is in the upper half of the step's flags.
+int ChownCreated(const char* target, uint64_t flags) {
+  if (!(flags & kChownCreated)) return 0;
+  const auto id = static_cast<uint32_t>(flags >> 32);
+  return lchown(target, id, id) == 0 ? 0 : errno;
+}
 
 // Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
 int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const char* source,
@@ -259,16 +280,30 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
       return sethostname(source, strlen(source)) == 0 ? 0 : errno;
     case MountOpKind::kLoopbackUp:
       return BringLoopbackUp();
-    case MountOpKind::kMkdir:
-      if (mkdir(target, flags != 0 ? static_cast<mode_t>(flags) : 0755) == 0 || errno == EEXIST) {
-        return 0;
-      }
-      return errno;
+    case MountOpKind::kMkdir: {
+      const auto mode = static_cast<mode_t>(flags & 07777);
+      if (mkdir(target, mode != 0 ? mode : 0755) == 0) return ChownCreated(target, flags);
+      return errno == EEXIST ? 0 : errno;
+    }
     case MountOpKind::kMkfile: {
-      int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd >= 0) {
+        close(fd);
+        return ChownCreated(target, flags);
+      }
+      if (errno != EEXIST) return errno;
+      fd = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0) return errno;
       close(fd);
       return 0;
+    }
+    case MountOpKind::kWriteFile: {
+      const int fd = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) return errno;
+      const size_t n = strlen(data);
+      const int err = write(fd, data, n) == static_cast<ssize_t>(n) ? 0 : errno;
+      close(fd);
+      return err;
     }
     case MountOpKind::kMount:
       return mount(*source ? source : nullptr, target, *fstype ? fstype : nullptr, flags,
@@ -304,6 +339,10 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
       struct mount_attr attr;
       memset(&attr, 0, sizeof(attr));
       attr.attr_set = flags;
+      if (flags & MOUNT_ATTR_IDMAP) {
+        if (slots->userns_fd < 0) return EINVAL;
+        attr.userns_fd = static_cast<uint64_t>(slots->userns_fd);
+      }
       return mount_setattr(slots->fd[slot], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
                            sizeof(attr)) == 0
                  ? 0
@@ -346,7 +385,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
   return EINVAL;
 }
 
-[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd) {
+[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd, int userns_fd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_NAME, "argn-pause", 0, 0, 0);
   close(3);  // the zygote's socket
@@ -368,6 +407,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
   umask(0);
   Slots slots;
   for (int& fd : slots.fd) fd = -1;
+  slots.userns_fd = userns_fd;
 
   int32_t report[2] = {-1, 0};
   size_t pos = 0;
@@ -379,6 +419,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
     }
     const auto kind = static_cast<MountOpKind>(buf[pos]);
     const bool optional = buf[pos + 1] != 0;
+    const bool best_effort = buf[pos + 1] == 2;
     uint64_t flags = 0;
     for (int b = 0; b < 8; ++b) {
       flags |= static_cast<uint64_t>(static_cast<unsigned char>(buf[pos + 2 + b])) << (8 * b);
@@ -401,6 +442,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
       pos = static_cast<size_t>(static_cast<const char*>(end) - buf) + 1;
     }
     const int err = ok ? RunStep(kind, flags, slot, &slots, s[0], s[1], s[2], s[3]) : EINVAL;
+    if (err != 0 && best_effort && ok) continue;  // the tree stays as it was
     if (err != 0 && optional && ok) {
       // Later optional steps on this slot see no tree and are skipped too.
       if (slot >= 0 && slot < kMaxMountSlots && slots.fd[slot] >= 0) {
@@ -418,6 +460,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
   WriteAll(ready_fd, report, sizeof(report));
   if (report[0] >= 0) _exit(1);
   close(ready_fd);
+  if (userns_fd >= 0) close(userns_fd);  // the runtime holds its own
   // PID 1 of the pod: adopt and reap orphans until killed.
   for (;;) {
     siginfo_t info;
@@ -466,7 +509,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
 
   static char buf[kMaxRequestBytes];
   for (;;) {
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
     iovec iov{buf, sizeof(buf)};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -476,11 +519,16 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
     ssize_t n = recvmsg(3, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(0);  // runtime closed its end
-    int ready_fd = -1;
+    // The holder's ready pipe, then (optionally) the pod's user namespace.
+    int fds[2] = {-1, -1};
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      memcpy(&ready_fd, CMSG_DATA(c), sizeof(int));
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      const size_t count = std::min<size_t>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int), 2);
+      memcpy(fds, CMSG_DATA(c), count * sizeof(int));
     }
+    const int ready_fd = fds[0];
+    const int userns_fd = fds[1];
     int32_t reply = -EINVAL;
     int pidfd = -1;
     if (ready_fd >= 0 && !(msg.msg_flags & MSG_TRUNC)) {
@@ -488,7 +536,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
                          CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
                              CLONE_PIDFD | SIGCHLD,
                          nullptr, &pidfd, nullptr, nullptr);
-      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd);
+      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd, userns_fd);
       reply = pid > 0 ? static_cast<int32_t>(pid) : -errno;
     }
     alignas(cmsghdr) char out_control[CMSG_SPACE(sizeof(int))];
@@ -511,6 +559,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
       sent = sendmsg(3, &out, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     if (ready_fd >= 0) close(ready_fd);
+    if (userns_fd >= 0) close(userns_fd);
     if (pidfd >= 0) close(pidfd);
     if (sent < 0) _exit(0);
   }
@@ -681,21 +730,23 @@ void DropZygote(Launcher& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
 }
 
 // One request/reply with the zygote. Returns the holder pid and its pidfd.
-absl::Status AskZygote(Launcher& l, const std::string& encoded, int ready_w, pid_t* pid, int* pidfd)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+absl::Status AskZygote(Launcher& l, const std::string& encoded, int ready_w, int userns_fd,
+                       pid_t* pid, int* pidfd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l.zygote_mu) {
+  const int fds[2] = {ready_w, userns_fd};
+  const size_t num_fds = userns_fd >= 0 ? 2 : 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
   memset(control, 0, sizeof(control));
   iovec iov{const_cast<char*>(encoded.data()), encoded.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
+  msg.msg_controllen = CMSG_SPACE(num_fds * sizeof(int));
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &ready_w, sizeof(int));
+  c->cmsg_len = CMSG_LEN(num_fds * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, num_fds * sizeof(int));
   ssize_t n;
   do {
     n = sendmsg(l.zygote_sock, &msg, MSG_NOSIGNAL);
@@ -789,6 +840,7 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
     args.ns_types[args.num_ns] = type;
     ++args.num_ns;
   }
+  args.userns_fd = spec.userns_fd;
   // A child in the pod's PID namespace sees its parent (outside) as pid 0.
   args.expected_ppid = spec.pidns_fd >= 0 ? 0 : getpid();
 
@@ -836,6 +888,8 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
       return ErrnoStatus(args.error, "join container cgroup");
     case kStageSecurity:
       return ErrnoStatus(args.error, "restrict capabilities, no_new_privs or seccomp");
+    case kStageUserns:
+      return ErrnoStatus(args.error, "enter the pod's user namespace as its root");
     default:
       break;
   }
@@ -850,7 +904,91 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
                                               absl::StrJoin(spec.candidates, ", "), ")"));
 }
 
-absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps) {
+namespace {
+
+// A child cloned into a new user namespace only holds it while the runtime
+// writes its maps and opens it; it leaves when the pipe closes (also when
+// the runtime dies).
+int UsernsHolderMain(void* p) {
+  const int* fds = static_cast<const int*>(p);  // the pipe: read end, write end
+  close(fds[1]);  // our copy; the runtime's closing its own is the signal
+  char c;
+  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  _exit(0);
+}
+
+constexpr size_t kUsernsStackBytes = 16 * 1024;
+thread_local char* t_userns_stack = nullptr;
+
+absl::Status WriteProcFile(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  const ssize_t n = write(fd, text.data(), text.size());
+  const int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return ErrnoStatus(err, absl::StrCat("write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int> CreateUserNamespace(uint32_t host_base, uint32_t count) {
+  if (count == 0 || host_base == 0 || uint64_t{host_base} + count > 0xffffffffu) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("user namespace: host ids ", host_base, "+", count, " out of range"));
+  }
+  Launcher* launcher_ptr = GetLauncher();
+  if (launcher_ptr == nullptr) return NoLauncher();
+  int hold[2];
+  if (pipe2(hold, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  absl::Status status = absl::OkStatus();
+  int ns_fd = -1;
+  // On a launcher thread: it has every signal blocked, which the child
+  // (sharing the runtime's memory until it exits) inherits.
+  launcher_ptr->Run([&] {
+    if (t_userns_stack == nullptr) {
+      void* m = mmap(nullptr, kUsernsStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (m == MAP_FAILED) {
+        status = ErrnoStatus(errno, "allocate clone stack");
+        return;
+      }
+      t_userns_stack = static_cast<char*>(m);
+    }
+    int pidfd = -1;
+    const int child_fds[2] = {hold[0], hold[1]};  // read by the child whenever it runs
+    const pid_t pid = clone(&UsernsHolderMain, t_userns_stack + kUsernsStackBytes,
+                            CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD | SIGCHLD,
+                            const_cast<int*>(child_fds), &pidfd);
+    if (pid < 0) {
+      status = ErrnoStatus(errno, "clone a user namespace");
+      return;
+    }
+    const std::string map = absl::StrCat("0 ", host_base, " ", count, "\n");
+    const std::string proc = absl::StrCat("/proc/", pid, "/");
+    status = WriteProcFile(proc + "uid_map", map);
+    if (status.ok()) status = WriteProcFile(proc + "gid_map", map);
+    if (status.ok()) {
+      ns_fd = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns_fd < 0) status = ErrnoStatus(errno, "open the user namespace");
+    }
+    close(hold[1]);
+    hold[1] = -1;
+    siginfo_t info;
+    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
+    close(pidfd);
+  });
+  close(hold[0]);
+  if (hold[1] >= 0) close(hold[1]);
+  if (!status.ok()) {
+    if (ns_fd >= 0) close(ns_fd);
+    return status;
+  }
+  return ns_fd;
+}
+
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps, int userns_fd) {
   if (encoded_steps.size() > kMaxRequestBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("pod setup of ", encoded_steps.size(), " bytes exceeds ", kMaxRequestBytes));
@@ -869,7 +1007,7 @@ absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       asked = EnsureZygote(launcher);
       if (!asked.ok()) break;
-      asked = AskZygote(launcher, encoded_steps, ready[1], &result.pid, &result.pidfd);
+      asked = AskZygote(launcher, encoded_steps, ready[1], userns_fd, &result.pid, &result.pidfd);
       if (asked.ok()) break;
       DropZygote(launcher);
     }

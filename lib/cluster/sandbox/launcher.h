@@ -22,6 +22,7 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct ChildSpec {
   int ipcns_fd = -1;
   int mntns_fd = -1;
   int pidns_fd = -1;
+  // The pod's user namespace, joined after the others; the child becomes
+  // its uid and gid 0 (-1: the runtime's user namespace).
+  int userns_fd = -1;
   // cgroup.procs descriptors (see cgroup.h): the child writes "0" to each
   // before it execs. Not owned.
   std::vector<int> cgroup_procs_fds;
@@ -78,7 +82,12 @@ struct HolderResult {
 // Starts a holder in new mount, UTS, IPC, PID and network namespaces that runs
 // the encoded steps (EncodeMountOps) and then reaps orphans as PID 1 forever.
 // With failed_step >= 0 the holder has exited already; pidfd is still open.
-absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps);
+// `userns_fd` (or -1) is the user namespace MOUNT_ATTR_IDMAP steps map to.
+absl::StatusOr<HolderResult> LaunchHolder(const std::string& encoded_steps, int userns_fd = -1);
+
+// A new user namespace (owned by the runtime's) whose ids 0..count-1 are the
+// host's host_base..host_base+count-1, as an open nsfs descriptor (O_CLOEXEC).
+absl::StatusOr<int> CreateUserNamespace(uint32_t host_base, uint32_t count);
 
 // Number of launcher threads (fixed at first use).
 int LauncherThreads();

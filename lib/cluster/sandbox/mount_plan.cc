@@ -21,8 +21,8 @@ namespace {
 
 constexpr size_t kMaxPath = 4000;
 constexpr size_t kMaxVolumes = 256;
-// /tmp, host mounts, volumes and their aliases.
-static_assert(1 + kMaxHostMounts + 2 * kMaxVolumes <= kMaxMountSlots);
+// /tmp, host mounts, volumes and their aliases, the idmapped lower layer.
+static_assert(1 + kMaxHostMounts + 2 * kMaxVolumes + 1 <= kMaxMountSlots);
 
 // The pod gets fresh instances of these; the host's are never carried over.
 constexpr const char* kPodOwnedTrees[] = {"/proc", "/sys", "/dev", "/tmp"};
@@ -69,12 +69,12 @@ absl::Status ValidateHostname(const std::string& name) {
 
 // A minimal /dev as container runtimes give it: device nodes on a tmpfs, a
 // private /dev/shm and a devpts instance of its own, nothing of the host's.
-void PlanDev(std::vector<MountOp>* ops) {
+void PlanDev(const std::string& owner, std::vector<MountOp>* ops) {
   ops->push_back({.kind = MountOpKind::kMount,
                   .source = "tmpfs",
                   .target = "/dev",
                   .fstype = "tmpfs",
-                  .data = "mode=755,size=65536k",
+                  .data = "mode=755,size=65536k" + owner,
                   .flags = MS_NOSUID | MS_NOEXEC});
   const struct {
     const char* name;
@@ -100,7 +100,7 @@ void PlanDev(std::vector<MountOp>* ops) {
                   .source = "shm",
                   .target = "/dev/shm",
                   .fstype = "tmpfs",
-                  .data = "mode=1777,size=65536k",
+                  .data = "mode=1777,size=65536k" + owner,
                   .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC});
   ops->push_back({.kind = MountOpKind::kMkdir, .target = "/dev/pts"});
   ops->push_back({.kind = MountOpKind::kMount,
@@ -248,6 +248,7 @@ std::string MountOp::Describe() const {
       return absl::StrCat("open host mount tree ", source);
     case MountOpKind::kTreeSetAttr: {
       std::vector<const char*> attrs;
+      if (flags & MOUNT_ATTR_IDMAP) attrs.push_back("idmapped to the pod's user namespace");
       if (flags & MOUNT_ATTR_RDONLY) attrs.push_back("read-only");
       if (flags & MOUNT_ATTR_NOSUID) attrs.push_back("nosuid");
       if (flags & MOUNT_ATTR_NODEV) attrs.push_back("nodev");
@@ -266,6 +267,8 @@ std::string MountOp::Describe() const {
       return absl::StrCat("mask ", target);
     case MountOpKind::kReadOnlyPath:
       return absl::StrCat("make ", target, " read-only");
+    case MountOpKind::kWriteFile:
+      return absl::StrCat("write ", target);
   }
   return "unknown step";
 }
@@ -416,9 +419,48 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
   std::stable_sort(vols.begin(), vols.end(),
                    [](const Vol& a, const Vol& b) { return a.target < b.target; });
 
+  // With a user namespace: what the runtime owns is idmapped (see
+  // PodMountInput::user_namespace_base), and pod-owned tmpfs belong to pod root.
+  const bool userns = input.user_namespace_base.has_value();
+  const uint32_t pod_root = input.user_namespace_base.value_or(0);
+  const std::string owner = userns ? absl::StrCat(",uid=", pod_root, ",gid=", pod_root) : "";
+  std::vector<std::string> idmapped_sources;
+  if (userns) {
+    for (size_t i = 0; i < input.hidden_paths.size(); ++i) {
+      absl::StatusOr<std::string> h = NormalizeAbsolutePath(input.hidden_paths[i], "hidden_paths");
+      if (h.ok()) idmapped_sources.push_back(*h);
+    }
+  }
+  auto idmapped = [&](const std::string& source) {
+    for (const std::string& h : idmapped_sources) {
+      if (IsUnder(source, h)) return true;
+    }
+    return false;
+  };
+  auto idmap_step = [](const std::string& source, int32_t slot) {
+    return MountOp{.kind = MountOpKind::kTreeSetAttr,
+                   .source = source,
+                   .flags = MOUNT_ATTR_IDMAP,
+                   .slot = slot};
+  };
+
   std::vector<MountOp> ops;
   ops.push_back({.kind = MountOpKind::kSetHostname, .source = input.hostname});
   ops.push_back({.kind = MountOpKind::kLoopbackUp});
+  if (userns) {
+    // The network namespace belongs to the host's user namespace, where pod
+    // root has no CAP_NET_BIND_SERVICE nor CAP_NET_RAW: open low ports and
+    // ICMP echo sockets to everyone in this namespace, as Docker does.
+    // Before the pivot: /proc/sys/net is the writer's network namespace.
+    ops.push_back({.kind = MountOpKind::kWriteFile,
+                   .target = "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+                   .data = "0",
+                   .optional = true});
+    ops.push_back({.kind = MountOpKind::kWriteFile,
+                   .target = "/proc/sys/net/ipv4/ping_group_range",
+                   .data = "0 2147483647",
+                   .optional = true});
+  }
   // Private first: nothing mounted below may propagate back to the host.
   ops.push_back({.kind = MountOpKind::kMount, .target = "/", .flags = MS_REC | MS_PRIVATE});
 
@@ -435,6 +477,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .source = tmp_source,
                    .flags = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                    .slot = tmp_slot});
+    if (userns) ops.push_back(idmap_step(tmp_source, tmp_slot));
   }
   std::vector<std::pair<std::string, int32_t>> host;
   for (const std::string& m : input.host_mounts) {
@@ -454,6 +497,13 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .flags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                    .slot = slot,
                    .optional = true});
+    if (userns) {
+      // Read-only anyway: without an idmapping (a filesystem that has none)
+      // the pod still reads it, host root's files showing as nobody's.
+      MountOp op = idmap_step(*norm, slot);
+      op.best_effort = true;
+      ops.push_back(std::move(op));
+    }
   }
   for (Vol& v : vols) {
     if (v.source.empty()) continue;
@@ -469,6 +519,11 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                                                   (v.read_only ? MOUNT_ATTR_RDONLY : 0)),
                    .slot = v.slot,
                    .optional = v.alias});
+    if (idmapped(v.source)) {
+      MountOp op = idmap_step(v.source, v.slot);
+      op.optional = v.alias;
+      ops.push_back(std::move(op));
+    }
   }
 
   // The root overlay. Its layers sit in the pod's scratch directory so that
@@ -486,8 +541,21 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .data = "mode=0755",
                    .flags = MS_NOSUID | MS_NODEV});
   }
-  for (const char* d : {"/upper", "/work"}) {
-    ops.push_back({.kind = MountOpKind::kMkdir, .target = stage + d});
+  // The upper layer's top is the pod's "/": pod root must own it.
+  ops.push_back({.kind = MountOpKind::kMkdir,
+                 .target = stage + "/upper",
+                 .flags = userns ? kChownCreated | (uint64_t{pod_root} << 32) : 0});
+  ops.push_back({.kind = MountOpKind::kMkdir, .target = stage + "/work"});
+  std::string lower = "/";
+  if (userns) {
+    // The host's root filesystem (that mount alone, as lowerdir=/ would
+    // take), idmapped, attached where the overlay can name it.
+    lower = stage + "/lower";
+    const int32_t slot = next_slot++;
+    ops.push_back({.kind = MountOpKind::kMkdir, .target = lower});
+    ops.push_back({.kind = MountOpKind::kCloneTree, .source = "/", .slot = slot});
+    ops.push_back(idmap_step("/", slot));
+    ops.push_back({.kind = MountOpKind::kAttachTree, .source = "/", .target = lower, .slot = slot});
   }
   // Mounted over the directory holding its own layers: one directory less
   // to create and remove per pod, and the layers stay reachable to the
@@ -496,10 +564,11 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                  .source = "overlay",
                  .target = stage,
                  .fstype = "overlay",
-                 .data = absl::StrCat("lowerdir=/,upperdir=", stage, "/upper,workdir=", stage,
-                                      "/work,volatile"),
+                 .data = absl::StrCat("lowerdir=", lower, ",upperdir=", stage,
+                                      "/upper,workdir=", stage, "/work,volatile"),
                  .flags = MS_NOSUID | MS_NODEV});
   ops.push_back({.kind = MountOpKind::kPivotRoot, .target = stage});
+  const size_t pivot_step = ops.size();
 
   // From here on, paths are the pod's.
   ops.push_back({.kind = MountOpKind::kMount,
@@ -512,7 +581,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                  .target = "/sys",
                  .fstype = "sysfs",
                  .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});
-  PlanDev(&ops);
+  PlanDev(owner, &ops);
   // After /dev, whose null masks files.
   for (const char* p : kMaskedPaths) ops.push_back({.kind = MountOpKind::kMaskPath, .target = p});
   for (const char* p : kReadOnlyPaths) {
@@ -528,7 +597,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .source = "tmpfs",
                    .target = "/tmp",
                    .fstype = "tmpfs",
-                   .data = "mode=1777",
+                   .data = "mode=1777" + owner,
                    .flags = MS_NOSUID | MS_NODEV});
   }
   for (const auto& [path, slot] : host) {
@@ -564,7 +633,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
            .source = "tmpfs",
            .target = v.target,
            .fstype = "tmpfs",
-           .data = "mode=0777",
+           .data = "mode=0777" + owner,
            .flags = static_cast<uint64_t>(MS_NOSUID | MS_NODEV | (v.read_only ? MS_RDONLY : 0))});
     } else {
       ops.push_back({.kind = MountOpKind::kAttachTree,
@@ -581,6 +650,15 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
                    .target = h,
                    .flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});
   }
+  if (userns) {
+    // Mount points made in the pod's root belong to pod root, as they would
+    // had the pod made them (and as they did when pods were host root).
+    for (size_t i = pivot_step; i < ops.size(); ++i) {
+      if (ops[i].kind == MountOpKind::kMkdir || ops[i].kind == MountOpKind::kMkfile) {
+        ops[i].flags |= kChownCreated | (uint64_t{pod_root} << 32);
+      }
+    }
+  }
   return ops;
 }
 
@@ -593,7 +671,7 @@ absl::StatusOr<std::string> EncodeMountOps(const std::vector<MountOp>& ops) {
           absl::StrCat("step ", i, " (", op.Describe(), "): slot ", op.slot, " out of range"));
     }
     out.push_back(static_cast<char>(op.kind));
-    out.push_back(op.optional ? 1 : 0);
+    out.push_back(op.best_effort ? 2 : op.optional ? 1 : 0);
     for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((op.flags >> (8 * b)) & 0xff));
     const auto slot = static_cast<uint32_t>(op.slot);
     for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((slot >> (8 * b)) & 0xff));

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,11 +47,17 @@ enum class MountOpKind : uint8_t {
                      // /dev/null bound over it; missing: nothing to do
   kReadOnlyPath,     // target: bound on itself read-only (nosuid, nodev, noexec);
                      // missing: nothing to do
+  kWriteFile,        // target: an existing file (a sysctl) gets `data` written
 };
 
 // kCloneTree: resolve the source without following any symlink (openat2
 // RESOLVE_NO_SYMLINKS), for sources already resolved by the planner's caller.
 inline constexpr uint64_t kCloneNoSymlinks = uint64_t{1} << 40;
+
+// kMkdir/kMkfile: an entry the step creates (not one that existed) is
+// chowned to the uid and gid in bits 32..63 of `flags` (the pod's root in a
+// user namespace), so that pod root owns the mount points made for it.
+inline constexpr uint64_t kChownCreated = uint64_t{1} << 31;
 
 struct MountOp {
   MountOpKind kind;
@@ -61,6 +68,9 @@ struct MountOp {
   uint64_t flags = 0;
   int32_t slot = -1;      // detached mount tree handle (kCloneTree..kAttachTree)
   bool optional = false;  // a failure skips the step (and later steps on its slot)
+  // A failure is ignored and the slot's tree kept as it is (an idmapping
+  // that a carried host filesystem does not support).
+  bool best_effort = false;
 
   std::string Describe() const;  // for error messages: "bind /a on /b"
 };
@@ -92,6 +102,20 @@ struct PodMountInput {
   // mounting what it points to. Empty: the source, symlinks followed. The
   // pod still sees the volume at its source path (aliases use `source`).
   std::vector<std::string> volume_open_paths;
+  // The pod runs in a user namespace whose uid and gid 0..65535 are host
+  // ids user_namespace_base.. (the holder gets its fd; kTreeSetAttr with
+  // MOUNT_ATTR_IDMAP uses it). What the runtime owns is idmapped, so pod root
+  // acts there as host root did before: the root overlay's lower layer (host
+  // files owned by root show as the pod's; writes copy up into the pod's
+  // upper layer), the pod's /tmp and volumes whose source lies under a
+  // hidden path (emptyDir, configMap, secret, projected, the artifact
+  // repository: files the pod writes there are owned on the host as in the
+  // pod). Host mounts carried read-only are idmapped where their filesystem
+  // allows. Other hostPath volumes are not: the pod is its mapped,
+  // unprivileged host uid there. Also: ports below 1024 and ICMP echo
+  // sockets are opened to the pod's ids in its network namespace, which the
+  // host's user namespace owns. Unset: the host's user namespace.
+  std::optional<uint32_t> user_namespace_base;
 };
 
 // What runc masks in every container (moby's defaults): files get /dev/null,
@@ -126,7 +150,8 @@ absl::StatusOr<std::vector<std::string>> ParseMountPoints(std::string_view mount
 // below another carried one (recursive copies bring those). Sorted, unique.
 std::vector<std::string> HostMountsToCarry(const std::vector<std::string>& mount_points);
 
-// Flat encoding for the holder: per op kind(1) optional(1) flags(8) slot(4)
+// Flat encoding for the holder: per op kind(1) optional(1: 0 no, 1 optional,
+// 2 best effort) flags(8) slot(4)
 // then four NUL-terminated strings. Fails if a string holds a NUL byte.
 absl::StatusOr<std::string> EncodeMountOps(const std::vector<MountOp>& ops);
 

@@ -350,3 +350,95 @@ TEST(MountPlanTest, HiddenPathsCoveredBeforeVolumesAndReadOnlyAfter) {
 
 }  // namespace
 }  // namespace argonaut::cluster::sandbox
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+// With a user namespace: the root overlay's lower layer, /tmp and volumes
+// from under a hidden path (what the runtime owns) are idmapped; a hostPath
+// elsewhere is not; carried host mounts are idmapped where possible.
+TEST(MountPlanTest, UserNamespaceIdmapsWhatTheRuntimeOwns) {
+  constexpr uint32_t kBase = 0x20000000;
+  absl::StatusOr<std::vector<MountOp>> ops =
+      PlanPodMounts({.hostname = "pod-a",
+                     .tmp_source = "/data/pods/a/tmp",
+                     .scratch_dir = "/data/pods/a",
+                     .host_mounts = {"/mnt/disk"},
+                     .volumes = {{"/data/pods/a/vol", "/cache"},
+                                 {"/srv", "/host"},
+                                 {"", "/scratch"},
+                                 {"/data/pods/a/out", "/new/out"}},
+                     .hidden_paths = {"/data"},
+                     .user_namespace_base = kBase},
+                    FakeHost({{"/", PathKind::kDirectory},
+                              {"/data", PathKind::kDirectory},
+                              {"/data/pods/a/vol", PathKind::kDirectory},
+                              {"/data/pods/a/out", PathKind::kDirectory},
+                              {"/srv", PathKind::kDirectory},
+                              {"/mnt/disk", PathKind::kDirectory}}));
+  ASSERT_OK(ops);
+  auto find = [&](const std::string& d) { return IndexOf(*ops, d); };
+  const std::string idmap = " idmapped to the pod's user namespace";
+  // Sysctls of the pod's network namespace, before the pivot.
+  const size_t port = find("write /proc/sys/net/ipv4/ip_unprivileged_port_start");
+  ASSERT_LT(port, ops->size());
+  EXPECT_EQ((*ops)[port].data, "0");
+  EXPECT_TRUE((*ops)[port].optional);
+  EXPECT_LT(find("write /proc/sys/net/ipv4/ping_group_range"),
+            find("switch to the pod's root /data/pods/a/rootfs"));
+  // Idmapped: /tmp, the volumes under /data (and their aliases), the lower layer.
+  for (const std::string src : {"/data/pods/a/tmp", "/data/pods/a/vol", "/data/pods/a/out", "/"}) {
+    const size_t i = find("make " + src + idmap);
+    ASSERT_LT(i, ops->size()) << src;
+    EXPECT_EQ((*ops)[i].flags, uint64_t{MOUNT_ATTR_IDMAP}) << src;
+    EXPECT_FALSE((*ops)[i].best_effort) << src;
+  }
+  // Not idmapped: a hostPath outside what the runtime owns.
+  EXPECT_EQ(find("make /srv" + idmap), ops->size());
+  // A carried host mount: best effort.
+  const size_t disk = find("make /mnt/disk" + idmap);
+  ASSERT_LT(disk, ops->size());
+  EXPECT_TRUE((*ops)[disk].best_effort);
+  // The lower layer: the host's root mount alone, idmapped, attached and named.
+  const size_t clone_root = find("open host mount tree /");
+  ASSERT_LT(clone_root, ops->size());
+  EXPECT_EQ((*ops)[clone_root].flags, 0u);
+  EXPECT_LT(find("bind / on /data/pods/a/rootfs/lower"),
+            find("mount overlay on /data/pods/a/rootfs"));
+  const size_t overlay = find("mount overlay on /data/pods/a/rootfs");
+  EXPECT_THAT((*ops)[overlay].data, HasSubstr("lowerdir=/data/pods/a/rootfs/lower,"));
+  // Pod-owned tmpfs belong to pod root; mount points made in the pod too.
+  const std::string owner = ",uid=536870912,gid=536870912";
+  EXPECT_THAT((*ops)[find("mount tmpfs on /dev")].data, HasSubstr(owner));
+  EXPECT_THAT((*ops)[find("mount tmpfs on /scratch")].data, HasSubstr(owner));
+  for (const std::string dir : {"/new", "/new/out", "/cache", "/host"}) {
+    const size_t i = find("create directory " + dir);
+    ASSERT_LT(i, ops->size()) << dir;
+    EXPECT_EQ((*ops)[i].flags & ~uint64_t{07777}, kChownCreated | (uint64_t{kBase} << 32)) << dir;
+  }
+  // Before the pivot only the upper layer's top, the pod's "/", is chowned.
+  EXPECT_EQ((*ops)[find("create directory /data/pods/a/rootfs/upper")].flags,
+            kChownCreated | (uint64_t{kBase} << 32));
+  EXPECT_EQ((*ops)[find("create directory /data/pods/a/rootfs/work")].flags, 0u);
+  // Best effort encodes as 2.
+  absl::StatusOr<std::string> enc = EncodeMountOps({(*ops)[disk]});
+  ASSERT_OK(enc);
+  EXPECT_EQ((*enc)[1], 2);
+}
+
+TEST(MountPlanTest, NoUserNamespaceKeepsThePlan) {
+  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(
+      {.hostname = "pod-a", .scratch_dir = "/pods/a", .volumes = {{"/data", "/new/d"}}}, kHost);
+  ASSERT_OK(ops);
+  for (const MountOp& op : *ops) {
+    EXPECT_EQ(op.flags & (MOUNT_ATTR_IDMAP | kChownCreated), 0u) << op.Describe();
+    EXPECT_NE(op.kind, MountOpKind::kWriteFile) << op.Describe();
+    EXPECT_FALSE(op.best_effort);
+    EXPECT_THAT(op.data, ::testing::Not(HasSubstr("uid=")));
+  }
+  EXPECT_THAT((*ops)[IndexOf(*ops, "mount overlay on /pods/a/rootfs")].data,
+              HasSubstr("lowerdir=/,"));
+}
+
+}  // namespace
+}  // namespace argonaut::cluster::sandbox

@@ -29,6 +29,7 @@
 #include "lib/base/strings.h"
 #include "lib/cluster/sandbox/launcher.h"
 #include "lib/cluster/sandbox/netlink.h"
+#include "lib/cluster/sandbox/network_plan.h"
 
 namespace argonaut::cluster::sandbox {
 namespace {
@@ -222,6 +223,12 @@ absl::Status Sandbox::StartPlain() {
   return absl::OkStatus();
 }
 
+uint32_t UserNamespaceBase(std::string_view seed) {
+  constexpr uint64_t kFirst = uint64_t{1} << 28;
+  constexpr uint64_t kRanges = ((uint64_t{1} << 32) - 2 * kFirst) / kUserNamespaceSize;
+  return static_cast<uint32_t>(kFirst + (StableHash(seed) % kRanges) * kUserNamespaceSize);
+}
+
 absl::Status Sandbox::StartIsolated() {
   PodMountInput input;
   input.hostname = options_.pod_name;
@@ -238,13 +245,65 @@ absl::Status Sandbox::StartIsolated() {
   }
   RETURN_IF_ERROR(ResolveVolumeSources(options_, &input.volume_open_paths));
   ASSIGN_OR_RETURN(input.host_mounts, HostMounts());
+  if (options_.user_namespace_base.has_value()) {
+    absl::StatusOr<int> fd =
+        internal::CreateUserNamespace(*options_.user_namespace_base, kUserNamespaceSize);
+    if (fd.ok()) {
+      userns_fd_ = *fd;
+      input.user_namespace_base = options_.user_namespace_base;
+    } else {
+      LogWarn(kComponent, "pod runs in the host's user namespace: cannot create one",
+              {{"pod", options_.pod_name}, {"error", fd.status().ToString()}});
+    }
+  }
+  bool setup_failed = false;
+  absl::Status started = StartHolder(input, &setup_failed);
+  if (!started.ok() && setup_failed && userns_fd_ >= 0) {
+    // E.g. a root filesystem without idmapped mounts: the pod still runs,
+    // as it would have without user namespaces.
+    LogWarn(kComponent, "pod runs in the host's user namespace: its setup failed in its own",
+            {{"pod", options_.pod_name}, {"error", started.ToString()}});
+    ReleaseHolder();
+    close(userns_fd_);
+    userns_fd_ = -1;
+    input.user_namespace_base.reset();
+    started = StartHolder(input, &setup_failed);
+  }
+  RETURN_IF_ERROR(started);
+  if (userns_fd_ >= 0) userns_base_ = options_.user_namespace_base;
+  if (options_.network != nullptr) {
+    ASSIGN_OR_RETURN(attachment_, options_.network->Attach(ns_fds_[0]));
+    attached_ = true;
+    ip_ = attachment_.ip;
+  }
+  return absl::OkStatus();
+}
+
+void Sandbox::ReleaseHolder() {
+  if (holder_pidfd_ >= 0) {
+    syscall(SYS_pidfd_send_signal, holder_pidfd_, SIGKILL, nullptr, 0);
+    WaitPidfd(holder_pidfd_, absl::Seconds(10));
+    close(holder_pidfd_);
+  }
+  holder_pidfd_ = -1;
+  holder_pid_ = -1;
+  for (int& fd : ns_fds_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+}
+
+absl::Status Sandbox::StartHolder(const PodMountInput& input, bool* setup_failed) {
+  *setup_failed = false;
   ASSIGN_OR_RETURN(std::vector<MountOp> steps, PlanPodMounts(input, &ProbeHostPath));
   ASSIGN_OR_RETURN(std::string encoded, EncodeMountOps(steps));
-  ASSIGN_OR_RETURN(internal::HolderResult holder, internal::LaunchHolder(encoded));
+  ASSIGN_OR_RETURN(internal::HolderResult holder,
+                   internal::LaunchHolder(encoded, input.user_namespace_base ? userns_fd_ : -1));
   holder_pid_ = holder.pid;
   holder_pidfd_ = holder.pidfd;
   isolated_ = true;
   if (holder.failed_step >= 0) {
+    *setup_failed = true;
     const std::string step = static_cast<size_t>(holder.failed_step) < steps.size()
                                  ? steps[holder.failed_step].Describe()
                                  : "decode setup";
@@ -261,11 +320,6 @@ absl::Status Sandbox::StartIsolated() {
   pollfd p{holder_pidfd_, POLLIN, 0};
   if (poll(&p, 1, 0) != 0) {
     return absl::InternalError(absl::StrCat("pod ", options_.pod_name, ": holder exited"));
-  }
-  if (options_.network != nullptr) {
-    ASSIGN_OR_RETURN(attachment_, options_.network->Attach(ns_fds_[0]));
-    attached_ = true;
-    ip_ = attachment_.ip;
   }
   return absl::OkStatus();
 }
@@ -359,6 +413,7 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec)
     child.ipcns_fd = ns_fds_[2];
     child.mntns_fd = ns_fds_[3];
     child.pidns_fd = ns_fds_[4];
+    child.userns_fd = userns_fd_;
   }
   absl::StatusOr<internal::ChildHandle> handle = internal::LaunchChild(child);
   if (!handle.ok() && (!spec.log_path.empty() || spec.output_fd >= 0)) {
@@ -415,6 +470,8 @@ absl::Status Sandbox::Destroy(absl::Duration grace) {
     if (fd >= 0) close(fd);
     fd = -1;
   }
+  if (userns_fd_ >= 0) close(userns_fd_);
+  userns_fd_ = -1;
   if (attached_) {
     // With the holder dead and our fds closed the namespace is gone, and the
     // veth with it: skip the slow explicit delete.

@@ -23,7 +23,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +60,24 @@ struct SandboxOptions {
   // runtime's data directory, so a pod reads neither the stores nor other
   // pods' directories. Volumes below them still work.
   std::vector<std::string> hidden_paths;
+  // Isolated pods only: pod uid and gid 0..65535 are host ids
+  // user_namespace_base..+65535 in a user namespace of the pod's own (see
+  // UserNamespaceBase; what is idmapped: PodMountInput::user_namespace_base).
+  // Every process Spawn starts joins it as its root (uid 0 there), privileged
+  // ones included. Unset: the host's user namespace (pod root is host root).
+  // A pod whose user namespace cannot be made, or whose setup fails in one,
+  // runs in the host's (logged with the reason).
+  std::optional<uint32_t> user_namespace_base;
 };
+
+// Host ids of one pod user namespace.
+inline constexpr uint32_t kUserNamespaceSize = 65536;
+
+// A 64Ki-aligned range of host ids for a runtime's pods, derived from its
+// seed (data dir) like its bridge name: one of 57344 ranges in
+// [2^28, 2^32 - 2^28), far above the ids of the host's users and of
+// /etc/subuid's usual ranges (100000..).
+uint32_t UserNamespaceBase(std::string_view seed);
 
 class Sandbox {
  public:
@@ -91,11 +110,16 @@ class Sandbox {
   const std::string& pod_dir() const { return options_.pod_dir; }
   const std::string& ip() const { return ip_; }
   pid_t holder_pid() const { return holder_pid_; }  // -1 in plain mode
+  // The host uid of pod root when the pod has its own user namespace.
+  std::optional<uint32_t> user_namespace_base() const { return userns_base_; }
   int holder_pidfd() const { return holder_pidfd_; }
 
  private:
   explicit Sandbox(SandboxOptions options) : options_(std::move(options)) {}
   absl::Status StartIsolated();
+  // The holder and its namespaces; *setup_failed: a setup step failed.
+  absl::Status StartHolder(const PodMountInput& input, bool* setup_failed);
+  void ReleaseHolder();
   absl::Status StartPlain();
   absl::StatusOr<std::vector<std::string>> MergedEnv(const ProcessSpec& spec) const;
 
@@ -106,6 +130,8 @@ class Sandbox {
   int holder_pidfd_ = -1;
   // Namespace fds of the holder: net, uts, ipc, mnt, pid (-1 when plain).
   int ns_fds_[5] = {-1, -1, -1, -1, -1};
+  int userns_fd_ = -1;
+  std::optional<uint32_t> userns_base_;
   PodAttachment attachment_;
   bool attached_ = false;
 

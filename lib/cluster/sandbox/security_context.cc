@@ -89,4 +89,22 @@ absl::StatusOr<ContainerSecurity> SecurityFromManifest(const Json& pod_spec, con
   return out;
 }
 
+absl::StatusOr<bool> UsesHostUserNamespace(const Json& pod_spec) {
+  if (!pod_spec.is_object()) return false;
+  ASSIGN_OR_RETURN(std::optional<bool> host_users, OptionalBool(pod_spec, "hostUsers", "spec"));
+  if (host_users.value_or(false)) return true;
+  for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
+    if (!pod_spec.contains(list) || !pod_spec[list].is_array()) continue;
+    for (const Json& c : pod_spec[list]) {
+      if (!c.is_object() || !c.contains("securityContext")) continue;
+      const Json& sc = c["securityContext"];
+      if (sc.is_object() && sc.contains("privileged") && sc["privileged"].is_boolean() &&
+          sc["privileged"].get<bool>()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace argonaut::cluster::sandbox

@@ -20,4 +20,11 @@ absl::StatusOr<ContainerSecurity> SecurityFromManifest(const nlohmann::json& pod
                                                        const nlohmann::json& container,
                                                        std::string_view path);
 
+// Whether a pod keeps the host's user namespace (its root is host root):
+// spec.hostUsers true, or a container (init and ephemeral ones included)
+// with securityContext.privileged true. Otherwise it gets one of its own,
+// hostUsers unset included (stricter than Kubernetes, whose default is the
+// host's). A hostUsers that is not a boolean is an error naming the field.
+absl::StatusOr<bool> UsesHostUserNamespace(const nlohmann::json& pod_spec);
+
 }  // namespace argonaut::cluster::sandbox

@@ -101,3 +101,27 @@ TEST(SecurityContextTest, ErrorsNameTheField) {
 
 }  // namespace
 }  // namespace argonaut::cluster::sandbox
+
+namespace argonaut::cluster::sandbox {
+namespace {
+
+TEST(SecurityTest, HostUserNamespaceOnlyForHostUsersOrPrivileged) {
+  using nlohmann::json;
+  EXPECT_THAT(UsesHostUserNamespace(json::object()), IsOkAndHolds(false));
+  EXPECT_THAT(UsesHostUserNamespace(json{{"hostUsers", false}}), IsOkAndHolds(false));
+  EXPECT_THAT(UsesHostUserNamespace(json{{"hostUsers", true}}), IsOkAndHolds(true));
+  EXPECT_THAT(UsesHostUserNamespace(json::parse(R"({"containers": [
+      {"name": "a"}, {"name": "b", "securityContext": {"privileged": false}}]})")),
+              IsOkAndHolds(false));
+  EXPECT_THAT(UsesHostUserNamespace(json::parse(R"({"hostUsers": false, "initContainers": [
+      {"name": "i", "securityContext": {"privileged": true}}], "containers": [{"name": "a"}]})")),
+              IsOkAndHolds(true));
+  EXPECT_THAT(UsesHostUserNamespace(json::parse(R"({"containers": [
+      {"name": "a", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]})")),
+              IsOkAndHolds(false));
+  EXPECT_THAT(UsesHostUserNamespace(json{{"hostUsers", "yes"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.hostUsers")));
+}
+
+}  // namespace
+}  // namespace argonaut::cluster::sandbox
