@@ -403,6 +403,8 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& r) {
                                                                             curl_slist_free_all);
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    // A key is opaque: "a/../b" must reach S3 as it is, not as "b".
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -612,11 +614,20 @@ absl::Status S3Client::Get(std::string_view key, const ByteSink& sink) {
 }
 
 absl::Status S3Client::GetToFile(std::string_view key, const std::string& path) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return absl::FailedPreconditionError(
-        absl::StrCat("s3: create ", path, ": ", std::strerror(errno)));
+  // The file is created with the first byte (or after an empty object), so
+  // a missing object leaves nothing behind.
+  int fd = -1;
+  auto open_file = [&]() -> absl::Status {
+    fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return absl::FailedPreconditionError(
+          absl::StrCat("s3: create ", path, ": ", std::strerror(errno)));
+    return absl::OkStatus();
+  };
   absl::Status s = Get(key, [&](std::string_view chunk) -> absl::Status {
+    if (fd < 0) {
+      if (absl::Status o = open_file(); !o.ok()) return o;
+    }
     while (!chunk.empty()) {
       const ssize_t n = write(fd, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
@@ -626,9 +637,12 @@ absl::Status S3Client::GetToFile(std::string_view key, const std::string& path) 
     }
     return absl::OkStatus();
   });
-  if (close(fd) != 0 && s.ok())
-    s = absl::DataLossError(absl::StrCat("s3: close ", path, ": ", std::strerror(errno)));
-  if (!s.ok()) unlink(path.c_str());
+  if (s.ok() && fd < 0) s = open_file();
+  if (fd >= 0) {
+    if (close(fd) != 0 && s.ok())
+      s = absl::DataLossError(absl::StrCat("s3: close ", path, ": ", std::strerror(errno)));
+    if (!s.ok()) unlink(path.c_str());
+  }
   return s;
 }
 
