@@ -109,7 +109,13 @@ absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.s
 
 bool IsGuardedRequest(std::string_view method_in, std::string_view path_in) {
   absl::string_view method = A(method_in), path = A(path_in);
-  if (path != "/api" && !absl::StartsWith(path, "/api/")) return false;
+  // Argo Server's artifact downloads live outside /api/ but read workflows.
+  bool artifacts = false;
+  for (absl::string_view p : {"/artifact-files/", "/artifacts/", "/artifacts-by-uid/",
+                              "/input-artifacts/", "/input-artifacts-by-uid/"}) {
+    artifacts = artifacts || absl::StartsWith(path, p);
+  }
+  if (!artifacts && path != "/api" && !absl::StartsWith(path, "/api/")) return false;
   // Exact paths only: an exempt prefix could otherwise carry a request past the guard to a route
   // with a looser pattern.
   if (path == "/api/webhook" || path == "/api/webhook/") return false;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "gateway/artifact_rest.h"
 #include "gateway/rest.h"
 #include "gateway/rest_stream.h"
 #include "httplib.h"
@@ -154,6 +155,7 @@ void HandleAction(Stub* stub, const std::string& ns, const std::string& name,
 }  // namespace
 
 void RegisterWorkflowRestRoutes(httplib::Server& http, Stub* stub) {
+  RegisterArtifactRestRoutes(http, stub);
   constexpr char kName[] = "([a-z0-9.-]+)";
   http.Post(absl::StrCat("/api/v1/workflows/", kName, "/lint/?"),
             [stub](const httplib::Request& req, httplib::Response& res) {

@@ -40,4 +40,10 @@ grpc::Status WorkflowRouter::WorkflowLogs(grpc::ServerContext* ctx,
   return ForwardStream(ctx, stub_.get(), &Stub::WorkflowLogs, *req, w);
 }
 
+grpc::Status WorkflowRouter::GetArtifact(grpc::ServerContext* ctx,
+                                         const wf::GetArtifactRequest* req,
+                                         grpc::ServerWriter<wf::ArtifactChunk>* w) {
+  return ForwardStream(ctx, stub_.get(), &Stub::GetArtifact, *req, w);
+}
+
 }  // namespace argonaut::gateway

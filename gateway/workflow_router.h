@@ -55,6 +55,8 @@ class WorkflowRouter final : public workflow::v1::WorkflowService::Service {
                            Reply* reply) override;
   grpc::Status WorkflowLogs(grpc::ServerContext* ctx, const workflow::v1::WorkflowLogsRequest* req,
                             grpc::ServerWriter<workflow::v1::LogEntry>* w) override;
+  grpc::Status GetArtifact(grpc::ServerContext* ctx, const workflow::v1::GetArtifactRequest* req,
+                           grpc::ServerWriter<workflow::v1::ArtifactChunk>* w) override;
 
  private:
   std::unique_ptr<Stub> stub_;

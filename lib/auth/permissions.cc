@@ -106,6 +106,8 @@ const std::map<std::string, Spec>& Table() {
       {"/argonaut.workflow.v1.WorkflowService/SetWorkflow",
        Rbac("workflows", "update", Obj::kNamed)},
       {"/argonaut.workflow.v1.WorkflowService/WorkflowLogs", Rbac("logs", "get", Obj::kList)},
+      // As a get of the workflow; by uid (no namespace) it needs every namespace.
+      {"/argonaut.workflow.v1.WorkflowService/GetArtifact", Rbac("workflows", "get", Obj::kList)},
 
       // Rollouts (Argo Rollouts' RolloutService).
       {"/argonaut.rollout.v1.RolloutService/CreateRollout", Rbac("rollouts", "create", Obj::kBody)},

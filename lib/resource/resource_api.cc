@@ -618,6 +618,26 @@ absl::Status ResourceApi::Delete(std::string_view kind_name, std::string_view ns
                                  std::string_view name, std::string_view resource_version) {
   ASSIGN_OR_RETURN(const KindInfo* kind, Resolve(kind_name));
   ASSIGN_OR_RETURN(uint64_t rv, ParseVersion(resource_version));
+  // Kubernetes' finalizers for the Argo kinds: an object that names any is only marked
+  // (metadata.deletionTimestamp); its controller removes them and then deletes it. The
+  // cluster's own kinds keep the runtime's deletion.
+  for (int tries = 0; kind->service != "cluster" && tries < 5; ++tries) {
+    absl::StatusOr<nlohmann::json> current = GetObject(kind_name, ns, name);
+    if (!current.ok()) break;
+    nlohmann::json& meta = (*current)["metadata"];
+    if (!meta.contains("finalizers") || !meta["finalizers"].is_array() ||
+        meta["finalizers"].empty()) {
+      break;
+    }
+    if (rv != 0 && meta.value("resourceVersion", "") != std::to_string(rv)) {
+      return absl::AbortedError(
+          absl::StrCat(kind->plural, " \"", AbslView(name), "\": resourceVersion mismatch"));
+    }
+    if (meta.value("deletionTimestamp", "") != "") return absl::OkStatus();
+    meta["deletionTimestamp"] = FormatTimestamp(absl::Now());
+    absl::StatusOr<nlohmann::json> marked = UpdateObject(kind_name, *std::move(current));
+    if (!absl::IsAborted(marked.status()) || tries == 4) return marked.status();
+  }
   const std::string key = ObjectKey(kind->namespaced ? (ns.empty() ? "default" : ns) : "", name);
   absl::StatusOr<uint64_t> out =
       store_->Delete(kind->plural, key, rv == 0 ? std::nullopt : std::optional<uint64_t>(rv));

@@ -410,5 +410,27 @@ TEST(ObjectApiTest, UnconditionalWritesRetryRaces) {
   EXPECT_TRUE((*got)["status"].contains("observedGeneration"));
 }
 
+TEST_F(ResourceApiTest, DeleteOfAnObjectWithFinalizersOnlyMarksIt) {
+  json wf = kHello;
+  wf["metadata"]["finalizers"] = {"example.com/hold"};
+  MustCreate(wf);
+  ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
+  absl::StatusOr<json> marked = api_.GetObject("Workflow", "default", "hello");
+  ASSERT_OK(marked.status());
+  const std::string when = (*marked)["metadata"].value("deletionTimestamp", "");
+  EXPECT_FALSE(when.empty());
+  // Deleting again keeps the first mark.
+  ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
+  EXPECT_EQ((*api_.GetObject("Workflow", "default", "hello"))["metadata"]["deletionTimestamp"],
+            when);
+  // Once the controller took its finalizer off, a delete removes the object.
+  json released = *marked;
+  released["metadata"].erase("finalizers");
+  ASSERT_OK(api_.UpdateObject("Workflow", released).status());
+  ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
+  EXPECT_THAT(api_.GetObject("Workflow", "default", "hello").status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 }  // namespace
 }  // namespace argonaut::resource

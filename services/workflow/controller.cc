@@ -43,7 +43,20 @@ bool Completed(const json& wf) {
 
 WorkflowController::WorkflowController(resource::ResourceApi* workflows, cluster::Cluster* cluster,
                                        WorkflowControllerOptions options)
-    : workflows_(workflows), cluster_(cluster), options_(options), resources_(cluster) {}
+    : workflows_(workflows), cluster_(cluster), options_(options), resources_(cluster) {
+  if (options_.delete_artifact) {
+    artifact_gc_ = std::make_unique<ArtifactCollector>(
+        workflows_, cluster_,
+        ArtifactCollectorOptions{
+            .delete_artifact = options_.delete_artifact,
+            .template_spec = [this](const std::string& ns, const json& ref) -> json {
+              const std::string kind =
+                  ref.value("clusterScope", false) ? "ClusterWorkflowTemplate" : "WorkflowTemplate";
+              std::optional<json> t = LookupTemplate(ns, kind, ref.value("name", ""));
+              return t.has_value() ? t->value("spec", json()) : json();
+            }});
+  }
+}
 
 WorkflowController::~WorkflowController() { Stop(); }
 
@@ -85,7 +98,7 @@ absl::Status WorkflowController::Start() {
             if (!listed.ok()) return keys;
             for (const std::string& text : listed->first) {
               absl::StatusOr<json> wf = manifest::ParseJsonText(text);
-              if (wf.ok() && !Completed(*wf)) {
+              if (wf.ok() && (!Completed(*wf) || (artifact_gc_ && artifact_gc_->Pending(*wf)))) {
                 keys.push_back(absl::StrCat((*wf)["metadata"].value("namespace", "default"), "/",
                                             (*wf)["metadata"].value("name", "")));
               }
@@ -274,6 +287,14 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     return controller::Result{};
   }
   if (!wf.ok()) return wf.status();
+  if (artifact_gc_) {
+    // A workflow being deleted never runs further; a completed one may have artifacts to collect.
+    ASSIGN_OR_RETURN(std::optional<controller::Result> gc, artifact_gc_->Reconcile(key, *wf));
+    if (gc.has_value()) {
+      finished = true;
+      return *gc;
+    }
+  }
 
   ASSIGN_OR_RETURN(std::vector<json> pods,
                    cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
@@ -323,6 +344,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     json& labels = updated["metadata"]["labels"];
     if (!phase.empty()) labels[kPhaseLabel] = phase;
     labels[kCompletedLabel] = engine::PhaseCompleted(phase) ? "true" : "false";
+    if (artifact_gc_) artifact_gc_->PrepareWrite(updated);
     // The resourceVersion read above is the precondition: a concurrent
     // change (resume, stop, ...) makes this ABORTED and the key is retried.
     absl::StatusOr<json> written = workflows_->UpdateObject("Workflow", std::move(updated));
@@ -354,6 +376,8 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     }
   }
   if (engine::PhaseCompleted(final_phase)) {
+    // The status write above is this controller's own and triggers nothing: collect next.
+    if (artifact_gc_ && controller_) controller_->Enqueue(key);
     resources_.Forget(key);
     if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;

@@ -11,6 +11,7 @@
 // while the controller was down is read back from the cluster.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "lib/controller/controller.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/resource_api.h"
+#include "services/workflow/artifact_collector.h"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/metrics.h"
 #include "services/workflow/pacing.h"
@@ -42,6 +44,10 @@ struct WorkflowControllerOptions {
   // Where workflow-controller-configmap (the default artifact repository) and the fallback
   // artifact-repositories ConfigMap live; empty: "argo", as Argo installs.
   std::string controller_namespace;
+  // Deletes one artifact for artifact GC (through the artifact drivers); empty: no artifact GC
+  // (no finalizer is added).
+  std::function<absl::Status(const nlohmann::json& artifact, const std::string& ns)>
+      delete_artifact;
 };
 
 class WorkflowController : public controller::Reconciler {
@@ -80,6 +86,8 @@ class WorkflowController : public controller::Reconciler {
   ReconcilePacing pacing_;
   // Declared before the controller: a release wakes workflows through it.
   std::unique_ptr<LockManager> locks_;
+  // Null without options_.delete_artifact.
+  std::unique_ptr<ArtifactCollector> artifact_gc_;
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };

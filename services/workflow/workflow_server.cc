@@ -5,18 +5,21 @@
 #include "absl/strings/str_cat.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
+#include "services/workflow/artifact_drivers.h"
 
 namespace argonaut::workflow {
 
 WorkflowServer::WorkflowServer(resource::ResourceApi* workflows, WorkflowServerOptions options)
-    : workflows_(workflows), options_(std::move(options)), grpc_(workflows, options_.cluster) {}
+    : workflows_(workflows), options_(std::move(options)), grpc_(workflows, options_.cluster) {
+  grpc_.set_artifact_streamer(DriverStreamer(options_.cluster, options_.artifact_repository));
+}
 
 WorkflowServer::~WorkflowServer() { Stop(); }
 
 absl::Status WorkflowServer::Start() {
   if (!options_.artifact_repository.empty()) {
     // Step pods bind-mount it, so it must exist before the first one starts.
-    // It outlives the workflows: deleting a workflow leaves its artifacts.
+    // It outlives the workflows: only artifact GC deletes from it.
     std::error_code ec;
     std::filesystem::create_directories(options_.artifact_repository, ec);
     if (ec) {
@@ -27,8 +30,10 @@ absl::Status WorkflowServer::Start() {
   if (options_.cluster != nullptr) {
     controller_ = std::make_unique<WorkflowController>(
         workflows_, options_.cluster,
-        WorkflowControllerOptions{.metrics = options_.metrics,
-                                  .artifact_repository = options_.artifact_repository});
+        WorkflowControllerOptions{
+            .metrics = options_.metrics,
+            .artifact_repository = options_.artifact_repository,
+            .delete_artifact = DriverDeleter(options_.cluster, options_.artifact_repository)});
     RETURN_IF_ERROR(controller_->Start());
   } else {
     LogWarn("workflow",

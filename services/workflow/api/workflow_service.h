@@ -17,6 +17,7 @@
 #include "lib/cluster/cluster.h"
 #include "lib/resource/resource_api.h"
 #include "nlohmann/json.hpp"
+#include "services/workflow/api/artifact_download.h"
 
 namespace argonaut::workflow::api {
 
@@ -76,6 +77,16 @@ class WorkflowGrpcService final : public v1::WorkflowService::Service {
                            v1::WorkflowReply* reply) override;
   grpc::Status WorkflowLogs(grpc::ServerContext* ctx, const v1::WorkflowLogsRequest* req,
                             grpc::ServerWriter<v1::LogEntry>* writer) override;
+  grpc::Status GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* req,
+                           grpc::ServerWriter<v1::ArtifactChunk>* writer) override {
+    return ServeArtifact(api_, artifact_streamer_, ctx, *req, writer);
+  }
+
+  // How GetArtifact reads stored artifacts (the artifact drivers); unset: UNIMPLEMENTED. Set
+  // before the server starts.
+  void set_artifact_streamer(ArtifactStreamer streamer) {
+    artifact_streamer_ = std::move(streamer);
+  }
 
  private:
   // Get, change, Update with the read resourceVersion; on ABORTED (the controller wrote in
@@ -90,6 +101,7 @@ class WorkflowGrpcService final : public v1::WorkflowService::Service {
 
   resource::ResourceApi* const api_;
   cluster::Cluster* const cluster_;
+  ArtifactStreamer artifact_streamer_;
 };
 
 }  // namespace argonaut::workflow::api
