@@ -66,7 +66,10 @@ S3="http://$HOST:$S3PORT"
 mkdir -p "$WORK/s3"
 "$S3RVER" -d "$WORK/s3" -a "$HOST" -p "$S3PORT" -s >"$WORK/s3rver.log" 2>&1 &
 PIDS+=("$!")
-s3() { command curl -sS --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER "$@"; }
+s3() {
+  command curl -sS --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
 for _ in $(seq 1 150); do
   [[ $(command curl -s -o /dev/null -w '%{http_code}' "$S3/" 2>/dev/null) != 000 ]] && break
   sleep 0.1
