@@ -206,6 +206,43 @@ TEST_F(S3rverTest, InteropWithTheAwsSdk) {
   EXPECT_TRUE(ReadFile(out) == other);
 }
 
+TEST(S3rverTls, TrustsOnlyTheGivenCa) {
+  if (NodeBinary().empty()) GTEST_SKIP() << "SKIPPED: node is not installed";
+  auto tls = TempDir::Create();
+  ASSERT_OK(tls);
+  const std::string dir = (*tls)->path();
+  auto made = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                          "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "2",
+                          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                         "");
+  ASSERT_OK(made);
+  ASSERT_EQ(made->exit_code, 0) << made->output;
+  S3rver server;
+  ASSERT_OK(server.Start({"--key", dir + "/key.pem", "--cert", dir + "/cert.pem"}));
+  S3Config c;
+  c.endpoint = server.endpoint;
+  c.bucket = "tls-bucket";
+  c.access_key = c.secret_key = kS3rverKey;
+  c.sleep = [](absl::Duration) {};
+  int attempts = 0;
+  c.on_attempt = [&](std::string_view, long) { ++attempts; };
+  auto untrusted = S3Client::Create(c);
+  ASSERT_OK(untrusted);
+  EXPECT_THAT((*untrusted)->CreateBucket(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(attempts, 1);  // a certificate problem is not retried
+  c.ca_pem = ReadFile(dir + "/cert.pem");
+  auto trusted = S3Client::Create(c);
+  ASSERT_OK(trusted);
+  ASSERT_OK((*trusted)->CreateBucket());
+  ASSERT_OK((*trusted)->PutString("k", "over tls"));
+  std::string got;
+  ASSERT_OK((*trusted)->Get("k", [&](std::string_view chunk) {
+    got.append(chunk);
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(got, "over tls");
+}
+
 // ---- SigV4 checked by botocore ----
 
 TEST(SigV4, EverySignatureMatchesBotocore) {

@@ -2,6 +2,8 @@
 // prefixes, deletion, Secrets and Argo's location fields.
 #include "lib/artifacts/s3/s3_driver.h"
 
+#include <sys/resource.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +91,46 @@ class S3DriverTest : public ::testing::Test {
   int secret_lookups_ = 0;
   std::string tmp_;
 };
+
+long MaxRssKiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+// First in the file, so that the process's peak is still low: a 128 MiB
+// object goes up and comes back without the peak growing by more than a
+// fraction of it.
+TEST_F(S3DriverTest, StreamsLargeFilesInBoundedMemory) {
+  const std::string src = tmp_ + "/large.bin";
+  {
+    std::ofstream out(src, std::ios::binary);
+    std::string block(1 << 20, '\0');
+    for (int i = 0; i < 128; ++i) {
+      for (size_t j = 0; j < block.size(); j += 4096) block[j] = static_cast<char>(i + j);
+      out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
+  }
+  tuning_.part_size = 16 << 20;
+  tuning_.multipart_threshold = 16 << 20;
+  auto driver = Make(Location("large/obj.bin"));
+  ASSERT_NE(driver, nullptr);
+  const long before = MaxRssKiB();
+  ASSERT_OK(driver->Save(src, Artifact("large/obj.bin")));
+  ASSERT_OK(driver->Load(Artifact("large/obj.bin"), tmp_ + "/large.out"));
+  const long grown_kib = MaxRssKiB() - before;
+  EXPECT_LT(grown_kib, 24 << 10) << "peak RSS grew by " << grown_kib << " KiB";
+  std::ifstream a(src, std::ios::binary), b(tmp_ + "/large.out", std::ios::binary);
+  std::string x(1 << 20, '\0'), y(1 << 20, '\0');
+  uint64_t total = 0;
+  while (a.read(x.data(), static_cast<std::streamsize>(x.size()))) {
+    ASSERT_TRUE(b.read(y.data(), static_cast<std::streamsize>(y.size())));
+    ASSERT_TRUE(x == y) << "differs in MiB " << total / (1 << 20);
+    total += x.size();
+  }
+  EXPECT_FALSE(b.read(y.data(), 1));
+  EXPECT_EQ(total, 128u << 20);
+}
 
 TEST_F(S3DriverTest, FileSaveLoadStreamListDelete) {
   auto driver = Make(Location("wf/pod/out.tgz"));

@@ -85,7 +85,7 @@ struct S3rver {
 
   // FailedPrecondition when node is missing (the caller skips); any other
   // error fails the test.
-  absl::Status Start() {
+  absl::Status Start(const std::vector<std::string>& extra_args = {}) {
     const std::string node = NodeBinary();
     if (node.empty()) return absl::FailedPreconditionError("node is not installed");
     const std::string script = absl::StrCat(kNpmPrefix, "/node_modules/s3rver/bin/s3rver.js");
@@ -101,10 +101,18 @@ struct S3rver {
     endpoint = absl::StrCat("127.0.0.1:", port);
     // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 only
     // offers through its legacy provider.
-    auto child =
-        StartServer({node, "--openssl-legacy-provider", script, "-d", dir->path() + "/data", "-a",
-                     "127.0.0.1", "-p", std::to_string(port), "--silent"},
-                    port, dir->path() + "/s3rver.log");
+    std::vector<std::string> argv = {node,
+                                     "--openssl-legacy-provider",
+                                     script,
+                                     "-d",
+                                     dir->path() + "/data",
+                                     "-a",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "--silent"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto child = StartServer(argv, port, dir->path() + "/s3rver.log");
     if (!child.ok()) return child.status();
     process = std::move(*child);
     return absl::OkStatus();
