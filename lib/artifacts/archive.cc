@@ -313,7 +313,10 @@ absl::Status Unpack(int in_fd, const std::string& target, const std::string& sub
     if (top.empty()) return absl::NotFoundError("the artifact archive is empty");
     std::string from = top.size() == 1 ? top[0] : "";
     if (!sub_path.empty()) from = from.empty() ? sub_path : from + "/" + sub_path;
-    if (from.empty()) return absl::OkStatus();  // the whole directory becomes the target
+    if (from.empty()) {  // the whole directory becomes the target
+      if (fchmod(root.fd, 0755) != 0) return ErrnoError("chmod " + tmp);
+      return absl::OkStatus();
+    }
     // The selected part is renamed from below tmp: it must not pass through a stored link.
     OwnedFd part(OpenBeneath(root.fd, from, O_PATH | O_NOFOLLOW, 0));
     if (part.fd < 0) {

@@ -130,6 +130,9 @@ TEST_F(ArchiveTest, SeveralTopLevelEntriesBecomeADirectory) {
   ASSERT_OK(UnpackFrom(dir_ + "/two.tgz", dir_ + "/two"));
   EXPECT_EQ(Slurp(dir_ + "/two/a"), "a");
   EXPECT_EQ(Slurp(dir_ + "/two/b/c"), "c");
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ + "/two").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
 }
 
 TEST_F(ArchiveTest, HostileArchivesStayInsideTheTarget) {

@@ -201,9 +201,10 @@ absl::Status LocalDriver::Save(const std::string& src, const json& artifact) {
 absl::Status LocalDriver::Delete(const json& artifact) {
   absl::StatusOr<std::string> key = LocalKey(artifact);
   if (!key.ok()) return key.status();
+  struct stat st {};
+  if (stat(root_.c_str(), &st) != 0 && errno == ENOENT) return absl::OkStatus();  // nothing kept
   absl::StatusOr<int> root_fd = OpenRoot(root_);
-  if (!root_fd.ok())
-    return absl::IsNotFound(root_fd.status()) ? absl::OkStatus() : root_fd.status();
+  if (!root_fd.ok()) return root_fd.status();
   OwnedFd root(*root_fd);
   const auto [dir, name] = SplitKey(*key);
   OwnedFd parent(dir.empty() ? fcntl(root.fd, F_DUPFD_CLOEXEC, 0)
