@@ -73,6 +73,13 @@ TEST_F(DriversTest, EveryKindReachesItsDriver) {
   EXPECT_OK(
       MakeDriver(json{{"name", "g"}, {"git", {{"repo", "https://127.0.0.1:1/r.git"}}}}, options_)
           .status());
+  EXPECT_OK(
+      MakeDriver(
+          json{{"name", "s"},
+               {"s3",
+                {{"endpoint", "127.0.0.1:1"}, {"bucket", "b"}, {"insecure", true}, {"key", "k"}}}},
+          options_)
+          .status());
 }
 
 TEST_F(DriversTest, LocalDriverSavesLoadsListsAndDeletes) {
