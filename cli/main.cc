@@ -8,6 +8,7 @@
 #include "cli/cd_commands.h"
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "cli/cp_command.h"
 #include "cli/cron_commands.h"
 #include "cli/events_commands.h"
 #include "cli/rollout_commands.h"
@@ -40,6 +41,8 @@ Workflows (as the argo CLI):
   argonaut get wf NAME                                  the workflow and its node tree
   argonaut logs WORKFLOW [POD|STEP] [-f] [-c CONTAINER]  every step's log, "<pod>: <line>"
   argonaut wait WORKFLOW...  |  argonaut watch WORKFLOW
+  argonaut cp WORKFLOW DIR [--artifact-name N] [--node-id ID] [--template-name T] [--path P]
+                                                         output artifacts into DIR/<node>/<artifact>
   argonaut resume|suspend|stop|terminate|retry|resubmit|delete WORKFLOW...
         [--node-field-selector SEL] [--message M] [--restart-successful] [-p name=value]
   argonaut node set WORKFLOW --node-field-selector SEL [--phase P] [--message M] [-p name=value]
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
   if (cmd == "submit") return argonaut::cli::RunSubmit(args, std::cout, std::cerr);
   if (cmd == "list") return argonaut::cli::RunList(args, std::cout, std::cerr);
   if (cmd == "wait") return argonaut::cli::RunWait(args, std::cout, std::cerr);
+  if (cmd == "cp") return argonaut::cli::RunCp(args, std::cout, std::cerr);
   if (cmd == "watch") return argonaut::cli::RunWatch(args, std::cout, std::cerr);
   if (cmd == "lint") return argonaut::cli::RunLint(args, std::cout, std::cerr);
   if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
