@@ -52,7 +52,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
           .cgroup_name =
               options.cgroups && geteuid() == 0 ? sandbox::CgroupName(options.data_dir) : "",
           .pod_pids_limit = options.pod_pids_limit,
-          .max_log_bytes = options.max_log_bytes});
+          .max_log_bytes = options.max_log_bytes,
+          .user_namespace_base =
+              options.user_namespaces
+                  ? std::optional<uint32_t>(sandbox::UserNamespaceBase(options.data_dir))
+                  : std::nullopt});
   c->gc_ = std::make_unique<GarbageCollector>(c.get());
   c->workloads_ = std::make_unique<WorkloadControllers>(c.get());
   c->services_ = std::make_unique<ServiceController>(c.get(), options.service_address);

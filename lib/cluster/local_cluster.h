@@ -62,6 +62,10 @@ struct LocalClusterOptions {
   // note): 50 MiB, what the kubelet keeps by default (5 files of 10 MiB).
   // 0: uncapped.
   int64_t max_log_bytes = int64_t{50} << 20;
+  // Isolated pods run in a user namespace of their own, their root an
+  // unprivileged host uid of a range derived from data_dir
+  // (sandbox::UserNamespaceBase), unless privileged or hostUsers: true.
+  bool user_namespaces = true;
 };
 
 class LocalCluster : public ApiCluster {

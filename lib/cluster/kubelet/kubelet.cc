@@ -196,7 +196,8 @@ void Kubelet::StartWorker(const Object& pod, bool adopted) {
                    },
                    .cgroups = cgroups_.get(),
                    .pod_pids_limit = options_.pod_pids_limit,
-                   .logs = logs_.get()};
+                   .logs = logs_.get(),
+                   .user_namespace_base = options_.user_namespace_base};
   auto worker = std::make_unique<PodWorker>(pod, PodDir(pod), std::move(env));
   worker->Start();
   absl::MutexLock lock(&mu_);

@@ -45,6 +45,8 @@ struct KubeletOptions {
   int64_t pod_pids_limit = 0;
   // Cap of each container's log file; 0: uncapped (direct writes).
   int64_t max_log_bytes = 0;
+  // PodWorkerEnv::user_namespace_base.
+  std::optional<uint32_t> user_namespace_base;
 };
 
 class Kubelet {

@@ -662,19 +662,28 @@ void PodWorker::RunPod() {
       }
     }
   }
+  // Its own user namespace unless hostUsers or a privileged container asks
+  // for the host's.
+  absl::StatusOr<bool> host_users =
+      sandbox::UsesHostUserNamespace(pod_.value("spec", Object::object()));
+  if (!host_users.ok()) {
+    Fail("CreateContainerConfigError", std::string(host_users.status().message()));
+    return Finish();
+  }
   if (!CreateCgroups()) return Finish();
   // The sandbox's directory (private /tmp, root overlay), the logs and the
   // volumes all stay until the pod is deleted, as a terminated container's
   // layer does in Kubernetes.
-  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb =
-      sandbox::Sandbox::Create({.pod_name = PodHostname(NameOf(pod_)),
-                                .isolate = env_.isolate,
-                                .network = env_.network,
-                                .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
-                                // Removed with the pod, like its logs.
-                                .keep_pod_dir = true,
-                                .volumes = mounts,
-                                .hidden_paths = env_.hidden_paths});
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sb = sandbox::Sandbox::Create(
+      {.pod_name = PodHostname(NameOf(pod_)),
+       .isolate = env_.isolate,
+       .network = env_.network,
+       .pod_dir = (fs::path(pod_dir_) / "sandbox").string(),
+       // Removed with the pod, like its logs.
+       .keep_pod_dir = true,
+       .volumes = mounts,
+       .hidden_paths = env_.hidden_paths,
+       .user_namespace_base = *host_users ? std::nullopt : env_.user_namespace_base});
   if (!sb.ok()) {
     Fail("SandboxCreationFailed", std::string(sb.status().message()));
     return Finish();

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,10 @@ struct PodWorkerEnv {
   // Copies container output into capped log files; null: containers write
   // their log files directly (uncapped).
   LogCopier* logs = nullptr;
+  // Isolated pods get a user namespace whose root is this host uid (see
+  // sandbox::SandboxOptions), unless they use the host's
+  // (sandbox::UsesHostUserNamespace). Unset: every pod uses the host's.
+  std::optional<uint32_t> user_namespace_base;
 };
 
 class PodWorker {

@@ -907,15 +907,13 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
 namespace {
 
 // A child cloned into a new user namespace only holds it while the runtime
-// writes its maps and opens it; it leaves when the pipe closes (also when
-// the runtime dies).
+// writes its maps and opens it, then is SIGKILLed (or dies with its launcher
+// thread). No pipe: a child cloned without exec keeps a copy of every
+// descriptor, so one pod's child would hold another's pipe open.
 int UsernsHolderMain(void* p) {
-  const int* fds = static_cast<const int*>(p);  // the pipe: read end, write end
-  close(fds[1]);  // our copy; the runtime's closing its own is the signal
-  char c;
-  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  _exit(0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != *static_cast<const pid_t*>(p)) _exit(0);  // launcher already gone
+  for (;;) pause();  // every signal but SIGKILL is blocked (launcher thread's mask)
 }
 
 constexpr size_t kUsernsStackBytes = 16 * 1024;
@@ -940,8 +938,6 @@ absl::StatusOr<int> CreateUserNamespace(uint32_t host_base, uint32_t count) {
   }
   Launcher* launcher_ptr = GetLauncher();
   if (launcher_ptr == nullptr) return NoLauncher();
-  int hold[2];
-  if (pipe2(hold, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   absl::Status status = absl::OkStatus();
   int ns_fd = -1;
   // On a launcher thread: it has every signal blocked, which the child
@@ -957,10 +953,10 @@ absl::StatusOr<int> CreateUserNamespace(uint32_t host_base, uint32_t count) {
       t_userns_stack = static_cast<char*>(m);
     }
     int pidfd = -1;
-    const int child_fds[2] = {hold[0], hold[1]};  // read by the child whenever it runs
+    const pid_t parent = getpid();
     const pid_t pid = clone(&UsernsHolderMain, t_userns_stack + kUsernsStackBytes,
                             CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD | SIGCHLD,
-                            const_cast<int*>(child_fds), &pidfd);
+                            const_cast<pid_t*>(&parent), &pidfd);
     if (pid < 0) {
       status = ErrnoStatus(errno, "clone a user namespace");
       return;
@@ -973,14 +969,11 @@ absl::StatusOr<int> CreateUserNamespace(uint32_t host_base, uint32_t count) {
       ns_fd = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
       if (ns_fd < 0) status = ErrnoStatus(errno, "open the user namespace");
     }
-    close(hold[1]);
-    hold[1] = -1;
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
     siginfo_t info;
     waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
     close(pidfd);
   });
-  close(hold[0]);
-  if (hold[1] >= 0) close(hold[1]);
   if (!status.ok()) {
     if (ns_fd >= 0) close(ns_fd);
     return status;

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -175,6 +178,27 @@ TEST(UserNamespaceTest, ProcessesShareThePodsNamespace) {
   EXPECT_NE(a, std::string(self) + "\n");
   EXPECT_THAT((*sb)->Spawn({.argv = {"argn-no-such-binary"}}),
               argonaut::testing::StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Pods created at once (each makes its user namespace on a launcher thread)
+// do not wait on one another.
+TEST(UserNamespaceTest, ConcurrentPodsStart) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const uint32_t base = UserNamespaceBase(dir);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+          Sandbox::Create({.pod_name = absl::StrCat("userns-p", i),
+                           .pod_dir = absl::StrCat(dir, "/pod", i),
+                           .user_namespace_base = base});
+      if (sb.ok() && (*sb)->user_namespace_base() == base) ++ok;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
 }
 
 }  // namespace
