@@ -36,8 +36,8 @@ absl::StatusOr<std::string> ReadClusterSecret(cluster::Cluster* cluster, std::st
   absl::StatusOr<json> secret = cluster->Get("Secret", ns, name);
   if (!secret.ok()) {
     return absl::Status(secret.status().code(),
-                        absl::StrCat("Secret \"", name, "\" in namespace \"", ns,
-                                     "\": ", secret.status().message()));
+                        absl::StrCat("Secret \"", std::string(name), "\" in namespace \"",
+                                     std::string(ns), "\": ", secret.status().message()));
   }
   const std::string k(key);
   for (const char* field : {"stringData", "data"}) {
@@ -49,12 +49,12 @@ absl::StatusOr<std::string> ReadClusterSecret(cluster::Cluster* cluster, std::st
     std::string decoded;
     if (!absl::Base64Unescape(v->get<std::string>(), &decoded)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Secret \"", name, "\" data.", k, ": not base64"));
+          absl::StrCat("Secret \"", std::string(name), "\" data.", k, ": not base64"));
     }
     return decoded;
   }
-  return absl::NotFoundError(
-      absl::StrCat("Secret \"", name, "\" in namespace \"", ns, "\" has no key \"", k, "\""));
+  return absl::NotFoundError(absl::StrCat("Secret \"", std::string(name), "\" in namespace \"",
+                                          std::string(ns), "\" has no key \"", k, "\""));
 }
 
 ArtifactCollector::ArtifactCollector(resource::ResourceApi* workflows, cluster::Cluster* cluster,
