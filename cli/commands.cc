@@ -232,6 +232,41 @@ std::string SelfDir() {
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
 
+// --archive true|false, --archive-ttl 7d, --default-ttl SECONDS
+// (ttlStrategy.secondsAfterCompletion),
+// --default-pod-gc STRATEGY: the workflow controller's defaults, which its ConfigMap overrides.
+absl::Status ApplyRetentionFlags(const Args& args, workflow::gc::RetentionConfig& config) {
+  if (args.Has("archive")) {
+    const std::string v = args.Get("archive");
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError("--archive: expected true or false");
+    }
+    config.archive = v == "true";
+  }
+  if (args.Has("archive-ttl")) {
+    absl::StatusOr<absl::Duration> ttl = workflow::gc::ParseArchiveTtl(args.Get("archive-ttl"));
+    if (!ttl.ok()) return absl::InvalidArgumentError(absl::StrCat("--", ttl.status().message()));
+    config.archive_ttl = *ttl;
+  }
+  if (args.Has("default-ttl")) {
+    int64_t seconds = 0;
+    if (!absl::SimpleAtoi(args.Get("default-ttl"), &seconds) || seconds < 0) {
+      return absl::InvalidArgumentError("--default-ttl: expected a number of seconds");
+    }
+    config.default_ttl_strategy = {{"secondsAfterCompletion", seconds}};
+  }
+  if (args.Has("default-pod-gc")) {
+    config.default_pod_gc = {{"strategy", args.Get("default-pod-gc")}};
+    absl::StatusOr<workflow::gc::PodGcPolicy> checked =
+        workflow::gc::EffectivePodGc(nlohmann::json::object(), config.default_pod_gc);
+    if (!checked.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--default-pod-gc: ", checked.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   auto args = ParseArgs(argv, {{"data", "d"},
                                {"port", "p"},
@@ -239,6 +274,10 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
                                {"isolation"},
                                {"images"},
                                {"repo-poll-interval"},
+                               {"archive"},
+                               {"archive-ttl"},
+                               {"default-ttl"},
+                               {"default-pod-gc"},
                                {"auth-mode"},
                                {"rbac-policy"},
                                {"rbac-default-role"},
@@ -297,6 +336,9 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
       return Fail(err, "--repo-poll-interval: expected a duration such as 3m or 30s");
     }
     options.cd_repo_poll_interval = poll;
+  }
+  if (absl::Status s = ApplyRetentionFlags(*args, options.workflow_retention); !s.ok()) {
+    return Fail(err, s);
   }
   // The workflow executor starts once per step: use its own small binary
   // when it sits beside this one, else this binary's `__image argoexec`.

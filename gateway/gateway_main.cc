@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "gateway/account_service.h"
+#include "gateway/archive_rest.h"
 #include "gateway/argo_server_rest.h"
 #include "gateway/cd_rest.h"
 #include "gateway/cd_router.h"
@@ -83,8 +84,10 @@ int RunGateway(const GatewayOptions& options) {
     cluster_router = std::make_unique<ClusterRouter>(it->second);
   }
   std::unique_ptr<WorkflowRouter> workflow_router;
+  std::unique_ptr<ArchiveRouter> archive_router;
   if (auto it = channels.find("workflow"); it != channels.end()) {
     workflow_router = std::make_unique<WorkflowRouter>(it->second);
+    archive_router = std::make_unique<ArchiveRouter>(it->second);
   }
   std::unique_ptr<RolloutRouter> rollout_router;
   if (auto it = channels.find("rollout"); it != channels.end()) {
@@ -132,6 +135,7 @@ int RunGateway(const GatewayOptions& options) {
   std::unique_ptr<events::v1::SensorService::Stub> sensor_stub;
   std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub;
+  std::unique_ptr<workflow::v1::ArchivedWorkflowService::Stub> archive_stub;
   server::Server server({.name = "gateway",
                          .grpc_port = 0,
                          .http_port = 0,
@@ -141,6 +145,7 @@ int RunGateway(const GatewayOptions& options) {
   server.AddService(&accounts);
   if (cluster_router) server.AddService(cluster_router.get());
   if (workflow_router) server.AddService(workflow_router.get());
+  if (archive_router) server.AddService(archive_router.get());
   if (rollout_router) server.AddService(rollout_router.get());
   if (events_router) events_router->AddTo(server);
   if (cd_router) {
@@ -165,6 +170,8 @@ int RunGateway(const GatewayOptions& options) {
       workflow_stub = workflow::v1::WorkflowService::NewStub(channel);
       // Before the generic routes: the first matching route wins.
       RegisterWorkflowRestRoutes(http, workflow_stub.get());
+      archive_stub = workflow::v1::ArchivedWorkflowService::NewStub(channel);
+      RegisterArchiveRestRoutes(http, archive_stub.get());
     }
     if (rollout_router) {
       rollout_stub = rollout::v1::RolloutService::NewStub(channel);

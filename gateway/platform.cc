@@ -175,8 +175,11 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
               .cluster = p->cluster_.get(),
               .artifact_repository =
                   options.data_dir.empty() ? "" : absl::StrCat(options.data_dir, "/artifacts"),
-              .metrics = &p->metrics_});
+              .metrics = &p->metrics_,
+              .store = &bundle->store(),
+              .retention = options.workflow_retention});
       server->AddService(p->workflow_->grpc_service());
+      server->AddService(p->workflow_->archive_grpc_service());
     }
     if (name == "rollout") {
       // The same RolloutServer the standalone rollout service runs
@@ -250,6 +253,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   p->gateway_server_->AddService(p->cluster_router_.get());
   p->workflow_router_ = std::make_unique<WorkflowRouter>(channels.at("workflow"));
   p->gateway_server_->AddService(p->workflow_router_.get());
+  p->archive_router_ = std::make_unique<ArchiveRouter>(channels.at("workflow"));
+  p->gateway_server_->AddService(p->archive_router_.get());
   p->rollout_router_ = std::make_unique<RolloutRouter>(channels.at("rollout"));
   p->gateway_server_->AddService(p->rollout_router_.get());
   p->events_router_ = std::make_unique<EventsRouter>(channels.at("events"));
@@ -292,6 +297,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
     RegisterAccountRestRoutes(http, raw->account_stub_.get());
     raw->rest_stub_ = api::v1::ResourceService::NewStub(channel);
     raw->workflow_stub_ = workflow::v1::WorkflowService::NewStub(channel);
+    raw->archive_stub_ = workflow::v1::ArchivedWorkflowService::NewStub(channel);
+    RegisterArchiveRestRoutes(http, raw->archive_stub_.get());
     // Before the generic routes: the first matching route wins.
     RegisterWorkflowRestRoutes(http, raw->workflow_stub_.get());
     raw->rollout_stub_ = rollout::v1::RolloutService::NewStub(channel);

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "argonaut/api/v1/resource.grpc.pb.h"
 #include "gateway/account_service.h"
+#include "gateway/archive_rest.h"
 #include "gateway/cd_router.h"
 #include "gateway/cluster_router.h"
 #include "gateway/events_router.h"
@@ -48,6 +49,9 @@ struct PlatformOptions {
   cluster::LocalClusterOptions cluster;
   // How often the cd service resolves every application's revision again.
   absl::Duration cd_repo_poll_interval = absl::Minutes(3);
+  // The workflow archive (on by default here), archiveTTL and the default ttlStrategy/podGC;
+  // the controller ConfigMap (argo/workflow-controller-configmap) overrides them.
+  workflow::gc::RetentionConfig workflow_retention{.archive = true};
   // 32 bytes sealing Secret values in the cluster store (crypto::
   // ResolveEncryptionKey finds it outside the data directory); empty: Secrets
   // are stored as given.
@@ -121,6 +125,8 @@ class Platform {
   resource::ResourceApi* workflow_api_ = nullptr;
   std::unique_ptr<WorkflowRouter> workflow_router_;
   std::unique_ptr<workflow::v1::WorkflowService::Stub> workflow_stub_;
+  std::unique_ptr<ArchiveRouter> archive_router_;
+  std::unique_ptr<workflow::v1::ArchivedWorkflowService::Stub> archive_stub_;
   std::unique_ptr<RolloutRouter> rollout_router_;
   std::unique_ptr<rollout::v1::RolloutService::Stub> rollout_stub_;
   std::unique_ptr<EventsRouter> events_router_;

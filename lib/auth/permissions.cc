@@ -78,6 +78,23 @@ const std::map<std::string, Spec>& Table() {
       {"/argonaut.api.v1.ResourceService/ListKinds", Authenticated()},
       {"/argonaut.api.v1.ResourceService/Version", Authenticated()},
 
+      // The workflow archive (Argo's ArchivedWorkflowService) answers for workflows: by uid,
+      // with no namespace, a call needs the permission in every namespace.
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/ListArchivedWorkflows",
+       Rbac("workflows", "get", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/GetArchivedWorkflow",
+       Rbac("workflows", "get", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/DeleteArchivedWorkflow",
+       Rbac("workflows", "delete", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/ListArchivedWorkflowLabelKeys",
+       Rbac("workflows", "get", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/ListArchivedWorkflowLabelValues",
+       Rbac("workflows", "get", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/ResubmitArchivedWorkflow",
+       Rbac("workflows", "create", Obj::kList)},
+      {"/argonaut.workflow.v1.ArchivedWorkflowService/RetryArchivedWorkflow",
+       Rbac("workflows", "create", Obj::kList)},
+
       // Workflows (Argo Workflows' WorkflowService).
       {"/argonaut.workflow.v1.WorkflowService/CreateWorkflow",
        Rbac("workflows", "create", Obj::kBody)},

@@ -43,6 +43,7 @@ const std::vector<std::string> kServiceFiles = {
     "argonaut/cluster/v1/cluster_service.proto",
     "argonaut/events/v1/events_service.proto",
     "argonaut/rollout/v1/rollout_service.proto",
+    "argonaut/workflow/v1/archive_service.proto",
     "argonaut/workflow/v1/workflow_service.proto",
     "grpc/health/v1/health.proto",
 };

@@ -25,6 +25,9 @@ absl::StatusOr<std::unique_ptr<ServiceBundle>> ServiceBundle::Open(
   store::RocksDbStoreOptions options;
   options.path = data_dir;
   options.kinds = ResourceApi::ColumnFamilies(kinds);
+  // The workflow service keeps Argo's workflow archive beside its kinds
+  // (services/workflow/archive), in a column family of its own.
+  if (service == "workflow") options.kinds.push_back("archivedworkflows");
   ASSIGN_OR_RETURN(bundle->store_, store::RocksDbStore::Open(options));
   bundle->api_ =
       std::make_unique<ResourceApi>(bundle->store_.get(), std::move(kinds), std::move(validator));

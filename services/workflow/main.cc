@@ -49,8 +49,10 @@ int main(int argc, char** argv) {
                 workflows, workflow::WorkflowServerOptions{
                                .cluster = parts->remote.get(),
                                .artifact_repository = absl::GetFlag(FLAGS_artifact_dir),
-                               .metrics = &registry});
+                               .metrics = &registry,
+                               .store = &bundle.store()});
             srv.AddService(parts->workflow->grpc_service());
+            srv.AddService(parts->workflow->archive_grpc_service());
             if (absl::Status s = parts->workflow->Start(); !s.ok()) return s;
             return [parts] { parts->workflow->Stop(); };
           }});

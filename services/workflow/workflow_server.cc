@@ -40,12 +40,31 @@ absl::Status WorkflowServer::Start() {
             "no cluster: the workflow controller does not run; workflows are stored but never "
             "start, and pod logs are unavailable");
   }
+  if (options_.cluster != nullptr) {
+    archive_grpc_service();  // makes the archive
+    retention_ = std::make_unique<RetentionController>(
+        workflows_, options_.cluster, archive_.get(),
+        RetentionControllerOptions{.defaults = options_.retention,
+                                   .config_namespace = options_.controller_namespace});
+    RETURN_IF_ERROR(retention_->Start());
+  }
   // CronWorkflows submit through the same store the workflow controller watches.
   cron_ = std::make_unique<cron::CronWorkflowController>(workflows_);
   return cron_->Start();
 }
 
+grpc::Service* WorkflowServer::archive_grpc_service() {
+  if (options_.store == nullptr) return nullptr;
+  if (!archive_) {
+    archive_ = std::make_unique<archive::WorkflowArchive>(options_.store);
+    archive_grpc_ =
+        std::make_unique<archive::ArchivedWorkflowGrpcService>(workflows_, archive_.get());
+  }
+  return archive_grpc_.get();
+}
+
 void WorkflowServer::Stop() {
+  if (retention_) retention_->Stop();
   if (cron_) cron_->Stop();
   if (controller_) controller_->Stop();
 }

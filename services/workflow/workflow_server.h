@@ -19,9 +19,14 @@
 #include "lib/cluster/cluster.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/resource_api.h"
+#include "lib/store/store.h"
 #include "services/workflow/api/workflow_service.h"
+#include "services/workflow/archive/archive.h"
+#include "services/workflow/archive/archive_service.h"
 #include "services/workflow/controller.h"
 #include "services/workflow/cron/cron_controller.h"
+#include "services/workflow/gc.h"
+#include "services/workflow/gc_controller.h"
 
 namespace argonaut::workflow {
 
@@ -35,6 +40,13 @@ struct WorkflowServerOptions {
   std::string artifact_repository;
   // May be null: no metrics.
   metrics::MetricsRegistry* metrics = nullptr;
+  // The workflow store, opened with archive::kArchiveFamily: the workflow archive lives there.
+  // Null: no archive (and no ArchivedWorkflowService).
+  store::Store* store = nullptr;
+  // Archive, ttlStrategy and podGC defaults, overridden by the controller ConfigMap
+  // (workflow-controller-configmap in controller_namespace); applied with a cluster only.
+  gc::RetentionConfig retention;
+  std::string controller_namespace = "argo";
 };
 
 class WorkflowServer {
@@ -53,12 +65,18 @@ class WorkflowServer {
 
   bool runs_controller() const { return controller_ != nullptr; }
 
+  // Argo's ArchivedWorkflowService; null without a store. Add it before the server starts.
+  grpc::Service* archive_grpc_service();
+
  private:
   resource::ResourceApi* const workflows_;
   const WorkflowServerOptions options_;
   api::WorkflowGrpcService grpc_;
   std::unique_ptr<WorkflowController> controller_;
   std::unique_ptr<cron::CronWorkflowController> cron_;
+  std::unique_ptr<archive::WorkflowArchive> archive_;
+  std::unique_ptr<archive::ArchivedWorkflowGrpcService> archive_grpc_;
+  std::unique_ptr<RetentionController> retention_;
 };
 
 }  // namespace argonaut::workflow
