@@ -4,7 +4,10 @@
 # block device made with mknod, reading the data directory's RocksDB files or another pod's
 # directory, unshare/mount, holding more than Docker's default capabilities, mounting the
 # host's / through a symlink planted in the (allowed, pod-writable) artifact repository; and
-# a pod with `hostPath: /` is refused at admission with a located error.
+# a pod with `hostPath: /` is refused at admission with a located error. Pod root is uid 0
+# in its own user namespace and an unprivileged uid on the host: through a hostPath the
+# operator allowed it makes files owned by that uid and can neither write nor chown host
+# root's files; a privileged pod (or hostUsers: true) keeps the host's user namespace.
 #
 # Needs root (namespaces). Without it the test prints "SKIPPED: ..." and exits 0; that is
 # the only way it passes without running the attacks.
@@ -16,7 +19,14 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 DATA="$WORK/data"
-UP_FLAGS="--isolation namespaces" start_up "$DATA"
+SHARED="$WORK/shared"  # a hostPath the operator allows besides the artifact repository
+mkdir -p "$SHARED/open"
+chmod 0755 "$SHARED"
+chmod 0777 "$SHARED/open"
+echo host >"$SHARED/rootfile"
+chmod 0644 "$SHARED/rootfile"
+UP_FLAGS="--isolation namespaces --host-path-allow $DATA/artifacts --host-path-allow $SHARED" \
+  start_up "$DATA"
 
 # pod_phase NAME: the pod's status.phase (empty while unknown).
 pod_phase() {
@@ -26,7 +36,7 @@ pod_phase() {
 
 # run_pod NAME SCRIPT: runs SCRIPT with sh in a pod (emptyDir at /cache) and prints its log.
 run_pod() {
-  local name=$1 script=$2 phase=""
+  local name=$1 script=$2
   python3 - "$name" "$script" >"$WORK/$name.json" <<'PY'
 import json, sys
 name, script = sys.argv[1], sys.argv[2]
@@ -38,6 +48,12 @@ print(json.dumps({
                              "command": ["/bin/sh", "-c", script],
                              "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}]}}))
 PY
+  run_json_pod "$name"
+}
+
+# run_json_pod NAME: applies $WORK/NAME.json, waits for Succeeded and prints the pod's log.
+run_json_pod() {
+  local name=$1 phase=""
   run_cli apply -f "$WORK/$name.json" >/dev/null
   for _ in $(seq 1 600); do
     phase=$(pod_phase "$name")
@@ -137,5 +153,78 @@ status=$("$ARGONAUT" get pod escaper -o json 2>/dev/null)
 [[ $phase == Failed ]] || fail "the escaper pod ended '$phase': $status"
 grep -q "leads out of" <<<"$status" || fail "the escaper pod failed for another reason: $status"
 "$ARGONAUT" logs pod/escaper 2>/dev/null | grep -q ESCAPED && fail "the escaper pod saw the host's /"
+
+echo "--- user namespace: pod root is an unprivileged host uid"
+# userns_pod NAME SCRIPT [SECURITY_CONTEXT_JSON [HOST_USERS_JSON]]: SHARED at /shared, the
+# artifact repository at /art.
+userns_pod() {
+  python3 - "$@" >"$WORK/$1.json" <<'PY'
+import json, os, sys
+name, script = sys.argv[1], sys.argv[2]
+sc = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+container = {"name": "main", "image": "debian:12", "command": ["/bin/sh", "-c", script],
+             "volumeMounts": [{"name": "shared", "mountPath": "/shared"},
+                              {"name": "art", "mountPath": "/art"}]}
+if sc:
+    container["securityContext"] = sc
+spec = {"restartPolicy": "Never",
+        "volumes": [{"name": "shared", "hostPath": {"path": os.environ["SHARED"]}},
+                    {"name": "art", "hostPath": {"path": os.environ["DATA"] + "/artifacts"}}],
+        "containers": [container]}
+if len(sys.argv) > 4:
+    spec["hostUsers"] = json.loads(sys.argv[4])
+print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}))
+PY
+  run_json_pod "$1"
+}
+export SHARED DATA
+motd_before=$(cat /etc/motd 2>/dev/null || true)
+out=$(userns_pod unprivileged '
+id -u
+set -- $(cat /proc/self/uid_map); echo "map $1 $2 $3"
+touch /shared/open/escaped && echo shared-written
+stat -c "rootfile-owner %u" /shared/rootfile
+(echo pod >> /shared/rootfile) 2>/dev/null && echo WROTE-rootfile || echo rootfile-refused
+chown 1:1 /shared/rootfile 2>/dev/null && echo CHOWNED || echo chown-refused
+(touch /shared/planted) 2>/dev/null && echo WROTE-shared-dir || echo shared-dir-refused
+echo pod >> /etc/motd && echo motd-written-in-pod
+touch /art/userns-probe && echo artifacts-written
+')
+echo "$out"
+host_uid=$(sed -n 's/^map 0 \([0-9]*\) 65536$/\1/p' <<<"$out")
+[[ -n $host_uid && $host_uid -ge 268435456 ]] ||
+  fail "pod root is not mapped to an unprivileged host uid range: $out"
+expected="0
+map 0 $host_uid 65536
+shared-written
+rootfile-owner 65534
+rootfile-refused
+chown-refused
+shared-dir-refused
+motd-written-in-pod
+artifacts-written"
+[[ $out == "$expected" ]] || fail "the unprivileged pod got through; expected:
+$expected"
+[[ $(stat -c %u "$SHARED/open/escaped") == "$host_uid" ]] ||
+  fail "a file the pod made through a hostPath is not owned by its host uid $host_uid"
+[[ $(stat -c %u:%g "$SHARED/rootfile") == 0:0 && $(cat "$SHARED/rootfile") == host ]] ||
+  fail "host root's file changed"
+[[ ! -e "$SHARED/planted" ]] || fail "the pod wrote into a host root directory"
+[[ $(cat /etc/motd 2>/dev/null || true) == "$motd_before" ]] || fail "the pod changed the host's /etc/motd"
+# The artifact repository is the runtime's: idmapped, so files keep the pod's owner (root).
+[[ $(stat -c %u "$DATA/artifacts/userns-probe") == 0 ]] ||
+  fail "the artifact repository's file is not owned as in the pod (idmapped)"
+
+echo "--- privileged and hostUsers: true pods keep the host's user namespace"
+for variant in privileged hostusers; do
+  if [[ $variant == privileged ]]; then
+    out=$(userns_pod "keep-$variant" 'set -- $(cat /proc/self/uid_map); echo "$1 $2 $3"' \
+      '{"privileged": true}')
+  else
+    out=$(userns_pod "keep-$variant" 'set -- $(cat /proc/self/uid_map); echo "$1 $2 $3"' \
+      '{}' 'true')
+  fi
+  [[ $out == "0 0 4294967295" ]] || fail "the $variant pod is not in the host's user namespace: $out"
+done
 
 echo "PASS"
