@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/account_commands.h"
+#include "cli/archive_commands.h"
 #include "cli/cd_commands.h"
 #include "cli/client.h"
 #include "cli/commands.h"
@@ -49,6 +50,8 @@ Workflows (as the argo CLI):
   argonaut lint FILE...
   argonaut template create FILE... | list | get NAME | delete NAME
   argonaut cron create FILE... | list | get NAME | suspend NAME | resume NAME | delete NAME
+  argonaut archive list [-l SEL] [--prefix P] [--chunk-size N] | get UID | delete UID... |
+                   resubmit UID | retry UID | list-label-keys | list-label-values -l KEY
 
 Rollouts (as kubectl argo rollouts):
   argonaut rollouts list [-A]  |  get NAME [--watch]  |  status NAME [--watch=false] [--timeout D]
@@ -140,6 +143,7 @@ int main(int argc, char** argv) {
   if (cmd == "node") return argonaut::cli::RunNode(args, std::cout, std::cerr);
   if (cmd == "template") return argonaut::cli::RunTemplate(args, std::cout, std::cerr);
   if (cmd == "cron") return argonaut::cli::RunCron(args, std::cout, std::cerr);
+  if (cmd == "archive") return argonaut::cli::RunArchive(args, std::cout, std::cerr);
   if (cmd == "app") return argonaut::cli::RunApp(args, std::cout, std::cerr);
   if (cmd == "repo") return argonaut::cli::RunRepo(args, std::cout, std::cerr);
   if (cmd == "proj") return argonaut::cli::RunProj(args, std::cout, std::cerr);
