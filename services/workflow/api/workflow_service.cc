@@ -19,6 +19,7 @@
 #include "lib/server/grpc_status.h"
 #include "services/workflow/api/actions.h"
 #include "services/workflow/api/validate.h"
+#include "services/workflow/api/validator.h"
 
 namespace argonaut::workflow::api {
 namespace {
@@ -296,7 +297,9 @@ grpc::Status WorkflowGrpcService::LintWorkflow(grpc::ServerContext*,
   };
   absl::Status s = ValidateWorkflow(*obj, lookup, {.require_refs = true});
   if (!s.ok()) return ToGrpcStatus(s);
-  reply->set_json(manifest::ToJsonText(*obj, false));
+  // The object as it would be stored: parameter values as strings, a cron's `schedules`.
+  NormalizeCronSchedules(*message);
+  reply->set_json(manifest::ToJsonText(manifest::ToJson(*message), false));
   return grpc::Status::OK;
 }
 
