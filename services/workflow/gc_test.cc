@@ -1,11 +1,14 @@
 #include "services/workflow/gc.h"
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
+#include "lib/manifest/yaml.h"
 
 #define GC_CONCAT2(a, b) a##b
 #define GC_CONCAT(a, b) GC_CONCAT2(a, b)
@@ -308,6 +311,27 @@ TEST(ConfigMapTest, PersistenceAndDefaults) {
                   .status(),
               ::argonaut::testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                             ::testing::HasSubstr("archiveTTL")));
+}
+
+TEST(ConfigMapTest, TheExampleParses) {
+  std::ifstream in("examples/workflows/controller/workflow-controller-configmap.yaml");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto docs = manifest::ParseDocuments(text.str());
+  ASSERT_OK(docs.status());
+  ASSERT_OK_AND_ASSIGN(RetentionConfig c, ParseControllerConfigMap((*docs)[0], RetentionConfig{}));
+  EXPECT_TRUE(c.archive);
+  EXPECT_EQ(c.archive_ttl, absl::Hours(24 * 7));
+  EXPECT_EQ(c.default_pod_gc["strategy"], "OnPodSuccess");
+  EXPECT_EQ(c.default_ttl_strategy["secondsAfterSuccess"], 3600);
+  // The selector keeps workflows without the opt-out label.
+  json wf = Wf("Succeeded");
+  ASSERT_OK_AND_ASSIGN(bool archive, NeedsArchiving(wf, c));
+  EXPECT_TRUE(archive);
+  wf["metadata"]["labels"]["workflows.argoproj.io/archive-strategy"] = "false";
+  ASSERT_OK_AND_ASSIGN(archive, NeedsArchiving(wf, c));
+  EXPECT_FALSE(archive);
 }
 
 }  // namespace
