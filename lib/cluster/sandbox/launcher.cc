@@ -264,11 +264,44 @@ struct Slots {
   int userns_fd;  // for MOUNT_ATTR_IDMAP; -1: none
 };
 
-// kChownCreated: the owner is in the upper half of the step's flags.
-int ChownCreated(const char* target, uint64_t flags) {
-  if (!(flags & kChownCreated)) return 0;
+// kCreateAsPodRoot: create as the id in the upper half of the step's flags.
+// Leaving fsuid 0 drops the filesystem capabilities from the effective set;
+// they are raised again from the permitted set (the holder is host root
+// with all of them), and come back by themselves with fsuid 0.
+void CreateAs(uint64_t flags) {
+  if (!(flags & kCreateAsPodRoot)) return;
   const auto id = static_cast<uint32_t>(flags >> 32);
-  return lchown(target, id, id) == 0 ? 0 : errno;
+  syscall(SYS_setfsgid, id);
+  syscall(SYS_setfsuid, id);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) == 0) {
+    for (auto& d : data) d.effective = d.permitted;
+    syscall(SYS_capset, &header, data);
+  }
+}
+
+void CreateAsDone(uint64_t flags) {
+  if (!(flags & kCreateAsPodRoot)) return;
+  syscall(SYS_setfsuid, 0);
+  syscall(SYS_setfsgid, 0);
+}
+
+int MakeDirAs(const char* target, uint64_t flags) {
+  const auto mode = static_cast<mode_t>(flags & 07777);
+  CreateAs(flags);
+  const int err = mkdir(target, mode != 0 ? mode : 0755) == 0 || errno == EEXIST ? 0 : errno;
+  CreateAsDone(flags);
+  return err;
+}
+
+int MakeFileAs(const char* target, uint64_t flags) {
+  CreateAs(flags);
+  const int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int err = fd >= 0 ? 0 : errno;
+  CreateAsDone(flags);
+  if (fd >= 0) close(fd);
+  return err;
 }
 
 // Runs one encoded step (see EncodeMountOps); returns 0 or an errno.
@@ -280,23 +313,10 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
       return sethostname(source, strlen(source)) == 0 ? 0 : errno;
     case MountOpKind::kLoopbackUp:
       return BringLoopbackUp();
-    case MountOpKind::kMkdir: {
-      const auto mode = static_cast<mode_t>(flags & 07777);
-      if (mkdir(target, mode != 0 ? mode : 0755) == 0) return ChownCreated(target, flags);
-      return errno == EEXIST ? 0 : errno;
-    }
-    case MountOpKind::kMkfile: {
-      int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-      if (fd >= 0) {
-        close(fd);
-        return ChownCreated(target, flags);
-      }
-      if (errno != EEXIST) return errno;
-      fd = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) return errno;
-      close(fd);
-      return 0;
-    }
+    case MountOpKind::kMkdir:
+      return MakeDirAs(target, flags);
+    case MountOpKind::kMkfile:
+      return MakeFileAs(target, flags);
     case MountOpKind::kWriteFile: {
       const int fd = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0) return errno;

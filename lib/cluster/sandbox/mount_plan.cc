@@ -544,7 +544,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
   // The upper layer's top is the pod's "/": pod root must own it.
   ops.push_back({.kind = MountOpKind::kMkdir,
                  .target = stage + "/upper",
-                 .flags = userns ? kChownCreated | (uint64_t{pod_root} << 32) : 0});
+                 .flags = userns ? kCreateAsPodRoot | (uint64_t{pod_root} << 32) : 0});
   ops.push_back({.kind = MountOpKind::kMkdir, .target = stage + "/work"});
   std::string lower = "/";
   if (userns) {
@@ -655,7 +655,7 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
     // had the pod made them (and as they did when pods were host root).
     for (size_t i = pivot_step; i < ops.size(); ++i) {
       if (ops[i].kind == MountOpKind::kMkdir || ops[i].kind == MountOpKind::kMkfile) {
-        ops[i].flags |= kChownCreated | (uint64_t{pod_root} << 32);
+        ops[i].flags |= kCreateAsPodRoot | (uint64_t{pod_root} << 32);
       }
     }
   }

@@ -54,10 +54,11 @@ enum class MountOpKind : uint8_t {
 // RESOLVE_NO_SYMLINKS), for sources already resolved by the planner's caller.
 inline constexpr uint64_t kCloneNoSymlinks = uint64_t{1} << 40;
 
-// kMkdir/kMkfile: an entry the step creates (not one that existed) is
-// chowned to the uid and gid in bits 32..63 of `flags` (the pod's root in a
-// user namespace), so that pod root owns the mount points made for it.
-inline constexpr uint64_t kChownCreated = uint64_t{1} << 31;
+// kMkdir/kMkfile: the entry is created with the uid and gid in bits 32..63
+// of `flags` as filesystem ids (the pod's root in a user namespace): pod
+// root owns the mount points made for it, and inside an idmapped tree (where
+// host root has no mapping: EOVERFLOW) the entry can be created at all.
+inline constexpr uint64_t kCreateAsPodRoot = uint64_t{1} << 31;
 
 struct MountOp {
   MountOpKind kind;

@@ -414,11 +414,12 @@ TEST(MountPlanTest, UserNamespaceIdmapsWhatTheRuntimeOwns) {
   for (const std::string dir : {"/new", "/new/out", "/cache", "/host"}) {
     const size_t i = find("create directory " + dir);
     ASSERT_LT(i, ops->size()) << dir;
-    EXPECT_EQ((*ops)[i].flags & ~uint64_t{07777}, kChownCreated | (uint64_t{kBase} << 32)) << dir;
+    EXPECT_EQ((*ops)[i].flags & ~uint64_t{07777}, kCreateAsPodRoot | (uint64_t{kBase} << 32))
+        << dir;
   }
   // Before the pivot only the upper layer's top, the pod's "/", is chowned.
   EXPECT_EQ((*ops)[find("create directory /data/pods/a/rootfs/upper")].flags,
-            kChownCreated | (uint64_t{kBase} << 32));
+            kCreateAsPodRoot | (uint64_t{kBase} << 32));
   EXPECT_EQ((*ops)[find("create directory /data/pods/a/rootfs/work")].flags, 0u);
   // Best effort encodes as 2.
   absl::StatusOr<std::string> enc = EncodeMountOps({(*ops)[disk]});
@@ -431,7 +432,7 @@ TEST(MountPlanTest, NoUserNamespaceKeepsThePlan) {
       {.hostname = "pod-a", .scratch_dir = "/pods/a", .volumes = {{"/data", "/new/d"}}}, kHost);
   ASSERT_OK(ops);
   for (const MountOp& op : *ops) {
-    EXPECT_EQ(op.flags & (MOUNT_ATTR_IDMAP | kChownCreated), 0u) << op.Describe();
+    EXPECT_EQ(op.flags & (MOUNT_ATTR_IDMAP | kCreateAsPodRoot), 0u) << op.Describe();
     EXPECT_NE(op.kind, MountOpKind::kWriteFile) << op.Describe();
     EXPECT_FALSE(op.best_effort);
     EXPECT_THAT(op.data, ::testing::Not(HasSubstr("uid=")));

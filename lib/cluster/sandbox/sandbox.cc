@@ -264,6 +264,11 @@ absl::Status Sandbox::StartIsolated() {
     LogWarn(kComponent, "pod runs in the host's user namespace: its setup failed in its own",
             {{"pod", options_.pod_name}, {"error", started.ToString()}});
     ReleaseHolder();
+    if (!options_.pod_dir.empty()) {
+      // The failed overlay's layers (a "volatile" one refuses to be reused).
+      std::error_code ec;
+      std::filesystem::remove_all(options_.pod_dir + "/rootfs", ec);
+    }
     close(userns_fd_);
     userns_fd_ = -1;
     input.user_namespace_base.reset();

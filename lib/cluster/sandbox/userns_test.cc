@@ -87,6 +87,7 @@ TEST(UserNamespaceTest, PodRootIsAnUnprivilegedHostUid) {
   const std::string vol = data + "/pods/a/volumes/cache";
   const std::string host = dir + "/host";  // an operator's hostPath
   std::filesystem::create_directories(vol);
+  std::filesystem::create_directories(data + "/pods/a/volumes/art");
   std::filesystem::create_directories(host + "/shared");
   std::filesystem::permissions(host + "/shared", std::filesystem::perms::all);
   std::ofstream(host + "/rootfile") << "host\n";
@@ -97,7 +98,10 @@ TEST(UserNamespaceTest, PodRootIsAnUnprivilegedHostUid) {
   absl::StatusOr<std::unique_ptr<Sandbox>> sb =
       Sandbox::Create({.pod_name = "userns-a",
                        .pod_dir = data + "/pods/a/sandbox",
-                       .volumes = {{vol, "/cache"}, {host, "/host"}},
+                       .volumes = {{vol, "/cache"},
+                                   {host, "/host"},
+                                   // Its mount point is made in the idmapped /tmp.
+                                   {data + "/pods/a/volumes/art", "/tmp/sub/art"}},
                        .hidden_paths = {data},
                        .user_namespace_base = base});
   ASSERT_OK(sb);
@@ -111,6 +115,7 @@ echo pod >> /etc/motd && echo motd-written
 stat -c 'given %u' /cache/given; echo more >> /cache/given && echo given-written
 mkdir -p /cache/d && touch /cache/d/f && echo cache-written
 touch /tmp/t && echo tmp-written
+stat -c 'sub %u' /tmp/sub; touch /tmp/sub/art/x && echo tmp-volume-written
 touch /host/shared/escaped && echo shared-written
 stat -c 'hostfile %u' /host/rootfile
 (echo pod >> /host/rootfile) 2>/dev/null && echo WROTE-rootfile || echo rootfile-refused
@@ -124,7 +129,8 @@ grep -E '^CapEff:' /proc/self/status | tr -s '\t' ' '
   EXPECT_EQ(out, absl::StrCat("0\n0\nmap 0 ", base,
                               " 65536\n"
                               "passwd 0\nmotd-written\ngiven 0\ngiven-written\ncache-written\n"
-                              "tmp-written\nshared-written\nhostfile 65534\nrootfile-refused\n"
+                              "tmp-written\nsub 0\ntmp-volume-written\nshared-written\nhostfile "
+                              "65534\nrootfile-refused\n"
                               "chown-refused\nhostdir-refused\n0\nbound-80\n"
                               "CapEff: 00000000a80425fb\n"));
   // The host: its /etc/motd untouched, the pod's copy in the pod's layer
