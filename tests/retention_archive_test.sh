@@ -100,6 +100,34 @@ code=$(curl -s -o "$WORK/err.json" -w '%{http_code}' "$API/archived-workflows/no
 [[ "$code" == 404 ]] || fail "missing uid: HTTP $code"
 json_field 'w["code"]' <"$WORK/err.json" | grep -q 5 || fail "error body: $(cat "$WORK/err.json")"
 
+# Every body validates against Argo's definitions (the walker of //tests:api_parity_test).
+SWAGGER="${API_PARITY_SWAGGER:-$(workspace_dir)/../shared/api/argo-workflows.swagger.json}"
+if [[ -f "$SWAGGER" ]]; then
+  printf '%s' "$keys" >"$WORK/keys.json"
+  printf '%s' "$values" >"$WORK/values.json"
+  python3 - "$SWAGGER" "$WORK" <<'PY' || fail "archive responses do not validate against Argo's document"
+import json, sys
+sys.path.insert(0, "tests")
+from api_parity_test import Validator
+v = Validator(json.load(open(sys.argv[1])))
+bad = 0
+for name, definition in [("list.json", "WorkflowList"), ("get.json", "Workflow"),
+                         ("keys.json", "LabelKeys"), ("values.json", "LabelValues"),
+                         ("err.json", None)]:
+    body = json.load(open(f"{sys.argv[2]}/{name}"))
+    if definition is None:
+        problems = v.check(body, {"$ref": "#/definitions/grpc.gateway.runtime.Error"})
+    else:
+        problems = v.check_def(body, f"io.argoproj.workflow.v1alpha1.{definition}")
+    for p in problems:
+        print(f"{name}: {p}", file=sys.stderr)
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+else
+  echo "skipping schema checks: $SWAGGER not found"
+fi
+
 # Resubmit from the archive makes a new live workflow.
 new=$(curl -s -X PUT -d '{}' "$API/archived-workflows/$UID_/resubmit" | json_field 'w["metadata"]["name"]')
 [[ "$new" == ttl-wf-* ]] || fail "resubmit from the archive: '$new'"
