@@ -166,6 +166,33 @@ void RegisterWorkflowRestRoutes(httplib::Server& http, Stub* stub) {
               grpc::ClientContext ctx;
               SendReply(res, stub->LintWorkflow(&ctx, r, &reply), reply);
             });
+  // Argo Server's lint of the template kinds: the body wraps the object ({"template": ...},
+  // {"cronWorkflow": ...}); the path names the kind when the object does not.
+  struct LintPath {
+    std::string pattern;
+    const char* kind;
+    const char* wrapper;
+  };
+  for (const LintPath& p : {LintPath{absl::StrCat("/api/v1/workflow-templates/", kName, "/lint/?"),
+                                     "WorkflowTemplate", "template"},
+                            LintPath{"/api/v1/cluster-workflow-templates/lint/?",
+                                     "ClusterWorkflowTemplate", "template"},
+                            LintPath{absl::StrCat("/api/v1/cron-workflows/", kName, "/lint/?"),
+                                     "CronWorkflow", "cronWorkflow"}}) {
+    http.Post(p.pattern, [stub, p](const httplib::Request& req, httplib::Response& res) {
+      json body;
+      if (!Body(req, res, &body)) return;
+      json object =
+          body.contains(p.wrapper) && body[p.wrapper].is_object() ? body[p.wrapper] : body;
+      if (!object.contains("kind")) object["kind"] = p.kind;
+      wf::LintWorkflowRequest r;
+      if (req.matches.size() > 1) r.set_namespace_(req.matches[1]);
+      r.set_json(manifest::ToJsonText(object, false));
+      wf::WorkflowReply reply;
+      grpc::ClientContext ctx;
+      SendReply(res, stub->LintWorkflow(&ctx, r, &reply), reply);
+    });
+  }
   http.Post(absl::StrCat("/api/v1/workflows/", kName, "/submit/?"),
             [stub](const httplib::Request& req, httplib::Response& res) {
               json body;

@@ -535,6 +535,15 @@ class Walk:
                    w + "CronWorkflow")
         self.write("POST", "/api/v1/tracking/event", {"name": "parity"},
                    w + "CollectEventResponse")
+        f = fixtures(ns)
+        self.write("POST", f"/api/v1/workflow-templates/{ns}/lint",
+                   {"template": f["workflowtemplate"]}, w + "WorkflowTemplate")
+        self.write("POST", "/api/v1/cluster-workflow-templates/lint",
+                   {"template": f["clusterworkflowtemplate"]}, w + "ClusterWorkflowTemplate")
+        cron = self.write("POST", f"/api/v1/cron-workflows/{ns}/lint",
+                          {"cronWorkflow": f["cronworkflow"]}, w + "CronWorkflow")
+        if isinstance(cron, dict) and cron.get("spec", {}).get("schedules") != ["0 0 1 1 *"]:
+            self.fail("cron lint answers v4 schedules", [json.dumps(cron.get("spec"))[:200]])
 
     def summary(self):
         print(f"api parity: GET paths without streaming: {self.total}; served: {self.served}; "
