@@ -109,8 +109,8 @@ spec:
       args: ["stat -c 'consumed %s bytes' /tmp/big.bin"]
 EOF
 
-# /proc poller: every process whose command line names argoexec, its first and last sighting
-# and its peak RSS.
+# /proc poller: every process of this run's steps whose command line names argoexec, its first
+# and last sighting and its peak RSS.
 python3 - "$WORK/procs.json" "$WORK/stop" <<'PY' &
 import json, os, sys, time
 out, stop = sys.argv[1], sys.argv[2]
@@ -125,6 +125,10 @@ while not os.path.exists(stop):
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
             if "argoexec" not in cmd:
                 continue
+            # Only this run's steps (other workflows on the machine run argoexec too).
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if b"ARGO_WORKFLOW_NAME=artifact-s3-bench-" not in f.read():
+                    continue
             hwm = 0
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
