@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/base/log.h"
-#include "lib/cluster/api_cluster.h"
 #include "lib/base/status_macros.h"
+#include "lib/cluster/api_cluster.h"
 #include "lib/manifest/json_text.h"
 
 namespace argonaut::workflow {
@@ -127,6 +127,10 @@ absl::StatusOr<controller::Result> RetentionController::Reconcile(const std::str
   absl::StatusOr<json> wf = workflows_->GetObject("Workflow", ns, name);
   if (absl::IsNotFound(wf.status())) return controller::Result{};
   if (!wf.ok()) return wf.status();
+  // Already being deleted (finalizers such as artifact GC hold it): nothing left to retain.
+  if (wf->contains("metadata") && (*wf)["metadata"].contains("deletionTimestamp")) {
+    return controller::Result{};
+  }
   gc::RetentionConfig config = Config();
   if (archive_ == nullptr) config.archive = false;
   // Pods are listed only when podGC may delete some: most workflows have none to look at.

@@ -13,8 +13,8 @@
 namespace argonaut::workflow::archive {
 namespace {
 
-using nlohmann::json;
 using ::argonaut::ToGrpcStatus;
+using nlohmann::json;
 
 // A live workflow made from an archived copy: a new object for the store.
 void ForCreate(json& wf) {
