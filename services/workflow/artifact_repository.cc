@@ -1,5 +1,6 @@
 #include "services/workflow/artifact_repository.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,12 +106,17 @@ absl::StatusOr<json> ControllerDefaultRepository(const json& configmap) {
 
 absl::StatusOr<json> ResolveArtifactRepositoryRef(const json& workflow,
                                                   const std::string& controller_ns,
-                                                  const ConfigMapGetter& get) {
+                                                  const ConfigMapGetter& get,
+                                                  const json* template_spec) {
   const json* meta = Field(workflow, "metadata");
   std::string wf_ns = meta != nullptr ? StrField(*meta, "namespace") : "";
   if (wf_ns.empty()) wf_ns = "default";
   const json* spec = Field(workflow, "spec");
   const json* ref = spec != nullptr ? Field(*spec, "artifactRepositoryRef") : nullptr;
+  // The workflow's own spec wins over its WorkflowTemplate's, as in Argo's merged spec.
+  if ((ref == nullptr || ref->is_null()) && template_spec != nullptr) {
+    ref = Field(*template_spec, "artifactRepositoryRef");
+  }
   if (ref != nullptr && !ref->is_null()) {
     if (!ref->is_object()) {
       return absl::InvalidArgumentError("spec.artifactRepositoryRef: not an object");
@@ -155,8 +161,20 @@ absl::Status ResolveArtifactRepositoryInto(cluster::Cluster& cluster,
                                    const std::string& name) -> absl::StatusOr<json> {
     return cluster.Get("ConfigMap", ns, name);
   };
+  // A workflowTemplateRef's template may carry the ref.
+  std::optional<json> tmpl;
+  const json* spec = Field(in.workflow, "spec");
+  const json* wtr = spec != nullptr ? Field(*spec, "workflowTemplateRef") : nullptr;
+  if (wtr != nullptr && wtr->is_object() && in.lookup) {
+    const bool cluster_scope =
+        Field(*wtr, "clusterScope") != nullptr && (*wtr)["clusterScope"] == json(true);
+    tmpl = in.lookup(cluster_scope ? "ClusterWorkflowTemplate" : "WorkflowTemplate",
+                     StrField(*wtr, "name"));
+  }
+  const json* template_spec = tmpl.has_value() ? Field(*tmpl, "spec") : nullptr;
   absl::StatusOr<json> ref = ResolveArtifactRepositoryRef(
-      in.workflow, controller_ns.empty() ? kDefaultControllerNamespace : controller_ns, get);
+      in.workflow, controller_ns.empty() ? kDefaultControllerNamespace : controller_ns, get,
+      template_spec);
   if (ref.ok()) {
     in.artifact_repository_ref = *std::move(ref);
   } else if (absl::IsFailedPrecondition(ref.status()) || absl::IsInvalidArgument(ref.status())) {

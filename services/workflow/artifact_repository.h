@@ -45,12 +45,14 @@ using ConfigMapGetter =
 absl::StatusOr<nlohmann::json> ControllerDefaultRepository(const nlohmann::json& configmap);
 
 // The status.artifactRepositoryRef for `workflow` (its metadata.namespace and
-// spec.artifactRepositoryRef). FailedPrecondition / InvalidArgument: the
-// workflow's own error (missing ConfigMap or key, bad YAML), named; any other
-// error is the getter's (a transient read failure: try again).
-absl::StatusOr<nlohmann::json> ResolveArtifactRepositoryRef(const nlohmann::json& workflow,
-                                                            const std::string& controller_ns,
-                                                            const ConfigMapGetter& get);
+// spec.artifactRepositoryRef, else that of `template_spec`, the spec of the
+// WorkflowTemplate its workflowTemplateRef names, when given). FailedPrecondition /
+// InvalidArgument: the workflow's own error (missing ConfigMap or key, bad
+// YAML), named; any other error is the getter's (a transient read failure: try
+// again).
+absl::StatusOr<nlohmann::json> ResolveArtifactRepositoryRef(
+    const nlohmann::json& workflow, const std::string& controller_ns, const ConfigMapGetter& get,
+    const nlohmann::json* template_spec = nullptr);
 
 // For the controller: when `in.workflow` has no status.artifactRepositoryRef
 // yet and has not completed, resolves it from the cluster's ConfigMaps into

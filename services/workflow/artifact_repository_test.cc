@@ -157,6 +157,28 @@ TEST(ArtifactRepositoryTest, ResolvesAsArgoDoes) {
   }
 }
 
+TEST(ArtifactRepositoryTest, AWorkflowTemplatesRefAppliesUnlessTheWorkflowHasItsOwn) {
+  std::map<std::string, json> cms = {
+      {"a", ConfigMap("my-wf-ns", "a", {{"k", kRepoBar}})},
+      {"b", ConfigMap("my-wf-ns", "b", {{"k", kRepoCtl}})},
+  };
+  ConfigMapGetter get = [&](const std::string& ns,
+                            const std::string& name) -> absl::StatusOr<json> {
+    if (ns != "my-wf-ns" || !cms.count(name)) return absl::NotFoundError("not found");
+    return cms[name];
+  };
+  const json tmpl_spec = Yaml("{artifactRepositoryRef: {configMap: a, key: k}}");
+  absl::StatusOr<json> from_template =
+      ResolveArtifactRepositoryRef(Workflow(""), "argo", get, &tmpl_spec);
+  ASSERT_OK(from_template.status());
+  EXPECT_EQ((*from_template)["configMap"], "a");
+  absl::StatusOr<json> own =
+      ResolveArtifactRepositoryRef(Workflow("{configMap: b, key: k}"), "argo", get, &tmpl_spec);
+  ASSERT_OK(own.status());
+  EXPECT_EQ((*own)["configMap"], "b");
+  EXPECT_EQ((*own)["artifactRepository"], Yaml(kRepoCtl));
+}
+
 TEST(ArtifactRepositoryTest, ReadFailuresOtherThanNotFoundAreReturnedForARetry) {
   ConfigMapGetter get = [](const std::string&, const std::string&) -> absl::StatusOr<json> {
     return absl::UnavailableError("store down");
