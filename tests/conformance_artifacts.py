@@ -235,9 +235,10 @@ class ArtifactServers:
 
     def setup_manifests(self):
         """Objects the runner applies before the examples: the Secret the s3 examples name
-        (in `default` and in REPO_NAMESPACE), and in REPO_NAMESPACE an `artifact-repositories`
-        ConfigMap whose default repository is s3rver, for the examples that rely on the
-        default repository being S3 (key-only locations). Returns a list of dicts."""
+        (in `default` and in REPO_NAMESPACE), `artifact-repositories` in `default` with key
+        my-key (s3rver) and in REPO_NAMESPACE with s3rver as its default repository, for the
+        examples that rely on the default repository being S3 (key-only locations). Returns a
+        list of dicts."""
         if not self.s3_port:
             return []
         enc = lambda v: base64.b64encode(v.encode()).decode()
@@ -248,6 +249,11 @@ class ArtifactServers:
                         "data": {"accessKey": enc(S3_ACCESS_KEY),
                                  "secretKey": enc(S3_SECRET_KEY)}})
         repo = {"s3": self.s3_location(S3_REPO_BUCKET)}
+        # Argo's e2e setup: `my-key` (artifact-repository-ref.yaml names it) in `default`,
+        # with no default annotation, so the other examples keep the embedded default.
+        out.append({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "artifact-repositories", "namespace": "default"},
+                    "data": {"my-key": yaml.safe_dump(repo, sort_keys=False)}})
         out.append({"apiVersion": "v1", "kind": "ConfigMap",
                     "metadata": {"name": "artifact-repositories", "namespace": REPO_NAMESPACE,
                                  "annotations": {
