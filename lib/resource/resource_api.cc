@@ -502,8 +502,23 @@ absl::StatusOr<nlohmann::json> ResourceApi::Replace(const KindInfo& kind,
     copy->CopyFrom(object);
     absl::StatusOr<nlohmann::json> out = Write(kind, *copy, /*upsert=*/true, /*must_exist=*/true);
     if (unconditional && absl::IsAborted(out.status()) && attempt < kUnconditionalRetries) continue;
+    if (out.ok() && kind.service != "cluster") RETURN_IF_ERROR(DeleteIfFinalized(kind, *out));
     return out;
   }
+}
+
+// As Kubernetes: an object marked for deletion goes once the update that
+// removes its last finalizer is stored, whoever removed it.
+absl::Status ResourceApi::DeleteIfFinalized(const KindInfo& kind, const nlohmann::json& written) {
+  const nlohmann::json& meta = written.value("metadata", nlohmann::json::object());
+  if (!meta.is_object() || meta.value("deletionTimestamp", "").empty()) return absl::OkStatus();
+  auto f = meta.find("finalizers");
+  if (f != meta.end() && f->is_array() && !f->empty()) return absl::OkStatus();
+  absl::Status s = Delete(kind.kind, meta.value("namespace", ""), meta.value("name", ""),
+                          meta.value("resourceVersion", ""));
+  // Gone already, or changed since (a finalizer added back): not ours to delete.
+  if (absl::IsNotFound(s) || absl::IsAborted(s)) return absl::OkStatus();
+  return s;
 }
 
 absl::StatusOr<nlohmann::json> ResourceApi::UpdateObject(std::string_view kind_name,

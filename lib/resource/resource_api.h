@@ -147,6 +147,7 @@ class ResourceApi {
   // Replaces the stored object (update semantics).
   absl::StatusOr<nlohmann::json> Replace(const KindInfo& kind,
                                          const google::protobuf::Message& object);
+  absl::Status DeleteIfFinalized(const KindInfo& kind, const nlohmann::json& written);
   // Replaces only the status of the stored object with that of `object`.
   absl::StatusOr<nlohmann::json> WriteStatusOf(const KindInfo& kind,
                                                const google::protobuf::Message& object);

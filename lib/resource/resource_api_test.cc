@@ -423,13 +423,34 @@ TEST_F(ResourceApiTest, DeleteOfAnObjectWithFinalizersOnlyMarksIt) {
   ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
   EXPECT_EQ((*api_.GetObject("Workflow", "default", "hello"))["metadata"]["deletionTimestamp"],
             when);
-  // Once the controller took its finalizer off, a delete removes the object.
+  // Once the update that takes the last finalizer off is stored, the object
+  // goes (as in Kubernetes), whoever removed it; a later delete finds nothing.
   json released = *marked;
   released["metadata"].erase("finalizers");
   ASSERT_OK(api_.UpdateObject("Workflow", released).status());
-  ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
   EXPECT_THAT(api_.GetObject("Workflow", "default", "hello").status(),
               StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(api_.Delete("wf", "default", "hello", ""), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ResourceApiTest, AnObjectMarkedForDeletionStaysWhileAFinalizerRemains) {
+  json wf = kHello;
+  wf["metadata"]["finalizers"] = {"example.com/a", "example.com/b"};
+  MustCreate(wf);
+  ASSERT_OK(api_.Delete("wf", "default", "hello", ""));
+  json one = *api_.GetObject("Workflow", "default", "hello");
+  one["metadata"]["finalizers"] = {"example.com/b"};
+  ASSERT_OK(api_.UpdateObject("Workflow", one).status());
+  ASSERT_OK(api_.GetObject("Workflow", "default", "hello").status());
+  // Finalizers on an object not being deleted change nothing either.
+  json other = kHello;
+  other["metadata"]["name"] = "other";
+  other["metadata"]["finalizers"] = {"example.com/a"};
+  MustCreate(other);
+  other = *api_.GetObject("Workflow", "default", "other");
+  other["metadata"].erase("finalizers");
+  ASSERT_OK(api_.UpdateObject("Workflow", other).status());
+  ASSERT_OK(api_.GetObject("Workflow", "default", "other").status());
 }
 
 }  // namespace
