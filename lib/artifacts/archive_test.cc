@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/artifacts/testing_tar.h"
 #include "lib/base/status_matchers.h"
 
@@ -20,34 +21,16 @@ namespace argonaut::artifacts {
 namespace {
 
 namespace fs = std::filesystem;
+using ::argonaut::artifacts::testing::Slurp;
+using ::argonaut::artifacts::testing::Spit;
 using ::argonaut::artifacts::testing::TarMember;
 using ::argonaut::artifacts::testing::WriteTarGz;
 using ::argonaut::testing::StatusIs;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spit(const std::string& p, const std::string& data) {
-  fs::create_directories(fs::path(p).parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
-
-class ArchiveTest : public ::testing::Test {
+class ArchiveTest : public ::argonaut::artifacts::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/arcXXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   absl::Status PackTo(const std::string& src, const std::string& dst, ArchiveStrategy how) {
     OwnedFd out(open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
     return Pack(src, out.fd, how);
@@ -76,7 +59,6 @@ class ArchiveTest : public ::testing::Test {
     archive_write_close(a);
     archive_write_free(a);
   }
-  std::string dir_;
 };
 
 TEST(StrategyTest, ParsesArgosArchiveField) {

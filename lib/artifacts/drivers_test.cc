@@ -11,42 +11,28 @@
 #include "gtest/gtest.h"
 #include "lib/artifacts/driver.h"
 #include "lib/artifacts/local_driver.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::artifacts {
 namespace {
 
 namespace fs = std::filesystem;
+using ::argonaut::artifacts::testing::Slurp;
+using ::argonaut::artifacts::testing::Spit;
 using ::argonaut::testing::StatusIs;
 using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spit(const std::string& p, const std::string& data) {
-  fs::create_directories(fs::path(p).parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
-
 json Local(const std::string& key) { return {{"name", "a"}, {"local", {{"key", key}}}}; }
 
-class DriversTest : public ::testing::Test {
+class DriversTest : public ::argonaut::artifacts::testing::TempDirTest {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/drvXXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    TempDirTest::SetUp();
     options_.local_root = dir_ + "/repo";
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
   DriverOptions options_;
 };
 

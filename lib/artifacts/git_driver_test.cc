@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/artifacts/raw_driver.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 #include "lib/metrics/test_process.h"
 #include "services/cd/repo/test_git.h"
@@ -26,16 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace git_test = ::argonaut::cd::repo::testing;
+using ::argonaut::artifacts::testing::Slurp;
 using ::argonaut::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool WaitForPort(int port) {
   for (int i = 0; i < 200; ++i) {
@@ -137,8 +132,8 @@ class GitDriverTest : public ::testing::Test {
 TEST_F(GitDriverTest, ClonesTheDefaultBranchWithItsGitDirectory) {
   const std::string dst = Dst("default");
   ASSERT_OK(Load({{"repo", url_}}, dst));
-  EXPECT_EQ(ReadAll(dst + "/README.md"), "version two\n");
-  EXPECT_EQ(ReadAll(dst + "/dir/nested.txt"), "nested\n");
+  EXPECT_EQ(Slurp(dst + "/README.md"), "version two\n");
+  EXPECT_EQ(Slurp(dst + "/dir/nested.txt"), "nested\n");
   EXPECT_TRUE(fs::is_directory(dst + "/.git"));
   EXPECT_EQ(Head(dst), main_);
   // The checkout is a usable repository: git itself sees a clean tree.
@@ -150,13 +145,13 @@ TEST_F(GitDriverTest, ClonesTheDefaultBranchWithItsGitDirectory) {
 TEST_F(GitDriverTest, RevisionIsATagABranchOrASha) {
   std::string dst = Dst("tag");
   ASSERT_OK(Load({{"repo", url_}, {"revision", "v1"}}, dst));
-  EXPECT_EQ(ReadAll(dst + "/README.md"), "version one\n");
+  EXPECT_EQ(Slurp(dst + "/README.md"), "version one\n");
   EXPECT_FALSE(fs::exists(dst + "/dir"));
   EXPECT_EQ(Head(dst), v1_);
 
   dst = Dst("branch");
   ASSERT_OK(Load({{"repo", url_}, {"revision", "feature"}}, dst));
-  EXPECT_EQ(ReadAll(dst + "/feature.txt"), "on the branch\n");
+  EXPECT_EQ(Slurp(dst + "/feature.txt"), "on the branch\n");
   EXPECT_EQ(Head(dst), feature_);
 
   dst = Dst("sha");
@@ -184,7 +179,7 @@ TEST_F(GitDriverTest, BranchSingleBranchAndFetchRefspecs) {
                   {"fetch", {"+refs/pull/*:refs/remotes/origin/pull/*"}},
                   {"revision", "pull/7/head"}},
                  dst));
-  EXPECT_EQ(ReadAll(dst + "/pull.txt"), "a pull request\n");
+  EXPECT_EQ(Slurp(dst + "/pull.txt"), "a pull request\n");
   EXPECT_EQ(Head(dst), pull_);
 }
 
@@ -206,7 +201,7 @@ TEST_F(GitDriverTest, Submodules) {
 
   std::string dst = Dst("with-sub");
   ASSERT_OK(Load({{"repo", super_url}}, dst));
-  EXPECT_EQ(ReadAll(dst + "/vendor/sub/lib.txt"), "from the submodule\n");
+  EXPECT_EQ(Slurp(dst + "/vendor/sub/lib.txt"), "from the submodule\n");
 
   dst = Dst("without-sub");
   ASSERT_OK(Load({{"repo", super_url}, {"disableSubmodules", true}}, dst));
@@ -235,7 +230,7 @@ TEST_F(GitDriverTest, BadLocationsNameTheField) {
   fs::create_directories(dst);
   std::ofstream(dst + "/keep") << "mine";
   EXPECT_THAT(Load({{"repo", url_}}, dst), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_EQ(ReadAll(dst + "/keep"), "mine");
+  EXPECT_EQ(Slurp(dst + "/keep"), "mine");
   EXPECT_FALSE(Load({{"repo", absl::StrCat(url_, "-missing")}}, Dst("missing")).ok());
 }
 
@@ -283,7 +278,7 @@ TEST(RawDriverTest, LoadWritesTheData) {
   auto d = MakeRawDriver(a, {});
   ASSERT_OK(d);
   ASSERT_OK((*d)->Load(a, dir + "/r"));
-  EXPECT_EQ(ReadAll(dir + "/r"), "line 1\nline 2\n");
+  EXPECT_EQ(Slurp(dir + "/r"), "line 1\nline 2\n");
   std::string streamed;
   ASSERT_OK((*d)->OpenStream(a, [&](std::string_view c) {
     streamed += c;

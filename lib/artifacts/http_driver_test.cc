@@ -17,30 +17,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::artifacts {
 namespace {
 
 namespace fs = std::filesystem;
+using ::argonaut::artifacts::testing::MakeTempDir;
+using ::argonaut::artifacts::testing::Slurp;
 using ::argonaut::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string TempDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A 3 MiB body with no repeating 64 KiB window, so a chunking mistake shows.
 std::string BigBody() {
@@ -162,7 +150,7 @@ class HttpDriverTest : public ::testing::Test {
     return MakeHttpDriver(a, Secrets());
   }
   FileServer server_;
-  std::string dir_ = TempDir("http_driver");
+  std::string dir_ = MakeTempDir("http_driver");
 };
 
 TEST_F(HttpDriverTest, LoadStreamsTheBodyToAFile) {
@@ -170,7 +158,7 @@ TEST_F(HttpDriverTest, LoadStreamsTheBodyToAFile) {
   auto d = Make(a);
   ASSERT_OK(d);
   ASSERT_OK((*d)->Load(a, dir_ + "/big"));
-  EXPECT_EQ(ReadAll(dir_ + "/big"), server_.big());
+  EXPECT_EQ(Slurp(dir_ + "/big"), server_.big());
 
   size_t chunks = 0, bytes = 0;
   ASSERT_OK((*d)->OpenStream(a, [&](std::string_view c) {
@@ -191,7 +179,7 @@ TEST_F(HttpDriverTest, RedirectsAreFollowedWithinBounds) {
   auto d = Make(a);
   ASSERT_OK(d);
   ASSERT_OK((*d)->Load(a, dir_ + "/r"));
-  EXPECT_EQ(ReadAll(dir_ + "/r"), "hello world\n");
+  EXPECT_EQ(Slurp(dir_ + "/r"), "hello world\n");
   EXPECT_THAT((*d)->Load(Artifact(server_.Url("/loop")), dir_ + "/loop"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("/loop")));
   EXPECT_FALSE(fs::exists(dir_ + "/loop"));  // no half download left behind
@@ -222,7 +210,7 @@ TEST_F(HttpDriverTest, BasicAuthFromSecretsAndHeaders) {
   auto d = Make(a);
   ASSERT_OK(d);
   ASSERT_OK((*d)->Load(a, dir_ + "/b"));
-  EXPECT_EQ(ReadAll(dir_ + "/b"), "secret file");
+  EXPECT_EQ(Slurp(dir_ + "/b"), "secret file");
 
   a["http"]["auth"]["basicAuth"]["passwordSecret"]["key"] = "bad";
   absl::Status s = (*d)->Load(a, dir_ + "/b2");
@@ -235,7 +223,7 @@ TEST_F(HttpDriverTest, BasicAuthFromSecretsAndHeaders) {
   nlohmann::json bearer = Artifact(server_.Url("/bearer"));
   bearer["http"]["headers"] = {{{"name", "Authorization"}, {"value", "Bearer tok-123"}}};
   ASSERT_OK((*d)->Load(bearer, dir_ + "/t"));
-  EXPECT_EQ(ReadAll(dir_ + "/t"), "token file");
+  EXPECT_EQ(Slurp(dir_ + "/t"), "token file");
   bearer["http"]["headers"][0]["value"] = "Bearer wrong";
   EXPECT_THAT((*d)->Load(bearer, dir_ + "/t2"), StatusIs(absl::StatusCode::kPermissionDenied));
 }
@@ -248,7 +236,7 @@ TEST_F(HttpDriverTest, SavePutsDeleteDeletes) {
   ASSERT_OK(d);
   ASSERT_OK((*d)->Save(src, a));
   ASSERT_OK((*d)->Load(a, dir_ + "/back"));
-  EXPECT_EQ(ReadAll(dir_ + "/back"), server_.big());
+  EXPECT_EQ(Slurp(dir_ + "/back"), server_.big());
   auto listed = (*d)->ListObjects(a);
   ASSERT_OK(listed);
   EXPECT_EQ(listed->size(), 1u);
@@ -283,7 +271,7 @@ TEST_F(HttpDriverTest, BadLocationsNameTheField) {
 // https: the peer's certificate is verified; a self-signed one is refused unless it is the CA
 // named by $SSL_CERT_FILE.
 TEST(HttpsDriverTest, CertificatesAreVerified) {
-  const std::string tls = TempDir("http_driver_tls");
+  const std::string tls = MakeTempDir("http_driver_tls");
   const std::string cmd = absl::StrCat(
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout ", tls, "/key.pem -out ", tls,
       "/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null");
@@ -299,7 +287,7 @@ TEST(HttpsDriverTest, CertificatesAreVerified) {
   setenv("SSL_CERT_FILE", (tls + "/cert.pem").c_str(), 1);
   EXPECT_OK((*d)->Load(a, tls + "/out"));
   unsetenv("SSL_CERT_FILE");
-  EXPECT_EQ(ReadAll(tls + "/out"), "hello world\n");
+  EXPECT_EQ(Slurp(tls + "/out"), "hello world\n");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "lib/artifacts/beneath.h"
 #include "lib/artifacts/local_driver.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/artifacts/testing_tar.h"
 #include "lib/base/status_matchers.h"
 #include "services/workflow/executor/remote.h"
@@ -25,35 +26,15 @@ namespace {
 namespace fs = std::filesystem;
 using ::argonaut::artifacts::ArchiveFormat;
 using ::argonaut::artifacts::OpenBeneath;
+using ::argonaut::artifacts::testing::Slurp;
+using ::argonaut::artifacts::testing::Spit;
 using ::argonaut::artifacts::testing::TarMember;
 using ::argonaut::artifacts::testing::WriteTarGz;
 using ::argonaut::testing::StatusIs;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spit(const std::string& p, const std::string& data) {
-  fs::create_directories(fs::path(p).parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
-
-class TempDir : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/artXXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
-};
+using TempDir = ::argonaut::artifacts::testing::TempDirTest;
 
 TEST(PlanTest, InputsFromRawRepositoryAndRemoteLocations) {
   auto plans = PlanInputArtifacts(json::parse(R"({"inputs": {"artifacts": [

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "lib/artifacts/archive.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 #include "lib/manifest/json_text.h"
 #include "services/workflow/executor/executor.h"
@@ -27,14 +28,8 @@ namespace argonaut::workflow::executor {
 namespace {
 
 namespace fs = std::filesystem;
+using ::argonaut::artifacts::testing::Slurp;
 using nlohmann::json;
-
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class Store {
  public:
