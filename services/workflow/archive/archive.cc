@@ -122,14 +122,19 @@ absl::Status WorkflowArchive::Archive(const json& workflow) {
   json copy = workflow;
   // A resourceVersion belongs to the live object's store, not to the archive.
   if (copy["metadata"].is_object()) copy["metadata"].erase("resourceVersion");
-  return store_
-      ->Commit({store::Write{.kind = kArchiveFamily,
-                             .key = absl::StrCat(kWhole, std::string(uid)),
-                             .value = manifest::ToJsonText(copy, false)},
-                store::Write{.kind = kArchiveFamily,
-                             .key = absl::StrCat(kSummary, std::string(uid)),
-                             .value = manifest::ToJsonText(Summarize(copy), false)}})
-      .status();
+  json summary = Summarize(copy);
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Load());
+  absl::Status written = store_
+                             ->Commit({store::Write{.kind = kArchiveFamily,
+                                                    .key = absl::StrCat(kWhole, uid),
+                                                    .value = manifest::ToJsonText(copy, false)},
+                                       store::Write{.kind = kArchiveFamily,
+                                                    .key = absl::StrCat(kSummary, uid),
+                                                    .value = manifest::ToJsonText(summary, false)}})
+                             .status();
+  if (written.ok()) summaries_[uid] = std::move(summary);
+  return written;
 }
 
 absl::StatusOr<json> WorkflowArchive::Get(std::string_view uid) {
@@ -151,22 +156,38 @@ absl::Status WorkflowArchive::Delete(std::string_view uid) {
         absl::StrCat("archived workflow \"", std::string(uid), "\" not found"));
   }
   if (!r.ok()) return r.status();
-  return store_
-      ->Commit(
-          {store::Write{.kind = kArchiveFamily, .key = absl::StrCat(kWhole, std::string(uid))},
-           store::Write{.kind = kArchiveFamily, .key = absl::StrCat(kSummary, std::string(uid))}})
-      .status();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Load());
+  absl::Status deleted =
+      store_
+          ->Commit(
+              {store::Write{.kind = kArchiveFamily, .key = absl::StrCat(kWhole, std::string(uid))},
+               store::Write{.kind = kArchiveFamily,
+                            .key = absl::StrCat(kSummary, std::string(uid))}})
+          .status();
+  if (deleted.ok()) summaries_.erase(std::string(uid));
+  return deleted;
 }
 
-absl::StatusOr<std::vector<json>> WorkflowArchive::Summaries(std::string_view ns) {
+absl::Status WorkflowArchive::Load() {
+  if (loaded_) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<store::Record> records, store_->List(kArchiveFamily, kSummary));
-  std::vector<json> out;
-  out.reserve(records.size());
   for (const store::Record& r : records) {
     absl::StatusOr<json> s = manifest::ParseJsonText(r.value);
     if (!s.ok()) continue;  // a damaged summary hides one entry, not the archive
-    if (!ns.empty() && Str(Field(*s, "metadata"), "namespace") != ns) continue;
-    out.push_back(*std::move(s));
+    summaries_[r.key.substr(std::string_view(kSummary).size())] = *std::move(s);
+  }
+  loaded_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<json>> WorkflowArchive::Summaries(std::string_view ns) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Load());
+  std::vector<json> out;
+  for (const auto& [uid, s] : summaries_) {
+    if (!ns.empty() && Str(Field(s, "metadata"), "namespace") != ns) continue;
+    out.push_back(s);
   }
   return out;
 }
@@ -190,21 +211,23 @@ absl::StatusOr<ArchiveListResult> WorkflowArchive::List(const ArchiveListOptions
   }
   if (options.limit < 0) return absl::InvalidArgumentError("listOptions.limit: must be >= 0");
   const std::string ns = !options.ns.empty() ? options.ns : fields.ns;
-  ASSIGN_OR_RETURN(std::vector<json> all, Summaries(ns));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Load());
   struct Entry {
     absl::Time started;
     std::string name;
-    json* item;
+    const json* item;
   };
   std::vector<Entry> kept;
-  for (json& s : all) {
-    const json& meta = s["metadata"];
+  for (const auto& [uid, s] : summaries_) {
+    const json& meta = Field(s, "metadata");
+    if (!ns.empty() && Str(meta, "namespace") != ns) continue;
     const std::string name = Str(meta, "name");
     if (!fields.ns.empty() && Str(meta, "namespace") != fields.ns) continue;
     if (!fields.name.empty() && name != fields.name) continue;
     if (!NameMatches(name, options.name_prefix, options.name_filter)) continue;
     if (!selector.Empty() && !selector.Matches(Labels(s))) continue;
-    const absl::Time started = ParseTime(Str(s["status"], "startedAt"));
+    const absl::Time started = ParseTime(Str(Field(s, "status"), "startedAt"));
     if (started <= fields.started_after && fields.started_after != absl::InfinitePast()) continue;
     if (started >= fields.started_before && fields.started_before != absl::InfiniteFuture()) {
       continue;
@@ -221,7 +244,7 @@ absl::StatusOr<ArchiveListResult> WorkflowArchive::List(const ArchiveListOptions
     end = begin + options.limit;
     result.continue_token = absl::StrCat(end);
   }
-  for (size_t i = begin; i < end; ++i) result.items.push_back(std::move(*kept[i].item));
+  for (size_t i = begin; i < end; ++i) result.items.push_back(*kept[i].item);
   return result;
 }
 

@@ -11,15 +11,22 @@
 // statuses. Lists are ordered as Argo's: startedAt descending (then name), and paginate with an
 // offset continue token, as Argo's archive does.
 //
+// The summaries are read from the store once and then kept in memory (a page of a 10,000-entry
+// archive is filtered and sorted without parsing anything), so every write to the archive's
+// records must go through one WorkflowArchive.
+//
 // Thread safety: every method may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/store/store.h"
 #include "nlohmann/json.hpp"
@@ -65,9 +72,14 @@ class WorkflowArchive {
   absl::StatusOr<int> DeleteFinishedBefore(absl::Time before);
 
  private:
+  // Loads the summaries on first use.
+  absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<nlohmann::json>> Summaries(std::string_view ns);
 
   store::Store* const store_;
+  absl::Mutex mu_;
+  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, nlohmann::json> summaries_ ABSL_GUARDED_BY(mu_);  // by UID
 };
 
 // The summary Argo's archive lists carry for one workflow.
