@@ -15,10 +15,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/artifacts/s3/s3_test_util.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::artifacts::s3 {
 namespace {
+
+using ::argonaut::artifacts::testing::Slurp;
+using ::argonaut::artifacts::testing::Spit;
 
 using ::argonaut::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -30,17 +34,6 @@ std::string RandomBytes(size_t n, unsigned seed) {
   std::string s(n, '\0');
   for (char& c : s) c = static_cast<char>(gen() & 0xFF);
   return s;
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // ---- a real s3rver ----
@@ -80,14 +73,14 @@ class S3rverTest : public ::testing::Test {
 TEST_F(S3rverTest, PutGetHeadDeleteRoundTrip) {
   const std::string path = server_.dir->path() + "/in.bin";
   const std::string data = RandomBytes(3 << 20, 1);
-  WriteFile(path, data);
+  Spit(path, data);
   ASSERT_OK(client_->PutFile("dir/in put+odd key~!.bin", path));
   auto head = client_->Head("dir/in put+odd key~!.bin");
   ASSERT_OK(head);
   EXPECT_EQ(head->size, data.size());
   EXPECT_FALSE(head->etag.empty());
   ASSERT_OK(client_->GetToFile("dir/in put+odd key~!.bin", server_.dir->path() + "/out.bin"));
-  EXPECT_TRUE(ReadFile(server_.dir->path() + "/out.bin") == data);
+  EXPECT_TRUE(Slurp(server_.dir->path() + "/out.bin") == data);
   // Streaming: the sink sees the bytes in chunks, in order.
   std::string streamed;
   int chunks = 0;
@@ -117,16 +110,16 @@ TEST_F(S3rverTest, PutGetHeadDeleteRoundTrip) {
 
 TEST_F(S3rverTest, EmptyObject) {
   const std::string path = server_.dir->path() + "/empty";
-  WriteFile(path, "");
+  Spit(path, "");
   ASSERT_OK(client_->PutFile("empty", path));
   ASSERT_OK(client_->GetToFile("empty", server_.dir->path() + "/empty.out"));
-  EXPECT_EQ(ReadFile(server_.dir->path() + "/empty.out"), "");
+  EXPECT_EQ(Slurp(server_.dir->path() + "/empty.out"), "");
 }
 
 TEST_F(S3rverTest, MultipartUploadPastTheThreshold) {
   const std::string path = server_.dir->path() + "/big.bin";
   const std::string data = RandomBytes((12 << 20) + 12345, 2);
-  WriteFile(path, data);
+  Spit(path, data);
   ops_.clear();
   ASSERT_OK(client_->PutFile("big.bin", path));
   auto head = client_->Head("big.bin");
@@ -136,10 +129,10 @@ TEST_F(S3rverTest, MultipartUploadPastTheThreshold) {
                                            "UploadPart 2 200", "UploadPart 3 200",
                                            "CompleteMultipartUpload 200", "HeadObject 200"));
   ASSERT_OK(client_->GetToFile("big.bin", server_.dir->path() + "/big.out"));
-  EXPECT_TRUE(ReadFile(server_.dir->path() + "/big.out") == data);
+  EXPECT_TRUE(Slurp(server_.dir->path() + "/big.out") == data);
   // Below the threshold: one PUT (a plain MD5 ETag).
   ops_.clear();
-  WriteFile(path, data.substr(0, 1 << 20));
+  Spit(path, data.substr(0, 1 << 20));
   ASSERT_OK(client_->PutFile("small.bin", path));
   EXPECT_THAT(ops_, ::testing::ElementsAre("PutObject 200"));
 }
@@ -189,21 +182,21 @@ TEST_F(S3rverTest, InteropWithTheAwsSdk) {
   // Argonaut writes, the SDK reads.
   const std::string data = RandomBytes((6 << 20) + 7, 3);
   const std::string in = server_.dir->path() + "/argonaut.bin";
-  WriteFile(in, data);
+  Spit(in, data);
   ASSERT_OK(client_->PutFile("interop/from-argonaut.bin", in));  // multipart (5 MiB parts)
   const std::string sdk_out = server_.dir->path() + "/sdk-read.bin";
   ASSERT_OK(RunSdk({"http://" + server_.endpoint, "argonaut-test", "get",
                     "interop/from-argonaut.bin", sdk_out}));
-  EXPECT_TRUE(ReadFile(sdk_out) == data);
+  EXPECT_TRUE(Slurp(sdk_out) == data);
   // The SDK writes, Argonaut reads.
   const std::string sdk_in = server_.dir->path() + "/sdk.bin";
   const std::string other = RandomBytes(200000, 4);
-  WriteFile(sdk_in, other);
+  Spit(sdk_in, other);
   ASSERT_OK(RunSdk(
       {"http://" + server_.endpoint, "argonaut-test", "put", "interop/from sdk.bin", sdk_in}));
   const std::string out = server_.dir->path() + "/argonaut-read.bin";
   ASSERT_OK(client_->GetToFile("interop/from sdk.bin", out));
-  EXPECT_TRUE(ReadFile(out) == other);
+  EXPECT_TRUE(Slurp(out) == other);
 }
 
 TEST(S3rverTls, TrustsOnlyTheGivenCa) {
@@ -230,7 +223,7 @@ TEST(S3rverTls, TrustsOnlyTheGivenCa) {
   ASSERT_OK(untrusted);
   EXPECT_THAT((*untrusted)->CreateBucket(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(attempts, 1);  // a certificate problem is not retried
-  c.ca_pem = ReadFile(dir + "/cert.pem");
+  c.ca_pem = Slurp(dir + "/cert.pem");
   auto trusted = S3Client::Create(c);
   ASSERT_OK(trusted);
   ASSERT_OK((*trusted)->CreateBucket());
@@ -272,7 +265,7 @@ TEST(SigV4, EverySignatureMatchesBotocore) {
   S3Client& s3 = **client;
   const std::string file = (*dir)->path() + "/f";
   const std::string data = RandomBytes(150 << 10, 5);
-  WriteFile(file, data);
+  Spit(file, data);
   ASSERT_OK(s3.PutString("a b/c+d~e%f", "hello"));
   ASSERT_OK(s3.PutFile("multi/part file", file));  // 3 parts + create + complete
   std::string got;
@@ -288,10 +281,10 @@ TEST(SigV4, EverySignatureMatchesBotocore) {
   EXPECT_EQ((*listed)[0].key, "a b/c+d~e%f");
   ASSERT_OK(s3.Delete("a b/c+d~e%f"));
   ASSERT_OK(s3.CreateBucket());
-  std::vector<std::string> lines = absl::StrSplit(ReadFile(record), '\n', absl::SkipEmpty());
-  EXPECT_EQ(lines.size(), 11u) << ReadFile(record);
+  std::vector<std::string> lines = absl::StrSplit(Slurp(record), '\n', absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), 11u) << Slurp(record);
   for (const std::string& l : lines) EXPECT_THAT(l, HasSubstr("x-amz-security-token")) << l;
-  EXPECT_THAT(ReadFile(record), HasSubstr("UNSIGNED-PAYLOAD"));
+  EXPECT_THAT(Slurp(record), HasSubstr("UNSIGNED-PAYLOAD"));
 
   // The same requests with another secret are refused: the server checks.
   c.secret_key = "wrong";
@@ -333,7 +326,7 @@ struct FakeS3 {
     client = std::move(*cl);
   }
   int Requests() {
-    std::vector<std::string> lines = absl::StrSplit(ReadFile(record), '\n', absl::SkipEmpty());
+    std::vector<std::string> lines = absl::StrSplit(Slurp(record), '\n', absl::SkipEmpty());
     return static_cast<int>(lines.size());
   }
 };
@@ -342,7 +335,7 @@ TEST(Retries, ServerErrorsAndSlowDownAreRetriedWithBackoff) {
   FakeS3 f;
   ASSERT_NO_FATAL_FAILURE(f.Start("flaky"));
   const std::string file = f.dir->path() + "/f";
-  WriteFile(file, "payload bytes");
+  Spit(file, "payload bytes");
   ASSERT_OK(f.client->PutFile("k", file));
   EXPECT_EQ(f.Requests(), 3);  // 500, 503 SlowDown, 200
   ASSERT_EQ(f.waits.size(), 2u);
@@ -397,7 +390,7 @@ TEST(Retries, ACutDownloadResumesWithRange) {
   }));
   EXPECT_EQ(got.size(), data.size());
   EXPECT_TRUE(got == data);
-  EXPECT_THAT(ReadFile(f.record), HasSubstr("GET /b/obj bytes=150000-"));
+  EXPECT_THAT(Slurp(f.record), HasSubstr("GET /b/obj bytes=150000-"));
 }
 
 TEST(Hostile, MalformedAnswersAreErrorsNotCrashes) {

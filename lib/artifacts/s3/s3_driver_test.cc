@@ -16,10 +16,14 @@
 #include "gtest/gtest.h"
 #include "lib/artifacts/s3/s3_client.h"
 #include "lib/artifacts/s3/s3_test_util.h"
+#include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::artifacts::s3 {
 namespace {
+
+using ::argonaut::artifacts::testing::Slurp;
+using ::argonaut::artifacts::testing::Spit;
 
 using ::argonaut::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -36,18 +40,6 @@ MATCHER_P(OkAnd, m, "is OK and its value matches") {
     return false;
   }
   return ::testing::ExplainMatchResult(m, *arg, result_listener);
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class S3DriverTest : public ::testing::Test {
@@ -136,10 +128,10 @@ TEST_F(S3DriverTest, FileSaveLoadStreamListDelete) {
   auto driver = Make(Location("wf/pod/out.tgz"));
   ASSERT_NE(driver, nullptr);
   const json art = Artifact("wf/pod/out.tgz");
-  WriteFile(tmp_ + "/out.tgz", std::string(6 << 20, 'z') + "tail");  // multipart
-  ASSERT_OK(driver->Save(tmp_ + "/out.tgz", art));                   // creates the bucket
+  Spit(tmp_ + "/out.tgz", std::string(6 << 20, 'z') + "tail");  // multipart
+  ASSERT_OK(driver->Save(tmp_ + "/out.tgz", art));              // creates the bucket
   ASSERT_OK(driver->Load(art, tmp_ + "/back.tgz"));
-  EXPECT_TRUE(ReadFile(tmp_ + "/back.tgz") == ReadFile(tmp_ + "/out.tgz"));
+  EXPECT_TRUE(Slurp(tmp_ + "/back.tgz") == Slurp(tmp_ + "/out.tgz"));
   uint64_t streamed = 0;
   ASSERT_OK(driver->OpenStream(art, [&](std::string_view c) {
     streamed += c.size();
@@ -162,9 +154,9 @@ TEST_F(S3DriverTest, DirectoryTreeUnderTheKey) {
   auto driver = Make(Location("wf/pod/dir"));
   ASSERT_NE(driver, nullptr);
   const std::string src = tmp_ + "/src";
-  WriteFile(src + "/a.txt", "a");
-  WriteFile(src + "/sub/b.txt", "bb");
-  WriteFile(src + "/sub/deeper/c with space.txt", "ccc");
+  Spit(src + "/a.txt", "a");
+  Spit(src + "/sub/b.txt", "bb");
+  Spit(src + "/sub/deeper/c with space.txt", "ccc");
   fs::create_directories(src + "/empty");
   fs::create_symlink("/etc/passwd", src + "/link");
   const json art = Artifact("wf/pod/dir");
@@ -173,13 +165,13 @@ TEST_F(S3DriverTest, DirectoryTreeUnderTheKey) {
               OkAnd(UnorderedElementsAre("wf/pod/dir/a.txt", "wf/pod/dir/sub/b.txt",
                                          "wf/pod/dir/sub/deeper/c with space.txt")));
   ASSERT_OK(driver->Load(art, tmp_ + "/dst"));
-  EXPECT_EQ(ReadFile(tmp_ + "/dst/a.txt"), "a");
-  EXPECT_EQ(ReadFile(tmp_ + "/dst/sub/b.txt"), "bb");
-  EXPECT_EQ(ReadFile(tmp_ + "/dst/sub/deeper/c with space.txt"), "ccc");
+  EXPECT_EQ(Slurp(tmp_ + "/dst/a.txt"), "a");
+  EXPECT_EQ(Slurp(tmp_ + "/dst/sub/b.txt"), "bb");
+  EXPECT_EQ(Slurp(tmp_ + "/dst/sub/deeper/c with space.txt"), "ccc");
   EXPECT_FALSE(fs::exists(fs::symlink_status(tmp_ + "/dst/link")));
   // A trailing slash on the key means the same prefix.
   ASSERT_OK(driver->Load(Artifact("wf/pod/dir/"), tmp_ + "/dst2"));
-  EXPECT_EQ(ReadFile(tmp_ + "/dst2/sub/b.txt"), "bb");
+  EXPECT_EQ(Slurp(tmp_ + "/dst2/sub/b.txt"), "bb");
   ASSERT_OK(driver->Delete(art));
   EXPECT_THAT(driver->ListObjects(art), OkAnd(ElementsAre()));
   EXPECT_THAT(driver->Load(art, tmp_ + "/dst3"),
@@ -211,7 +203,7 @@ TEST(S3DriverKeys, KeysThatWouldEscapeTheDestinationAreRefused) {
   ASSERT_OK(driver);
   const std::string out = (*dir)->path() + "/out";
   for (const char* key : {"evil/../../x", "evil//abs", "evil/./y"}) {
-    WriteFile((*dir)->path() + "/f", "x");
+    Spit((*dir)->path() + "/f", "x");
     ASSERT_OK((*driver)->Save((*dir)->path() + "/f", {{"s3", {{"key", key}}}}));
     EXPECT_THAT((*driver)->Load({{"s3", {{"key", "evil"}}}}, out),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unsafe key")))
@@ -229,7 +221,7 @@ TEST_F(S3DriverTest, ArtifactFieldsOverrideTheLocation) {
   repo.erase("key");
   auto driver = Make(repo);
   ASSERT_NE(driver, nullptr);
-  WriteFile(tmp_ + "/f", "data");
+  Spit(tmp_ + "/f", "data");
   ASSERT_OK(driver->Save(tmp_ + "/f", {{"name", "a"}, {"s3", {{"key", "k1"}}}}));
   ASSERT_OK(driver->Save(tmp_ + "/f",
                          {{"name", "a"}, {"s3", {{"key", "k2"}, {"bucket", "other-bucket"}}}}));
@@ -248,20 +240,20 @@ TEST_F(S3DriverTest, UseSdkCredsReadsTheEnvironment) {
   unsetenv("AWS_SECRET_ACCESS_KEY");
   auto driver = Make(loc);
   ASSERT_NE(driver, nullptr);
-  WriteFile(tmp_ + "/f", "data");
+  Spit(tmp_ + "/f", "data");
   EXPECT_THAT(driver->Save(tmp_ + "/f", {{"s3", loc}}),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("AWS_ACCESS_KEY_ID")));
   setenv("AWS_ACCESS_KEY_ID", kS3rverKey, 1);
   setenv("AWS_SECRET_ACCESS_KEY", kS3rverKey, 1);
   ASSERT_OK(driver->Save(tmp_ + "/f", {{"s3", loc}}));
   ASSERT_OK(driver->Load({{"s3", loc}}, tmp_ + "/g"));
-  EXPECT_EQ(ReadFile(tmp_ + "/g"), "data");
+  EXPECT_EQ(Slurp(tmp_ + "/g"), "data");
   unsetenv("AWS_ACCESS_KEY_ID");
   unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
 TEST_F(S3DriverTest, BadLocationsNameTheField) {
-  WriteFile(tmp_ + "/f", "data");
+  Spit(tmp_ + "/f", "data");
   struct Case {
     std::function<void(json&)> edit;
     std::string field;
