@@ -11,60 +11,21 @@ Accepted requests are recorded to RECORD_FILE as one JSON line each
 tiny in-memory S3 would: PUT stores, GET/HEAD read, DELETE removes, multipart
 uploads assemble, ListObjectsV2 lists (one page).
 """
-import hashlib
 import http.server
 import json
-import re
+import os
 import sys
 import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sigv4_check import AUTH_RE, verify  # noqa: E402
 
 PORT, RECORD, ACCESS, SECRET, REGION = sys.argv[1:6]
-AUTH_RE = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
-    r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
 OBJECTS = {}
 UPLOADS = {}
 LOCK = threading.Lock()
-
-
-def verify(handler, body):
-    m = AUTH_RE.match(handler.headers.get("Authorization", ""))
-    if not m:
-        return "no SigV4 Authorization header"
-    access, date, region, service, signed, signature = m.groups()
-    if access != ACCESS or region != REGION or service != "s3":
-        return "wrong credential scope %s/%s/%s" % (access, region, service)
-    amz_date = handler.headers.get("X-Amz-Date", "")
-    if not amz_date.startswith(date):
-        return "x-amz-date does not match the credential scope"
-    declared = handler.headers.get("x-amz-content-sha256")
-    if declared is None:
-        return "no x-amz-content-sha256 header (S3 requires one)"
-    if "x-amz-content-sha256" not in signed.split(";"):
-        return "x-amz-content-sha256 is not signed"
-    if declared != "UNSIGNED-PAYLOAD" and declared != hashlib.sha256(body).hexdigest():
-        return "x-amz-content-sha256 does not match the body"
-    req = AWSRequest(method=handler.command,
-                     url="http://%s%s" % (handler.headers["Host"], handler.path),
-                     data=body)
-    for name in signed.split(";"):
-        value = handler.headers.get(name)
-        if value is None:
-            return "signed header %s missing" % name
-        req.headers[name] = value
-    req.context["timestamp"] = amz_date
-    auth = S3SigV4Auth(Credentials(ACCESS, SECRET), service, REGION)
-    canonical = auth.canonical_request(req)
-    expected = auth.signature(auth.string_to_sign(req, canonical), req)
-    if expected != signature:
-        return "signature mismatch"
-    return None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -90,7 +51,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         else:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        problem = verify(self, body)
+        problem = verify(self, body, ACCESS, SECRET, REGION, "s3")
         if problem:
             sys.stderr.write("sigv4_server: refused %s %s: %s\n" %
                              (self.command, self.path, problem))

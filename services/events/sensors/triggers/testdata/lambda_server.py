@@ -8,45 +8,17 @@ to RECORD_FILE as one JSON line each and answered STATUS (default 200).
 """
 import http.server
 import json
-import re
+import os
 import sys
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+# The SigV4 check is shared with the S3 stand-in; this script runs from the runfiles
+# tree, where that module sits five directories up, under lib/artifacts/s3/testdata.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "../../../../../lib/artifacts/s3/testdata"))
+from sigv4_check import verify  # noqa: E402
 
 PORT, RECORD, ACCESS, SECRET, REGION = sys.argv[1:6]
 STATUS = int(sys.argv[6]) if len(sys.argv) > 6 else 200
-AUTH_RE = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
-    r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
-
-
-def verify(handler, body):
-    m = AUTH_RE.match(handler.headers.get("Authorization", ""))
-    if not m:
-        return "no SigV4 Authorization header"
-    access, date, region, service, signed, signature = m.groups()
-    if access != ACCESS or region != REGION or service != "lambda":
-        return "wrong credential scope %s/%s/%s" % (access, region, service)
-    amz_date = handler.headers.get("X-Amz-Date", "")
-    if not amz_date.startswith(date):
-        return "x-amz-date does not match the credential scope"
-    req = AWSRequest(method=handler.command,
-                     url="http://%s%s" % (handler.headers["Host"], handler.path),
-                     data=body)
-    for name in signed.split(";"):
-        value = handler.headers.get(name)
-        if value is None:
-            return "signed header %s missing" % name
-        req.headers[name] = value
-    req.context["timestamp"] = amz_date
-    auth = SigV4Auth(Credentials(ACCESS, SECRET), service, REGION)
-    canonical = auth.canonical_request(req)
-    expected = auth.signature(auth.string_to_sign(req, canonical), req)
-    if expected != signature:
-        return "signature mismatch"
-    return None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -54,7 +26,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        problem = verify(self, body)
+        problem = verify(self, body, ACCESS, SECRET, REGION, "lambda")
         status = 403 if problem else STATUS
         if problem:
             sys.stderr.write("lambda_server: refused: %s\n" % problem)
