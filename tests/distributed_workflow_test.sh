@@ -48,7 +48,7 @@ trap stop_all EXIT
 start_cluster() {
   "$CLUSTER_BIN" --grpc_port="$CLUSTER_GRPC" --http_port="$CLUSTER_HTTP" \
     --data_dir="$WORK/cluster-data/cluster" --encryption_key_file="$WORK/encryption.key" \
-    --host_path_allow="$WORK/artifacts" \
+    --artifact_dir="$WORK/artifacts" \
     "${AUTH_FLAGS[@]}" >>"$WORK/cluster.log" 2>&1 &
   CLUSTER_PID=$!
   wait_ready cluster "$CLUSTER_PID" "http://127.0.0.1:${CLUSTER_HTTP}/readyz" "$WORK/cluster.log"
@@ -178,6 +178,19 @@ grep -Eq "producing|consumed handed-over" "$WORK/pod.out" || { cat "$WORK/pod.ou
 curl -sf -H "Authorization: Bearer ${ARGONAUT_TOKEN}" \
   "http://127.0.0.1:${GW_PORT}/api/v1/workflows/default/pass/log?logOptions.container=main" |
   grep -q "consumed handed-over" || fail "REST workflow log"
+
+# An output artifact through the local repository: the pods (with a user
+# namespace when isolated) write it in the cluster service's --artifact_dir.
+if ! timeout 120 "$ARGONAUT" submit "$PWD/examples/workflows/artifact-passing.yaml" \
+  --name art --wait >"$WORK/art.out" 2>&1; then
+  cat "$WORK/art.out" >&2
+  "$ARGONAUT" get wf art -o json >&2 || true
+  dump_logs
+  fail "artifact-passing in distributed mode"
+fi
+phase=$("$ARGONAUT" get wf art -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["phase"])')
+[[ $phase == Succeeded ]] || { "$ARGONAUT" get wf art >&2; dump_logs; fail "artifact-passing: phase $phase"; }
+find "$WORK/artifacts" -name 'message.tgz' | grep -q . || fail "no artifact in the repository"
 
 # The cluster service admits hostPath volumes only under --host_path_allow.
 cat >"$WORK/hostroot.json" <<'JSON'

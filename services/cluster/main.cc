@@ -40,8 +40,12 @@ ABSL_FLAG(std::string, argoexec, "",
 ABSL_FLAG(std::string, service_address, "127.0.0.1", "address Services listen on");
 ABSL_FLAG(std::vector<std::string>, host_path_allow, {},
           "absolute host paths (comma-separated) that pods' hostPath volumes may name, at or "
-          "below; default none: a hostPath volume is refused at admission. Give the artifact "
-          "repository (the workflow service's --artifact_dir) here");
+          "below; default none: a hostPath volume is refused at admission (--artifact_dir is "
+          "always allowed). Pods with a user namespace act there as their mapped host uid");
+ABSL_FLAG(std::string, artifact_dir, "",
+          "the local artifact repository (the workflow service's --artifact_dir): allowed as a "
+          "hostPath, hidden from pods' root filesystem, and idmapped for pods with a user "
+          "namespace so that pod root writes there as it does under `argonaut up`");
 ABSL_FLAG(std::string, encryption_key_file, "",
           "key sealing Secret values at rest (32 bytes, raw or base64, mode 0600; created when "
           "missing); default: $ARGONAUT_ENCRYPTION_KEY (base64), else "
@@ -67,6 +71,13 @@ std::string SelfDir() {
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
 
+std::string ArtifactDir() {
+  std::error_code ec;
+  const std::filesystem::path dir =
+      std::filesystem::absolute(absl::GetFlag(FLAGS_artifact_dir), ec);
+  return ec ? absl::GetFlag(FLAGS_artifact_dir) : dir.lexically_normal().string();
+}
+
 absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) {
   LocalClusterOptions o;
   const std::string isolation = absl::GetFlag(FLAGS_isolation);
@@ -90,6 +101,8 @@ absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) 
   o.hidden_paths = {o.data_dir};
   const std::filesystem::path store = std::filesystem::absolute(data_dir, ec).lexically_normal();
   if (!ec && store != "/") o.hidden_paths.push_back(store.string());
+  // Hidden trees are idmapped where pods mount them as volumes.
+  if (!absl::GetFlag(FLAGS_artifact_dir).empty()) o.hidden_paths.push_back(ArtifactDir());
   o.image_table = absl::GetFlag(FLAGS_images);
   o.service_address = absl::GetFlag(FLAGS_service_address);
   std::string argoexec = absl::GetFlag(FLAGS_argoexec);
@@ -111,6 +124,7 @@ argonaut::resource::Validator HostPathValidator() {
     static const absl::StatusOr<argonaut::resource::Validator> validator =
         []() -> absl::StatusOr<argonaut::resource::Validator> {
       std::vector<std::string> allow;
+      if (!absl::GetFlag(FLAGS_artifact_dir).empty()) allow.push_back(ArtifactDir());
       for (const std::string& p : absl::GetFlag(FLAGS_host_path_allow)) {
         if (p.empty()) continue;
         if (p[0] != '/') {

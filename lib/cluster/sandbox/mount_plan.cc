@@ -646,6 +646,12 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
     mounted.push_back(v.target);
   }
   for (const std::string& h : hidden_dirs) {
+    // A volume attached at the hidden directory itself (the artifact
+    // repository given as a hidden path, seen at its own host path) now tops
+    // the tmpfs there: the remount would make that volume read-only.
+    bool covered = false;
+    for (const Vol& v : vols) covered = covered || v.target == h;
+    if (covered) continue;
     ops.push_back({.kind = MountOpKind::kMount,
                    .target = h,
                    .flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC});

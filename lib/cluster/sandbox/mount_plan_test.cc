@@ -348,6 +348,22 @@ TEST(MountPlanTest, HiddenPathsCoveredBeforeVolumesAndReadOnlyAfter) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_paths[0]")));
 }
 
+// The standalone cluster service hides its artifact repository (a hidden
+// path that is itself a volume source): the volume seen at its own host path
+// stays writable, as it tops the hidden tmpfs there.
+TEST(MountPlanTest, AVolumeAtAHiddenPathItselfStaysWritable) {
+  const PathProbe probe = [](const std::string&) { return PathKind::kDirectory; };
+  PodMountInput in{.hostname = "p",
+                   .volumes = {{"/artifacts", "/argo/art", false}},
+                   .hidden_paths = {"/artifacts", "/data"}};
+  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(in, probe);
+  ASSERT_OK(ops);
+  const std::vector<std::string> described = Describe(*ops);
+  EXPECT_THAT(described, ::testing::Contains("bind /artifacts on /artifacts"));
+  EXPECT_THAT(described, ::testing::Not(::testing::Contains("make /artifacts read-only")));
+  EXPECT_THAT(described, ::testing::Contains("make /data read-only"));
+}
+
 }  // namespace
 }  // namespace argonaut::cluster::sandbox
 
