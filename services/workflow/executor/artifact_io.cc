@@ -211,7 +211,11 @@ absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string&
   struct stat st {};
   if (lstat(target.c_str(), &st) == 0) {
     // Outside /tmp a step pod shares the node's filesystem: never overwrite what is there.
-    if (!UnderTmp(target)) {
+    // An empty directory holds nothing to lose: the kubelet makes a container's workingDir
+    // before it starts, and Argo's git example loads its checkout there (/src).
+    if (!UnderTmp(target) && S_ISDIR(st.st_mode) && rmdir(target.c_str()) == 0) {
+      // Loaded in its place below.
+    } else if (!UnderTmp(target)) {
       return absl::AlreadyExistsError(
           absl::StrCat(target, " already exists; refusing to overwrite it outside /tmp"));
     }

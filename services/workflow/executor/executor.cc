@@ -237,6 +237,10 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
       fs::remove_all(p, ec);
     }
   };
+  // An input may replace the (empty) working directory itself (Argo's git example loads its
+  // checkout into workingDir /src): the command must start in the new one, not the removed one.
+  std::error_code cwd_error;
+  const fs::path cwd = fs::current_path(cwd_error);
   for (const InputArtifactPlan& in : *inputs) {
     std::string created;
     absl::Status s = LoadInputArtifact(in, repo, &created, is_remote(in.kind) ? remote() : nullptr);
@@ -246,6 +250,11 @@ int RunArgoexec(const std::vector<std::string>& args, const ExecutorOptions& opt
       return FailArtifact(absl::StrCat("failed to load artifact \"", in.name, "\" to ", in.path,
                                        ": ", s.message()));
     }
+  }
+  if (!inputs->empty() && !cwd_error && chdir(cwd.c_str()) != 0) {
+    cleanup();
+    return Fail(absl::StrCat("cannot enter the working directory ", cwd.string(),
+                             " again: ", std::strerror(errno)));
   }
   if (!plan->script_path.empty()) {
     std::ofstream script(plan->script_path, std::ios::binary | std::ios::trunc);
