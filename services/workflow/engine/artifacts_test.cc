@@ -6,6 +6,7 @@
 #include "lib/base/status_matchers.h"
 #include "lib/manifest/yaml.h"
 #include "nlohmann/json.hpp"
+#include "services/workflow/engine/artifact_test_driver.h"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/engine/test_yaml.h"
 
@@ -15,55 +16,11 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+using ::argonaut::workflow::engine::testing::Env;
+using ::argonaut::workflow::engine::testing::TemplateOf;
 using ::argonaut::workflow::testing::Yaml;
 
-json Env(const json& pod, const std::string& name) {
-  for (const json& e : pod["spec"]["containers"][0]["env"]) {
-    if (e["name"] == name) return e["value"];
-  }
-  return nullptr;
-}
-
-json TemplateOf(const json& pod) {
-  return json::parse(Env(pod, "ARGO_TEMPLATE").get<std::string>());
-}
-
-class Driver {
- public:
-  explicit Driver(json wf) { in_.workflow = std::move(wf); }
-  EngineOutput Step() {
-    in_.now = absl::FromUnixSeconds(1700000000 + calls_++);
-    in_.artifact_repository = "/data/artifacts";
-    absl::StatusOr<EngineOutput> out = Operate(in_);
-    EXPECT_OK(out.status());
-    in_.workflow["status"] = out->status;
-    return *std::move(out);
-  }
-  void Finish(const std::string& pod, json report) {
-    PodState& s = in_.pods[pod];
-    s.phase = "Succeeded";
-    s.exit_code = 0;
-    s.outputs = std::move(report);
-  }
-  void Fail(const std::string& pod, int code, const std::string& message, json report) {
-    PodState& s = in_.pods[pod];
-    s.phase = "Failed";
-    s.exit_code = code;
-    s.message = message;
-    s.outputs = std::move(report);
-  }
-  const json& status() { return in_.workflow["status"]; }
-  json NodeNamed(const std::string& display) {
-    for (const json& n : status()["nodes"]) {
-      if (n["displayName"] == display) return n;
-    }
-    return nullptr;
-  }
-
- private:
-  EngineInput in_;
-  int calls_ = 0;
-};
+using Driver = ::argonaut::workflow::engine::testing::ArtifactDriver;
 
 TEST(ArtifactsTest, StepsPassArtifactsThroughTheLocalRepository) {
   Driver d(Yaml(R"(

@@ -8,26 +8,18 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "nlohmann/json.hpp"
+#include "services/workflow/engine/artifact_test_driver.h"
 #include "services/workflow/engine/engine.h"
 #include "services/workflow/engine/test_yaml.h"
 
 namespace argonaut::workflow::engine {
 namespace {
 
+using ::argonaut::workflow::engine::testing::Env;
+using ::argonaut::workflow::engine::testing::TemplateOf;
 using ::argonaut::workflow::testing::Yaml;
 using nlohmann::json;
 using ::testing::HasSubstr;
-
-json Env(const json& pod, const std::string& name) {
-  for (const json& e : pod["spec"]["containers"][0]["env"]) {
-    if (e["name"] == name) return e["value"];
-  }
-  return nullptr;
-}
-
-json TemplateOf(const json& pod) {
-  return json::parse(Env(pod, "ARGO_TEMPLATE").get<std::string>());
-}
 
 const json kRepo = Yaml(R"(
 s3:
@@ -38,33 +30,7 @@ s3:
   secretKeySecret: {name: my-s3-cred, key: secretkey}
 )");
 
-class Runner {
- public:
-  Runner(json wf, json ref) {
-    in_.workflow = std::move(wf);
-    in_.artifact_repository_ref = std::move(ref);
-    in_.artifact_repository = "/data/artifacts";
-  }
-  EngineOutput Step() {
-    in_.now = absl::FromUnixSeconds(1700000000 + calls_++);
-    absl::StatusOr<EngineOutput> out = Operate(in_);
-    EXPECT_OK(out.status());
-    in_.workflow["status"] = out->status;
-    return *std::move(out);
-  }
-  void Finish(const std::string& pod, json report) {
-    PodState& s = in_.pods[pod];
-    s.phase = "Succeeded";
-    s.exit_code = 0;
-    s.outputs = std::move(report);
-  }
-  EngineInput& in() { return in_; }
-  const json& status() { return in_.workflow["status"]; }
-
- private:
-  EngineInput in_;
-  int calls_ = 0;
-};
+using Runner = ::argonaut::workflow::engine::testing::ArtifactDriver;
 
 const char kPassing[] = R"(
 metadata: {name: artifact-passing-x, namespace: argo, creationTimestamp: "2024-03-05T06:07:08Z"}
