@@ -7,6 +7,7 @@
 #   OnWorkflowDeletion ones when it is deleted (the artifact-gc finalizer holds the workflow
 #   until then), Never ones stay; each deleted one is marked `deleted: true`.
 source tests/lib.sh
+source tests/artifacts_lib.sh
 
 DATA="$WORK/data"
 # Isolation is not what this test is about: plain processes keep it independent of the sandbox.
@@ -42,14 +43,12 @@ spec:
         artifactGC:
           strategy: OnWorkflowCompletion
 YAML
-timeout 180 "$ARGONAUT" submit --wait -o json "$WORK/wf.yaml" >"$WORK/wf.json" 2>"$WORK/err.txt" ||
-  { cat "$WORK/err.txt" "$WORK/wf.json" >&2; fail "submit"; }
+submit_wait "$WORK/wf.yaml"
 
 wf_json() { "$ARGONAUT" get wf art-gc -o json; }
-field() { python3 -c "import json,sys; w=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
-NODE=$(wf_json | field '[k for k,n in w["status"]["nodes"].items() if n.get("type")=="Pod"][0]')
-key_of() { wf_json | field "[a['local']['key'] for a in w['status']['nodes']['$NODE']['outputs']['artifacts'] if a['name']=='$1'][0]"; }
+NODE=$(wf_json | pod_node)
+key_of() { wf_json | artifact_key "$NODE" "$1" local; }
 MSG_KEY=$(key_of message)
 KEEP_KEY=$(key_of keep)
 SCRATCH_KEY=$(key_of scratch)
@@ -100,14 +99,7 @@ echo "ok: cp"
 
 # Deletion GC: the finalizer holds the workflow until message is deleted, then it goes.
 run_cli delete art-gc >/dev/null
-for _ in $(seq 1 100); do
-  "$ARGONAUT" get wf art-gc -o json >/dev/null 2>&1 || break
-  sleep 0.2
-done
-if "$ARGONAUT" get wf art-gc -o json >"$WORK/left.json" 2>/dev/null; then
-  cat "$WORK/left.json" >&2
-  fail "workflow still there after delete"
-fi
+wait_workflow_gone art-gc 100
 [[ ! -e "$REPO/$MSG_KEY" ]] || fail "OnWorkflowDeletion artifact still stored"
 [[ -f "$REPO/$KEEP_KEY" ]] || fail "the Never artifact was deleted"
 echo "ok: OnWorkflowDeletion"

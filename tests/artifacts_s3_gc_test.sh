@@ -5,6 +5,7 @@
 # cluster; a delete that fails (s3rver stopped) is recorded as the ArtifactGCError condition and
 # retried, and the finalizer holds the workflow until it succeeds.
 source tests/lib.sh
+source tests/artifacts_lib.sh
 
 S3RVER=/opt/argonaut-npm/node_modules/.bin/s3rver
 [[ -x $S3RVER ]] || fail "s3rver is not installed at $S3RVER (scripts/install-deps.sh installs it)"
@@ -65,13 +66,11 @@ spec:
         artifactGC:
           strategy: OnWorkflowCompletion
 YAML
-timeout 180 "$ARGONAUT" submit --wait -o json "$WORK/wf.yaml" >"$WORK/wf.json" 2>"$WORK/err.txt" ||
-  { cat "$WORK/err.txt" "$WORK/wf.json" >&2; fail "submit"; }
+submit_wait "$WORK/wf.yaml"
 wf_json() { "$ARGONAUT" get wf s3-gc -o json; }
-field() { python3 -c "import json,sys; w=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-NODE=$(wf_json | field '[k for k,n in w["status"]["nodes"].items() if n.get("type")=="Pod"][0]')
-MSG_KEY=$(wf_json | field "[a['s3']['key'] for a in w['status']['nodes']['$NODE']['outputs']['artifacts'] if a['name']=='message'][0]")
-TMP_KEY=$(wf_json | field "[a['s3']['key'] for a in w['status']['nodes']['$NODE']['outputs']['artifacts'] if a['name']=='temp'][0]")
+NODE=$(wf_json | pod_node)
+MSG_KEY=$(wf_json | artifact_key "$NODE" message s3)
+TMP_KEY=$(wf_json | artifact_key "$NODE" temp s3)
 
 for _ in $(seq 1 100); do
   keys >"$WORK/keys.txt"
@@ -105,11 +104,7 @@ echo "ok: failure recorded: $cond"
 
 # S3 back: a retry deletes the object, then the workflow goes.
 start_s3
-for _ in $(seq 1 150); do
-  "$ARGONAUT" get wf s3-gc -o json >/dev/null 2>&1 || break
-  sleep 0.2
-done
-"$ARGONAUT" get wf s3-gc -o json >"$WORK/left.json" 2>/dev/null && { cat "$WORK/left.json" >&2; fail "workflow still there"; }
+wait_workflow_gone s3-gc 150
 keys >"$WORK/keys.txt"
 grep -qx "$MSG_KEY" "$WORK/keys.txt" && fail "OnWorkflowDeletion object $MSG_KEY still in the bucket"
 echo "ok: retried after the failure, object and workflow gone"
