@@ -352,6 +352,10 @@ absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec& s
     }
     add(spec.env[i]);
   }
+  // Last, so a pod cannot claim a private root it does not have: argoexec
+  // overwrites an image's file with an input artifact only in a pod's own
+  // root filesystem, never in the host's.
+  add(absl::StrCat(kPodRootfsEnv, "=", isolated_ ? "private" : "host"));
   return env;
 }
 

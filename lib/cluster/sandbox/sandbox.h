@@ -70,6 +70,10 @@ struct SandboxOptions {
   std::optional<uint32_t> user_namespace_base;
 };
 
+// Set in every process a sandbox starts: "private" when the pod has its own
+// root filesystem (isolated), "host" when it shares the host's.
+inline constexpr char kPodRootfsEnv[] = "ARGONAUT_POD_ROOTFS";
+
 // Host ids of one pod user namespace.
 inline constexpr uint32_t kUserNamespaceSize = 65536;
 

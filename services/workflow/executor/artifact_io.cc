@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -210,12 +212,22 @@ absl::Status LoadInputArtifact(const InputArtifactPlan& plan, const std::string&
   const std::string& target = plan.path;
   struct stat st {};
   if (lstat(target.c_str(), &st) == 0) {
-    // Outside /tmp a step pod shares the node's filesystem: never overwrite what is there.
-    // An empty directory holds nothing to lose: the kubelet makes a container's workingDir
-    // before it starts, and Argo's git example loads its checkout there (/src).
-    if (!UnderTmp(target) && S_ISDIR(st.st_mode) && rmdir(target.c_str()) == 0) {
+    // A pod with its own root filesystem may replace an image's file (Argo's http example
+    // installs /bin/kubectl), but not a directory tree, which may hold volumes (the artifact
+    // repository, hostPaths), nor anything on a volume. Sharing the host's root filesystem,
+    // outside /tmp, never overwrite what is there. An empty directory holds nothing to lose:
+    // the kubelet makes a container's workingDir before it starts, and Argo's git example
+    // loads its checkout there (/src).
+    const char* rootfs = std::getenv("ARGONAUT_POD_ROOTFS");
+    struct stat root {};
+    const bool image_file = rootfs != nullptr && std::string_view(rootfs) == "private" &&
+                            !S_ISDIR(st.st_mode) && stat("/", &root) == 0 &&
+                            root.st_dev == st.st_dev;
+    if (image_file || UnderTmp(target)) {
+      // Replaced below.
+    } else if (S_ISDIR(st.st_mode) && rmdir(target.c_str()) == 0) {
       // Loaded in its place below.
-    } else if (!UnderTmp(target)) {
+    } else {
       return absl::AlreadyExistsError(
           absl::StrCat(target, " already exists; refusing to overwrite it outside /tmp"));
     }
