@@ -6,10 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "lib/artifacts/testing_files.h"
+#include "lib/artifacts/testing_http.h"
 #include "lib/base/status_matchers.h"
 
 namespace argonaut::artifacts {
@@ -45,23 +43,23 @@ std::string BigBody() {
 class FileServer {
  public:
   explicit FileServer(std::unique_ptr<httplib::Server> server = std::make_unique<httplib::Server>())
-      : server_(std::move(server)), big_(BigBody()) {
-    server_->Get("/big", [this](const httplib::Request&, httplib::Response& res) {
+      : http_(std::move(server)), big_(BigBody()) {
+    httplib::Server& s = http_.server();
+    s.Get("/big", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(big_, "application/octet-stream");
     });
-    server_->Get("/hello.txt", [](const httplib::Request&, httplib::Response& res) {
+    s.Get("/hello.txt", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("hello world\n", "text/plain");
     });
-    server_->Get("/redirect", [](const httplib::Request&, httplib::Response& res) {
+    s.Get("/redirect", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("/hello.txt", 302);
     });
-    server_->Get("/loop", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/loop", 302);
-    });
-    server_->Get("/to-file", [](const httplib::Request&, httplib::Response& res) {
+    s.Get("/loop",
+          [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop", 302); });
+    s.Get("/to-file", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("file:///etc/passwd", 302);
     });
-    server_->Get("/basic", [](const httplib::Request& req, httplib::Response& res) {
+    s.Get("/basic", [](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") !=
           "Basic " + absl::Base64Escape("alice:open-sesame-42")) {
         res.status = 401;
@@ -70,63 +68,26 @@ class FileServer {
       }
       res.set_content("secret file", "text/plain");
     });
-    server_->Get("/bearer", [](const httplib::Request& req, httplib::Response& res) {
+    s.Get("/bearer", [](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") != "Bearer tok-123") {
         res.status = 403;
         return;
       }
       res.set_content("token file", "text/plain");
     });
-    server_->Get("/boom",
-                 [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
-    server_->Put("/store/(.*)", [this](const httplib::Request& req, httplib::Response& res,
-                                       const httplib::ContentReader& reader) {
-      std::string body;
-      reader([&](const char* data, size_t n) {
-        body.append(data, n);
-        return true;
-      });
-      std::lock_guard<std::mutex> l(mu_);
-      stored_[req.matches[1]] = body;
-      res.status = 201;
-    });
-    server_->Get("/store/(.*)", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> l(mu_);
-      auto it = stored_.find(req.matches[1]);
-      if (it == stored_.end()) {
-        res.status = 404;
-        return;
-      }
-      res.set_content(it->second, "application/octet-stream");
-    });
-    server_->Delete("/store/(.*)", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> l(mu_);
-      res.status = stored_.erase(req.matches[1]) == 1 ? 204 : 404;
-    });
-    port_ = server_->bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
-    while (!server_->is_running()) absl::SleepFor(absl::Milliseconds(5));
-  }
-  ~FileServer() {
-    server_->stop();
-    thread_.join();
+    s.Get("/boom", [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
+    http_.ServeObjects("/store/");
+    http_.Start();
   }
   std::string Url(const std::string& path, const std::string& scheme = "http") const {
-    return absl::StrCat(scheme, "://127.0.0.1:", port_, path);
+    return http_.Url(path, scheme);
   }
   const std::string& big() const { return big_; }
-  bool Stored(const std::string& key) {
-    std::lock_guard<std::mutex> l(mu_);
-    return stored_.count(key) == 1;
-  }
+  bool Stored(const std::string& key) { return http_.Stored(key); }
 
  private:
-  std::unique_ptr<httplib::Server> server_;
+  testing::LoopbackHttpServer http_;
   std::string big_;
-  std::thread thread_;
-  int port_ = 0;
-  std::mutex mu_;
-  std::map<std::string, std::string> stored_;
 };
 
 nlohmann::json Artifact(const std::string& url) {

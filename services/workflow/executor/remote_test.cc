@@ -9,10 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -20,6 +17,7 @@
 #include "httplib.h"
 #include "lib/artifacts/archive.h"
 #include "lib/artifacts/testing_files.h"
+#include "lib/artifacts/testing_http.h"
 #include "lib/base/status_matchers.h"
 #include "lib/manifest/json_text.h"
 #include "services/workflow/executor/executor.h"
@@ -31,55 +29,14 @@ namespace fs = std::filesystem;
 using ::argonaut::artifacts::testing::Slurp;
 using nlohmann::json;
 
-class Store {
+// In-memory objects at /<key>.
+class Store : public artifacts::testing::LoopbackHttpServer {
  public:
   Store() {
-    server_.Put("/(.*)", [this](const httplib::Request& req, httplib::Response& res,
-                                const httplib::ContentReader& reader) {
-      std::string body;
-      reader([&](const char* data, size_t n) {
-        body.append(data, n);
-        return true;
-      });
-      std::lock_guard<std::mutex> l(mu_);
-      objects_[req.matches[1]] = body;
-      res.status = 201;
-    });
-    server_.Get("/(.*)", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> l(mu_);
-      auto it = objects_.find(req.matches[1]);
-      if (it == objects_.end()) {
-        res.status = 404;
-        return;
-      }
-      res.set_content(it->second, "application/octet-stream");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(5));
+    ServeObjects("/");
+    Start();
   }
-  ~Store() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string Url(const std::string& key) const {
-    return absl::StrCat("http://127.0.0.1:", port_, "/", key);
-  }
-  void Put(const std::string& key, std::string body) {
-    std::lock_guard<std::mutex> l(mu_);
-    objects_[key] = std::move(body);
-  }
-  std::string Get(const std::string& key) {
-    std::lock_guard<std::mutex> l(mu_);
-    return objects_.count(key) == 1 ? objects_[key] : "";
-  }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::map<std::string, std::string> objects_;
+  std::string Url(const std::string& key) const { return LoopbackHttpServer::Url("/" + key); }
 };
 
 TEST(RemoteStepTest, InputsAndOutputsMoveThroughTheHelper) {
