@@ -40,9 +40,8 @@ class Store : public artifacts::testing::LoopbackHttpServer {
 };
 
 TEST(RemoteStepTest, InputsAndOutputsMoveThroughTheHelper) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/remXXXXXX";
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string dir = artifacts::testing::MakeTempDir("rem");
+  ASSERT_FALSE(dir.empty());
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* ws = std::getenv("TEST_WORKSPACE");
   ASSERT_NE(srcdir, nullptr);
