@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -85,6 +87,22 @@ absl::StatusOr<std::unique_ptr<Driver>> MakeDriver(const json& artifact,
       absl::StrCat(*kind, ": this artifact location is not supported by Argonaut"));
 }
 
+// The host path of the volume mounted at exactly `mount_path`, from the plain
+// runtime's ARGONAUT_PLAIN_MOUNTS list; nullopt without one.
+std::optional<std::string> PlainMountHostPath(const std::string& mount_path) {
+  const char* env = std::getenv("ARGONAUT_PLAIN_MOUNTS");
+  if (env == nullptr) return std::nullopt;
+  const nlohmann::json mounts = nlohmann::json::parse(env, nullptr, /*allow_exceptions=*/false);
+  if (!mounts.is_array()) return std::nullopt;
+  for (const nlohmann::json& m : mounts) {
+    if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string() &&
+        m[0].get<std::string>() == mount_path) {
+      return m[1].get<std::string>();
+    }
+  }
+  return std::nullopt;
+}
+
 SecretResolver MountedSecretResolver(std::string root) {
   return [root = std::move(root)](std::string_view name_view,
                                   std::string_view key_view) -> absl::StatusOr<std::string> {
@@ -95,10 +113,19 @@ SecretResolver MountedSecretResolver(std::string root) {
       return absl::InvalidArgumentError(
           absl::StrCat("secret \"", name, "\" key \"", key, "\": not a valid name"));
     }
-    OwnedFd dir(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // Plain pods have no mounts: the runtime lists each volume's host path.
+    std::string dir_path = root;
+    std::string opened_rel = rel;
+    if (access(root.c_str(), F_OK) != 0) {
+      if (std::optional<std::string> host = PlainMountHostPath(absl::StrCat(root, "/", name))) {
+        dir_path = *host;
+        opened_rel = key;
+      }
+    }
+    OwnedFd dir(open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     // Kubernetes' Secret volumes hold links into a ..data directory, so links are followed
     // here: the mount is the platform's, not the step's.
-    OwnedFd fd(dir.fd < 0 ? -1 : openat(dir.fd, rel.c_str(), O_RDONLY | O_CLOEXEC));
+    OwnedFd fd(dir.fd < 0 ? -1 : openat(dir.fd, opened_rel.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.fd < 0) {
       return absl::NotFoundError(absl::StrCat("secret \"", name, "\" key \"", key,
                                               "\" is not mounted in this pod (", root, ")"));

@@ -13,6 +13,7 @@
 #include "lib/artifacts/local_driver.h"
 #include "lib/artifacts/testing_files.h"
 #include "lib/base/status_matchers.h"
+#include "nlohmann/json.hpp"
 
 namespace argonaut::artifacts {
 namespace {
@@ -136,6 +137,21 @@ TEST_F(DriversTest, MountedSecretsAreReadByNameAndKey) {
   EXPECT_THAT(secrets("..", "x"), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
   EXPECT_THAT(secrets("my-s3/../..", "x"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+TEST_F(DriversTest, PlainPodsFindMountedSecretsAtTheirHostPath) {
+  // Plain mode mounts nothing; the runtime lists the volumes' host paths.
+  Spit(dir_ + "/host/vol-7/secretKey", "s3cr3t");
+  const std::string root = dir_ + "/not-mounted";
+  const std::string mounts =
+      nlohmann::json::array({{root + "/my-s3", dir_ + "/host/vol-7"}, {"/x", "/y"}}).dump();
+  ASSERT_EQ(setenv("ARGONAUT_PLAIN_MOUNTS", mounts.c_str(), 1), 0);
+  SecretResolver secrets = MountedSecretResolver(root);
+  EXPECT_EQ(*secrets("my-s3", "secretKey"), "s3cr3t");
+  EXPECT_THAT(secrets("other", "secretKey"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  ASSERT_EQ(setenv("ARGONAUT_PLAIN_MOUNTS", "not json", 1), 0);
+  EXPECT_THAT(secrets("my-s3", "secretKey"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  unsetenv("ARGONAUT_PLAIN_MOUNTS");
 }
 
 }  // namespace

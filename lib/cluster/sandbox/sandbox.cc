@@ -30,6 +30,7 @@
 #include "lib/cluster/sandbox/launcher.h"
 #include "lib/cluster/sandbox/netlink.h"
 #include "lib/cluster/sandbox/network_plan.h"
+#include "nlohmann/json.hpp"
 
 namespace argonaut::cluster::sandbox {
 namespace {
@@ -356,6 +357,15 @@ absl::StatusOr<std::vector<std::string>> Sandbox::MergedEnv(const ProcessSpec& s
   // overwrites an image's file with an input artifact only in a pod's own
   // root filesystem, never in the host's.
   add(absl::StrCat(kPodRootfsEnv, "=", isolated_ ? "private" : "host"));
+  if (!isolated_ && !options_.volumes.empty()) {
+    // Nothing is mounted in plain mode; the platform's own programs (argoexec
+    // reading its mounted Secrets) find a volume's files at its host path.
+    nlohmann::json mounts = nlohmann::json::array();
+    for (const VolumeMount& v : options_.volumes) {
+      if (!v.source.empty()) mounts.push_back({v.mount_path, v.source});
+    }
+    add(absl::StrCat(kPlainMountsEnv, "=", mounts.dump()));
+  }
   return env;
 }
 

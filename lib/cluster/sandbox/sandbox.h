@@ -73,6 +73,9 @@ struct SandboxOptions {
 // Set in every process a sandbox starts: "private" when the pod has its own
 // root filesystem (isolated), "host" when it shares the host's.
 inline constexpr char kPodRootfsEnv[] = "ARGONAUT_POD_ROOTFS";
+// Plain mode only: the pod's volumes as a JSON array of [mountPath, hostPath]
+// (they are not mounted there).
+inline constexpr char kPlainMountsEnv[] = "ARGONAUT_PLAIN_MOUNTS";
 
 // Host ids of one pod user namespace.
 inline constexpr uint32_t kUserNamespaceSize = 65536;
