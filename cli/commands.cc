@@ -284,6 +284,7 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
                                {"tls-cert"},
                                {"tls-key"},
                                {"encryption-key-file"},
+                               {"user-namespaces"},
                                {.name = "host-path-allow", .repeated = true}});
   if (!args.ok()) return Fail(err, args.status());
   // The CLI's other commands find the admin token in the same default place.
@@ -295,6 +296,13 @@ int RunUp(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
   }
   gateway::PlatformOptions options{
       .data_dir = data, .bind_address = args->Get("bind", "127.0.0.1"), .port = port};
+  // Opt-in while a pod in a user namespace can hold up a graceful stop and outlive a
+  // SIGKILLed runtime (tests/cluster_rollover_test).
+  if (args->Has("user-namespaces")) {
+    const std::string v = args->Get("user-namespaces");
+    if (v != "true" && v != "false") return Fail(err, "--user-namespaces: expected true or false");
+    options.cluster.user_namespaces = v == "true";
+  }
   // Pods: isolated in namespaces when privileged (auto), or forced either way.
   const std::string isolation = args->Get("isolation", "auto");
   using Isolation = cluster::LocalClusterOptions::Isolation;

@@ -87,7 +87,9 @@ assert_gone() {  # assert_gone PID...: every pid exits within 10 s
     [[ -z "$alive" ]] && return 0
     sleep 0.1
   done
-  ps -o pid,ppid,cmd -p "${alive// /,}" >&2 || true
+  alive=${alive# }
+  ps -o pid,ppid,user,stat,cmd -p "${alive// /,}" >&2 || true
+  tail -n 30 "$WORK/up.log" >&2 || true
   fail "pod processes outlived the runtime:$alive"
 }
 

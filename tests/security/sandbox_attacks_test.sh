@@ -25,7 +25,7 @@ chmod 0755 "$SHARED"
 chmod 0777 "$SHARED/open"
 echo host >"$SHARED/rootfile"
 chmod 0644 "$SHARED/rootfile"
-UP_FLAGS="--isolation namespaces --host-path-allow $DATA/artifacts --host-path-allow $SHARED" \
+UP_FLAGS="--isolation namespaces --user-namespaces true --host-path-allow $DATA/artifacts --host-path-allow $SHARED" \
   start_up "$DATA"
 
 # pod_phase NAME: the pod's status.phase (empty while unknown).
