@@ -90,8 +90,6 @@ ARGONAUT_SECURE=true) with --tls-ca FILE, or --insecure-skip-tls-verify.
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any thread exists, so `up` alone receives SIGTERM/SIGINT.
-  argonaut::server::BlockShutdownSignals();
   std::vector<std::string> args(argv + 1, argv + argc);
   // --token and the TLS flags may stand anywhere, before the command too; a pod's built-in
   // image gets its arguments untouched.
@@ -107,7 +105,13 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
-  if (cmd == "up") return argonaut::cli::RunUp(args, std::cout, std::cerr);
+  // `up` waits for SIGTERM/SIGINT to stop gracefully: blocked before any
+  // thread exists. Every other command keeps the default, so Ctrl-C and
+  // `timeout` end it at once.
+  if (cmd == "up") {
+    argonaut::server::BlockShutdownSignals();
+    return argonaut::cli::RunUp(args, std::cout, std::cerr);
+  }
   if (cmd == "account") return argonaut::cli::RunAccount(args, std::cout, std::cerr);
   if (cmd == "auth") return argonaut::cli::RunAuth(args, std::cout, std::cerr);
   if (cmd == "apply") return argonaut::cli::RunApply(args, std::cout, std::cerr);
