@@ -161,18 +161,16 @@ int RunArchive(const std::vector<std::string>& argv, std::ostream& out, std::ost
   if (absl::Status st = client.Convert(s); !st.ok()) return Fail(err, st);
   absl::StatusOr<json> wf = manifest::ParseJsonText(reply.json());
   if (!wf.ok()) return Fail(err, wf.status());
-  if (output == "json" || (verb == "get" && output.empty())) {
-    if (verb == "get" && output.empty()) {
-      const json meta = wf->value("metadata", json::object());
-      const json status = wf->value("status", json::object());
-      out << absl::StrFormat(
-          "Name:        %s\nNamespace:   %s\nUID:         %s\nStatus:      %s\n"
-          "Started:     %s\nFinished:    %s\n",
-          Str(meta, "name"), Str(meta, "namespace"), Str(meta, "uid"), Str(status, "phase"),
-          Str(status, "startedAt"), Str(status, "finishedAt"));
-      if (!Str(status, "message").empty()) out << "Message:     " << Str(status, "message") << "\n";
-      return 0;
-    }
+  if (verb == "get" && output.empty()) {
+    const json meta = wf->value("metadata", json::object());
+    const json status = wf->value("status", json::object());
+    out << absl::StrFormat(
+        "Name:        %s\nNamespace:   %s\nUID:         %s\nStatus:      %s\n"
+        "Started:     %s\nFinished:    %s\n",
+        Str(meta, "name"), Str(meta, "namespace"), Str(meta, "uid"), Str(status, "phase"),
+        Str(status, "startedAt"), Str(status, "finishedAt"));
+    if (!Str(status, "message").empty()) out << "Message:     " << Str(status, "message") << "\n";
+  } else if (output == "json") {
     out << manifest::ToJsonText(*wf, true) << "\n";
   } else if (output == "yaml") {
     out << manifest::ToYaml(*wf);

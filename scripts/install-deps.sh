@@ -71,6 +71,7 @@ if ! command -v kubectl >/dev/null && ! command -v kustomize >/dev/null; then
     exit 1
   fi
   echo "install-deps: installing kubernetes-client (kubectl kustomize)"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
 
@@ -88,6 +89,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     exit 1
   fi
   echo "install-deps: installing nodejs npm"
+  # The package lists may never have been fetched when nothing else was missing.
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 if ! cmp -s "$npm_src/package-lock.json" "$NPM_PREFIX/package-lock.json" ||
