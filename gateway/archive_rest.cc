@@ -59,25 +59,6 @@ bool Body(const httplib::Request& req, httplib::Response& res, json* out) {
   return true;
 }
 
-std::string StrField(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool BoolField(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && ((it->is_boolean() && it->get<bool>()) || *it == "true");
-}
-
-template <typename Repeated>
-void AddStrings(const json& body, const char* key, Repeated* out) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_array()) return;
-  for (const json& v : *it) {
-    if (v.is_string()) out->Add(v.get<std::string>());
-  }
-}
-
 std::string Items(const google::protobuf::RepeatedPtrField<std::string>& items) {
   json out = {{"items", json::array()}};
   for (const std::string& i : items) out["items"].push_back(i);

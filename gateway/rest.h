@@ -42,4 +42,26 @@ int HttpStatusFor(int grpc_code);
 // .../suspend sends none). Anything else is InvalidArgument with a message for the caller.
 absl::StatusOr<nlohmann::json> ParseObjectBody(const std::string& body);
 
+// Fields of a parsed request body, as grpc-gateway reads them into a request
+// message: a missing or mistyped field is the zero value ("true" counts as a
+// boolean), and non-strings in a string list are skipped.
+inline std::string StrField(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+inline bool BoolField(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && ((it->is_boolean() && it->get<bool>()) || *it == "true");
+}
+
+template <typename Repeated>
+void AddStrings(const nlohmann::json& body, const char* key, Repeated* out) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_array()) return;
+  for (const nlohmann::json& v : *it) {
+    if (v.is_string()) out->Add(v.get<std::string>());
+  }
+}
+
 }  // namespace argonaut::gateway

@@ -44,25 +44,6 @@ bool Body(const httplib::Request& req, httplib::Response& res, json* out) {
   return true;
 }
 
-std::string StrField(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool BoolField(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && ((it->is_boolean() && it->get<bool>()) || *it == "true");
-}
-
-template <typename Repeated>
-void AddStrings(const json& body, const char* key, Repeated* out) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_array()) return;
-  for (const json& v : *it) {
-    if (v.is_string()) out->Add(v.get<std::string>());
-  }
-}
-
 void HandleLogs(Stub* stub, const std::string& ns, const std::string& name, const std::string& pod,
                 const httplib::Request& req, httplib::Response& res) {
   auto pump = std::make_shared<StreamPump<wf::LogEntry>>();
