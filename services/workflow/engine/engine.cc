@@ -45,11 +45,17 @@ std::string TypeOf(const json& t) {
   if (t.contains("dag")) return "DAG";
   if (t.contains("suspend")) return "Suspend";
   if (t.contains("container") || t.contains("script") || t.contains("resource") ||
-      t.contains("containerSet") || t.contains("data") || t.contains("http") ||
-      t.contains("plugin")) {
+      t.contains("containerSet") || t.contains("data")) {
     return "Pod";
   }
+  // Argo's node types for the templates its agent runs.
+  if (t.contains("http")) return "HTTP";
+  if (t.contains("plugin")) return "Plugin";
   return "";
+}
+
+std::string PluginMessage(const std::string& template_name) {
+  return absl::StrCat("executor plugins are not supported: template ", template_name);
 }
 
 std::string WorkflowPhaseOf(const std::string& root_phase) {
@@ -348,6 +354,7 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
   if (type.empty()) {
     return fail("Skipped", absl::StrCat("template \"", r->template_name, "\" has no known type"));
   }
+  if (type == "Plugin") return fail(type, PluginMessage(r->template_name));
   absl::StatusOr<json> processed = ProcessInputs(r->tmpl, args);
   if (!processed.ok()) return fail(type, std::string(processed.status().message()));
   tmpl::RenderOptions leave;
@@ -371,7 +378,7 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
       return &InitNode(node_name, type, "", opts.boundary_id, "Failed",
                        "Step exceeded its deadline", &*r);
     }
-    if (type == "Pod" && suspended_) return nullptr;
+    if ((type == "Pod" || type == "HTTP") && suspended_) return nullptr;
     const int64_t wf_par = IntOrString(spec_->value("parallelism", json(nullptr))).value_or(0);
     if (type == "Pod" && wf_par > 0 && active_pods_ >= wf_par) return nullptr;
     if (!opts.boundary_id.empty()) {
@@ -433,6 +440,8 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
     result = ExecuteSuspend(name, *r, *t, child_opts);
   } else if (t->contains("resource")) {
     result = ExecuteResource(name, *r, *t, child_opts);
+  } else if (type == "HTTP") {
+    result = ExecuteHttp(name, *r, *t, child_opts);
   } else {
     result = ExecutePod(name, *r, *t, child_opts, retries);
   }
@@ -520,6 +529,17 @@ absl::StatusOr<EngineOutput> Operator::Run() {
   if (Str(status_, "phase") == "Running" && Str(*spec_, "entrypoint").empty()) {
     finish("Error", "spec.entrypoint: entrypoint is required");
   }
+  // No executor plugins run here: the workflow ends at once rather than waiting on one (a
+  // plugin template met through a templateRef fails its node the same way).
+  if (auto ts = spec_->find("templates");
+      Str(status_, "phase") == "Running" && ts != spec_->end() && ts->is_array()) {
+    for (const json& t : *ts) {
+      if (t.is_object() && t.contains("plugin")) {
+        finish("Error", PluginMessage(Str(t, "name")));
+        break;
+      }
+    }
+  }
   // The repository is resolved once (by the controller) and kept in the status, so a changed
   // ConfigMap never moves a running workflow's artifacts.
   if (Str(status_, "phase") == "Running" && !status_.contains("artifactRepositoryRef")) {
@@ -581,6 +601,30 @@ absl::StatusOr<EngineOutput> Operator::Run() {
     for (json& p : wf_args["parameters"]) {
       const std::string pname = Str(p, "name");
       json v = p.value("value", p.value("default", json(nullptr)));
+      const json* cm = nullptr;
+      if (auto vf = p.find("valueFrom"); vf != p.end() && vf->is_object()) {
+        if (auto r = vf->find("configMapKeyRef"); r != vf->end() && !r->is_null()) cm = &*r;
+      }
+      if (p.contains("value") && !p["value"].is_null()) cm = nullptr;  // a value wins (Argo)
+      if (cm != nullptr) {
+        std::optional<std::string> fallback;
+        if (const json& vf = p["valueFrom"]; vf.contains("default") && !vf["default"].is_null()) {
+          fallback = ItemText(vf["default"]);
+        } else if (p.contains("default") && !p["default"].is_null()) {
+          fallback = ItemText(p["default"]);
+        }
+        absl::StatusOr<std::string> got = ConfigMapParameter(*cm, fallback);
+        if (!got.ok()) {
+          if (Str(status_, "phase") == "Running") {
+            finish("Error", absl::StrCat("spec.arguments.parameters[", i, "] (", pname,
+                                         "): failed to set global parameter from configMapKeyRef: ",
+                                         got.status().message()));
+          }
+          ++i;
+          continue;
+        }
+        v = *std::move(got);
+      }
       if (v.is_null()) {
         if (Str(status_, "phase") == "Running") {
           finish("Error", absl::StrCat("spec.arguments.parameters[", i, "] (", pname,

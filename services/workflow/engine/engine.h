@@ -93,6 +93,26 @@ struct LockRelease {
 using TemplateLookup =
     std::function<std::optional<nlohmann::json>(std::string_view kind, std::string_view name)>;
 
+// The value of `key` in the ConfigMap `name` of the workflow's namespace, for parameters'
+// valueFrom.configMapKeyRef. NotFound (message naming the ConfigMap or key) when the ConfigMap,
+// or its key, is missing: `optional` and `valueFrom.default` apply then; other errors always
+// end the requester. Reads only (the controller answers from the cluster).
+using ConfigMapLookup =
+    std::function<absl::StatusOr<std::string>(std::string_view name, std::string_view key)>;
+
+// What the controller got for one HTTP template request (EngineOutput::http_requests).
+struct HttpResult {
+  bool done = false;  // false: the request is still in flight
+  // Non-empty: no response (connection refused, timeout, TLS, a header's Secret missing, the
+  // body over the size limit); the node fails with it.
+  std::string error;
+  int status_code = 0;
+  std::string body;
+  // Response headers by canonical name ("Content-Type"), as Go's http.Header:
+  // successCondition reads `response.headers["Server"][0]`.
+  std::map<std::string, std::vector<std::string>> headers;
+};
+
 struct EngineInput {
   nlohmann::json workflow;               // Argo JSON: metadata, spec, status
   std::map<std::string, PodState> pods;  // by pod name; only this workflow's pods
@@ -115,6 +135,10 @@ struct EngineInput {
   std::string artifact_repository_error;
   // Decides lock requests; empty: every lock is free (a workflow on its own, as in tests).
   LockArbiter locks;
+  // HTTP template outcomes by node id (the key of EngineOutput::http_requests).
+  std::map<std::string, HttpResult> http;
+  // Answers valueFrom.configMapKeyRef; empty: every such parameter fails with a message.
+  ConfigMapLookup configmaps;
 };
 
 struct EngineOutput {
@@ -130,6 +154,12 @@ struct EngineOutput {
   // conditions against the object and reports the outcome in EngineInput::resources.
   std::map<std::string, nlohmann::json> resource_actions;
   std::vector<LockRelease> lock_releases;
+  // HTTP templates (Argo's `http`) to call, keyed by node id, asked for on every call while the
+  // node is open (level-triggered: the controller starts each id once and reports it in
+  // EngineInput::http): {"url", "method" (default GET), "headers": [{"name", "value"} or
+  // {"name", "secretKeyRef": {"name", "key"}}], "body" (text) or "bodyBase64"
+  // (bodyFrom.bytes), "timeoutSeconds" (default 30), "insecureSkipVerify"}.
+  std::map<std::string, nlohmann::json> http_requests;
 };
 
 // Where the container that moves a step's artifacts finds each Secret its artifact locations

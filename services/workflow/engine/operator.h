@@ -140,6 +140,15 @@ class Operator {
                        const ExecOpts& opts);
   json* ExecuteResource(const std::string& name, const Resolved& r, const json& t,
                         const ExecOpts& opts);
+  // --- http templates (http.cc): the request goes out as EngineOutput::http_requests, the
+  // outcome comes back in EngineInput::http and is judged here (successCondition).
+  json* ExecuteHttp(const std::string& name, const Resolved& r, const json& t,
+                    const ExecOpts& opts);
+  // A parameter's valueFrom.configMapKeyRef (`ref`) through EngineInput::configmaps; `fallback`
+  // (valueFrom.default, or the parameter's default) when the ConfigMap or key is missing, "" when
+  // the reference is `optional`; errors otherwise.
+  absl::StatusOr<std::string> ConfigMapParameter(const json& ref,
+                                                 const std::optional<std::string>& fallback);
   absl::StatusOr<json> BuildPod(const std::string& node_name, const std::string& pod_name,
                                 const std::string& template_name, const json& t);
   void ReconcilePods();

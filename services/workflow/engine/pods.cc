@@ -346,7 +346,7 @@ void Operator::ApplyDeadlinesAndShutdown() {
   for (auto it = nodes_->begin(); it != nodes_->end(); ++it) {
     json& node = *it;
     const std::string type = Str(node, "type");
-    if (type != "Pod" && type != "Suspend") continue;
+    if (type != "Pod" && type != "Suspend" && type != "HTTP") continue;
     if (PhaseCompleted(Str(node, "phase"))) continue;
     const bool on_exit = InExitHandler(Str(node, "name"));
     std::string message;

@@ -113,11 +113,42 @@ absl::StatusOr<json> Operator::ProcessInputs(const json& tmpl, const json& args)
     const std::string name = Str(p, "name");
     std::optional<std::string> value = ParamText(p.value("value", json(nullptr)));
     if (!value.has_value()) value = ParamText(p.value("default", json(nullptr)));
+    bool from_argument = false;
+    const json* cm = nullptr;  // valueFrom.configMapKeyRef, of the argument or the input
+    auto cm_of = [](const json& holder) -> const json* {
+      auto vf = holder.find("valueFrom");
+      if (vf == holder.end() || !vf->is_object()) return nullptr;
+      auto r = vf->find("configMapKeyRef");
+      return r == vf->end() || r->is_null() ? nullptr : &*r;
+    };
+    const json* cm_holder = &p;
     for (const json& a : arg_params) {
       if (a.is_object() && Str(a, "name") == name) {
-        if (auto v = ParamText(a.value("value", json(nullptr))); v.has_value()) value = v;
+        if (auto v = ParamText(a.value("value", json(nullptr))); v.has_value()) {
+          value = v;
+          from_argument = true;
+        } else if (cm_of(a) != nullptr) {
+          cm_holder = &a;
+        }
         break;
       }
+    }
+    if (!from_argument) cm = cm_of(*cm_holder);
+    if (cm != nullptr) {
+      std::optional<std::string> fallback;
+      if (const json& vf = (*cm_holder)["valueFrom"];
+          vf.contains("default") && !vf["default"].is_null()) {
+        fallback = ParamText(vf["default"]);
+      } else if (auto d = ParamText(p.value("default", json(nullptr))); d.has_value()) {
+        fallback = d;
+      }
+      absl::StatusOr<std::string> got = ConfigMapParameter(*cm, fallback);
+      if (!got.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unable to retrieve inputs.parameters.", name,
+                         " from ConfigMap: ", got.status().message()));
+      }
+      value = *std::move(got);
     }
     if (!value.has_value()) {
       return absl::InvalidArgumentError(

@@ -278,7 +278,10 @@ json* Operator::SynchronizeNode(const std::string& node_name, json* node, const 
   if (waited) {
     node->erase("synchronizationStatus");
     // Steps, DAG and Retry nodes start Running; a pod node stays Pending until its pod runs.
-    MarkPhase(*node, node_type == "Pod" || node_type == "Suspend" ? "Pending" : "Running", "");
+    MarkPhase(
+        *node,
+        node_type == "Pod" || node_type == "Suspend" || node_type == "HTTP" ? "Pending" : "Running",
+        "");
   }
   return nullptr;
 }
