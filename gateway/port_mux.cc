@@ -13,11 +13,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/port_mux_http1.h"
 
 namespace argonaut::gateway {
 namespace {
@@ -115,6 +118,23 @@ bool SslWriteAll(SSL* ssl, int fd, const char* buf, size_t n, const std::atomic<
   return true;
 }
 
+// After a refusal: read (and drop) what the client still sends, for a while:
+// closing with unread bytes resets the connection, and a client still
+// uploading might never see the reply.
+void DrainBriefly(int fd, absl::Duration how_long, size_t max_bytes) {
+  char buf[16384];
+  const absl::Time deadline = absl::Now() + how_long;
+  size_t drained = 0;
+  while (absl::Now() < deadline && drained < max_bytes) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t got = ::recv(fd, buf, sizeof(buf), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    drained += static_cast<size_t>(got);
+  }
+}
+
 // A plaintext HTTP request on a TLS port: say so, as Go's and nginx's TLS
 // servers do, instead of leaving the client with a reset.
 void RefusePlainHttp(int fd) {
@@ -125,19 +145,12 @@ void RefusePlainHttp(int fd) {
       kBody.size(), "\r\n\r\n", kBody);
   if (!WriteAll(fd, reply.data(), reply.size())) return;
   ::shutdown(fd, SHUT_WR);
-  // Read what the client still sends, briefly: closing with unread bytes
-  // resets the connection, and the client might never see the reply.
-  char buf[4096];
-  const absl::Time deadline = absl::Now() + absl::Seconds(1);
-  size_t drained = 0;
-  while (absl::Now() < deadline && drained < (64u << 10)) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const ssize_t got = ::recv(fd, buf, sizeof(buf), 0);
-    if (got <= 0) break;
-    drained += static_cast<size_t>(got);
-  }
+  DrainBriefly(fd, absl::Seconds(1), 64u << 10);
 }
+
+// How long a refused upload is read and dropped so that its client sees the
+// 413 (curl stops sending once it reads an early reply).
+constexpr absl::Duration kRefusalDrain = absl::Seconds(2);
 
 }  // namespace
 
@@ -212,27 +225,35 @@ void PortMux::AcceptLoop() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
-    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof(peer);
+    int client = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
     if (client < 0) {
       // Out of descriptors: the pending connection stays readable, so back
       // off instead of spinning until something closes.
       if (errno == EMFILE || errno == ENFILE) ::usleep(100 * 1000);
       continue;
     }
+    const uint32_t ip = peer.sin_addr.s_addr;
     absl::MutexLock lock(&mu_);
-    if (active_ >= max_connections_ || stopping_) {
+    const int per_client_cap = options_.max_connections_per_client;
+    if (active_ >= max_connections_ || stopping_ ||
+        (per_client_cap > 0 && per_client_[ip] >= per_client_cap)) {
+      if (per_client_[ip] == 0) per_client_.erase(ip);
       ::close(client);
       continue;
     }
     ++active_;
+    ++per_client_[ip];
     open_fds_.push_back(client);
     // Detached: Stop waits for active_ to reach zero instead of joining, so
     // finished connections leave nothing behind in a long-running server.
     try {
-      std::thread([this, client] { Serve(client); }).detach();
+      std::thread([this, client, ip] { Serve(client, ip); }).detach();
     } catch (const std::system_error&) {
       // No thread to be had (pids limit): refuse this connection, keep serving.
       --active_;
+      if (--per_client_[ip] == 0) per_client_.erase(ip);
       open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), client), open_fds_.end());
       ::close(client);
     }
@@ -267,7 +288,7 @@ int PortMux::Backend(bool http2) {
   return fd;
 }
 
-void PortMux::Serve(int client) {
+void PortMux::Serve(int client, uint32_t client_ip) {
   int backend = -1;
   if (ssl_ctx_ != nullptr) {
     backend = ServeTls(client);
@@ -276,11 +297,17 @@ void PortMux::Serve(int client) {
     // "PRI * HTTP/2.0".
     char head[4];
     const ssize_t n = PeekHead(client, head, sizeof(head));
+    bool http2 = false;
     if (n > 0) {
-      backend = Backend(std::string_view(head, static_cast<size_t>(n)) ==
-                        std::string_view("PRI ", static_cast<size_t>(n)));
+      http2 = std::string_view(head, static_cast<size_t>(n)) ==
+              std::string_view("PRI ", static_cast<size_t>(n));
+      backend = Backend(http2);
     }
-    if (backend >= 0) Splice(client, backend);
+    std::unique_ptr<Http1BodyLimit> limit;
+    if (!http2 && options_.http1_max_body_bytes > 0) {
+      limit = std::make_unique<Http1BodyLimit>(options_.http1_max_body_bytes);
+    }
+    if (backend >= 0) Splice(client, backend, limit.get());
   }
   absl::MutexLock lock(&mu_);
   for (int fd : {client, backend}) {
@@ -288,6 +315,7 @@ void PortMux::Serve(int client) {
     open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
     ::close(fd);
   }
+  if (--per_client_[client_ip] <= 0) per_client_.erase(client_ip);
   --active_;
 }
 
@@ -349,14 +377,22 @@ int PortMux::ServeTls(int client) {
     }
   }
   if (ready) backend = Backend(http2);
-  if (backend >= 0 && WriteAll(backend, first.data(), first.size())) {
-    SpliceTls(ssl, client, backend);
+  std::unique_ptr<Http1BodyLimit> limit;
+  if (!http2 && options_.http1_max_body_bytes > 0) {
+    limit = std::make_unique<Http1BodyLimit>(options_.http1_max_body_bytes);
+  }
+  if (backend >= 0 && limit != nullptr && limit->Feed(first) != Http1BodyLimit::kForward) {
+    const std::string reply = limit->RejectResponse();
+    (void)SslWriteAll(ssl, client, reply.data(), reply.size(), stopping_);
+    SSL_shutdown(ssl);
+  } else if (backend >= 0 && WriteAll(backend, first.data(), first.size())) {
+    SpliceTls(ssl, client, backend, limit.get());
   }
   SSL_free(ssl);
   return backend;
 }
 
-void PortMux::SpliceTls(SSL* ssl, int client, int backend) {
+void PortMux::SpliceTls(SSL* ssl, int client, int backend, Http1BodyLimit* limit) {
   char buf[16384];
   bool c_open = true, b_open = true;
   constexpr absl::Duration kHalfCloseGrace = absl::Seconds(5);
@@ -378,6 +414,15 @@ void PortMux::SpliceTls(SSL* ssl, int client, int backend) {
         ERR_clear_error();
         const int got = SSL_read(ssl, buf, sizeof(buf));
         if (got > 0) {
+          if (limit != nullptr && limit->Feed(std::string_view(buf, static_cast<size_t>(got))) !=
+                                      Http1BodyLimit::kForward) {
+            ::shutdown(backend, SHUT_RDWR);  // the REST server drops the partial request
+            const std::string reply = limit->RejectResponse();
+            (void)SslWriteAll(ssl, client, reply.data(), reply.size(), stopping_);
+            SSL_shutdown(ssl);
+            DrainBriefly(client, kRefusalDrain, SIZE_MAX);
+            return;
+          }
           if (!WriteAll(backend, buf, static_cast<size_t>(got))) return;
           continue;
         }
@@ -403,7 +448,7 @@ void PortMux::SpliceTls(SSL* ssl, int client, int backend) {
   }
 }
 
-void PortMux::Splice(int a, int b) {
+void PortMux::Splice(int a, int b, Http1BodyLimit* limit) {
   char buf[16384];
   pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
   bool a_open = true, b_open = true;
@@ -432,6 +477,17 @@ void PortMux::Splice(int a, int b) {
         ::shutdown(to, SHUT_WR);
         (i == 0 ? a_open : b_open) = false;
         continue;
+      }
+      if (i == 0 && limit != nullptr &&
+          limit->Feed(std::string_view(buf, static_cast<size_t>(got))) !=
+              Http1BodyLimit::kForward) {
+        ::shutdown(b, SHUT_RDWR);  // the REST server drops the partial request
+        const std::string reply = limit->RejectResponse();
+        if (WriteAll(a, reply.data(), reply.size())) {
+          ::shutdown(a, SHUT_WR);
+          DrainBriefly(a, kRefusalDrain, SIZE_MAX);
+        }
+        return;
       }
       if (!WriteAll(to, buf, static_cast<size_t>(got))) return;
     }

@@ -14,13 +14,20 @@
 // plaintext to the same loopback backends. A plaintext HTTP request gets a
 // 400 naming https; any other non-TLS client is closed.
 //
+// HTTP/1 connections carry one more check: each request body is counted as the
+// REST server will read it (de-chunked, inflated; port_mux_http1.h) and one past
+// http1_max_body_bytes is answered 413 and closed before the rest arrives.
+//
 // Thread safety: Start and Stop from one thread; each connection has its own
-// thread, bounded by max_connections (beyond it new connections are closed).
+// thread, bounded by max_connections and, per client address, by
+// max_connections_per_client (beyond either, new connections are closed at once).
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,12 +41,19 @@ struct ssl_st;
 
 namespace argonaut::gateway {
 
+class Http1BodyLimit;
+
 struct PortMuxOptions {
   std::string bind_address = "127.0.0.1";
   int port = 0;  // 0 picks a free port
   int http2_backend_port = 0;
   int http1_backend_port = 0;
   int max_connections = 1024;
+  // Open connections from one IP address; 0: no cap. One client cannot take every slot.
+  int max_connections_per_client = 64;
+  // An HTTP/1 request body past this (after de-chunking and inflating) is refused with 413
+  // while it arrives; 0: not checked. The REST server's payload limit.
+  uint64_t http1_max_body_bytes = 16 << 20;
   // A client that sends nothing (or does not finish its TLS handshake) for
   // this long is disconnected unclassified.
   int classify_timeout_ms = 10000;
@@ -64,12 +78,13 @@ class PortMux {
 
  private:
   void AcceptLoop();
-  void Serve(int client);
-  void Splice(int a, int b);
+  void Serve(int client, uint32_t client_ip);
+  // `limit` (null for HTTP/2): what the client's bytes must pass first.
+  void Splice(int client, int backend, Http1BodyLimit* limit);
   // The TLS side of Serve: handshake, classify, splice. Returns the backend
   // descriptor it opened (registered in open_fds_), or -1.
   int ServeTls(int client);
-  void SpliceTls(ssl_st* ssl, int client, int backend);
+  void SpliceTls(ssl_st* ssl, int client, int backend, Http1BodyLimit* limit);
   // Connects to the backend and registers its descriptor in open_fds_.
   int Backend(bool http2);
   // Peeks up to `size` first bytes within the classify timeout.
@@ -85,6 +100,8 @@ class PortMux {
   absl::Mutex mu_;
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   int active_ ABSL_GUARDED_BY(mu_) = 0;
+  // Open connections per client IPv4 address (network order).
+  std::map<uint32_t, int> per_client_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace argonaut::gateway
