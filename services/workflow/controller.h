@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "lib/cluster/cluster.h"
 #include "lib/cluster/informer.h"
+#include "lib/controller/clock.h"
 #include "lib/controller/controller.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/resource_api.h"
@@ -48,6 +49,9 @@ struct WorkflowControllerOptions {
   // (no finalizer is added).
   std::function<absl::Status(const nlohmann::json& artifact, const std::string& ns)>
       delete_artifact;
+  // Every instant the controller uses (the engine's now, requeues, pacing, resync, artifact GC)
+  // comes from here. Not owned; null: the real clock.
+  controller::Clock* clock = nullptr;
 };
 
 class WorkflowController : public controller::Reconciler {
@@ -80,6 +84,7 @@ class WorkflowController : public controller::Reconciler {
   resource::ResourceApi* const workflows_;
   cluster::Cluster* const cluster_;
   const WorkflowControllerOptions options_;
+  controller::Clock* const clock_;
   // Declared before the controller, which reports to it until destroyed.
   std::unique_ptr<WorkflowMetrics> metrics_;
   ResourceRunner resources_;

@@ -1,5 +1,9 @@
 // The workflow controller end to end inside one process: real stores, the
-// local cluster running real pods (through the executor), the engine.
+// local cluster running real pods (through the executor), the engine. The
+// controller's time is a FakeClock: pods run in real time, but every timer of
+// the controller (suspend durations, resource polls, requeues) waits for the
+// test to advance it, so no test sleeps for time to pass. Order is checked on
+// the pods' own timestamps, which the cluster writes in real time.
 #include "services/workflow/controller.h"
 
 #include <cstdlib>
@@ -12,6 +16,7 @@
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/local_cluster.h"
 #include "lib/cluster/validator.h"
+#include "lib/controller/clock.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
@@ -50,7 +55,8 @@ class ControllerTest : public ::testing::Test {
     wstore_ =
         *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(wkinds)});
     wapi_ = std::make_unique<resource::ResourceApi>(wstore_.get(), wkinds);
-    controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get());
+    controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get(),
+                                                       WorkflowControllerOptions{.clock = &clock_});
     ASSERT_OK(controller_->Start());
   }
   void TearDown() override {
@@ -66,10 +72,14 @@ class ControllerTest : public ::testing::Test {
     return out.ok() ? (*manifest::ParseJsonText(*out))["metadata"]["name"].get<std::string>() : "";
   }
 
-  json WaitDone(const std::string& name, absl::Duration timeout = absl::Seconds(60)) {
+  // Polls until the workflow ends, for at most `timeout` of real time (pods
+  // run in real time); each poll moves the controller's clock on by `tick`.
+  json WaitDone(const std::string& name, absl::Duration timeout = absl::Seconds(60),
+                absl::Duration tick = absl::ZeroDuration()) {
     const absl::Time deadline = absl::Now() + timeout;
     json wf;
     while (absl::Now() < deadline) {
+      if (tick > absl::ZeroDuration()) clock_.Advance(tick);
       auto text = wapi_->Get("Workflow", "default", name);
       if (text.ok()) {
         wf = *manifest::ParseJsonText(*text);
@@ -82,6 +92,32 @@ class ControllerTest : public ::testing::Test {
     return wf;
   }
 
+  // The step's pod: created (metadata.creationTimestamp) and finished (main's
+  // finishedAt) in the cluster's real time, whatever the controller's clock says.
+  std::pair<absl::Time, absl::Time> PodSpan(const json& wf, const std::string& display) {
+    const json* node = Node(wf, display);
+    EXPECT_NE(node, nullptr) << display;
+    if (node == nullptr) return {};
+    auto pods = cluster_->List(
+        "Pod", "default",
+        absl::StrCat(kWorkflowLabel, "=", wf["metadata"]["name"].get<std::string>()));
+    EXPECT_OK(pods.status());
+    for (const json& pod : pods.ok() ? *pods : std::vector<json>{}) {
+      const json annotations = pod["metadata"].value("annotations", json::object());
+      if (annotations.value("workflows.argoproj.io/node-id", "") != (*node).value("id", ""))
+        continue;
+      absl::Time created, finished = absl::InfinitePast();
+      std::string err;
+      EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full,
+                                  pod["metadata"].value("creationTimestamp", ""), &created, &err));
+      const engine::PodState state = WorkflowController::ObservePod(pod);
+      finished = state.finished_at;
+      return {created, finished};
+    }
+    ADD_FAILURE() << "no pod for node " << display;
+    return {};
+  }
+
   static const json* Node(const json& wf, const std::string& display) {
     for (const auto& [id, n] : wf["status"]["nodes"].items()) {
       if (n.value("displayName", "") == display) return &n;
@@ -89,6 +125,8 @@ class ControllerTest : public ::testing::Test {
     return nullptr;
   }
 
+  // Declared first: the controller waits on it until destroyed.
+  controller::FakeClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
   std::string dir_;
   std::unique_ptr<store::InMemoryStore> cstore_, wstore_;
   std::unique_ptr<resource::ResourceApi> capi_, wapi_;
@@ -122,9 +160,10 @@ spec:
   ASSERT_NE(h3, nullptr);
   EXPECT_EQ((*h3)["outputs"]["result"], "after two-a");
   EXPECT_EQ(wf["status"]["progress"], "4/4");
-  // hello3 started only after both hello2 steps finished.
-  EXPECT_GE((*h3)["startedAt"].get<std::string>(),
-            (*Node(wf, "hello2b"))["finishedAt"].get<std::string>());
+  // hello3's pod was made only after both hello2 pods finished (second precision).
+  const absl::Time h3_created = PodSpan(wf, "hello3").first;
+  EXPECT_GE(absl::ToUnixSeconds(h3_created), absl::ToUnixSeconds(PodSpan(wf, "hello2a").second));
+  EXPECT_GE(absl::ToUnixSeconds(h3_created), absl::ToUnixSeconds(PodSpan(wf, "hello2b").second));
 }
 
 TEST_F(ControllerTest, OutputParameterFromFileAndFailingStep) {
@@ -193,7 +232,8 @@ spec:
               restartPolicy: Never
               containers: [{name: pi, image: busybox, command: [sh, -c, "echo 3.14"]}]
 )");
-  json wf = WaitDone(name);
+  // The Job's condition is polled every second of the controller's clock.
+  json wf = WaitDone(name, absl::Seconds(60), absl::Seconds(1));
   EXPECT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
   auto jobs = cluster_->List("Job", "default", "");
   ASSERT_OK(jobs.status());
@@ -255,12 +295,13 @@ TEST_F(ControllerTest, SemaphoreAdmitsTwoWorkflowsAtATime) {
   std::vector<std::string> names;
   for (int i = 0; i < 4; ++i) names.push_back(Submit(kSemaphoreWorkflow));
   const std::string key = "default/ConfigMap/my-config/workflow";
-  size_t most = 0;
+  size_t most = 0, most_running = 0;
   bool saw_waiting = false;
   const absl::Time deadline = absl::Now() + absl::Seconds(40);
   for (size_t done = 0; done < names.size() && absl::Now() < deadline;) {
     most = std::max(most, controller_->locks()->Holders(key).size());
     done = 0;
+    size_t running = 0;
     for (const std::string& n : names) {
       json wf = *manifest::ParseJsonText(*wapi_->Get("Workflow", "default", n));
       const json st = wf.value("status", json::object());
@@ -273,19 +314,23 @@ TEST_F(ControllerTest, SemaphoreAdmitsTwoWorkflowsAtATime) {
             << st["message"];
       }
       if (phase == "Succeeded" || phase == "Failed" || phase == "Error") ++done;
+      if (phase == "Running") ++running;
     }
+    most_running = std::max(most_running, running);
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_LE(most, 2u);
+  EXPECT_LE(most_running, 2u);
   EXPECT_TRUE(saw_waiting);
   std::vector<std::pair<int64_t, int64_t>> spans;
   for (const std::string& n : names) {
     json wf = WaitDone(n);
     ASSERT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
     EXPECT_FALSE(wf["status"].contains("synchronization"));
-    spans.emplace_back(Seconds(wf["status"], "startedAt"), Seconds(wf["status"], "finishedAt"));
+    const auto [created, finished] = PodSpan(wf, n);
+    spans.emplace_back(absl::ToUnixSeconds(created), absl::ToUnixSeconds(finished));
   }
-  // At no instant were more than two workflows between their startedAt and finishedAt.
+  // At no instant were more than two workflows' pods between creation and finish.
   for (const auto& [s, f] : spans) {
     int overlapping = 0;
     for (const auto& [s2, f2] : spans) overlapping += s2 <= s && s < f2 ? 1 : 0;
@@ -313,7 +358,8 @@ spec:
   }
   // A new controller (the process restarted) knows who holds the mutex before it works.
   controller_->Stop();
-  controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get());
+  controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get(),
+                                                     WorkflowControllerOptions{.clock = &clock_});
   ASSERT_OK(controller_->Start());
   EXPECT_EQ(controller_->locks()->Holders("default/Mutex/test"),
             std::vector<std::string>{"default/" + a});
@@ -332,7 +378,51 @@ spec:
   json wb = WaitDone(b);
   ASSERT_EQ(wa["status"]["phase"], "Succeeded") << wa["status"].dump();
   ASSERT_EQ(wb["status"]["phase"], "Succeeded") << wb["status"].dump();
-  EXPECT_LE(Seconds(wa["status"], "finishedAt"), Seconds(wb["status"], "startedAt"));
+  EXPECT_LE(absl::ToUnixSeconds(PodSpan(wa, a).second), absl::ToUnixSeconds(PodSpan(wb, b).first));
+}
+
+// A one-hour suspend ends when the controller's clock says an hour has
+// passed, at once in real time: the engine's now and the requeue both come
+// from the injected clock.
+TEST_F(ControllerTest, SuspendDurationWaitsOnTheInjectedClock) {
+  const std::string name = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: suspend-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: wait, template: wait}
+    - - {name: after, template: say}
+  - name: wait
+    suspend: {duration: "1h"}
+  - name: say
+    container: {image: alpine:3.7, command: [echo], args: [done]}
+)");
+  const absl::Time start = clock_.Now();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool suspended = false;
+  while (!suspended && absl::Now() < deadline) {
+    json wf = *manifest::ParseJsonText(*wapi_->Get("Workflow", "default", name));
+    const json* wait =
+        wf.value("status", json::object()).contains("nodes") ? Node(wf, "wait") : nullptr;
+    suspended = wait != nullptr && (*wait).value("phase", "") == "Running";
+    if (!suspended) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(suspended);
+  // The resync loop and the queue's delayed requeue of the workflow both wait on the clock.
+  while (clock_.NumWaiters() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_GE(clock_.NumWaiters(), 2);
+  clock_.Advance(absl::Hours(1));
+  json wf = WaitDone(name);
+  ASSERT_EQ(wf["status"]["phase"], "Succeeded") << wf["status"].dump();
+  const json* wait = Node(wf, "wait");
+  ASSERT_NE(wait, nullptr);
+  EXPECT_EQ(Seconds(*wait, "startedAt"), absl::ToUnixSeconds(start));
+  EXPECT_EQ(Seconds(*wait, "finishedAt"), absl::ToUnixSeconds(start + absl::Hours(1)));
+  EXPECT_NE(Node(wf, "after"), nullptr);
 }
 
 }  // namespace

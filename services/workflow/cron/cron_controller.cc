@@ -1,10 +1,10 @@
 #include "services/workflow/cron/cron_controller.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
 #include "lib/cluster/api_cluster.h"
@@ -35,7 +35,9 @@ json Labels(const json& obj) {
 
 CronWorkflowController::CronWorkflowController(resource::ResourceApi* workflows,
                                                CronControllerOptions options)
-    : workflows_(workflows), options_(options) {}
+    : workflows_(workflows),
+      options_(options),
+      clock_(options_.clock != nullptr ? options_.clock : controller::RealClock::Get()) {}
 
 CronWorkflowController::~CronWorkflowController() { Stop(); }
 
@@ -51,9 +53,14 @@ absl::Status CronWorkflowController::Start() {
             for (const json& c : *listed) {
               keys.push_back(absl::StrCat(cluster::NamespaceOf(c), "/", cluster::NameOf(c)));
             }
+            // Deleted CronWorkflows keep their LastReconciled() entry until here.
+            const std::set<std::string> live(keys.begin(), keys.end());
+            absl::MutexLock lock(&mu_);
+            std::erase_if(last_reconciled_, [&](const auto& e) { return !live.contains(e.first); });
             return keys;
           },
-      .resync_period = options_.resync_period};
+      .resync_period = options_.resync_period,
+      .clock = clock_};
   controller_ = std::make_unique<controller::Controller>(std::move(copts), this);
   RETURN_IF_ERROR(controller_->Start());
   auto crons = std::make_unique<cluster::Informer>(
@@ -120,7 +127,27 @@ absl::Status CronWorkflowController::WriteCron(const json& cron, const CronDecis
   return absl::OkStatus();
 }
 
+void CronWorkflowController::Enqueue(const std::string& key) {
+  if (controller_) controller_->Enqueue(key);
+}
+
+absl::Time CronWorkflowController::LastReconciled(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  auto it = last_reconciled_.find(key);
+  return it == last_reconciled_.end() ? absl::InfinitePast() : it->second;
+}
+
 absl::StatusOr<controller::Result> CronWorkflowController::Reconcile(const std::string& key) {
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<controller::Result> result = ReconcileAt(key, now);
+  absl::MutexLock lock(&mu_);
+  absl::Time& last = last_reconciled_[key];
+  last = std::max(last, now);
+  return result;
+}
+
+absl::StatusOr<controller::Result> CronWorkflowController::ReconcileAt(const std::string& key,
+                                                                       absl::Time now) {
   auto [ns, name] = SplitKey(key);
   absl::StatusOr<json> cron = workflows_->GetObject("CronWorkflow", ns, name);
   if (absl::IsNotFound(cron.status())) {
@@ -134,7 +161,7 @@ absl::StatusOr<controller::Result> CronWorkflowController::Reconcile(const std::
       workflows_->ListObjects("Workflow", ns, absl::StrCat(kCronWorkflowLabel, "=", name)));
   CronInput in;
   in.cron = *cron;
-  in.now = absl::Now();
+  in.now = now;
   in.default_zone = options_.default_zone;
   for (const json& wf : listed) in.children.push_back(ChildWorkflow::FromJson(wf));
   {
@@ -200,7 +227,7 @@ absl::StatusOr<controller::Result> CronWorkflowController::Reconcile(const std::
   }
   controller::Result result;
   if (d.wake_at.has_value()) {
-    result.requeue_after = std::max(*d.wake_at - absl::Now(), absl::Milliseconds(1));
+    result.requeue_after = std::max(*d.wake_at - clock_->Now(), absl::Milliseconds(1));
   }
   return result;
 }

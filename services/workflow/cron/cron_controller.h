@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/cluster/informer.h"
+#include "lib/controller/clock.h"
 #include "lib/controller/controller.h"
 #include "lib/resource/resource_api.h"
 #include "services/workflow/cron/decide.h"
@@ -32,6 +33,8 @@ struct CronControllerOptions {
   absl::TimeZone default_zone = absl::LocalTimeZone();
   // Re-reads every CronWorkflow this often, in case an event was missed.
   absl::Duration resync_period = absl::Minutes(1);
+  // Fire times are judged and waited for on this clock. Not owned; null: the real clock.
+  controller::Clock* clock = nullptr;
 };
 
 class CronWorkflowController : public controller::Reconciler {
@@ -46,13 +49,23 @@ class CronWorkflowController : public controller::Reconciler {
 
   absl::StatusOr<controller::Result> Reconcile(const std::string& key) override;
 
+  // Asks for `key` ("namespace/name") to be reconciled soon, as a watch event does.
+  void Enqueue(const std::string& key);
+  // The clock's time at the start of the latest finished reconcile of `key`
+  // (InfinitePast before the first). A test that advanced a fake clock to T,
+  // then Enqueue()d, waits for this to reach T instead of sleeping.
+  absl::Time LastReconciled(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  absl::StatusOr<controller::Result> ReconcileAt(const std::string& key, absl::Time now);
   absl::Status WriteCron(const nlohmann::json& cron, const CronDecision& d);
 
   resource::ResourceApi* const workflows_;
   const CronControllerOptions options_;
+  controller::Clock* const clock_;
   absl::Mutex mu_;
   std::map<std::string, ArmedSchedules> armed_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_reconciled_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<controller::Controller> controller_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };

@@ -1,15 +1,19 @@
 // The cron controller against a real (in-memory) workflow store: CronWorkflows
 // on an `@every 1s` schedule create Workflows, history limits delete them,
 // Replace terminates. Child phases are written by the test, standing in for
-// the workflow controller.
+// the workflow controller. Time is a FakeClock: the test advances it and then
+// waits (bounded, in real time) for a reconcile at the new instant; nothing
+// sleeps to let time pass.
 #include "services/workflow/cron/cron_controller.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
+#include "lib/controller/clock.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
 #include "lib/store/in_memory_store.h"
@@ -29,7 +33,8 @@ class CronControllerTest : public ::testing::Test {
     store_ = std::move(*store);
     api_ = std::make_unique<resource::ResourceApi>(store_.get(), kinds);
     controller_ = std::make_unique<CronWorkflowController>(
-        api_.get(), CronControllerOptions{.workers = 2, .default_zone = absl::UTCTimeZone()});
+        api_.get(),
+        CronControllerOptions{.workers = 2, .default_zone = absl::UTCTimeZone(), .clock = &clock_});
     ASSERT_OK(controller_->Start());
   }
   void TearDown() override {
@@ -55,7 +60,19 @@ class CronControllerTest : public ::testing::Test {
     return c.ok() ? *c : json();
   }
 
-  // Polls `pred` every 50 ms for at most `timeout`.
+  // Moves the fake clock on by `d`, then waits until a reconcile of `name`
+  // that started at the new instant has finished: whatever the controller
+  // does at that time has been done when this returns true.
+  bool Tick(const std::string& name, absl::Duration d) {
+    clock_.Advance(d);
+    const absl::Time target = clock_.Now();
+    const std::string key = absl::StrCat("default/", name);
+    controller_->Enqueue(key);
+    return WaitFor([&] { return controller_->LastReconciled(key) >= target; });
+  }
+
+  // Polls `pred` every 50 ms of real time for at most `timeout` (a bound on
+  // the controller's threads catching up, not time the test lets pass).
   bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(15)) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
@@ -68,10 +85,12 @@ class CronControllerTest : public ::testing::Test {
   void Finish(json wf, const std::string& phase) {
     wf["status"]["phase"] = phase;
     wf["status"]["finishedAt"] =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone());
     ASSERT_OK(api_->Update("Workflow", wf.dump()).status());
   }
 
+  // Declared first: the controller waits on it until destroyed.
+  controller::FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<resource::ResourceApi> api_;
   std::unique_ptr<CronWorkflowController> controller_;
@@ -91,9 +110,19 @@ spec:
 
 TEST_F(CronControllerTest, CreatesWorkflowsOnScheduleAndRecordsStatus) {
   Apply(kCron);
-  ASSERT_TRUE(WaitFor([&] { return Children("tick").size() >= 2; }));
+  ASSERT_TRUE(Tick("tick", absl::ZeroDuration()));
+  EXPECT_TRUE(Children("tick").empty()) << "nothing is due at creation";
+  ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
+  ASSERT_EQ(Children("tick").size(), 1u);
+  const absl::Time first = clock_.Now();
+  ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
+  ASSERT_EQ(Children("tick").size(), 2u);
   json cron = GetCron("tick");
   std::vector<json> children = Children("tick");
+  std::vector<std::string> names;
+  for (const json& c : children) names.push_back(c["metadata"]["name"]);
+  // Named after the scheduled instant: the fake clock's, not the wall clock's.
+  EXPECT_THAT(names, ::testing::Contains(absl::StrCat("tick-", absl::ToUnixSeconds(first))));
   const json& wf = children[0];
   const std::string name = wf["metadata"]["name"];
   EXPECT_EQ(name.rfind("tick-", 0), 0u) << name;
@@ -102,24 +131,25 @@ TEST_F(CronControllerTest, CreatesWorkflowsOnScheduleAndRecordsStatus) {
   EXPECT_EQ(wf["metadata"]["ownerReferences"][0]["uid"], cron["metadata"]["uid"]);
   EXPECT_TRUE(wf["metadata"]["annotations"].contains(kScheduledTimeAnnotation));
   EXPECT_EQ(wf["spec"]["entrypoint"], "main");
-  ASSERT_TRUE(WaitFor([&] {
-    json c = GetCron("tick");
-    return c["status"].value("phase", "") == "Active" &&
-           c["status"].contains("lastScheduledTime") &&
-           c["status"].value("active", json::array()).size() >= 2;
-  }));
+  EXPECT_EQ(cron["status"].value("phase", ""), "Active");
+  EXPECT_EQ(cron["status"].value("lastScheduledTime", ""),
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone()));
+  EXPECT_EQ(cron["status"].value("active", json::array()).size(), 2u) << cron["status"].dump();
 }
 
 TEST_F(CronControllerTest, HistoryLimitDeletesOldestAndCounts) {
   std::string yaml = kCron;
   yaml += "  successfulJobsHistoryLimit: 1\n  failedJobsHistoryLimit: 0\n  suspend: true\n";
   Apply(yaml);
-  // Suspended: nothing is created.
-  absl::SleepFor(absl::Milliseconds(2500));
+  // Suspended: three due ticks pass and nothing is created.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
   EXPECT_TRUE(Children("tick").empty());
   // Resume, let it make three, then suspend again and finish them.
   Apply(kCron);
-  ASSERT_TRUE(WaitFor([&] { return Children("tick").size() >= 3; }));
+  for (int i = 0; i < 10 && Children("tick").size() < 3; ++i) {
+    ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
+  }
+  ASSERT_EQ(Children("tick").size(), 3u);
   // Read-modify-write with the version as precondition, retried when the
   // controller's status write lands in between (as any client would).
   absl::Status updated = absl::AbortedError("not tried");
@@ -131,11 +161,17 @@ TEST_F(CronControllerTest, HistoryLimitDeletesOldestAndCounts) {
     updated = api_->Update("CronWorkflow", cron.dump()).status();
   }
   ASSERT_OK(updated);
-  absl::SleepFor(absl::Milliseconds(300));
+  // A reconcile after the update has seen the suspension: no tick creates more.
+  ASSERT_TRUE(Tick("tick", absl::Milliseconds(1)));
+  ASSERT_TRUE(Tick("tick", absl::Seconds(2)));
   std::vector<json> children = Children("tick");
-  ASSERT_GE(children.size(), 3u);
+  ASSERT_EQ(children.size(), 3u);
+  // One second apart, so that the last one is the newest to finish.
   Finish(children[0], "Failed");
-  for (size_t i = 1; i < children.size(); ++i) Finish(children[i], "Succeeded");
+  for (size_t i = 1; i < children.size(); ++i) {
+    clock_.Advance(absl::Seconds(1));
+    Finish(children[i], "Succeeded");
+  }
   ASSERT_TRUE(WaitFor([&] { return Children("tick").size() == 1; }))
       << Children("tick").size() << " children left";
   EXPECT_EQ(Children("tick")[0]["metadata"]["name"], children.back()["metadata"]["name"]);
@@ -151,12 +187,17 @@ TEST_F(CronControllerTest, ReplaceTerminatesTheRunningWorkflow) {
   std::string yaml = kCron;
   yaml += "  concurrencyPolicy: Replace\n";
   Apply(yaml);
-  ASSERT_TRUE(WaitFor([&] {
+  auto terminated = [&] {
     for (const json& wf : Children("tick")) {
       if (wf["spec"].value("shutdown", "") == "Terminate") return true;
     }
     return false;
-  }));
+  };
+  // Armed at the current instant; the first run is still running (nothing
+  // finishes it) when the second is due.
+  ASSERT_TRUE(Tick("tick", absl::ZeroDuration()));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
+  ASSERT_TRUE(WaitFor(terminated));
 }
 
 TEST_F(CronControllerTest, SpecErrorIsReportedAndDeletionStopsScheduling) {
@@ -176,19 +217,21 @@ spec:
   })) << GetCron("broken").dump();
 
   Apply(kCron);
-  ASSERT_TRUE(WaitFor([&] { return !Children("tick").empty(); }));
+  ASSERT_TRUE(Tick("tick", absl::ZeroDuration()));
+  ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
+  ASSERT_FALSE(Children("tick").empty());
   ASSERT_OK(api_->Delete("CronWorkflow", "default", "tick", ""));
-  absl::SleepFor(absl::Milliseconds(300));
+  // This reconcile started after the deletion, so it found the CronWorkflow gone.
+  ASSERT_TRUE(Tick("tick", absl::Milliseconds(1)));
   const size_t after_delete = Children("tick").size();
-  absl::SleepFor(absl::Milliseconds(2200));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Tick("tick", absl::Seconds(1)));
   EXPECT_EQ(Children("tick").size(), after_delete);
 }
 
 // As after a restart: a CronWorkflow that last ran 90 s ago on `@every 1m`
 // missed the tick 30 s ago, which is within startingDeadlineSeconds.
 TEST_F(CronControllerTest, CatchesUpTheMissedRunWithinTheDeadline) {
-  const absl::Time last =
-      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())) - absl::Seconds(90);
+  const absl::Time last = clock_.Now() - absl::Seconds(90);
   auto docs = manifest::ParseDocuments(R"(
 apiVersion: argoproj.io/v1alpha1
 kind: CronWorkflow
@@ -206,12 +249,16 @@ spec:
   cron["status"]["lastScheduledTime"] =
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last, absl::UTCTimeZone());
   ASSERT_OK(api_->Create("CronWorkflow", cron.dump(), false).status());
-  ASSERT_TRUE(WaitFor([&] { return Children("late").size() == 1; }, absl::Seconds(10)));
+  ASSERT_TRUE(Tick("late", absl::ZeroDuration()));
+  ASSERT_EQ(Children("late").size(), 1u);
   EXPECT_EQ(Children("late")[0]["metadata"]["name"],
             absl::StrCat("late-", absl::ToUnixSeconds(last + absl::Seconds(60))));
-  // Only once: the next tick is a minute away.
-  absl::SleepFor(absl::Seconds(1));
+  // Only once: `@every 1m` counts from when the schedule was armed (now), so
+  // the next run is a minute away, and comes on time.
+  ASSERT_TRUE(Tick("late", absl::Seconds(59)));
   EXPECT_EQ(Children("late").size(), 1u);
+  ASSERT_TRUE(Tick("late", absl::Seconds(1)));
+  EXPECT_EQ(Children("late").size(), 2u);
 }
 
 }  // namespace
