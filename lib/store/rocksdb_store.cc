@@ -1,5 +1,6 @@
 #include "lib/store/rocksdb_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "lib/base/log.h"
 #include "lib/base/status_macros.h"
@@ -72,6 +75,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   if (options.log_retention == 0) {
     return absl::InvalidArgumentError("log_retention must be at least 1");
   }
+  if (options.log_max_age <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("log_max_age must be positive");
+  }
+  if (options.maintenance_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("maintenance_period must not be negative");
+  }
   const std::string_view reserved[] = {rocksdb::kDefaultColumnFamilyName, kLogCf, kMetaCf};
   RETURN_IF_ERROR(internal::ValidateKinds(options.kinds, reserved));
 
@@ -80,6 +89,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   db_options.create_missing_column_families = true;
   // RocksDB's own info LOG files; bounded so a long-lived service cannot fill the disk.
   db_options.keep_log_file_num = 4;
+  // A WAL file goes only once every column family with data in it flushed; `__meta` takes a few
+  // bytes per commit and so flushes rarely, and RocksDB's own bound (4x every write buffer: GBs
+  // with a dozen kinds) kept every write since start on disk. Past this, RocksDB flushes the
+  // column families holding the oldest WAL.
+  db_options.max_total_wal_size = 256 << 20;
 
   // RocksDB refuses to open a database without naming every column family it
   // has, including kinds this process was not given.
@@ -114,8 +128,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   RETURN_IF_ERROR(FromRocksDbStatus(open_status, absl::StrCat("open ", options.path)));
 
   // From here on the store owns the handles, so every error path releases them in order.
-  auto store = absl::WrapUnique(
-      new RocksDbStore(std::move(db), std::move(handles), options.log_retention, options.fsync));
+  auto store = absl::WrapUnique(new RocksDbStore(std::move(db), std::move(handles), options));
   // DB::Open returns handles in descriptor order.
   for (size_t i = 0; i < descriptors.size(); ++i) {
     const std::string& name = descriptors[i].name;
@@ -137,21 +150,35 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
            {"kinds", absl::StrJoin(options.kinds, ",")},
            {"version", absl::StrCat(store->last_version_.load())},
            {"log_from", absl::StrCat(store->trimmed_through_.load() + 1)}});
+  if (options.maintenance_period > absl::ZeroDuration()) {
+    RocksDbStore* raw = store.get();
+    store->maintenance_ = std::thread([raw] { raw->MaintenanceLoop(); });
+  }
   return store;
 }
 
 RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db,
                            std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                           uint64_t log_retention, bool fsync)
+                           const RocksDbStoreOptions& options)
     : db_(std::move(db)),
       handles_(std::move(handles)),
-      log_retention_(log_retention),
-      fsync_(fsync),
+      log_retention_(options.log_retention),
+      fsync_(options.fsync),
       hub_(std::make_shared<internal::WatchHub>(
           [this](uint64_t after, size_t limit) { return ReadLog(after, limit); },
-          /*published_version=*/0, /*max_recent=*/log_retention_)) {}
+          /*published_version=*/0, /*max_recent=*/log_retention_)),
+      log_max_age_(options.log_max_age),
+      maintenance_period_(options.maintenance_period),
+      compact_after_deletes_(options.compact_after_deletes) {}
 
 RocksDbStore::~RocksDbStore() {
+  if (maintenance_.joinable()) {
+    {
+      absl::MutexLock lock(&maintenance_mu_);
+      stopping_ = true;
+    }
+    maintenance_.join();
+  }
   // Watchers may be inside ReadLog on other threads; Close() waits for them
   // and keeps later Next() calls away from the database.
   hub_->Close();
@@ -217,8 +244,73 @@ absl::Status RocksDbStore::Recover() {
   }
   last_version_.store(last);
   trimmed_through_.store(trimmed);
+  // Entries written before this open count as written now: their times were not kept.
+  if (last > trimmed) commit_times_.emplace_back(last, absl::Now());
   hub_->Publish(last);
   return absl::OkStatus();
+}
+
+void RocksDbStore::MaintenanceLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&maintenance_mu_);
+      if (maintenance_mu_.AwaitWithTimeout(absl::Condition(&stopping_), maintenance_period_)) {
+        return;
+      }
+    }
+    absl::StatusOr<bool> done = Maintain(absl::Now());
+    if (!done.ok()) {
+      LogWarn("store", "maintenance failed", {{"error", std::string(done.status().message())}});
+    }
+  }
+}
+
+absl::StatusOr<bool> RocksDbStore::Maintain(absl::Time now) {
+  {
+    absl::MutexLock lock(&write_mu_);
+    uint64_t aged = 0;
+    for (const auto& [version, at] : commit_times_) {
+      if (at > now - log_max_age_) break;
+      aged = version;
+    }
+    uint64_t trimmed = trimmed_through_.load();
+    if (aged > trimmed) {
+      const uint64_t last = last_version_.load();
+      rocksdb::WriteBatch batch;
+      RETURN_IF_ERROR(AddTrimAndMeta(batch, last, trimmed, aged));
+      RETURN_IF_ERROR(
+          FromRocksDbStatus(db_->Write(WriteOptionsFor(fsync_), &batch), "trim change log"));
+      trimmed_through_.store(trimmed);
+    }
+    while (!commit_times_.empty() && commit_times_.front().first <= trimmed) {
+      commit_times_.pop_front();
+    }
+  }
+  // A compaction rewrites what is live, so it waits until the deletes are at least half as many
+  // as the live keys: each delete then costs a bounded share of rewriting however often the log
+  // trims (one entry per write once log_retention is reached).
+  const uint64_t deletes = deletes_since_compaction_.load();
+  uint64_t live = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    uint64_t keys = 0;
+    // `__meta` rewrites two keys on every commit, each rewrite counted until compacted.
+    if (cf != meta_cf_ &&
+        db_->GetIntProperty(cf, rocksdb::DB::Properties::kEstimateNumKeys, &keys)) {
+      live += keys;
+    }
+  }
+  if (deletes < std::max(compact_after_deletes_, live / 2)) return false;
+  // Flushing every family first lets RocksDB drop the WAL files, which hold the deleted values
+  // too; the compaction then rewrites each family without what was deleted.
+  RETURN_IF_ERROR(FromRocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles_), "flush"));
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    RETURN_IF_ERROR(FromRocksDbStatus(db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
+  }
+  deletes_since_compaction_.fetch_sub(deletes);
+  LogInfo("store", "compacted after deletions", {{"deleted", absl::StrCat(deletes)}});
+  return true;
 }
 
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksDbStore::KindHandle(std::string_view kind) const {
@@ -243,8 +335,11 @@ absl::StatusOr<std::optional<Record>> RocksDbStore::ReadRecord(std::string_view 
 }
 
 absl::Status RocksDbStore::AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,
-                                          uint64_t& trimmed_through) {
-  const uint64_t target = internal::TrimTarget(last_version, trimmed_through, log_retention_);
+                                          uint64_t& trimmed_through, uint64_t trim_through) {
+  const uint64_t target =
+      std::max(internal::TrimTarget(last_version, trimmed_through, log_retention_),
+               std::min(trim_through, last_version));
+  deletes_since_compaction_.fetch_add(target - trimmed_through);
   if (target - trimmed_through > kMaxPointTrim) {
     RETURN_IF_ERROR(
         FromRocksDbStatus(batch.DeleteRange(log_cf_, internal::EncodeVersion(trimmed_through + 1),
@@ -360,6 +455,13 @@ void RocksDbStore::CommitGroup(absl::Span<PendingApply* const> group) {
   }
   last_version_.store(last);
   trimmed_through_.store(trimmed);
+  // One entry per second at most: trimming by age is that coarse, and the deque stays small.
+  const absl::Time now = absl::Now();
+  if (!commit_times_.empty() && now - commit_times_.back().second < absl::Seconds(1)) {
+    commit_times_.back() = {last, now};
+  } else {
+    commit_times_.emplace_back(last, now);
+  }
   group_commits_.fetch_add(1);
   hub_->Publish(last, std::move(events));
 }
@@ -376,6 +478,7 @@ absl::Status RocksDbStore::AddPlannedWrite(rocksdb::WriteBatch& batch,
                     internal::EncodeLogEntry(EventType::kPut, p.created, p.kind, p.key, *p.value));
     }
   } else {
+    deletes_since_compaction_.fetch_add(1);
     s = batch.Delete(cf, ToSlice(p.key));
     if (s.ok()) {
       s = batch.Put(

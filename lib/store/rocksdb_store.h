@@ -13,10 +13,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -24,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "lib/store/store.h"
 #include "lib/store/write_plan.h"
@@ -56,6 +60,18 @@ struct RocksDbStoreOptions {
   // rebuilt anyway, such as the local runtime's pod status, at a fraction
   // of the cost (an fsync is ~2 ms here).
   bool fsync = true;
+  // Change-log entries older than this are trimmed too, whatever log_retention allows: a watcher
+  // that far behind re-lists (as after etcd's compaction, every 5 minutes under Kubernetes).
+  // Without it, the values of deleted objects stayed in the log until log_retention newer writes
+  // came, so deleting 10,000 workflows left the store as large as before. InfiniteDuration: off.
+  absl::Duration log_max_age = absl::Minutes(5);
+  // How often a background pass trims the log by age and, once at least compact_after_deletes
+  // records and log entries (and half as many as the live keys) were deleted since the last
+  // compaction, flushes every column family and compacts them: RocksDB keeps deleted values (and
+  // the WAL holding them) on disk until a compaction reaches them, which a store that stops writing
+  // never triggers. Zero: no pass.
+  absl::Duration maintenance_period = absl::Minutes(1);
+  uint64_t compact_after_deletes = 1000;
 };
 
 // The single place where RocksDB statuses become absl::Status codes.
@@ -81,9 +97,15 @@ class RocksDbStore : public internal::WriteRefStore {
   // RocksDB writes so far (one per group of concurrent batches); for tests.
   uint64_t GroupCommits() const { return group_commits_.load(); }
 
+  // One maintenance pass (see RocksDbStoreOptions::maintenance_period): trims log entries
+  // committed before `now - log_max_age`, then compacts if enough was deleted. Returns whether it
+  // compacted. Called by the store's own thread; public for tests.
+  absl::StatusOr<bool> Maintain(absl::Time now) ABSL_LOCKS_EXCLUDED(write_mu_);
+
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-               uint64_t log_retention, bool fsync);
+               const RocksDbStoreOptions& options);
+  void MaintenanceLoop() ABSL_LOCKS_EXCLUDED(maintenance_mu_);
 
   // Reads the metadata, checks it against the log and trims to the retention.
   absl::Status Recover() ABSL_LOCKS_EXCLUDED(write_mu_);
@@ -111,9 +133,11 @@ class RocksDbStore : public internal::WriteRefStore {
   void CommitGroup(absl::Span<PendingApply* const> group) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Adds one planned write (record and log entry) to `batch`.
   absl::Status AddPlannedWrite(rocksdb::WriteBatch& batch, const internal::PlannedWrite& p);
-  // Adds the log trim and the metadata for a store at `last_version` to `batch`.
+  // Adds the log trim (to log_retention, and through `trim_through` when later) and the
+  // metadata for a store at `last_version` to `batch`.
   absl::Status AddTrimAndMeta(rocksdb::WriteBatch& batch, uint64_t last_version,
-                              uint64_t& trimmed_through) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                              uint64_t& trimmed_through, uint64_t trim_through = 0)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::StatusOr<std::vector<Event>> ReadLog(uint64_t after, size_t limit);
 
   // Declared first so it is destroyed last; ~RocksDbStore releases the handles
@@ -141,6 +165,18 @@ class RocksDbStore : public internal::WriteRefStore {
   std::atomic<uint64_t> trimmed_through_{0};
 
   std::shared_ptr<internal::WatchHub> hub_;
+
+  const absl::Duration log_max_age_;
+  const absl::Duration maintenance_period_;
+  const uint64_t compact_after_deletes_;
+  // When each group commit happened: (its last version, the time), oldest first; entries at or
+  // below trimmed_through_ are dropped. Recover() adds one for what the log held at open.
+  std::deque<std::pair<uint64_t, absl::Time>> commit_times_ ABSL_GUARDED_BY(write_mu_);
+  // Records and log entries deleted since the last compaction.
+  std::atomic<uint64_t> deletes_since_compaction_{0};
+  absl::Mutex maintenance_mu_;
+  bool stopping_ ABSL_GUARDED_BY(maintenance_mu_) = false;
+  std::thread maintenance_;
 };
 
 }  // namespace argonaut::store

@@ -1,6 +1,7 @@
 #include "lib/store/rocksdb_store.h"
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -288,6 +289,116 @@ TEST_F(RocksDbStoreTest, WatchersReadTheLogThenMemoryWithoutGaps) {
   EXPECT_EQ(seen.back().record.key, "ns/q0");
   EXPECT_EQ(seen.back().record.value, "v");
   EXPECT_TRUE(seen[20].created);
+}
+
+// SST and WAL bytes of the database directory: what the deleted values occupy on disk.
+uint64_t DataBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    const std::string ext = f.path().extension().string();
+    if (ext == ".sst" || ext == ".log") total += f.file_size();
+  }
+  return total;
+}
+
+TEST_F(RocksDbStoreTest, MaintenanceTrimsTheLogByAge) {
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> opened =
+      RocksDbStore::Open({.path = dir_,
+                          .kinds = {"pods"},
+                          .log_max_age = absl::Minutes(10),
+                          .maintenance_period = absl::ZeroDuration()});
+  ASSERT_OK(opened);
+  RocksDbStore& store = **opened;
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_OK(store.Put("pods", "ns/p" + std::to_string(i), "v", std::nullopt));
+  }
+  // Younger than log_max_age: kept.
+  ASSERT_OK(store.Maintain(absl::Now()));
+  EXPECT_EQ(WatchAll(store, 0).size(), 20u);
+  ASSERT_OK(store.Maintain(absl::Now() + absl::Minutes(11)));
+  EXPECT_THAT(store.Watch("", "", 0), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(store.Watch("", "", 19), StatusIs(absl::StatusCode::kOutOfRange));
+  // A watcher at the current version still sees every later write.
+  absl::StatusOr<std::unique_ptr<Watcher>> watcher = store.Watch("", "", 20);
+  ASSERT_OK(watcher);
+  ASSERT_OK(store.Put("pods", "ns/p21", "v", std::nullopt));
+  absl::StatusOr<std::vector<Event>> next = (*watcher)->Next(absl::Now() + absl::Seconds(5));
+  ASSERT_OK(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ(next->front().record.resource_version, 21u);
+  EXPECT_EQ(store.List("pods", "")->size(), 21u);
+  opened->reset();
+  // The trimmed log and its metadata agree after a reopen.
+  std::unique_ptr<RocksDbStore> reopened = Open({"pods"});
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->CurrentVersion(), 21u);
+  EXPECT_EQ(WatchAll(*reopened, 20).size(), 1u);
+}
+
+TEST_F(RocksDbStoreTest, DeletedValuesLeaveTheDiskAfterMaintenance) {
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> opened =
+      RocksDbStore::Open({.path = dir_,
+                          .kinds = {"workflows"},
+                          .fsync = false,
+                          .log_max_age = absl::Minutes(10),
+                          .maintenance_period = absl::ZeroDuration(),
+                          .compact_after_deletes = 500});
+  ASSERT_OK(opened);
+  RocksDbStore& store = **opened;
+  // Incompressible values, so that sizes are what was written.
+  std::string value(4096, 'x');
+  uint64_t seed = 1;
+  for (char& c : value) c = static_cast<char>((seed = seed * 6364136223846793005u + 1) >> 56);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_OK(store.Put("workflows", absl::StrCat("ns/w", i), value, std::nullopt));
+  }
+  const uint64_t peak = DataBytes(dir_);
+  EXPECT_GT(peak, 1000u * 4096 * 2);  // the record and its log entry
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_OK(store.Delete("workflows", absl::StrCat("ns/w", i), std::nullopt));
+  }
+  // Deleting alone frees nothing: the values stay in the WAL and the log.
+  EXPECT_GE(DataBytes(dir_), peak);
+  // Young entries stay in the log.
+  ASSERT_OK(store.Maintain(absl::Now()));
+  EXPECT_EQ(WatchAll(store, 0).size(), 2000u);
+  // Trimming the log's 2,000 entries leaves nothing live: a compaction.
+  absl::StatusOr<bool> compacted = store.Maintain(absl::Now() + absl::Minutes(11));
+  ASSERT_OK(compacted);
+  EXPECT_TRUE(*compacted);
+  const uint64_t after = DataBytes(dir_);
+  EXPECT_LT(after, peak / 20) << "peak " << peak << " after " << after;
+  EXPECT_TRUE(store.List("workflows", "")->empty());
+  // Nothing new deleted: no compaction.
+  compacted = store.Maintain(absl::Now() + absl::Minutes(11));
+  ASSERT_OK(compacted);
+  EXPECT_FALSE(*compacted);
+}
+
+TEST_F(RocksDbStoreTest, MaintenanceRunsOnItsOwnThread) {
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> opened =
+      RocksDbStore::Open({.path = dir_,
+                          .kinds = {"pods"},
+                          .log_max_age = absl::Milliseconds(100),
+                          .maintenance_period = absl::Milliseconds(50)});
+  ASSERT_OK(opened);
+  ASSERT_OK((*opened)->Put("pods", "ns/a", "v", std::nullopt));
+  ASSERT_OK((*opened)->Watch("", "", 0));
+  bool trimmed = false;
+  for (int i = 0; i < 100 && !trimmed; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    trimmed = absl::IsOutOfRange((*opened)->Watch("", "", 0).status());
+  }
+  EXPECT_TRUE(trimmed) << "the log entry outlived log_max_age by 5 s";
+}
+
+TEST_F(RocksDbStoreTest, BadMaintenanceOptionsAreRejected) {
+  EXPECT_THAT(
+      RocksDbStore::Open({.path = dir_, .kinds = {"pods"}, .log_max_age = absl::ZeroDuration()}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log_max_age")));
+  EXPECT_THAT(RocksDbStore::Open(
+                  {.path = dir_, .kinds = {"pods"}, .maintenance_period = absl::Seconds(-1)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("maintenance_period")));
 }
 
 TEST(FromRocksDbStatusTest, MapsEveryClass) {
