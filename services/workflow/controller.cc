@@ -12,6 +12,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/manifest/json_text.h"
 #include "services/workflow/artifact_repository.h"
+#include "services/workflow/configmap_parameters.h"
 #include "services/workflow/engine/nodes.h"
 #include "services/workflow/metrics.h"
 
@@ -114,6 +115,12 @@ absl::Status WorkflowController::Start() {
       .clock = clock_};
   if (metrics_) copts.queue_observer = metrics_.get();
   controller_ = std::make_unique<controller::Controller>(std::move(copts), this);
+  http_ = std::make_unique<HttpRunner>(HttpRunnerOptions{
+      .secrets =
+          [this](const std::string& ns, const std::string& name, const std::string& key) {
+            return ReadClusterSecret(cluster_, ns, name, key);
+          },
+      .on_done = [this](const std::string& key) { controller_->Enqueue(key); }});
   RETURN_IF_ERROR(controller_->Start());
   auto workflows = std::make_unique<cluster::Informer>(
       workflows_, "Workflow", [this](const cluster::WatchEvent& e) {
@@ -149,6 +156,7 @@ void WorkflowController::Stop() {
   for (auto& i : informers_) i->Stop();
   informers_.clear();
   if (controller_) controller_->Stop();
+  if (http_) http_->Stop();
 }
 
 namespace {
@@ -288,6 +296,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   if (absl::IsNotFound(wf.status())) {
     // A deleted workflow takes its pods, and its locks, with it.
     resources_.Forget(key);
+    if (http_) http_->Forget(key);
     if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;
     RETURN_IF_ERROR(DeletePods(ns, name));
@@ -320,6 +329,10 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     return LookupTemplate(wf_ns, kind, tname);
   };
   in.resources = resources_.Observe(key);
+  if (http_) in.http = http_->Observe(key);
+  in.configmaps = [this, wf_ns](std::string_view cm, std::string_view cm_key) {
+    return ConfigMapParameterValue(*cluster_, wf_ns, cm, cm_key);
+  };
   in.artifact_repository = options_.artifact_repository;
   RETURN_IF_ERROR(ResolveArtifactRepositoryInto(*cluster_, options_.controller_namespace, in));
   if (locks_) {
@@ -382,10 +395,14 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
       result.requeue_after = poll;
     }
   }
+  // After the write, like the resource actions: an answer is dropped only once its outcome is
+  // stored. Each request runs on the runner's threads, and its answer enqueues the workflow.
+  if (http_) http_->Run(key, ns, out->http_requests);
   if (engine::PhaseCompleted(final_phase)) {
     // The status write above is this controller's own and triggers nothing: collect next.
     if (artifact_gc_ && controller_) controller_->Enqueue(key);
     resources_.Forget(key);
+    if (http_) http_->Forget(key);
     if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;
   }

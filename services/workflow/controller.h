@@ -25,6 +25,7 @@
 #include "lib/resource/resource_api.h"
 #include "services/workflow/artifact_collector.h"
 #include "services/workflow/engine/engine.h"
+#include "services/workflow/http_runner.h"
 #include "services/workflow/metrics.h"
 #include "services/workflow/pacing.h"
 #include "services/workflow/resources.h"
@@ -94,6 +95,9 @@ class WorkflowController : public controller::Reconciler {
   // Null without options_.delete_artifact.
   std::unique_ptr<ArtifactCollector> artifact_gc_;
   std::unique_ptr<controller::Controller> controller_;
+  // HTTP templates (null before Start). Declared after the controller: its workers enqueue
+  // through it until they are joined.
+  std::unique_ptr<HttpRunner> http_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
 };
 
