@@ -116,10 +116,9 @@ absl::Status WorkflowController::Start() {
   if (metrics_) copts.queue_observer = metrics_.get();
   controller_ = std::make_unique<controller::Controller>(std::move(copts), this);
   http_ = std::make_unique<HttpRunner>(HttpRunnerOptions{
-      .secrets =
-          [this](const std::string& ns, const std::string& name, const std::string& key) {
-            return ReadClusterSecret(cluster_, ns, name, key);
-          },
+      .secrets = [this](
+                     const std::string& ns, const std::string& name,
+                     const std::string& key) { return ReadClusterSecret(cluster_, ns, name, key); },
       .on_done = [this](const std::string& key) { controller_->Enqueue(key); }});
   RETURN_IF_ERROR(controller_->Start());
   auto workflows = std::make_unique<cluster::Informer>(
