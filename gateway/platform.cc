@@ -17,6 +17,7 @@
 #include "gateway/events_rest.h"
 #include "gateway/rest.h"
 #include "gateway/rest_guard.h"
+#include "gateway/rest_pool.h"
 #include "gateway/rollout_rest.h"
 #include "gateway/workflow_rest.h"
 #include "httplib.h"
@@ -268,6 +269,13 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
   // scope), so REST and gRPC callers are checked by the same code.
   p->gateway_server_->ConfigureHttp([raw](httplib::Server& http) {
     http.set_payload_max_length(16 << 20);
+    // Open streams (watches, logs -f) hold a worker each: a pool that grows past them
+    // (rest_pool.h), bounded by the port mux's connection caps. An idle keep-alive
+    // connection is let go after 5 s, a stalled request after 10 s.
+    http.new_task_queue = [] { return new RestTaskQueue(RestPoolOptions{}); };
+    http.set_keep_alive_timeout(5);
+    http.set_keep_alive_max_count(100);
+    http.set_read_timeout(10);
     RestGuardOptions guard{.require_token = raw->authorizer_ != nullptr};
     if (auth::Authorizer* authz = raw->authorizer_.get()) {
       guard.authenticate = [authz](std::string_view bearer) {
@@ -341,6 +349,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                      .port = options.port,
                      .http2_backend_port = p->gateway_server_->BoundGrpcPort(),
                      .http1_backend_port = p->gateway_server_->BoundHttpPort(),
+                     .max_connections_per_client = options.max_connections_per_client,
+                     .http1_max_body_bytes = 16 << 20,  // the REST payload limit above
                      .tls_cert_file = cert,
                      .tls_key_file = key});
   RETURN_IF_ERROR(p->mux_->Start());

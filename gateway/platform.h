@@ -70,6 +70,8 @@ struct PlatformOptions {
   // Server serves TLS by default.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Open connections on the public port from one IP address (0: no cap).
+  int max_connections_per_client = 64;
 };
 
 class Platform {

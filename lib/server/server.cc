@@ -52,6 +52,22 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
 
 // The proxy serves nothing itself: reflection and health must come from the
 // internal server (through the proxy), which knows the real services.
+// Limits on every listening connection (and so on the port mux's HTTP/2 side): an idle
+// connection is closed, a silent peer is found by pings, and one connection cannot open
+// unbounded streams.
+void LimitConnections(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
+  // No call for 5 minutes: GOAWAY and close. An open watch is a call, so it is not idle.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  // Ping a connection quiet for a minute; no answer in 20 s closes it (a peer gone without a FIN).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  // Clients' own keepalive pings: allowed every 10 s, even without calls (grpc-go's and
+  // grpc-java's clients' minimum), beyond that they are strikes and GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+}
+
 class NoPluginsOption final : public grpc::ServerBuilderOption {
  public:
   void UpdateArguments(grpc::ChannelArguments*) override {}
@@ -96,7 +112,7 @@ absl::Status Server::Start() {
   grpc::ResourceQuota quota(options_.name);
   quota.SetMaxThreads(512);
   builder.SetResourceQuota(quota);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
+  LimitConnections(builder);
   grpc_ = builder.BuildAndStart();
   if (grpc_ != nullptr && proxied) {
     proxy_service_ = std::make_unique<AuthProxy>(options_.authorizer, InProcessChannel());
@@ -107,7 +123,7 @@ absl::Status Server::Start() {
     proxy_builder.SetOption(std::make_unique<NoPluginsOption>());
     proxy_builder.SetMaxReceiveMessageSize(16 << 20);
     proxy_builder.SetMaxSendMessageSize(64 << 20);
-    proxy_builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
+    LimitConnections(proxy_builder);
     proxy_ = proxy_builder.BuildAndStart();
     if (proxy_ == nullptr) {
       grpc_->Shutdown();

@@ -40,6 +40,26 @@ bool Completed(const json& wf) {
   return engine::PhaseCompleted(wf.value("status", json::object()).value("phase", ""));
 }
 
+// A status the store refuses (over its 8 MiB object limit) would be retried forever. As Argo
+// does with a workflow too large to persist: the stored status stays and the workflow ends in
+// Error with the reason. A failure here is returned, and the key retried.
+absl::StatusOr<json> FailUnstorableStatus(resource::ResourceApi& api, const std::string& ns,
+                                          const std::string& name, const absl::Status& why,
+                                          absl::Time now) {
+  ASSIGN_OR_RETURN(json wf, api.GetObject("Workflow", ns, name));
+  json& status = wf["status"];
+  if (!status.is_object()) status = json::object();
+  status["phase"] = "Error";
+  status["message"] = absl::StrCat("workflow status cannot be stored: ", why.message());
+  if (!status.contains("finishedAt") || !status["finishedAt"].is_string()) {
+    status["finishedAt"] = engine::FormatTimestamp(now);
+  }
+  json& labels = wf["metadata"]["labels"];
+  labels[kPhaseLabel] = "Error";
+  labels[kCompletedLabel] = "true";
+  return api.UpdateObject("Workflow", std::move(wf));
+}
+
 }  // namespace
 
 WorkflowController::WorkflowController(resource::ResourceApi* workflows, cluster::Cluster* cluster,
@@ -367,6 +387,11 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     // The resourceVersion read above is the precondition: a concurrent
     // change (resume, stop, ...) makes this ABORTED and the key is retried.
     absl::StatusOr<json> written = workflows_->UpdateObject("Workflow", std::move(updated));
+    if (absl::IsInvalidArgument(written.status())) {
+      LogError("workflow-controller", "status cannot be stored: workflow ends in Error",
+               {{"workflow", key}, {"error", std::string(written.status().message())}});
+      written = FailUnstorableStatus(*workflows_, ns, name, written.status(), in.now);
+    }
     if (!written.ok()) {
       if (!absl::IsAborted(written.status()) && metrics_) metrics_->CountError("status_write");
       return written.status();

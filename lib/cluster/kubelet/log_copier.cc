@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -18,9 +20,10 @@ namespace {
 
 using sandbox::ErrnoStatus;
 
-// Per splice call, and per turn of one stream (level-triggered epoll comes
-// back to it), so that one flooding container cannot starve the others.
+// Per read or splice call, and per turn of one stream (level-triggered epoll
+// comes back to it), so that one flooding container cannot starve the others.
 constexpr size_t kChunk = 1 << 20;
+constexpr size_t kReadChunk = 64 << 10;
 constexpr int kRoundsPerTurn = 16;
 constexpr int kPipeBytes = 1 << 20;
 
@@ -42,9 +45,11 @@ void LogStream::CloseWriteEnd() {
   write_fd_ = -1;
 }
 
-absl::StatusOr<std::unique_ptr<LogCopier>> LogCopier::Start(int64_t max_bytes) {
+absl::StatusOr<std::unique_ptr<LogCopier>> LogCopier::Start(int64_t max_bytes,
+                                                            int64_t max_line_bytes) {
   if (max_bytes <= 0) return absl::InvalidArgumentError("max_log_bytes: must be positive");
-  auto c = std::unique_ptr<LogCopier>(new LogCopier(max_bytes));
+  if (max_line_bytes <= 0) return absl::InvalidArgumentError("max_line_bytes: must be positive");
+  auto c = std::unique_ptr<LogCopier>(new LogCopier(max_bytes, max_line_bytes));
   c->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (c->epoll_fd_ < 0) return ErrnoStatus(errno, "epoll_create1");
   c->stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -138,18 +143,35 @@ bool LogCopier::Copy(LogStream& s) {
   for (int round = 0; round < kRoundsPerTurn; ++round) {
     ssize_t n;
     if (!s.capped_) {
+      // Read through a buffer (not splice) to see the newlines: a line past
+      // max_line_bytes_ gets one inserted.
       const size_t room = static_cast<size_t>(std::max<int64_t>(0, max_bytes_ - s.size_));
-      loff_t off = s.size_;
-      n = splice(s.read_fd_, nullptr, s.file_fd_, &off, std::min(room, kChunk),
-                 SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      if (n < 0 && errno == EINVAL) {
-        // A filesystem without splice support: copy through a buffer.
-        char buf[16384];
-        n = read(s.read_fd_, buf, std::min(room, sizeof(buf)));
-        if (n > 0 && pwrite(s.file_fd_, buf, static_cast<size_t>(n), s.size_) != n) n = -1;
-      }
+      char buf[kReadChunk];
+      n = read(s.read_fd_, buf, std::min(room, sizeof(buf)));
       if (n > 0) {
-        s.size_ += n;
+        std::string out;
+        out.reserve(static_cast<size_t>(n) + static_cast<size_t>(n / max_line_bytes_) + 1);
+        for (std::string_view in(buf, static_cast<size_t>(n)); !in.empty();) {
+          // A line may hold max_line_bytes_ bytes and then its '\n'.
+          const size_t fits = static_cast<size_t>(max_line_bytes_ - s.line_);
+          const size_t nl = in.substr(0, fits + 1).find('\n');
+          if (nl != std::string_view::npos) {
+            out.append(in.substr(0, nl + 1));
+            in.remove_prefix(nl + 1);
+            s.line_ = 0;
+          } else if (in.size() <= fits) {
+            out.append(in);
+            s.line_ += static_cast<int64_t>(in.size());
+            in = {};
+          } else {
+            out.append(in.substr(0, fits));
+            in.remove_prefix(fits);
+            out.push_back('\n');
+            s.line_ = 0;
+          }
+        }
+        if (!WriteAt(s.file_fd_, out, s.size_)) return true;  // the log file failed: stop
+        s.size_ += static_cast<int64_t>(out.size());
         if (s.size_ >= max_bytes_) {
           s.capped_ = true;
           const std::string note = absl::StrCat(

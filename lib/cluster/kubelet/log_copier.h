@@ -6,8 +6,12 @@
 // Kubernetes never does) or checking sizes after the fact (a `yes` writes
 // gigabytes between two checks). Through a pipe the cap is exact and costs
 // nothing in the container. One thread with epoll serves every container
-// (not a thread each, which a thousand pods would pay for), and splice()
-// moves the bytes without copying them through user space.
+// (not a thread each, which a thousand pods would pay for).
+//
+// A line longer than max_line_bytes is split there (a '\n' inserted), as the
+// kubelet's CRI logger splits lines at 16 KiB: whoever reads the log line by
+// line (`argo logs`, the workflow log API) then holds at most that much of an
+// unterminated line, however long a container writes without a newline.
 //
 // At the cap the copier writes one line saying so and discards the rest
 // (the container keeps running, unblocked, as under the kubelet's
@@ -43,14 +47,20 @@ class LogStream {
   int file_fd_ ABSL_GUARDED_BY(mu_) = -1;
   int write_fd_ = -1;
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bytes written since the last '\n'.
+  int64_t line_ ABSL_GUARDED_BY(mu_) = 0;
   bool capped_ ABSL_GUARDED_BY(mu_) = false;
   std::string path_;
 };
 
 class LogCopier {
  public:
+  // Lines are split at 16 KiB, as the kubelet's.
+  static constexpr int64_t kDefaultMaxLineBytes = 16 << 10;
+
   // Starts the copier thread. ResourceExhausted when no thread can be made.
-  static absl::StatusOr<std::unique_ptr<LogCopier>> Start(int64_t max_bytes);
+  static absl::StatusOr<std::unique_ptr<LogCopier>> Start(
+      int64_t max_bytes, int64_t max_line_bytes = kDefaultMaxLineBytes);
   ~LogCopier();
   LogCopier(const LogCopier&) = delete;
   LogCopier& operator=(const LogCopier&) = delete;
@@ -65,9 +75,11 @@ class LogCopier {
   void Close(const std::shared_ptr<LogStream>& stream);
 
   int64_t max_bytes() const { return max_bytes_; }
+  int64_t max_line_bytes() const { return max_line_bytes_; }
 
  private:
-  explicit LogCopier(int64_t max_bytes) : max_bytes_(max_bytes) {}
+  LogCopier(int64_t max_bytes, int64_t max_line_bytes)
+      : max_bytes_(max_bytes), max_line_bytes_(max_line_bytes) {}
   void Loop();
   // Moves available bytes; true when the writers are gone (EOF).
   bool Copy(LogStream& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu_);
@@ -75,6 +87,7 @@ class LogCopier {
   void Forget(const std::shared_ptr<LogStream>& stream);
 
   const int64_t max_bytes_;
+  const int64_t max_line_bytes_;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
   int null_fd_ = -1;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -108,8 +109,52 @@ TEST(LogCopierTest, CapsAFlood) {
   EXPECT_THAT(ReadFile(path), EndsWith("\nnext\n"));
 }
 
+TEST(LogCopierTest, SplitsLongLines) {
+  absl::StatusOr<std::unique_ptr<LogCopier>> c = LogCopier::Start(1 << 20, 16);
+  ASSERT_THAT(c, IsOk());
+  const std::string path = TestFile("long.log");
+  absl::StatusOr<std::shared_ptr<LogStream>> s = (*c)->Open(path);
+  ASSERT_THAT(s, IsOk());
+  // A line of exactly the cap stays whole, even with its newline in the next write.
+  WriteAll((*s)->write_fd(), "0123456789abcdef");
+  (*c)->Drain(**s);
+  WriteAll((*s)->write_fd(), "\nshort\n");
+  // 40 bytes without a newline, across two writes: split at 16.
+  WriteAll((*s)->write_fd(), std::string(20, 'a'));
+  (*c)->Drain(**s);
+  WriteAll((*s)->write_fd(), std::string(20, 'b') + "\nend");
+  (*s)->CloseWriteEnd();
+  (*c)->Drain(**s);
+  EXPECT_EQ(ReadFile(path), "0123456789abcdef\nshort\n" + std::string(16, 'a') + "\n" +
+                                std::string(4, 'a') + std::string(12, 'b') + "\n" +
+                                std::string(8, 'b') + "\nend");
+  (*c)->Close(*s);
+}
+
+TEST(LogCopierTest, DefaultSplitIsKubernetes16KiB) {
+  absl::StatusOr<std::unique_ptr<LogCopier>> c = LogCopier::Start(1 << 20);
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ((*c)->max_line_bytes(), 16 << 10);
+  const std::string path = TestFile("default.log");
+  absl::StatusOr<std::shared_ptr<LogStream>> s = (*c)->Open(path);
+  ASSERT_THAT(s, IsOk());
+  WriteAll((*s)->write_fd(), std::string(100 << 10, 'x'));  // 100 KiB, no newline
+  (*s)->CloseWriteEnd();
+  (*c)->Drain(**s);
+  const std::string text = ReadFile(path);
+  size_t longest = 0, start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    longest = std::max(longest, nl - start);
+  }
+  longest = std::max(longest, text.size() - start);
+  EXPECT_EQ(longest, size_t{16 << 10});
+  EXPECT_EQ(text.size(), size_t{(100 << 10) + 6});  // six splits
+  (*c)->Close(*s);
+}
+
 TEST(LogCopierTest, BadInput) {
   EXPECT_FALSE(LogCopier::Start(0).ok());
+  EXPECT_FALSE(LogCopier::Start(1024, 0).ok());
   absl::StatusOr<std::unique_ptr<LogCopier>> c = LogCopier::Start(1024);
   ASSERT_THAT(c, IsOk());
   EXPECT_FALSE((*c)->Open("/nonexistent-dir/x.log").ok());
