@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -183,6 +184,13 @@ int ChildMain(void* p) {
     a->stage = kStageUserns;
     _exit(127);
   }
+  if (a->userns_fd >= 0) {
+    // The kernel clears the death signal on any change of credentials
+    // (here: a new user namespace and new ids). In a pod this child dies with
+    // the holder anyway (PID namespace); re-armed for the others.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != a->expected_ppid) _exit(127);
+  }
   if (dup2(a->stdin_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 || dup2(a->output_fd, 2) < 0) {
     a->error = errno;
     a->stage = kStageStdio;
@@ -285,6 +293,18 @@ void CreateAsDone(uint64_t flags) {
   if (!(flags & kCreateAsPodRoot)) return;
   syscall(SYS_setfsuid, 0);
   syscall(SYS_setfsgid, 0);
+  // Each change of fsuid/fsgid cleared the holder's death signal (the
+  // kernel does so on any credential change): without this, a holder that
+  // created a mount point as pod root outlived a SIGKILLed runtime, and its
+  // pod with it. The parent check closes the race (HolderMain).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+// The holder's parent is the zygote, in another PID namespace: getppid()
+// says 0 whether it lives or not. Its pidfd tells.
+bool ZygoteGone(int zygote_pidfd) {
+  pollfd p{zygote_pidfd, POLLIN, 0};
+  return zygote_pidfd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 int MakeDirAs(const char* target, uint64_t flags) {
@@ -405,8 +425,10 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
   return EINVAL;
 }
 
-[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd, int userns_fd) {
+[[noreturn]] void HolderMain(const char* buf, size_t len, int ready_fd, int userns_fd,
+                             int zygote_pidfd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (ZygoteGone(zygote_pidfd)) _exit(1);  // died before the death signal was set
   prctl(PR_SET_NAME, "argn-pause", 0, 0, 0);
   close(3);  // the zygote's socket
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -481,12 +503,29 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
   if (report[0] >= 0) _exit(1);
   close(ready_fd);
   if (userns_fd >= 0) close(userns_fd);  // the runtime holds its own
-  // PID 1 of the pod: adopt and reap orphans until killed.
+  // PID 1 of the pod: adopt and reap orphans until killed, or until the
+  // zygote is gone (then the runtime is: its exit takes the pod's PID
+  // namespace along). The death signal is the fast path; the pidfd also
+  // covers a zygote that died while a credential change had cleared it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (ZygoteGone(zygote_pidfd)) _exit(1);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  const int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   for (;;) {
-    siginfo_t info;
-    if (sigwaitinfo(&all, &info) == SIGCHLD) {
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    if (sfd >= 0 && zygote_pidfd >= 0) {
+      pollfd p[2] = {{sfd, POLLIN, 0}, {zygote_pidfd, POLLIN, 0}};
+      if (poll(p, 2, -1) < 0) continue;
+      if (p[1].revents != 0) _exit(1);
+      signalfd_siginfo info;
+      while (read(sfd, &info, sizeof(info)) > 0) {
       }
+    } else {
+      siginfo_t info;
+      if (sigwaitinfo(&all, &info) != SIGCHLD) continue;
+    }
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
   }
 }
@@ -509,6 +548,8 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
     dup2(null_fd, 2);
     close(null_fd);
   }
+  // Inherited by every holder, which ends when it becomes readable.
+  const int self_pidfd = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
@@ -556,7 +597,7 @@ int RunStep(MountOpKind kind, uint64_t flags, int32_t slot, Slots* slots, const 
                          CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
                              CLONE_PIDFD | SIGCHLD,
                          nullptr, &pidfd, nullptr, nullptr);
-      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd, userns_fd);
+      if (pid == 0) HolderMain(buf, static_cast<size_t>(n), ready_fd, userns_fd, self_pidfd);
       reply = pid > 0 ? static_cast<int32_t>(pid) : -errno;
     }
     alignas(cmsghdr) char out_control[CMSG_SPACE(sizeof(int))];

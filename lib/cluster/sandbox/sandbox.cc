@@ -423,6 +423,17 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec)
     close(null_fd);
     return log_fd.status();
   }
+  if (userns_base_.has_value()) {
+    // Programs reopen their output through /proc/self/fd/1 (nginx's
+    // access_log, images linking log files to /dev/stdout). The pipe
+    // belongs to host root, which the pod's namespace does not map: give
+    // it to pod root, as runc does with its stdio pipes.
+    struct stat st;
+    if (fstat(*log_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+        st.st_uid != *userns_base_) {
+      (void)fchown(*log_fd, *userns_base_, *userns_base_);
+    }
+  }
   child.cgroup_procs_fds = spec.cgroup_procs_fds;
   child.stdin_fd = null_fd;
   child.output_fd = *log_fd;

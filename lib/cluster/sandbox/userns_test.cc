@@ -1,7 +1,11 @@
 // Pods in a user namespace of their own (SandboxOptions::user_namespace_base).
 // Real namespaces: needs root (CAP_SYS_ADMIN), skipped with a reason otherwise;
 // the range derivation runs everywhere.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,7 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
@@ -205,6 +212,131 @@ TEST(UserNamespaceTest, ConcurrentPodsStart) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
+}
+
+// Images reopen their output by path (nginx: access_log /proc/self/fd/1;
+// images linking /var/log/... to /dev/stdout): the kubelet's log pipe, made
+// by host root, must be pod root's to reopen.
+TEST(UserNamespaceTest, OutputPipeReopenableThroughProc) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+      Sandbox::Create({.pod_name = "userns-o",
+                       .pod_dir = dir + "/pod",
+                       .user_namespace_base = UserNamespaceBase(dir)});
+  ASSERT_OK(sb);
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  absl::StatusOr<std::unique_ptr<Process>> p =
+      (*sb)->Spawn({.argv = {"sh", "-c", "echo reopened > /proc/self/fd/1 && echo direct"},
+                    .output_fd = out[1]});
+  close(out[1]);
+  ASSERT_OK(p);
+  absl::StatusOr<ExitStatus> st = (*p)->Wait(absl::Seconds(20));
+  ASSERT_OK(st);
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  EXPECT_EQ(got, "reopened\ndirect\n");
+  EXPECT_TRUE(st->success()) << st->ToString();
+}
+
+bool ProcessGone(pid_t pid) {
+  const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (stat.empty()) return true;
+  const size_t paren = stat.rfind(')');
+  // A zombie waiting for its new parent (init) to reap it is dead already.
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+// The kernel clears a process's death signal whenever its credentials
+// change: a holder that created mount points as pod root (setfsuid), and a
+// container that became the pod's root, no longer died with their parent.
+// A SIGKILLed runtime must still take every process of its pods along, at
+// once: through the holder (PID 1) and the PID namespace.
+TEST(UserNamespaceTest, KilledRuntimeLeavesNoPodProcess) {
+  REQUIRE_ISOLATION();
+  const std::string dir = TestDir();
+  const uint32_t base = UserNamespaceBase(dir);
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const pid_t runtime = fork();
+  ASSERT_GE(runtime, 0);
+  if (runtime == 0) {
+    close(pipefd[0]);
+    std::string report;
+    std::vector<std::unique_ptr<Sandbox>> pods;
+    std::vector<std::unique_ptr<Process>> procs;
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+          Sandbox::Create({.pod_name = absl::StrCat("userns-k", i),
+                           .pod_dir = absl::StrCat(dir, "/pod", i),
+                           .user_namespace_base = base});
+      absl::StatusOr<std::unique_ptr<Process>> p =
+          sb.ok() ? (*sb)->Spawn(
+                        {.argv = {"sh", "-c", "sleep 60 & sleep 60"}, .working_dir = "/work/here"})
+                  : absl::StatusOr<std::unique_ptr<Process>>(sb.status());
+      if (!p.ok() || (*sb)->user_namespace_base() != base) {
+        report = absl::StrCat("ERR ", p.ok() ? "no user namespace" : p.status().ToString(), "\n");
+        (void)!write(pipefd[1], report.data(), report.size());
+        _exit(1);
+      }
+      report += absl::StrCat((*sb)->holder_pid(), " ", (*p)->pid(), " ");
+      pods.push_back(std::move(*sb));
+      procs.push_back(std::move(*p));
+    }
+    report += "\n";
+    (void)!write(pipefd[1], report.data(), report.size());
+    for (int i = 0; i < 600; ++i) pause();  // until SIGKILLed
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string report;
+  char buf[512];
+  for (int i = 0; i < 300 && report.find('\n') == std::string::npos; ++i) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    report.append(buf, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  // Every process of the pods, the background sleeps included.
+  std::vector<pid_t> pids;
+  for (absl::string_view s : absl::StrSplit(report, ' ', absl::SkipWhitespace())) {
+    int pid = 0;
+    if (absl::SimpleAtoi(s, &pid)) pids.push_back(pid);
+  }
+  const size_t mains = pids.size();
+  for (size_t i = 1; i < mains; i += 2) {
+    const std::string children = absl::StrCat("/proc/", pids[i], "/task/", pids[i], "/children");
+    for (int tries = 0; tries < 500 && ReadFile(children).empty(); ++tries) {
+      absl::SleepFor(absl::Milliseconds(10));  // until sh started its background sleep
+    }
+    for (absl::string_view child :
+         absl::StrSplit(ReadFile(children), ' ', absl::SkipWhitespace())) {
+      int pid = 0;
+      if (absl::SimpleAtoi(child, &pid)) pids.push_back(pid);
+    }
+  }
+  kill(runtime, SIGKILL);
+  waitpid(runtime, nullptr, 0);
+  const absl::Time killed = absl::Now();
+  ASSERT_THAT(report, ::testing::Not(HasSubstr("ERR"))) << report;
+  ASSERT_EQ(mains, 4u) << report;        // per pod: holder, sh
+  ASSERT_GE(pids.size(), 6u) << report;  // and the background sleeps
+  for (pid_t pid : pids) {
+    while (!ProcessGone(pid) && absl::Now() - killed < absl::Seconds(2)) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_TRUE(ProcessGone(pid)) << "pid " << pid << " outlived the runtime by 2s";
+  }
+  for (pid_t pid : pids) {
+    if (!ProcessGone(pid)) kill(pid, SIGKILL);  // a failed run leaves nothing behind either
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
