@@ -178,7 +178,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                   options.data_dir.empty() ? "" : absl::StrCat(options.data_dir, "/artifacts"),
               .metrics = &p->metrics_,
               .store = &bundle->store(),
-              .retention = options.workflow_retention});
+              .retention = options.workflow_retention,
+              .clock = controller::RealClock::Get()});
       server->AddService(p->workflow_->grpc_service());
       server->AddService(p->workflow_->archive_grpc_service());
     }

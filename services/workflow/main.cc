@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "lib/cluster/remote_cluster.h"
+#include "lib/controller/clock.h"
 #include "lib/server/service_main.h"
 #include "services/workflow/api/validator.h"
 #include "services/workflow/workflow_server.h"
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
                                .cluster = parts->remote.get(),
                                .artifact_repository = absl::GetFlag(FLAGS_artifact_dir),
                                .metrics = &registry,
-                               .store = &bundle.store()});
+                               .store = &bundle.store(),
+                               .clock = controller::RealClock::Get()});
             srv.AddService(parts->workflow->grpc_service());
             srv.AddService(parts->workflow->archive_grpc_service());
             if (absl::Status s = parts->workflow->Start(); !s.ok()) return s;

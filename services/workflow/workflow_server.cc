@@ -33,7 +33,8 @@ absl::Status WorkflowServer::Start() {
         WorkflowControllerOptions{
             .metrics = options_.metrics,
             .artifact_repository = options_.artifact_repository,
-            .delete_artifact = DriverDeleter(options_.cluster, options_.artifact_repository)});
+            .delete_artifact = DriverDeleter(options_.cluster, options_.artifact_repository),
+            .clock = options_.clock});
     RETURN_IF_ERROR(controller_->Start());
   } else {
     LogWarn("workflow",
@@ -45,11 +46,13 @@ absl::Status WorkflowServer::Start() {
     retention_ = std::make_unique<RetentionController>(
         workflows_, options_.cluster, archive_.get(),
         RetentionControllerOptions{.defaults = options_.retention,
-                                   .config_namespace = options_.controller_namespace});
+                                   .config_namespace = options_.controller_namespace,
+                                   .clock = options_.clock});
     RETURN_IF_ERROR(retention_->Start());
   }
   // CronWorkflows submit through the same store the workflow controller watches.
-  cron_ = std::make_unique<cron::CronWorkflowController>(workflows_);
+  cron_ = std::make_unique<cron::CronWorkflowController>(
+      workflows_, cron::CronControllerOptions{.clock = options_.clock});
   return cron_->Start();
 }
 

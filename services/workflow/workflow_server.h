@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 #include "lib/cluster/cluster.h"
+#include "lib/controller/clock.h"
 #include "lib/metrics/metrics.h"
 #include "lib/resource/resource_api.h"
 #include "lib/store/store.h"
@@ -47,6 +48,8 @@ struct WorkflowServerOptions {
   // (workflow-controller-configmap in controller_namespace); applied with a cluster only.
   gc::RetentionConfig retention;
   std::string controller_namespace = "argo";
+  // The workflow, cron and retention controllers' time. Not owned; null: the real clock.
+  controller::Clock* clock = nullptr;
 };
 
 class WorkflowServer {
