@@ -38,6 +38,16 @@ HTTP_FILES = {
         "# Stand-in for kubectl v1.8.0 served by the conformance runner.\n"
         "echo 'Client Version: version.Info{Major:\"1\", Minor:\"8\", GitVersion:\"v1.8.0\"}'\n",
 }
+# What the http template examples (http-hello-world, http-success-condition) call: each host's
+# files under /<host>/ on the HTTP server; /httpbin.org/status/N answers status N. A path that
+# is not here (http-hello-world's "thisisnotahash") is a 404, as upstream.
+HTTP_TEMPLATE_FILES = {
+    "raw.githubusercontent.com/argoproj/argo-workflows/4e450e250168e6b4d51a126b784e90b11a0162bc/"
+    "pkg/apis/workflow/v1alpha1/generated.swagger.json":
+        '{"swagger": "2.0", "info": {"title": "stand-in for Argo\'s generated.swagger.json"}}\n',
+    "google.com/index.html": "<html><title>google stand-in</title></html>\n",
+}
+HTTP_TEMPLATE_HOSTS = ("raw.githubusercontent.com", "httpbin.org", "google.com")
 # Remote hosts of the examples -> which local server replaces them.
 HTTP_HOSTS = ("storage.googleapis.com",)
 GIT_HOSTS = ("github.com",)
@@ -107,6 +117,16 @@ class _FileHandler(http.server.SimpleHTTPRequestHandler):
         self.send_response(201)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def do_GET(self):
+        parts = urllib.parse.urlsplit(self.path).path.split("/")
+        if len(parts) == 4 and parts[1] == "httpbin.org" and parts[2] == "status" and \
+                parts[3].isdigit():
+            self.send_response(int(parts[3]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
 
     def do_DELETE(self):
         full = self._local()
@@ -183,7 +203,7 @@ class ArtifactServers:
     def _start_http(self):
         root = os.path.join(self.work, "http")
         shutil.rmtree(root, ignore_errors=True)
-        for rel, text in HTTP_FILES.items():
+        for rel, text in list(HTTP_FILES.items()) + list(HTTP_TEMPLATE_FILES.items()):
             full = os.path.join(root, rel)
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, "w", encoding="utf-8") as f:
@@ -288,6 +308,8 @@ class ArtifactServers:
                         changed += self._rewrite_http(value)
                     elif key == "s3" and isinstance(value, dict) and "endpoint" in value:
                         changed += self._rewrite_s3(value)
+                    elif key == "value" and isinstance(value, str) and "name" in node:
+                        changed += self._rewrite_template_url(node)
                     else:
                         visit(value)
             elif isinstance(node, list):
@@ -315,6 +337,16 @@ class ArtifactServers:
             return 0
         loc["url"] = urllib.parse.urlunsplit(("http", "%s:%d" % (self.host, self.http_port),
                                               u.path, u.query, ""))
+        return 1
+
+    def _rewrite_template_url(self, param):
+        """A parameter whose value is a URL an http template example calls."""
+        u = urllib.parse.urlsplit(param["value"])
+        if u.scheme not in ("http", "https") or u.hostname not in HTTP_TEMPLATE_HOSTS:
+            return 0
+        param["value"] = urllib.parse.urlunsplit(
+            ("http", "%s:%d" % (self.host, self.http_port), "/" + u.hostname + (u.path or "/"),
+             u.query, ""))
         return 1
 
     def _rewrite_s3(self, loc):

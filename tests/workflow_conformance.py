@@ -36,7 +36,9 @@ TERMINAL = ("Succeeded", "Failed", "Error")
 DEFAULT_TIMEOUT = 120.0
 POLL_SECONDS = 0.5
 # Templates that other examples reference; applied first, never counted.
-PREREQUISITES = ["examples/dag-inline-workflowtemplate.yaml"]
+PREREQUISITES = ["examples/dag-inline-workflowtemplate.yaml",
+                 # The parameters of the *-from-configmap examples (Argo's e2e setup has it).
+                 "examples/configmaps/simple-parameters-configmap.yaml"]
 CRON_LABEL = "workflows.argoproj.io/cron-workflow"
 WF_LABEL = "workflows.argoproj.io/workflow"
 

@@ -407,7 +407,9 @@ absl::StatusOr<nlohmann::json> ResourceApi::Write(const KindInfo& kind,
     meta->clear_namespace_();
   }
   if (meta->name().empty() && !meta->generate_name().empty() && !must_exist) {
-    meta->set_name(absl::StrCat(meta->generate_name(), RandomSuffix(5)));
+    // As Kubernetes: the prefix is cut to 58 so the name, with its 5 random characters, still
+    // fits a label value (Argo labels pods with their workflow's name).
+    meta->set_name(absl::StrCat(meta->generate_name().substr(0, 58), RandomSuffix(5)));
   }
   RETURN_IF_ERROR(ValidateName(meta->name(), "metadata.name"));
 

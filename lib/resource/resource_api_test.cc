@@ -72,6 +72,12 @@ TEST_F(ResourceApiTest, GenerateNameAddsSuffix) {
   EXPECT_TRUE(absl::StartsWith(name, "hello-"));
   EXPECT_EQ(name.size(), 11u);
   EXPECT_NE(a["metadata"]["name"], b["metadata"]["name"]);
+  // A long prefix is cut (Kubernetes): the name still fits a 63-character label value.
+  const std::string prefix = "global-parameter-from-configmap-referenced-as-local-variable-";
+  obj["metadata"]["generateName"] = prefix;
+  std::string long_name = MustCreate(obj)["metadata"]["name"];
+  EXPECT_EQ(long_name.size(), 63u);
+  EXPECT_EQ(long_name.substr(0, 58), prefix.substr(0, 58));
 }
 
 TEST_F(ResourceApiTest, RejectsUnknownFieldsWithPath) {

@@ -284,6 +284,8 @@ std::optional<json> WorkflowController::LookupTemplate(const std::string& ns, st
 }
 
 absl::Status WorkflowController::DeletePods(const std::string& ns, const std::string& workflow) {
+  // No pod carries a label value this long (and the selector would be refused).
+  if (workflow.size() > engine::kMaxWorkflowNameLength) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<json> pods,
                    cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", workflow)));
   for (const json& p : pods) {
@@ -331,8 +333,12 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     }
   }
 
-  ASSIGN_OR_RETURN(std::vector<json> pods,
-                   cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
+  // A name too long for a label value labels no pod; the engine ends such a workflow in Error
+  // (listing by it would fail, and the workflow would sit Pending with no word).
+  std::vector<json> pods;
+  if (name.size() <= engine::kMaxWorkflowNameLength) {
+    ASSIGN_OR_RETURN(pods, cluster_->List("Pod", ns, absl::StrCat(kWorkflowLabel, "=", name)));
+  }
   if (Completed(*wf) && pods.empty()) {
     if (locks_) locks_->ReleaseWorkflow(key);
     finished = true;

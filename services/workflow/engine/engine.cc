@@ -526,6 +526,11 @@ absl::StatusOr<EngineOutput> Operator::Run() {
       spec_ = &merged_spec_;
     }
   }
+  if (Str(status_, "phase") == "Running" && wf_name_.size() > kMaxWorkflowNameLength) {
+    finish("Error", absl::StrCat("workflow name \"", wf_name_, "\" must not be more than ",
+                                 kMaxWorkflowNameLength, " characters long (currently ",
+                                 wf_name_.size(), "): its pods carry it as a label value"));
+  }
   if (Str(status_, "phase") == "Running" && Str(*spec_, "entrypoint").empty()) {
     finish("Error", "spec.entrypoint: entrypoint is required");
   }

@@ -174,6 +174,10 @@ absl::StatusOr<nlohmann::json> RepositoryLocation(
     const nlohmann::json& repository,
     const std::function<absl::StatusOr<std::string>(const std::string&)>& render);
 
+// Pods carry their workflow's name as a label value, which Kubernetes caps at 63 characters; a
+// longer name ends the workflow in Error (Argo refuses it at validation).
+inline constexpr size_t kMaxWorkflowNameLength = 63;
+
 // Errors only for internal failures; problems in the spec end the workflow in phase Error with a
 // message naming the field.
 absl::StatusOr<EngineOutput> Operate(const EngineInput& in);

@@ -410,6 +410,45 @@ spec:
   EXPECT_TRUE(PhaseCompleted(out.status["phase"].get<std::string>())) << out.status.dump(2);
 }
 
+TEST(SilentPendingTest, NameTooLongForAPodLabelEndsInError) {
+  EngineInput in;
+  in.workflow = Yaml(R"(
+metadata: {name: global-parameter-from-configmap-referenced-as-local-variable-d4988}
+spec:
+  entrypoint: s
+  templates:
+  - {name: s, container: {image: busybox}}
+)");
+  in.now = absl::FromUnixSeconds(1700000000);
+  ASSIGN_OK(out, Operate(in));
+  EXPECT_EQ(out.status["phase"], "Error");
+  EXPECT_THAT(out.status.value("message", ""),
+              HasSubstr("must not be more than 63 characters long (currently 66)"));
+  EXPECT_TRUE(out.pods_to_create.empty());
+}
+
+TEST(SilentPendingTest, TemplateOfNoKnownTypeEndsTheWorkflow) {
+  EngineInput in;
+  in.workflow = Yaml(R"(
+metadata: {name: untyped}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps: [[{name: a, template: nothing}]]
+  - {name: nothing, inputs: {}}
+)");
+  in.now = absl::FromUnixSeconds(1700000000);
+  json status = json::object();
+  for (int i = 0; i < 5 && !PhaseCompleted(status.value("phase", "")); ++i) {
+    if (!status.empty()) in.workflow["status"] = status;
+    ASSIGN_OK(out, Operate(in));
+    status = out.status;
+  }
+  EXPECT_TRUE(PhaseCompleted(status.value("phase", ""))) << status.dump(2);
+  EXPECT_THAT(status.dump(), HasSubstr("template \"nothing\" has no known type"));
+}
+
 // --- valueFrom.configMapKeyRef
 
 ConfigMapLookup OneConfigMap(std::string name, std::string key, std::string value) {
