@@ -42,7 +42,9 @@ WORK=$(mktemp -d /tmp/retention_scale.XXXXXX)
 DATA="$WORK/data"
 STORE="$DATA/workflow"
 UP_PID=""
+SAMPLER=""
 cleanup() {
+  [[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null || true
   if [[ -n "$UP_PID" ]] && kill -0 "$UP_PID" 2>/dev/null; then
     kill -TERM "$UP_PID" 2>/dev/null || true
     wait "$UP_PID" 2>/dev/null || true
@@ -99,7 +101,14 @@ count_items() {
 
 echo "argonaut up --isolation $ISOLATION ($ARGONAUT), N=$N, ttlStrategy.secondsAfterCompletion=$TTL"
 size_before=$(store_bytes)
-peak=$size_before
+# The store's size every 2 s from here until the live list is empty: its peak.
+(
+  while :; do
+    store_bytes >>"$WORK/sizes"
+    sleep 2
+  done
+) &
+SAMPLER=$!
 
 python3 - "$N" "$BATCH" "$TTL" "$WORK" <<'PY'
 import sys
@@ -144,7 +153,7 @@ for s in $(seq 0 $((SUBMITTERS - 1))); do
 done
 submit_failed=0
 for job in $(jobs -p); do
-  [[ $job == "$UP_PID" ]] && continue
+  [[ $job == "$UP_PID" || $job == "$SAMPLER" ]] && continue
   wait "$job" || submit_failed=1
 done
 t_submitted=$(now)
@@ -155,8 +164,6 @@ archived=0
 while ((archived < N)); do
   out_of_time && { echo "RUN_TIMEOUT: $archived of $N finished" >&2; exit 1; }
   archived=$(count_items "$API/archived-workflows?listOptions.labelSelector=$SEL" || echo 0)
-  s=$(store_bytes)
-  ((s > peak)) && peak=$s
   ((archived < N)) && sleep "$POLL"
 done
 t_archived=$(now)
@@ -179,8 +186,6 @@ live=-1
 while :; do
   out_of_time && { echo "RUN_TIMEOUT: $live live workflows left" >&2; exit 1; }
   live=$(count_items "$API/workflows/default?listOptions.labelSelector=$SEL" || echo -1)
-  s=$(store_bytes)
-  ((s > peak)) && peak=$s
   [[ $live == 0 ]] && break
   if [[ $(calc "int($(now) > $expiry + 300)") == 1 ]]; then
     echo "FAIL: $live live workflows 300 s after the last TTL expiry" >&2
@@ -193,6 +198,10 @@ lag=$(calc "f'{$t_empty - $expiry:.1f}'")
 echo "TTL: live list empty $lag s after the last expiry (finishedAt + $TTL s; finishedAt has 1 s" \
   "resolution, polled every 1 s): ratio to the 60 s budget $(calc "f'{($t_empty - $expiry) / 60:.2f}'")"
 size_after=$(store_bytes)
+kill "$SAMPLER" 2>/dev/null || true
+SAMPLER=""
+peak=$(sort -n "$WORK/sizes" | tail -n 1)
+((size_after > peak)) && peak=$size_after
 # What the archive must keep whatever happens: its N copies as JSON (the summaries as listed,
 # the whole workflows estimated from 20 of them).
 archive_bytes=$(python3 - "$WORK/archive.json" "$API" "$ARGONAUT_TOKEN" <<'PY'
