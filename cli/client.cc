@@ -243,10 +243,10 @@ absl::Status Client::Delete(const std::string& kind, const std::string& ns,
   return Call(&Stub::Delete, req, &resp);
 }
 
-absl::StatusOr<std::string> Client::Version() {
+absl::StatusOr<api::v1::VersionResponse> Client::Version() {
   api::v1::VersionResponse resp;
   RETURN_IF_ERROR(Call(&Stub::Version, api::v1::VersionRequest(), &resp, std::chrono::seconds(5)));
-  return resp.version();
+  return resp;
 }
 
 }  // namespace argonaut::cli

@@ -54,7 +54,7 @@ class Client {
   absl::StatusOr<std::pair<std::vector<nlohmann::json>, std::string>> List(
       const std::string& kind, const std::string& ns, const std::string& selector);
   absl::Status Delete(const std::string& kind, const std::string& ns, const std::string& name);
-  absl::StatusOr<std::string> Version();
+  absl::StatusOr<api::v1::VersionResponse> Version();
   // Streams one container's log to `sink`; with follow, until it ends.
   absl::Status PodLogs(const std::string& ns, const std::string& name, const std::string& container,
                        bool follow, const std::function<void(std::string_view)>& sink);

@@ -16,6 +16,7 @@
 #include "cli/printer.h"
 #include "cli/workflow_printer.h"
 #include "gateway/platform.h"
+#include "lib/buildinfo/build_info.h"
 #include "lib/crypto/key.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/grpc_service.h"
@@ -210,7 +211,13 @@ int RunLogs(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
 int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   auto args = ParseArgs(argv, {kServer, {"client", "", false}});
   if (!args.ok()) return Fail(err, args.status());
-  out << "argonaut: " << resource::kArgonautVersion << "\n";
+  // As `argo version`: the version, then what the build stamped (lib/buildinfo).
+  const buildinfo::BuildInfo& b = buildinfo::Stamp();
+  out << "argonaut: " << resource::kArgonautVersion << "\n"
+      << "  BuildDate: " << b.build_date << "\n"
+      << "  GitCommit: " << b.git_commit << "\n"
+      << "  GitTreeState: " << b.git_tree_state << "\n"
+      << "  GitTag: " << b.git_tag << "\n";
   if (args->Has("client")) return 0;
   Client client(ServerAddress(args->Get("server")));
   auto v = client.Version();
@@ -218,7 +225,10 @@ int RunVersion(const std::vector<std::string>& argv, std::ostream& out, std::ost
     out << "server: unreachable (" << v.status().message() << ")\n";
     return 0;
   }
-  out << "server: " << *v << "\n";
+  auto known = [](const std::string& s) { return s.empty() ? std::string("unknown") : s; };
+  out << "server: " << v->version() << "\n"
+      << "  BuildDate: " << known(v->build_date()) << "\n"
+      << "  GitCommit: " << known(v->git_commit()) << "\n";
   return 0;
 }
 

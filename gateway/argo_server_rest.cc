@@ -2,13 +2,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/rest.h"
 #include "httplib.h"
+#include "lib/buildinfo/build_info.h"
 #include "lib/manifest/json_text.h"
 #include "lib/manifest/yaml.h"
 #include "lib/resource/grpc_service.h"
@@ -251,10 +254,116 @@ void HandleCronSuspend(Stub* api, bool suspend, const httplib::Request& req,
   SendJson(res, updated);
 }
 
+// ---- info
+
+// The workflow controller's configuration, as the workflow service reads it.
+constexpr char kControllerNamespace[] = "argo";
+constexpr char kControllerConfigMap[] = "workflow-controller-configmap";
+
+// data[key] of the ConfigMap: a YAML document in a string (as Argo writes nested config), or,
+// under `config`, already a tree.
+absl::StatusOr<json> ConfigValue(const json& data, const json& config, const std::string& key) {
+  if (auto it = data.find(key); it != data.end() && !it->is_null()) {
+    if (!it->is_string()) return *it;
+    if (key == "navColor") return *it;
+    absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(it->get<std::string>());
+    if (!docs.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("ConfigMap ", kControllerConfigMap, " data.",
+                                                     key, ": ", docs.status().message()));
+    }
+    return docs->empty() ? json(nullptr) : (*docs)[0];
+  }
+  if (auto it = config.find(key); it != config.end()) return *it;
+  return json(nullptr);
+}
+
+// A list of objects whose `fields` are strings; `optional` ones default to "".
+absl::StatusOr<json> StringRecords(const json& value, const std::string& where,
+                                   std::initializer_list<const char*> fields,
+                                   std::initializer_list<const char*> optional) {
+  json out = json::array();
+  if (value.is_null()) return out;
+  if (!value.is_array()) return absl::InvalidArgumentError(absl::StrCat(where, ": not a list"));
+  for (size_t i = 0; i < value.size(); ++i) {
+    const json& item = value[i];
+    const std::string at = absl::StrCat(where, "[", i, "]");
+    if (!item.is_object()) return absl::InvalidArgumentError(at + ": not a map");
+    json record = json::object();
+    for (const char* f : fields) {
+      auto it = item.find(f);
+      if (it == item.end() || !it->is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ".", f, ": a string is required"));
+      }
+      record[f] = *it;
+    }
+    for (const char* f : optional) {
+      auto it = item.find(f);
+      if (it != item.end() && !it->is_null() && !it->is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ".", f, ": not a string"));
+      }
+      record[f] = it != item.end() && it->is_string() ? it->get<std::string>() : "";
+    }
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
 }  // namespace
 
+absl::StatusOr<json> ArgoInfoBody(const json& configmap) {
+  json body = {{"links", json::array()},
+               {"columns", json::array()},
+               {"navColor", ""},
+               // The UI's pop-ups (feedback survey, first-time tour, new-version notice) stay off.
+               {"modals", {{"feedback", false}, {"firstTimeUser", false}, {"newVersion", false}}}};
+  // Every namespace is served, so there is no managedNamespace.
+  if (!configmap.is_object()) return body;
+  const json data = configmap.value("data", json::object());
+  if (!data.is_object()) return body;
+  json config = json::object();
+  if (auto it = data.find("config"); it != data.end() && it->is_string()) {
+    absl::StatusOr<std::vector<json>> docs = manifest::ParseDocuments(it->get<std::string>());
+    if (!docs.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("ConfigMap ", kControllerConfigMap,
+                                                     " data.config: ", docs.status().message()));
+    }
+    if (!docs->empty() && (*docs)[0].is_object()) config = (*docs)[0];
+  }
+  const std::string where = absl::StrCat("ConfigMap ", kControllerConfigMap, " ");
+  absl::StatusOr<json> links = ConfigValue(data, config, "links");
+  if (!links.ok()) return links.status();
+  absl::StatusOr<json> link_list =
+      StringRecords(*links, where + "links", {"name", "scope", "url"}, {"target"});
+  if (!link_list.ok()) return link_list.status();
+  body["links"] = *std::move(link_list);
+  absl::StatusOr<json> columns = ConfigValue(data, config, "columns");
+  if (!columns.ok()) return columns.status();
+  absl::StatusOr<json> column_list =
+      StringRecords(*columns, where + "columns", {"name", "type", "key"}, {});
+  if (!column_list.ok()) return column_list.status();
+  for (size_t i = 0; i < column_list->size(); ++i) {
+    const std::string type = (*column_list)[i]["type"];
+    if (type != "label" && type != "annotation") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "columns[", i, "].type: \"", type, "\" is not label or annotation"));
+    }
+  }
+  body["columns"] = *std::move(column_list);
+  absl::StatusOr<json> nav = ConfigValue(data, config, "navColor");
+  if (!nav.ok()) return nav.status();
+  if (!nav->is_null() && !nav->is_string()) {
+    return absl::InvalidArgumentError(where + "navColor: not a string");
+  }
+  if (nav->is_string()) body["navColor"] = *nav;
+  return body;
+}
+
 json ArgoVersionBody(const api::v1::VersionResponse& v) {
-  auto or_unknown = [](const std::string& s) { return s.empty() ? std::string("unknown") : s; };
+  // What this binary's build stamped (lib/buildinfo); the answering server's own fields win.
+  const buildinfo::BuildInfo& stamp = buildinfo::Stamp();
+  auto first_known = [](const std::string& a, const std::string& b) {
+    return !a.empty() && a != "unknown" ? a : b;
+  };
   const std::string version = v.version().empty() ? resource::kArgonautVersion : v.version();
 #if defined(__x86_64__)
   constexpr char kArch[] = "amd64";
@@ -263,35 +372,42 @@ json ArgoVersionBody(const api::v1::VersionResponse& v) {
 #else
   constexpr char kArch[] = "unknown";
 #endif
-  return {
-    {"version", version}, {"buildDate", or_unknown(v.build_date())},
-        {"gitCommit", or_unknown(v.git_commit())}, {"gitTag", version},
-        // Not stamped by the build: the tree's state at build time is not known.
-        {"gitTreeState", "unknown"},
-        // Argonaut is C++: no Go toolchain built it.
-        {"goVersion", "none"},
 #if defined(__clang__)
-        {"compiler", absl::StrCat("clang ", __clang_version__)},
+  const std::string compiler = absl::StrCat("clang ", __clang_version__);
 #elif defined(__GNUC__)
-        {"compiler", absl::StrCat("gcc ", __VERSION__)},
+  const std::string compiler = absl::StrCat("gcc ", __VERSION__);
 #else
-        {"compiler", "unknown"},
+  const std::string compiler = "unknown";
 #endif
-    {
-      "platform", absl::StrCat("linux/", kArch)
-    }
-  };
+  return {{"version", version},
+          {"buildDate", first_known(v.build_date(), stamp.build_date)},
+          {"gitCommit", first_known(v.git_commit(), stamp.git_commit)},
+          {"gitTag", stamp.git_tag},
+          {"gitTreeState", stamp.git_tree_state},
+          // Argonaut is C++: no Go toolchain built it.
+          {"goVersion", "none"},
+          {"compiler", compiler},
+          {"platform", absl::StrCat("linux/", kArch)}};
 }
 
-void RegisterArgoServerRestRoutes(httplib::Server& http, Stub* api) {
-  http.Get("/api/v1/info/?", [](const httplib::Request&, httplib::Response& res) {
-    // No links, columns or colour are configured; the UI's pop-ups stay off. Every namespace is
-    // served, so there is no managedNamespace.
-    SendJson(res,
-             {{"links", json::array()},
-              {"columns", json::array()},
-              {"navColor", ""},
-              {"modals", {{"feedback", false}, {"firstTimeUser", false}, {"newVersion", false}}}});
+void RegisterArgoServerRestRoutes(httplib::Server& http, Stub* api, Stub* config_api) {
+  // Read at each request (one small object): a changed ConfigMap shows at once.
+  http.Get("/api/v1/info/?", [config = config_api != nullptr ? config_api : api](
+                                 const httplib::Request&, httplib::Response& res) {
+    json cm;
+    grpc::Status s =
+        GetObject(config, "ConfigMap", kControllerNamespace, kControllerConfigMap, &cm);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      cm = nullptr;
+    } else if (!s.ok()) {
+      return SendStatus(res, s);
+    }
+    absl::StatusOr<json> body = ArgoInfoBody(cm);
+    if (!body.ok()) {
+      return SendError(res, grpc::StatusCode::FAILED_PRECONDITION,
+                       std::string(body.status().message()));
+    }
+    SendJson(res, *body);
   });
   http.Post("/api/v1/tracking/event/?",
             [](const httplib::Request&, httplib::Response& res) { SendJson(res, json::object()); });

@@ -325,7 +325,8 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
                                 .repositories = raw->cd_repo_stub_.get(),
                                 .projects = raw->cd_project_stub_.get(),
                                 .webhook = raw->cd_webhook_stub_.get()});
-    RegisterArgoServerRestRoutes(http, raw->rest_stub_.get());
+    // /api/v1/info reads the controller's ConfigMap on the server's behalf (trusted channel).
+    RegisterArgoServerRestRoutes(http, raw->rest_stub_.get(), raw->version_stub_.get());
     RegisterRestRoutes(http, raw->rest_stub_.get());
   });
   RETURN_IF_ERROR(p->gateway_server_->Start());

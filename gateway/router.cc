@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/stream_forward.h"
+#include "lib/buildinfo/build_info.h"
 #include "lib/resource/grpc_service.h"
 #include "lib/resource/kinds.h"
 
@@ -61,6 +62,8 @@ grpc::Status ResourceRouter::ListKinds(grpc::ServerContext*, const api::v1::List
 grpc::Status ResourceRouter::Version(grpc::ServerContext*, const api::v1::VersionRequest*,
                                      api::v1::VersionResponse* resp) {
   resp->set_version(resource::kArgonautVersion);
+  resp->set_git_commit(buildinfo::Stamp().git_commit);
+  resp->set_build_date(buildinfo::Stamp().build_date);
   return grpc::Status::OK;
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "lib/buildinfo/build_info.h"
 #include "lib/server/grpc_status.h"
 
 namespace argonaut::resource {
@@ -122,6 +123,8 @@ grpc::Status ResourceGrpcService::ListKinds(grpc::ServerContext*, const api::v1:
 grpc::Status ResourceGrpcService::Version(grpc::ServerContext*, const api::v1::VersionRequest*,
                                           api::v1::VersionResponse* resp) {
   resp->set_version(kArgonautVersion);
+  resp->set_git_commit(buildinfo::Stamp().git_commit);
+  resp->set_build_date(buildinfo::Stamp().build_date);
   return grpc::Status::OK;
 }
 

@@ -8,10 +8,45 @@
 #include "services/workflow/artifact_drivers.h"
 
 namespace argonaut::workflow {
+namespace {
+
+absl::StatusOr<nlohmann::json> FindArchived(archive::WorkflowArchive* archive,
+                                            const std::string& ns, const std::string& name,
+                                            const std::string& uid) {
+  std::string id = uid;
+  if (id.empty()) {
+    // Newest first: a name reused by a later run finds that run.
+    ASSIGN_OR_RETURN(
+        archive::ArchiveListResult page,
+        archive->List(
+            {.ns = ns, .field_selector = absl::StrCat("metadata.name=", name), .limit = 1}));
+    if (page.items.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no archived workflow named \"", name, "\" in namespace ", ns));
+    }
+    id = page.items[0].value("metadata", nlohmann::json::object()).value("uid", "");
+  }
+  ASSIGN_OR_RETURN(nlohmann::json wf, archive->Get(id));
+  // Answered as absent: the caller's permission covers only that namespace.
+  if (!ns.empty() && wf.value("metadata", nlohmann::json::object()).value("namespace", "") != ns) {
+    return absl::NotFoundError(absl::StrCat("archived workflow \"", id, "\" not found"));
+  }
+  return wf;
+}
+
+}  // namespace
 
 WorkflowServer::WorkflowServer(resource::ResourceApi* workflows, WorkflowServerOptions options)
     : workflows_(workflows), options_(std::move(options)), grpc_(workflows, options_.cluster) {
   grpc_.set_artifact_streamer(DriverStreamer(options_.cluster, options_.artifact_repository));
+  // Made now, before any rpc thread can ask for it.
+  if (archive_grpc_service() != nullptr) {
+    grpc_.set_archived_lookup([archive = archive_.get()](const std::string& ns,
+                                                         const std::string& name,
+                                                         const std::string& uid) {
+      return FindArchived(archive, ns, name, uid);
+    });
+  }
 }
 
 WorkflowServer::~WorkflowServer() { Stop(); }

@@ -112,10 +112,15 @@ std::string ContentTypeFor(std::string_view file_name) {
 }
 
 absl::StatusOr<json> WorkflowForArtifact(resource::ResourceApi* workflows,
-                                         const v1::GetArtifactRequest& req) {
+                                         const v1::GetArtifactRequest& req,
+                                         const ArchivedWorkflowLookup& archived) {
   if (!req.name().empty()) {
-    return workflows->GetObject("Workflow", req.namespace_().empty() ? "default" : req.namespace_(),
-                                req.name());
+    const std::string ns = req.namespace_().empty() ? "default" : req.namespace_();
+    absl::StatusOr<json> live = workflows->GetObject("Workflow", ns, req.name());
+    if (live.ok() || live.status().code() != absl::StatusCode::kNotFound || !archived) return live;
+    // Deleted from the live list (TTL, delete): its archived copy still names the artifacts.
+    absl::StatusOr<json> copy = archived(ns, req.name(), "");
+    return copy.ok() ? copy : live;
   }
   if (req.uid().empty()) return absl::InvalidArgumentError("name or uid is required");
   absl::StatusOr<std::vector<json>> all = workflows->ListObjects("Workflow", req.namespace_(), "");
@@ -123,16 +128,21 @@ absl::StatusOr<json> WorkflowForArtifact(resource::ResourceApi* workflows,
   for (json& wf : *all) {
     if (Str(wf.value("metadata", json::object()), "uid") == req.uid()) return std::move(wf);
   }
+  if (archived) {
+    absl::StatusOr<json> copy = archived(req.namespace_(), "", req.uid());
+    if (copy.ok() || copy.status().code() != absl::StatusCode::kNotFound) return copy;
+  }
   return absl::NotFoundError(absl::StrCat("workflow with uid \"", req.uid(), "\" not found"));
 }
 
 grpc::Status ServeArtifact(resource::ResourceApi* workflows, const ArtifactStreamer& streamer,
                            grpc::ServerContext* ctx, const v1::GetArtifactRequest& req,
-                           grpc::ServerWriterInterface<v1::ArtifactChunk>* writer) {
+                           grpc::ServerWriterInterface<v1::ArtifactChunk>* writer,
+                           const ArchivedWorkflowLookup& archived) {
   if (req.node_id().empty() || req.artifact_name().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("node_id and artifact_name are required"));
   }
-  absl::StatusOr<json> wf = WorkflowForArtifact(workflows, req);
+  absl::StatusOr<json> wf = WorkflowForArtifact(workflows, req, archived);
   if (!wf.ok()) return ToGrpcStatus(wf.status());
   absl::StatusOr<json> artifact =
       FindNodeArtifact(*wf, req.node_id(), req.artifact_name(), req.input());

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "services/workflow/api/actions.h"
 #include "services/workflow/api/validate.h"
 #include "services/workflow/api/validator.h"
+#include "services/workflow/engine/nodes.h"
 
 namespace argonaut::workflow::api {
 namespace {
@@ -103,6 +105,50 @@ std::vector<json> SelectLogPods(std::vector<json> pods, const std::string& filte
   };
   std::stable_sort(out.begin(), out.end(),
                    [&](const json& a, const json& b) { return created(a) < created(b); });
+  return out;
+}
+
+std::vector<LogSource> PlanLogSources(const json& wf, std::vector<json> pods,
+                                      const std::string& filter, const std::string& container) {
+  std::set<std::string> live_pods, live_nodes;
+  for (const json& pod : pods) {
+    live_pods.insert(pod.value("metadata", json::object()).value("name", ""));
+    if (std::string id = Annotation(pod, kNodeIdAnnotation); !id.empty()) live_nodes.insert(id);
+  }
+  std::vector<LogSource> out;
+  for (const json& pod : SelectLogPods(std::move(pods), filter)) {
+    const json& m = pod.value("metadata", json::object());
+    out.push_back({.pod = m.value("name", ""), .sort_key = m.value("creationTimestamp", "")});
+  }
+  const json& status = wf.value("status", json::object());
+  const json& nodes = status.is_object() ? status.value("nodes", json::object()) : json::object();
+  if (container != "main" || !nodes.is_object()) return out;
+  const std::string wf_name = engine::Str(wf.value("metadata", json::object()), "name");
+  for (const auto& [id, node] : nodes.items()) {
+    if (!node.is_object() || engine::Str(node, "type") != "Pod" || live_nodes.count(id) > 0) {
+      continue;
+    }
+    const std::string& node_name = engine::Str(node, "name");
+    const std::string pod = engine::PodName(wf_name, node_name, engine::Str(node, "templateName"));
+    if (live_pods.count(pod) > 0) continue;
+    if (!filter.empty() && pod != filter && node_name != filter &&
+        !absl::EndsWith(node_name, "." + filter)) {
+      continue;
+    }
+    const json& outputs = node.value("outputs", json::object());
+    const json& arts =
+        outputs.is_object() ? outputs.value("artifacts", json::array()) : json::array();
+    for (const json& a : arts.is_array() ? arts : json::array()) {
+      if (!a.is_object() || engine::Str(a, "name") != "main-logs" || a.value("deleted", false)) {
+        continue;
+      }
+      out.push_back({.pod = pod, .sort_key = engine::Str(node, "startedAt"), .artifact = a});
+      break;
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const LogSource& a, const LogSource& b) {
+    return std::tie(a.sort_key, a.pod) < std::tie(b.sort_key, b.pod);
+  });
   return out;
 }
 
@@ -397,9 +443,15 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
     return ToGrpcStatus(absl::UnimplementedError("no cluster to read logs from"));
   }
   const std::string ns = NamespaceOr(req->namespace_());
-  if (absl::StatusOr<json> wf = Get("Workflow", ns, req->name()); !wf.ok()) {
-    return ToGrpcStatus(wf.status());
+  absl::StatusOr<json> wf = Get("Workflow", ns, req->name());
+  const bool live = wf.ok();
+  if (!live && wf.status().code() == absl::StatusCode::kNotFound && archived_) {
+    // Deleted from the live list: its archived copy names the logs archiveLogs kept.
+    if (absl::StatusOr<json> copy = archived_(ns, req->name(), ""); copy.ok()) {
+      wf = std::move(copy);
+    }
   }
+  if (!wf.ok()) return ToGrpcStatus(wf.status());
   const std::string selector = absl::StrCat(kWorkflowLabel, "=", req->name());
   const std::string container = req->container().empty() ? "main" : req->container();
   absl::Mutex write_mu;
@@ -439,12 +491,32 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
     return phase == "Succeeded" || phase == "Failed";
   };
 
-  if (!req->follow()) {
+  // A pod's log archived with archiveLogs, read back through the artifact drivers.
+  auto stream_artifact = [&](const LogSource& src) -> absl::Status {
+    if (!artifact_streamer_) return absl::OkStatus();
+    LineSplitter split;
+    absl::Status s = artifact_streamer_(src.artifact, ns, [&](std::string_view chunk) {
+      if (stopped || ctx->IsCancelled()) return absl::CancelledError("client went away");
+      for (const std::string& line : split.Feed(chunk)) {
+        if (!emit(src.pod, line)) return absl::CancelledError("client went away");
+      }
+      return absl::OkStatus();
+    });
+    if (s.code() == absl::StatusCode::kCancelled) return absl::OkStatus();
+    if (std::optional<std::string> rest = split.Flush(); rest.has_value()) emit(src.pod, *rest);
+    return s;
+  };
+
+  // A finished (or archived) workflow has no more to come: its pods may be gone, so the logs
+  // are read once, from the pods left and from what archiveLogs kept of the others.
+  if (!req->follow() || !live || Completed(*wf)) {
     auto pods = cluster_->List("Pod", ns, selector);
     if (!pods.ok()) return ToGrpcStatus(pods.status());
-    for (const json& pod : SelectLogPods(*std::move(pods), req->pod_name())) {
-      absl::Status s = stream_pod(pod["metadata"].value("name", ""), false, nullptr);
-      // A pod that never started has no log yet; the others still print.
+    for (const LogSource& src : PlanLogSources(*wf, *std::move(pods), req->pod_name(), container)) {
+      absl::Status s =
+          src.artifact.is_null() ? stream_pod(src.pod, false, nullptr) : stream_artifact(src);
+      // A pod that never started has no log yet, nor an artifact GC deleted; the others still
+      // print.
       if (!s.ok() && s.code() != absl::StatusCode::kNotFound &&
           s.code() != absl::StatusCode::kFailedPrecondition) {
         return ToGrpcStatus(s);
@@ -489,8 +561,8 @@ grpc::Status WorkflowGrpcService::WorkflowLogs(grpc::ServerContext* ctx,
         --running;
       });
     }
-    absl::StatusOr<json> wf = Get("Workflow", ns, req->name());
-    if (!wf.ok() || (Completed(*wf) && running == 0)) break;
+    absl::StatusOr<json> now = Get("Workflow", ns, req->name());
+    if (!now.ok() || (Completed(*now) && running == 0)) break;
     absl::SleepFor(kFollowPoll);
   }
   stopped = true;

@@ -40,6 +40,21 @@ class LineSplitter {
 std::vector<nlohmann::json> SelectLogPods(std::vector<nlohmann::json> pods,
                                           const std::string& filter);
 
+// Where one pod's log is read from: the live pod, or, once the pod is gone (pod GC, workflow
+// deleted), its node's `main-logs` output artifact (archiveLogs).
+struct LogSource {
+  std::string pod;
+  std::string sort_key;     // creation (pod) or start (node) time, RFC 3339
+  nlohmann::json artifact;  // null: read the live pod
+};
+
+// The log sources of `wf` for a request naming `filter` (as SelectLogPods) and `container`:
+// every pod of `pods` (the workflow's live pods) that `filter` selects, then each Pod node
+// whose pod is not among them and which has a `main-logs` output artifact (main container
+// only: archiveLogs keeps no other), ordered by time.
+std::vector<LogSource> PlanLogSources(const nlohmann::json& wf, std::vector<nlohmann::json> pods,
+                                      const std::string& filter, const std::string& container);
+
 class WorkflowGrpcService final : public v1::WorkflowService::Service {
  public:
   // `workflows` serves Workflow and the template kinds; `cluster` may be null (no logs, no pod
@@ -79,7 +94,7 @@ class WorkflowGrpcService final : public v1::WorkflowService::Service {
                             grpc::ServerWriter<v1::LogEntry>* writer) override;
   grpc::Status GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* req,
                            grpc::ServerWriter<v1::ArtifactChunk>* writer) override {
-    return ServeArtifact(api_, artifact_streamer_, ctx, *req, writer);
+    return ServeArtifact(api_, artifact_streamer_, ctx, *req, writer, archived_);
   }
 
   // How GetArtifact reads stored artifacts (the artifact drivers); unset: UNIMPLEMENTED. Set
@@ -87,6 +102,9 @@ class WorkflowGrpcService final : public v1::WorkflowService::Service {
   void set_artifact_streamer(ArtifactStreamer streamer) {
     artifact_streamer_ = std::move(streamer);
   }
+  // Where logs and artifacts of workflows deleted from the live store are found (the workflow
+  // archive); unset: nowhere. Set before the server starts.
+  void set_archived_lookup(ArchivedWorkflowLookup lookup) { archived_ = std::move(lookup); }
 
  private:
   // Get, change, Update with the read resourceVersion; on ABORTED (the controller wrote in
@@ -102,6 +120,7 @@ class WorkflowGrpcService final : public v1::WorkflowService::Service {
   resource::ResourceApi* const api_;
   cluster::Cluster* const cluster_;
   ArtifactStreamer artifact_streamer_;
+  ArchivedWorkflowLookup archived_;
 };
 
 }  // namespace argonaut::workflow::api

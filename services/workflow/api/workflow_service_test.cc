@@ -14,6 +14,7 @@
 #include "lib/server/server.h"
 #include "lib/store/in_memory_store.h"
 #include "services/workflow/api/validator.h"
+#include "services/workflow/engine/nodes.h"
 
 namespace argonaut::workflow::api {
 namespace {
@@ -423,6 +424,54 @@ TEST(SelectLogPodsTest, FiltersByPodOrStepAndSortsByCreation) {
   EXPECT_EQ(names(SelectLogPods(pods, "wf-b-2")), (std::vector<std::string>{"wf-b-2"}));
   EXPECT_EQ(names(SelectLogPods(pods, "a")), (std::vector<std::string>{"wf-a-1"}));
   EXPECT_TRUE(SelectLogPods(pods, "zz").empty());
+}
+
+TEST(PlanLogSourcesTest, LivePodsThenArchivedLogsOfGonePods) {
+  const json artifact = {{"name", "main-logs"}, {"s3", {{"key", "wf/p/main.log"}}}};
+  auto pod_node = [&](const std::string& name, const std::string& started, bool logs) {
+    json node = {{"type", "Pod"},
+                 {"name", name},
+                 {"templateName", "say"},
+                 {"startedAt", started},
+                 {"phase", "Succeeded"}};
+    if (logs) node["outputs"]["artifacts"] = json::array({artifact});
+    return node;
+  };
+  const json wf = {{"metadata", {{"name", "wf"}}},
+                   {"status",
+                    {{"nodes",
+                      {{"wf", {{"type", "Steps"}, {"name", "wf"}}},
+                       {"id-a", pod_node("wf[0].a", "2024-01-01T00:00:01Z", true)},
+                       {"id-b", pod_node("wf[1].b", "2024-01-01T00:00:02Z", true)},
+                       {"id-c", pod_node("wf[2].c", "2024-01-01T00:00:03Z", false)}}}}}};
+  const std::string pod_a = engine::PodName("wf", "wf[0].a", "say");
+  const std::string pod_b = engine::PodName("wf", "wf[1].b", "say");
+  // b's pod is still there: read live; a's is gone: its main-logs; c's is gone without logs.
+  const std::vector<json> live = {{{"metadata",
+                                    {{"name", pod_b},
+                                     {"creationTimestamp", "2024-01-01T00:00:02Z"},
+                                     {"annotations",
+                                      {{"workflows.argoproj.io/node-id", "id-b"},
+                                       {"workflows.argoproj.io/node-name", "wf[1].b"}}}}}}};
+  std::vector<LogSource> all = PlanLogSources(wf, live, "", "main");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].pod, pod_a);
+  EXPECT_EQ(all[0].artifact, artifact);
+  EXPECT_EQ(all[1].pod, pod_b);
+  EXPECT_TRUE(all[1].artifact.is_null());
+  // A step's name or the pod's name selects one.
+  std::vector<LogSource> one = PlanLogSources(wf, live, "a", "main");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].pod, pod_a);
+  EXPECT_EQ(PlanLogSources(wf, live, pod_a, "main").size(), 1u);
+  // archiveLogs keeps only the main container's log.
+  std::vector<LogSource> wait = PlanLogSources(wf, live, "", "wait");
+  ASSERT_EQ(wait.size(), 1u);
+  EXPECT_EQ(wait[0].pod, pod_b);
+  // An artifact GC deleted is not read.
+  json gc = wf;
+  gc["status"]["nodes"]["id-a"]["outputs"]["artifacts"][0]["deleted"] = true;
+  EXPECT_EQ(PlanLogSources(gc, live, "", "main").size(), 1u);
 }
 
 }  // namespace
