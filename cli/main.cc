@@ -28,6 +28,7 @@ Usage:
   argonaut up [--data DIR] [--port 2746] [--isolation auto|namespaces|plain] [--images FILE]
               [--auth-mode client|server] [--rbac-policy policy.csv] [--rbac-default-role ROLE]
               [--tls-cert FILE --tls-key FILE]   (self-signed in DIR/tls when --bind is not loopback)
+              [--user-namespaces true|false]   (pods' root an unprivileged host uid; default true)
                                               run the platform here (gRPC + REST on one port)
   argonaut apply -f FILE|-  [-n NS]                             create or update objects
   argonaut get KIND [NAME] [-n NS|-A] [-l SELECTOR] [-o yaml|json|wide|name]

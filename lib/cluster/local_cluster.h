@@ -65,10 +65,7 @@ struct LocalClusterOptions {
   // Isolated pods run in a user namespace of their own, their root an
   // unprivileged host uid of a range derived from data_dir
   // (sandbox::UserNamespaceBase), unless privileged or hostUsers: true.
-  // Off by default for now: with it, a runtime stopped by SIGTERM while
-  // Service-backed pods run did not finish its stop, and pods outlived a
-  // SIGKILLed runtime (tests/cluster_rollover_test).
-  bool user_namespaces = false;
+  bool user_namespaces = true;
 };
 
 class LocalCluster : public ApiCluster {

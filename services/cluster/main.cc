@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, runtime_dir, "",
 ABSL_FLAG(std::string, isolation, "auto",
           "pods as namespaced sandboxes (namespaces), plain processes (plain), or namespaces "
           "when permitted (auto)");
+ABSL_FLAG(bool, user_namespaces, true,
+          "isolated pods get a user namespace of their own (pod root an unprivileged host uid), "
+          "unless privileged or hostUsers: true; false: pod root is host root");
 ABSL_FLAG(std::string, images, "", "image table (YAML) extending the built-in one");
 ABSL_FLAG(std::string, argoexec, "",
           "the workflow executor binary (default: argoexec beside this binary, else this "
@@ -90,6 +93,7 @@ absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) 
   } else {
     return absl::InvalidArgumentError("--isolation: expected auto, namespaces or plain");
   }
+  o.user_namespaces = absl::GetFlag(FLAGS_user_namespaces);
   std::error_code ec;
   // Absolute, because the pod network's bridge name derives from it.
   std::filesystem::path runtime = absl::GetFlag(FLAGS_runtime_dir);
