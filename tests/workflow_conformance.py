@@ -77,7 +77,7 @@ PHASES = TERMINAL + ("Created", "Suspended", "skip")
 # Checks that only steer the run: a row made of these alone checks nothing but the phase.
 STEERING = ("timeout", "ns", "resume")
 CONTENT = ("log", "output", "artifact", "result", "node", "some", "absent", "count", "global",
-           "message", "cron", "object")
+           "message", "cron", "object", "deleted")
 NO_TEST = "workflows.argoproj.io/no-test"
 
 
@@ -431,6 +431,10 @@ class Runner:
                     problems.append("%s: not a CronWorkflow run" % check)
                 elif not status.get(arg):
                     problems.append("%s: status has %s" % (check, sorted(status)))
+            elif kind == "deleted":
+                if not re.fullmatch(r"\d+(\.\d+)?", arg):
+                    problems.append("%s: want deleted:SECONDS" % check)
+                # Checked by run_one against the live store once the workflow has ended.
             elif kind == "absent":
                 matched = [n.get("displayName") for n in nodes if node_matches(n, arg, name)]
                 if matched:
@@ -492,6 +496,18 @@ class Runner:
         res.phase = "Created"
         res.workflow = "%d object(s)" % len(names)
         res.passed = not res.problems
+
+    def wait_deleted(self, row, name, wf, seconds):
+        """The workflow must be gone (ttlStrategy) within `seconds` of its finishedAt, as far
+        as the runner's polling can tell."""
+        stop = time.monotonic() + seconds + 5
+        while time.monotonic() < stop:
+            _, err = self.cli.get_json(["get", "wf", name] + ns_args(row))
+            if "not found" in err:
+                return []
+            time.sleep(POLL_SECONDS)
+        return ["deleted:%g: %s still there (finishedAt %s)" % (
+            seconds, name, (wf.get("status") or {}).get("finishedAt", "-"))]
 
     def maybe_resume(self, wf, resumed, row):
         spec_templates = {t.get("name"): t for t in (wf.get("spec") or {}).get("templates", [])}
@@ -606,6 +622,9 @@ class Runner:
                 if leaves:
                     res.problems.append("failed node " + " | ".join(leaves[:2]))
             res.problems += self.run_checks(row, wf, cron_obj if cron else None)
+            for check in row.checks:
+                if check.startswith("deleted:") and not res.problems:
+                    res.problems += self.wait_deleted(row, name, wf, float(check[len("deleted:"):]))
             if row.expected == "Suspended":
                 self.cli.run(["delete", "wf", name] + ns_args(row))
             res.passed = not res.problems
@@ -662,7 +681,8 @@ def selftest():
               ("node:a(0:${result:a(0:*}=Succeeded", False),
               ("result:a(0:x)=${result:a(0:*}", True), ("output:a(0:*/p=${output:a(0:*/p}", True),
               ("log:a(0:*=${output:a(0:*/p}", False), ("log:a(0:*=${result:b}", False),
-              ("log:a(0:*=${result:zz}", False), ("cron:lastScheduledTime", False)]
+              ("log:a(0:*=${result:zz}", False), ("cron:lastScheduledTime", False),
+              ("deleted:5", True), ("deleted:soon", False)]
     bad = []
     for check, want in cases:
         row = Row("selftest", "Failed", check, "", 0)
