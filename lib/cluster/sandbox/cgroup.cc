@@ -431,6 +431,20 @@ absl::StatusOr<std::unique_ptr<CgroupManager>> CgroupManager::Open(
       return ErrnoStatus(errno, absl::StrCat("create cgroup ", d.dir));
     }
   }
+  // The pods' parent competes with its siblings (each a single process of the
+  // host) by weight. Left at the default (1024: one thread's worth) every pod
+  // together got one CPU's share against the runtime's own threads, which
+  // halved workflow throughput under load (bench/retention_scale.sh). As
+  // Kubernetes does for kubepods, weigh it as all the node's CPUs.
+  const int64_t node_shares = 1024 * std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
+  for (const CgroupDir& d : layout.parents) {
+    if (!d.Has("cpu")) continue;
+    // Best effort: a host that refuses the write still runs pods, at the
+    // default weight.
+    (void)(layout.version == 2
+               ? WriteText(d.dir + "/cpu.weight", absl::StrCat(CpuWeightFromShares(node_shares)))
+               : WriteText(d.dir + "/cpu.shares", absl::StrCat(node_shares)));
+  }
   auto root = std::make_unique<Cgroup>(layout.version, std::move(layout.parents));
   auto mgr = std::unique_ptr<CgroupManager>(new CgroupManager(std::move(root)));
   return mgr;

@@ -185,6 +185,19 @@ TEST_F(RealCgroupTest, LimitsWritten) {
   for (const CgroupDir& d : (*pod)->dirs()) EXPECT_FALSE(std::filesystem::exists(d.dir)) << d.dir;
 }
 
+// The pods' parent weighs as the node's CPUs against the host's other groups,
+// not as one thread (kubepods' cpu.shares).
+TEST_F(RealCgroupTest, PodsParentWeighsAsTheNode) {
+  const CgroupDir* d = DirWith(mgr_->root(), "cpu");
+  if (d == nullptr) GTEST_SKIP() << "no cpu controller";
+  const int64_t shares = 1024 * std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
+  if (mgr_->version() == 2) {
+    EXPECT_EQ(ReadFile(d->dir + "/cpu.weight"), absl::StrCat(CpuWeightFromShares(shares), "\n"));
+  } else {
+    EXPECT_EQ(ReadFile(d->dir + "/cpu.shares"), absl::StrCat(shares, "\n"));
+  }
+}
+
 // A process spawned with the group's descriptors runs in it from its first
 // instruction; a fork bomb stops at the pod's pids limit; Destroy kills it.
 TEST_F(RealCgroupTest, PlacedAndPidsBounded) {
