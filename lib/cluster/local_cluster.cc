@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
           .image_table_file = options.image_table,
           .hidden_paths = options.hidden_paths.empty() ? std::vector<std::string>{options.data_dir}
                                                        : options.hidden_paths,
+          .host_path_allow = options.host_path_allow,
           .cgroup_name =
               options.cgroups && geteuid() == 0 ? sandbox::CgroupName(options.data_dir) : "",
           .pod_pids_limit = options.pod_pids_limit,

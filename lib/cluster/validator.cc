@@ -3,7 +3,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/cluster/sandbox/security_context.h"
 #include "lib/cluster/workloads/validation.h"
 #include "lib/manifest/codec.h"
 
@@ -65,17 +67,26 @@ resource::Validator KubernetesValidator(KubernetesValidatorOptions options) {
     if (kind.kind == "Service") validate = &wl::ValidateService;
     if (validate == nullptr) return absl::OkStatus();
     const nlohmann::json json = manifest::ToJson(object);
-    if (absl::Status s = validate(json); !s.ok() || !options.host_path_allow) return s;
+    RETURN_IF_ERROR(validate(json));
     if (kind.kind == "Service" || !json.contains("spec") || !json["spec"].is_object()) {
       return absl::OkStatus();
     }
     const nlohmann::json& spec = json["spec"];
-    if (kind.kind == "Pod") return CheckHostPaths(spec, "spec", *options.host_path_allow);
-    if (!spec.contains("template") || !spec["template"].is_object() ||
-        !spec["template"].contains("spec")) {
-      return absl::OkStatus();
+    const nlohmann::json* pod_spec = &spec;
+    std::string path = "spec";
+    if (kind.kind != "Pod") {
+      if (!spec.contains("template") || !spec["template"].is_object() ||
+          !spec["template"].contains("spec")) {
+        return absl::OkStatus();
+      }
+      pod_spec = &spec["template"]["spec"];
+      path = "spec.template.spec";
     }
-    return CheckHostPaths(spec["template"]["spec"], "spec.template.spec", *options.host_path_allow);
+    // Capability names, ids, seccomp profiles: refused here, not when the
+    // kubelet starts the container.
+    RETURN_IF_ERROR(sandbox::ValidatePodSecurity(*pod_spec, path));
+    if (!options.host_path_allow) return absl::OkStatus();
+    return CheckHostPaths(*pod_spec, path, *options.host_path_allow);
   };
 }
 

@@ -1,8 +1,10 @@
 // The cluster service's admission check: Kubernetes' validation of Pods,
 // ReplicaSets, Deployments, Jobs and Services (//lib/cluster/workloads)
 // as a ResourceApi validator, so a bad spec is refused with its field path
-// before anything is stored. With an allow list, hostPath volumes of pods
-// and pod templates must lie under one of its paths.
+// before anything is stored. Pod and pod-template securityContexts are
+// checked as the kubelet reads them (capability names, ids, seccomp
+// profiles; sandbox::ValidatePodSecurity). With an allow list, hostPath
+// volumes of pods and pod templates must lie under one of its paths.
 #pragma once
 
 #include <optional>

@@ -3,6 +3,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
+#include "lib/manifest/codec.h"
+#include "lib/resource/kinds.h"
 
 namespace argonaut::cluster {
 namespace {
@@ -34,6 +36,61 @@ TEST(HostPathAllowTest, OnlyUnderAllowedPrefixes) {
                          "\"/var/lib/argn/artifacts/../cluster\" has a")));
   EXPECT_THAT(CheckHostPaths(Spec("/var/lib/argn"), "spec", {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not under")));
+}
+
+// Admission of a whole object through KubernetesValidator.
+absl::Status Admit(const nlohmann::json& object) {
+  const resource::KindInfo* kind = resource::FindKind(object["kind"].get<std::string>());
+  if (kind == nullptr) return absl::InternalError("no kind");
+  std::unique_ptr<google::protobuf::Message> msg = kind->NewMessage();
+  if (absl::Status s = manifest::FromJson(object, msg.get()); !s.ok()) return s;
+  return KubernetesValidator()(*kind, *msg);
+}
+
+nlohmann::json PodWith(const nlohmann::json& security_context) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", "p"}}},
+          {"spec",
+           {{"containers",
+             {{{"name", "a"}, {"image", "debian:12"}},
+              {{"name", "b"}, {"image", "debian:12"}, {"securityContext", security_context}}}}}}};
+}
+
+TEST(SecurityContextAdmissionTest, CapabilityNamesAreCheckedAtAdmission) {
+  EXPECT_OK(Admit(PodWith({{"capabilities", {{"add", {"NET_ADMIN"}}, {"drop", {"ALL"}}}}})));
+  EXPECT_THAT(Admit(PodWith({{"capabilities", {{"add", {"NET_ADMIN", "NET_ADMINS"}}}}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.containers[1].securityContext.capabilities.add[1]: "
+                                 "unknown capability \"NET_ADMINS\"")));
+  EXPECT_THAT(Admit(PodWith({{"capabilities", {{"drop", {"chown", 3}}}}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.containers[1].securityContext.capabilities.drop[1]")));
+}
+
+TEST(SecurityContextAdmissionTest, IdsAndTemplates) {
+  EXPECT_OK(Admit(PodWith({{"runAsUser", 1000}, {"runAsGroup", 3000}})));
+  EXPECT_THAT(Admit(PodWith({{"runAsUser", -1}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.containers[1].securityContext.runAsUser: must be between "
+                                 "0 and 2147483647")));
+  // runAsNonRoot as root is the kubelet's refusal (at start), not admission's.
+  EXPECT_OK(Admit(PodWith({{"runAsNonRoot", true}})));
+  nlohmann::json deployment = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "d"}}},
+      {"spec",
+       {{"selector", {{"matchLabels", {{"app", "d"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "d"}}}}},
+          {"spec",
+           {{"securityContext", {{"fsGroup", "staff"}}},
+            {"containers", {{{"name", "a"}, {"image", "debian:12"}}}}}}}}}}};
+  EXPECT_THAT(Admit(deployment),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.template.spec.securityContext.fsGroup: must be an "
+                                 "integer")));
 }
 
 }  // namespace

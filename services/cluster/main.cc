@@ -107,6 +107,12 @@ absl::StatusOr<LocalClusterOptions> RuntimeOptions(const std::string& data_dir) 
   if (!ec && store != "/") o.hidden_paths.push_back(store.string());
   // Hidden trees are idmapped where pods mount them as volumes.
   if (!absl::GetFlag(FLAGS_artifact_dir).empty()) o.hidden_paths.push_back(ArtifactDir());
+  // The kubelet resolves hostPaths below what admission allows (symlinks
+  // planted there cannot lead out); nothing allowed: admission refuses all.
+  if (!absl::GetFlag(FLAGS_artifact_dir).empty()) o.host_path_allow.push_back(ArtifactDir());
+  for (const std::string& p : absl::GetFlag(FLAGS_host_path_allow)) {
+    if (!p.empty()) o.host_path_allow.push_back(p);
+  }
   o.image_table = absl::GetFlag(FLAGS_images);
   o.service_address = absl::GetFlag(FLAGS_service_address);
   std::string argoexec = absl::GetFlag(FLAGS_argoexec);

@@ -7,7 +7,10 @@
 # a pod with `hostPath: /` is refused at admission with a located error. Pod root is uid 0
 # in its own user namespace and an unprivileged uid on the host: through a hostPath the
 # operator allowed it makes files owned by that uid and can neither write nor chown host
-# root's files; a privileged pod (or hostUsers: true) keeps the host's user namespace.
+# root's files; a privileged pod (or hostUsers: true) keeps the host's user namespace. A
+# symlink in an allowed hostPath that points to /etc fails the pod with a located error; an
+# unknown capability is refused at admission; runAsUser/runAsGroup/fsGroup give the container
+# its ids (`id`), runAsNonRoot refuses a root container with Kubernetes' message.
 #
 # Needs root (namespaces). Without it the test prints "SKIPPED: ..." and exits 0; that is
 # the only way it passes without running the attacks.
@@ -226,5 +229,81 @@ for variant in privileged hostusers; do
   fi
   [[ $out == "0 0 4294967295" ]] || fail "the $variant pod is not in the host's user namespace: $out"
 done
+
+echo "--- a symlink inside an allowed hostPath leads out of it: refused when the pod starts"
+ln -s /etc "$SHARED/etc-link"
+pod_json linker "$SHARED/etc-link" 'ls /art/shadow && echo ESCAPED' >"$WORK/linker.json"
+run_cli apply -f "$WORK/linker.json" >/dev/null  # admission compares paths: it is under $SHARED
+for _ in $(seq 1 600); do
+  phase=$(pod_phase linker)
+  [[ $phase == Succeeded || $phase == Failed ]] && break
+  sleep 0.1
+done
+status=$("$ARGONAUT" get pod linker -o json 2>/dev/null)
+[[ $phase == Failed ]] || fail "the linker pod ended '$phase': $status"
+grep -qF "spec.volumes[0].hostPath.path: \\\"$SHARED/etc-link\\\" leads out of the allowed host path \\\"$SHARED\\\"" <<<"$status" ||
+  fail "the linker pod failed without the located error: $status"
+"$ARGONAUT" logs pod/linker 2>/dev/null | grep -q ESCAPED && fail "the linker pod saw the host's /etc"
+
+echo "--- a capability name is checked at admission"
+cat >"$WORK/cap.json" <<'JSON'
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "badcap"},
+ "spec": {"restartPolicy": "Never",
+          "containers": [{"name": "main", "image": "debian:12", "command": ["true"],
+                          "securityContext": {"capabilities": {"add": ["NET_ADMIN", "SYS_ADMN"]}}}]}}
+JSON
+out=$("$ARGONAUT" apply -f "$WORK/cap.json" 2>&1) && fail "an unknown capability was admitted: $out"
+grep -qF 'spec.containers[0].securityContext.capabilities.add[1]: unknown capability \"SYS_ADMN\"' <<<"$out" ||
+  grep -qF 'spec.containers[0].securityContext.capabilities.add[1]: unknown capability "SYS_ADMN"' <<<"$out" ||
+  fail "unknown capability refused without the located error: $out"
+
+echo "--- runAsUser, runAsGroup, fsGroup: the container's ids"
+python3 - >"$WORK/ids.json" <<'PY'
+import json
+print(json.dumps({
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ids"},
+    "spec": {"restartPolicy": "Never",
+             "securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000,
+                                 "supplementalGroups": [4000]},
+             "volumes": [{"name": "cache", "emptyDir": {}}],
+             "containers": [{"name": "main", "image": "debian:12",
+                             "command": ["/bin/sh", "-c",
+                                         "id -u; id -g; id -G; touch /cache/f && stat -c 'cache %u %g' /cache/f; "
+                                         "grep CapEff /proc/self/status | tr -s '\t' ' '; "
+                                         "(touch /etc/x) 2>/dev/null && echo WROTE-root || echo root-ro"],
+                             "securityContext": {"readOnlyRootFilesystem": True},
+                             "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}]}}))
+PY
+out=$(run_json_pod ids)
+echo "$out"
+expected="1000
+3000
+3000 2000 4000
+cache 1000 2000
+CapEff: 0000000000000000
+root-ro"
+[[ $out == "$expected" ]] || fail "the container's ids; expected:
+$expected"
+
+echo "--- runAsNonRoot: a container that would run as root is not started"
+python3 - >"$WORK/nonroot.json" <<'PY'
+import json
+print(json.dumps({
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nonroot"},
+    "spec": {"restartPolicy": "Never", "securityContext": {"runAsNonRoot": True},
+             "containers": [{"name": "main", "image": "debian:12",
+                             "command": ["/bin/sh", "-c", "echo STARTED"]}]}}))
+PY
+run_cli apply -f "$WORK/nonroot.json" >/dev/null
+for _ in $(seq 1 600); do
+  phase=$(pod_phase nonroot)
+  [[ $phase == Failed ]] && break
+  sleep 0.1
+done
+status=$("$ARGONAUT" get pod nonroot -o json 2>/dev/null)
+[[ $phase == Failed ]] || fail "the runAsNonRoot pod ended '$phase': $status"
+grep -qF "container has runAsNonRoot and image will run as root" <<<"$status" ||
+  fail "the runAsNonRoot pod failed without Kubernetes' message: $status"
+"$ARGONAUT" logs pod/nonroot 2>/dev/null | grep -q STARTED && fail "the runAsNonRoot container ran"
 
 echo "PASS"

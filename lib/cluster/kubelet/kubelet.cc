@@ -187,6 +187,7 @@ void Kubelet::StartWorker(const Object& pod, bool adopted) {
                    .network = options_.network,
                    .isolate = options_.isolate,
                    .hidden_paths = options_.hidden_paths,
+                   .host_path_allow = options_.host_path_allow,
                    .write_status = [this](const Object& p) { WriteStatus(p); },
                    .lookup = [this](const std::string& kind, const std::string& ns,
                                     const std::string& name) -> std::optional<Object> {

@@ -37,6 +37,9 @@ struct KubeletOptions {
   std::string image_table_file;  // the user's table, if any
   // Host paths no pod may see (SandboxOptions::hidden_paths).
   std::vector<std::string> hidden_paths;
+  // hostPath volumes resolve below these (VolumeOptions::host_path_allow);
+  // empty: any host path.
+  std::vector<std::string> host_path_allow;
   // Pod cgroups under "<own cgroup>/<cgroup_name>" (CgroupName(data dir));
   // empty: none. Without the rights or a usable hierarchy pods run without
   // limits (logged once).

@@ -635,8 +635,11 @@ void PodWorker::RunPod() {
   ObjectLookup lookup = [this](const std::string& kind, const std::string& name) {
     return env_.lookup ? env_.lookup(kind, NamespaceOf(pod_), name) : std::nullopt;
   };
-  absl::StatusOr<std::map<std::string, std::string>> volumes =
-      PrepareVolumes(pod_, pod_dir_, lookup);
+  // hostPath volumes resolved now, below their allowed directories; the
+  // sandbox opens the paths they resolved to without following symlinks.
+  HostPathFds host_path_fds;
+  absl::StatusOr<std::map<std::string, std::string>> volumes = PrepareVolumes(
+      pod_, pod_dir_, lookup, {.host_path_allow = env_.host_path_allow}, &host_path_fds);
   if (!volumes.ok()) {
     Fail("CreateContainerConfigError", std::string(volumes.status().message()));
     return Finish();
@@ -650,7 +653,7 @@ void PodWorker::RunPod() {
     for (size_t i = 0; i < list->size(); ++i) {
       Container& c = *(*list)[i];
       absl::StatusOr<std::vector<VolumeMount>> cm =
-          ContainerMounts(c.spec, *volumes, path_of(c, i));
+          ContainerMounts(c.spec, *volumes, path_of(c, i), &host_path_fds);
       if (!cm.ok()) {
         Fail("CreateContainerConfigError", std::string(cm.status().message()));
         return Finish();
@@ -658,7 +661,7 @@ void PodWorker::RunPod() {
       for (const VolumeMount& m : *cm) {
         bool seen = false;
         for (const auto& existing : mounts) seen = seen || existing.mount_path == m.mount_path;
-        if (!seen) mounts.push_back({m.host_path, m.mount_path, m.read_only});
+        if (!seen) mounts.push_back({m.host_path, m.mount_path, m.read_only, m.open_path});
       }
     }
   }

@@ -38,7 +38,8 @@ struct PodWorkerEnv {
   // The user's image table file, passed on to containers (the workflow
   // executor resolves images with it); empty when none.
   std::string image_table_file;
-  std::vector<std::string> hidden_paths;  // SandboxOptions::hidden_paths
+  std::vector<std::string> hidden_paths;     // SandboxOptions::hidden_paths
+  std::vector<std::string> host_path_allow;  // VolumeOptions::host_path_allow
   // Writes the pod's status (the status subresource).
   std::function<void(const Object& pod)> write_status;
   // ConfigMaps and Secrets of the pod's namespace.

@@ -96,6 +96,13 @@ struct ChildArgs {
   __user_cap_data_struct cap_data[2];
   bool no_new_privs;
   const sock_fprog* seccomp;
+  // securityContext ids and read-only root (ChildSpec); SwitchIds, ReadOnlyRoot.
+  bool set_ids;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  int num_groups;
+  bool read_only_root;
   pid_t expected_ppid;  // what getppid() shows while the launcher lives
   sigset_t empty_mask;
   // Written by the child; the parent reads them after the vfork wait.
@@ -117,6 +124,30 @@ bool MakeDirs(char* path) {
   return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
 
+// securityContext runAsUser/runAsGroup/supplementalGroups. Changing
+// credentials clears PR_SET_PDEATHSIG: re-armed, and the launcher checked
+// again as at the start. Returns 0 or -1 with errno.
+int SwitchIds(const ChildArgs* a) {
+  if (syscall(SYS_setgroups, a->num_groups, a->groups) != 0 ||
+      syscall(SYS_setresgid, a->gid, a->gid, a->gid) != 0 ||
+      syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0) {
+    return -1;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != a->expected_ppid) _exit(127);
+  return 0;
+}
+
+// readOnlyRootFilesystem: a mount namespace of the process's own (the pod's
+// others keep a writable root) whose root mount alone becomes read-only.
+int ReadOnlyRoot() {
+  if (unshare(CLONE_NEWNS) != 0) return -1;
+  struct mount_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  return static_cast<int>(syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof(attr)));
+}
+
 // Capabilities, no_new_privs, seccomp (see ChildSpec). The bounding set
 // goes first and the effective set last: loading a filter without
 // no_new_privs needs CAP_SYS_ADMIN in effect. Returns 0 or -1 with errno.
@@ -131,9 +162,13 @@ int RestrictSelf(const ChildArgs* a) {
   if (a->seccomp != nullptr && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp) != 0) {
     return -1;
   }
+  // The ids after the filter (loading it without no_new_privs needs root's
+  // CAP_SYS_ADMIN) and before capset (a non-root uid holds nothing to set).
+  if (a->set_ids && SwitchIds(a) != 0) return -1;
   if (a->restrict_caps) {
     __user_cap_header_struct header = a->cap_header;
     __user_cap_data_struct data[2] = {a->cap_data[0], a->cap_data[1]};
+    if (a->set_ids && a->uid != 0) memset(data, 0, sizeof(data));
     if (syscall(SYS_capset, &header, data) != 0) return -1;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
       return -1;
@@ -172,6 +207,11 @@ int ChildMain(void* p) {
       a->stage = kStageSetns;
       _exit(127);
     }
+  }
+  if (a->read_only_root && ReadOnlyRoot() != 0) {
+    a->error = errno;
+    a->stage = kStageSecurity;
+    _exit(127);
   }
   // The user namespace last: joining the others needs the host's
   // privileges. Entering it leaves our ids unmapped there (host root is not
@@ -889,6 +929,13 @@ absl::StatusOr<ChildHandle> LaunchChild(const ChildSpec& spec) {
   }
   args.no_new_privs = spec.no_new_privs;
   args.seccomp = spec.seccomp;
+  std::vector<gid_t> groups(spec.groups.begin(), spec.groups.end());
+  args.set_ids = spec.set_ids;
+  args.uid = spec.uid;
+  args.gid = spec.gid;
+  args.groups = groups.data();
+  args.num_groups = static_cast<int>(groups.size());
+  args.read_only_root = spec.read_only_root;
   sigemptyset(&args.empty_mask);
   // Mount last: after it, paths resolve inside the pod.
   const std::pair<int, int> ns[] = {{spec.netns_fd, CLONE_NEWNET},

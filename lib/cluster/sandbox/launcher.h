@@ -61,6 +61,17 @@ struct ChildSpec {
   uint64_t capabilities = 0;  // bit n = capability n
   bool no_new_privs = false;
   const sock_fprog* seccomp = nullptr;  // not owned; must outlive the call
+  // securityContext ids (in the pod's user namespace when it has one): the
+  // groups, gid and uid are set after the seccomp filter and before capset;
+  // a uid other than 0 ends with no permitted, effective or inheritable
+  // capability (the bounding set stays as above).
+  bool set_ids = false;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;
+  // readOnlyRootFilesystem: after joining the pod's mount namespace the
+  // child takes a copy of its own whose root mount is read-only.
+  bool read_only_root = false;
 };
 
 struct ChildHandle {

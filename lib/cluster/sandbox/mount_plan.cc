@@ -404,12 +404,18 @@ absl::StatusOr<std::vector<MountOp>> PlanPodMounts(const PodMountInput& input,
   }
   for (Vol& v : vols) {
     if (v.source.empty()) continue;
-    if (v.index < input.volume_open_paths.size() && !input.volume_open_paths[v.index].empty()) {
+    if (!input.volumes[v.index].open_path.empty()) {
+      ASSIGN_OR_RETURN(v.open,
+                       NormalizeAbsolutePath(input.volumes[v.index].open_path,
+                                             absl::StrCat("volumes[", v.index, "].open_path")));
+    } else if (v.index < input.volume_open_paths.size() &&
+               !input.volume_open_paths[v.index].empty()) {
       ASSIGN_OR_RETURN(v.open,
                        NormalizeAbsolutePath(input.volume_open_paths[v.index],
                                              absl::StrCat("volume_open_paths[", v.index, "]")));
     }
-    v.want = probe(v.source);
+    // The kind of what is opened (where the caller resolved the source itself).
+    v.want = probe(input.volumes[v.index].open_path.empty() ? v.source : v.open);
     if (v.want != PathKind::kDirectory && v.want != PathKind::kFile) {
       return absl::NotFoundError(absl::StrCat("volumes[", v.index, "].source: \"", v.source,
                                               "\" is not an existing file or directory"));

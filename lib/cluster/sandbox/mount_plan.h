@@ -28,6 +28,15 @@ struct VolumeMount {
   std::string source;      // host file or directory; empty: a fresh tmpfs
   std::string mount_path;  // absolute path inside the pod
   bool read_only = false;
+  // What the holder opens instead of `source`, without following any
+  // symlink (RESOLVE_NO_SYMLINKS): the path the caller's own safe resolution
+  // ended at (the kubelet: openat2 RESOLVE_BENEATH below an allowed
+  // directory), so a symlink swapped in since fails the pod instead of
+  // leading elsewhere. Overrides PodMountInput::volume_open_paths. Empty:
+  // those, or `source`. `source` still names the volume in errors and is
+  // where its alias shows in the pod. (Not a /proc/<pid>/fd link: the
+  // holder's mount namespace cannot clone the runtime's mounts.)
+  std::string open_path;
 };
 
 enum class MountOpKind : uint8_t {

@@ -179,6 +179,37 @@ TEST(MountPlanTest, VolumesParentsFirstWithMountPointsInThePodRoot) {
   }
 }
 
+// A volume the caller resolved itself is opened at the path it resolved to,
+// without following links, its alias too; the source still names it and
+// places the alias.
+TEST(MountPlanTest, OpenPathIsWhatTheHolderOpens) {
+  PodMountInput in{
+      .hostname = "p",
+      .scratch_dir = "/pods/p",
+      .volumes = {{.source = "/shared/vol", .mount_path = "/v", .open_path = "/shared/real/vol"}},
+      // Overridden by the open path.
+      .volume_open_paths = {"/shared/real"}};
+  std::vector<std::string> probed;
+  absl::StatusOr<std::vector<MountOp>> ops = PlanPodMounts(in, [&](const std::string& p) {
+    probed.push_back(p);
+    return p == "/shared/real/vol" || p == "/" ? PathKind::kDirectory : PathKind::kMissing;
+  });
+  ASSERT_OK(ops);
+  int clones = 0;
+  for (const MountOp& op : *ops) {
+    if (op.kind != MountOpKind::kCloneTree || op.source == "/") continue;
+    if (op.source == "/pods/p/tmp") continue;
+    ++clones;
+    EXPECT_EQ(op.source, "/shared/real/vol");
+    EXPECT_NE(op.flags & kCloneNoSymlinks, 0u);
+  }
+  EXPECT_EQ(clones, 2);  // the volume and its alias at /shared/vol
+  std::vector<std::string> d = Describe(*ops);
+  EXPECT_THAT(d, ::testing::Contains("bind /shared/vol on /v"));
+  EXPECT_THAT(d, ::testing::Contains("bind /shared/vol on /shared/vol"));
+  EXPECT_THAT(probed, ::testing::Contains("/shared/real/vol"));
+}
+
 TEST(MountPlanTest, NoAliasWhereTheHostPathIsAVolumesBusiness) {
   // /srv/data is under another volume's mount path; /mnt holds a volume.
   PodMountInput in{.hostname = "p",

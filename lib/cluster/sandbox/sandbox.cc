@@ -151,6 +151,14 @@ absl::Status ResolveVolumeSources(const SandboxOptions& options,
 
 // What runc does by default to a container's process, unless privileged.
 absl::Status ApplySecurity(const ContainerSecurity& security, internal::ChildSpec* child) {
+  // Ids and a read-only root hold for privileged containers too.
+  if (security.run_as_user || security.run_as_group || !security.supplemental_groups.empty()) {
+    child->set_ids = true;
+    child->uid = security.run_as_user.value_or(0);
+    child->gid = security.run_as_group.value_or(0);
+    child->groups = security.supplemental_groups;
+  }
+  child->read_only_root = security.read_only_root_filesystem;
   if (security.privileged) return absl::OkStatus();
   ASSIGN_OR_RETURN(child->capabilities, ContainerCapabilities(security));
   child->restrict_capabilities = true;

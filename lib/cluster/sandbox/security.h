@@ -28,6 +28,17 @@ struct ContainerSecurity {
   // grant nothing). True: left off, as are the others when privileged.
   std::optional<bool> allow_privilege_escalation;
   bool seccomp_unconfined = false;  // seccompProfile.type: Unconfined
+  // runAsUser / runAsGroup / supplementalGroups (fsGroup included), in the
+  // pod's user namespace when it has one. Unset: root (0), the runtime's
+  // default. Set after the mounts, before exec; a uid other than 0 keeps the
+  // bounding set but no permitted or effective capability, as Docker does.
+  std::optional<uint32_t> run_as_user;
+  std::optional<uint32_t> run_as_group;
+  std::vector<uint32_t> supplemental_groups;
+  // readOnlyRootFilesystem: the process gets a mount namespace of its own
+  // (a copy of the pod's) whose root mount is read-only; volumes, /tmp,
+  // /dev and /proc below it keep their own flags.
+  bool read_only_root_filesystem = false;
 };
 
 // Bit n = capability n (CAP_CHOWN = 0 ...).

@@ -80,6 +80,88 @@ TEST(SecurityContextTest, FromManifest) {
   EXPECT_TRUE(s->privileged);
 }
 
+TEST(SecurityContextTest, IdsContainerWinsOverPod) {
+  const nlohmann::json pod_spec = {{"securityContext",
+                                    {{"runAsUser", 1000},
+                                     {"runAsGroup", 3000},
+                                     {"supplementalGroups", {4000, 4001}},
+                                     {"fsGroup", 2000}}}};
+  absl::StatusOr<ContainerSecurity> s = SecurityFromManifest(pod_spec, {}, "spec.containers[0]");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->run_as_user, 1000u);
+  EXPECT_EQ(s->run_as_group, 3000u);
+  EXPECT_EQ(s->supplemental_groups, (std::vector<uint32_t>{4000, 4001, 2000}));
+  EXPECT_FALSE(s->read_only_root_filesystem);
+  s = SecurityFromManifest(
+      pod_spec,
+      {{"securityContext",
+        {{"runAsUser", 7}, {"runAsGroup", 8}, {"readOnlyRootFilesystem", true}}}},
+      "spec.containers[0]");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->run_as_user, 7u);
+  EXPECT_EQ(s->run_as_group, 8u);
+  EXPECT_TRUE(s->read_only_root_filesystem);
+  absl::StatusOr<std::optional<uint32_t>> fs_group = PodFsGroup(pod_spec);
+  ASSERT_OK(fs_group);
+  EXPECT_EQ(*fs_group, 2000u);
+  fs_group = PodFsGroup({});
+  ASSERT_OK(fs_group);
+  EXPECT_FALSE(fs_group->has_value());
+  // Unset: the runtime's default (root), nothing to set.
+  s = SecurityFromManifest({}, {}, "spec.containers[0]");
+  ASSERT_OK(s);
+  EXPECT_FALSE(s->run_as_user.has_value());
+  EXPECT_TRUE(s->supplemental_groups.empty());
+}
+
+TEST(SecurityContextTest, RunAsNonRootRefusesRootWithKubernetesMessage) {
+  const nlohmann::json non_root = {{"securityContext", {{"runAsNonRoot", true}}}};
+  EXPECT_THAT(SecurityFromManifest(non_root, {}, "spec.containers[0]"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("container has runAsNonRoot and image will run as root "
+                                 "(spec.containers[0])")));
+  EXPECT_THAT(
+      SecurityFromManifest({}, {{"securityContext", {{"runAsNonRoot", true}, {"runAsUser", 0}}}},
+                           "spec.containers[1]"),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("container's runAsUser breaks non-root policy")));
+  EXPECT_OK(SecurityFromManifest(non_root, {{"securityContext", {{"runAsUser", 1000}}}}, "c"));
+  // The container may lift the pod's rule.
+  EXPECT_OK(SecurityFromManifest(non_root, {{"securityContext", {{"runAsNonRoot", false}}}}, "c"));
+  // Admission leaves it to the start.
+  EXPECT_OK(ValidatePodSecurity(
+      {{"securityContext", {{"runAsNonRoot", true}}}, {"containers", {{{"name", "a"}}}}}, "spec"));
+}
+
+TEST(SecurityContextTest, ValidatePodSecurityNamesEveryField) {
+  EXPECT_THAT(
+      ValidatePodSecurity(
+          {{"initContainers", {{{"name", "i"}}}},
+           {"containers",
+            {{{"name", "a"}},
+             {{"name", "b"},
+              {"securityContext", {{"capabilities", {{"add", {"CHOWN", "FOO"}}}}}}}}}},
+          "spec.template.spec"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.template.spec.containers[1].securityContext.capabilities.add[1]: "
+                         "unknown capability \"FOO\"")));
+  EXPECT_THAT(
+      ValidatePodSecurity({{"securityContext", {{"supplementalGroups", {1, "x"}}}}}, "spec"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.securityContext.supplementalGroups[1]: must be an integer")));
+  EXPECT_THAT(ValidatePodSecurity({{"securityContext", {{"runAsGroup", 4294967296}}}}, "spec"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.securityContext.runAsGroup: must be between 0 and")));
+  EXPECT_THAT(
+      ValidatePodSecurity(
+          {{"ephemeralContainers",
+            {{{"name", "e"}, {"securityContext", {{"readOnlyRootFilesystem", 1}}}}}}},
+          "spec"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.ephemeralContainers[0].securityContext.readOnlyRootFilesystem: "
+                         "must be a boolean")));
+}
+
 TEST(SecurityContextTest, ErrorsNameTheField) {
   EXPECT_THAT(SecurityFromManifest(
                   {}, {{"securityContext", {{"capabilities", {{"add", {"NET_ADMIN", "NOPE"}}}}}}},

@@ -494,6 +494,57 @@ bool UsesLocal(const json& t) {
   return local;
 }
 
+// A repository key as path components, or empty when it is not a clean relative path (argoexec
+// refuses those itself).
+std::vector<std::string> KeyParts(const std::string& key) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= key.size()) {
+    const size_t end = std::min(key.find('/', start), key.size());
+    std::string part = key.substr(start, end - start);
+    if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string::npos) {
+      return {};
+    }
+    parts.push_back(std::move(part));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// What of the local repository a pod of `workflow` running template `t` mounts: `<workflow>`
+// read-write first, then, read-only, the directory of each local input key kept outside it (a
+// key's first component is the workflow that wrote it).
+struct ArtifactRepoMount {
+  std::string dir;  // relative to the repository
+  bool read_only = false;
+};
+
+std::vector<ArtifactRepoMount> ArtifactRepoMounts(const json& t, const std::string& workflow) {
+  std::vector<ArtifactRepoMount> out = {{workflow, false}};
+  auto add = [&](const std::string& dir) {
+    for (const ArtifactRepoMount& m : out) {
+      if (m.dir == dir) return;
+    }
+    out.push_back({dir, true});
+  };
+  auto s = t.find("inputs");
+  if (s == t.end() || !s->is_object() || !s->contains("artifacts") ||
+      !(*s)["artifacts"].is_array()) {
+    return out;
+  }
+  for (const json& a : (*s)["artifacts"]) {
+    if (!a.is_object() || !a.contains("local") || !a["local"].is_object()) continue;
+    const std::vector<std::string> parts = KeyParts(Str(a["local"], "key"));
+    if (parts.empty() || parts[0] == workflow) continue;
+    // The directory holding the key (the producing pod's, with Argo's layout): it exists when
+    // the key does, where a missing key itself would be made a directory by the kubelet.
+    std::string dir = parts[0];
+    for (size_t i = 1; i + 1 < parts.size(); ++i) absl::StrAppend(&dir, "/", parts[i]);
+    add(parts.size() == 1 ? parts[0] : dir);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status Operator::SetArchiveLocation(json& t, const std::string& pod_name) const {
@@ -579,9 +630,20 @@ absl::Status Operator::AttachArtifactRepository(json& pod_spec, const json& t) c
     if (!env.is_array()) env = json::array();
     env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO"}, {"value", kArtifactRepoMountPath}});
     env.push_back({{"name", "ARGONAUT_ARTIFACT_REPO_HOST"}, {"value", in_.artifact_repository}});
-    mounts.push_back({{"name", kArtifactRepoVolume}, {"mountPath", kArtifactRepoMountPath}});
-    volumes.push_back(
-        {{"name", kArtifactRepoVolume}, {"hostPath", {{"path", in_.artifact_repository}}}});
+    // Not the whole repository: the workflow's own part read-write (every key the controller
+    // gives its pods starts with its name), and the inputs kept elsewhere read-only.
+    for (const ArtifactRepoMount& m : ArtifactRepoMounts(t, wf_name_)) {
+      const std::string name = m.read_only
+                                   ? absl::StrCat(kArtifactRepoVolume, "-in-", volumes.size())
+                                   : std::string(kArtifactRepoVolume);
+      json mount = {{"name", name},
+                    {"mountPath", absl::StrCat(kArtifactRepoMountPath, "/", m.dir)}};
+      if (m.read_only) mount["readOnly"] = true;
+      mounts.push_back(std::move(mount));
+      volumes.push_back(
+          {{"name", name},
+           {"hostPath", {{"path", absl::StrCat(in_.artifact_repository, "/", m.dir)}}}});
+    }
   }
   // Each Secret read-only where argoexec's SecretResolver reads it; the values never enter the
   // template or the pod spec.

@@ -51,9 +51,13 @@ spec:
   EXPECT_EQ(TemplateOf(gen)["archiveLocation"]["local"]["key"], "wf/" + gen_pod);
   EXPECT_EQ(Env(gen, "ARGONAUT_ARTIFACT_REPO_HOST"), "/data/artifacts");
   EXPECT_EQ(Env(gen, "ARGONAUT_ARTIFACT_REPO"), "/tmp/.argonaut-artifacts");
-  EXPECT_EQ(gen["spec"]["volumes"].back()["hostPath"]["path"], "/data/artifacts");
-  EXPECT_EQ(gen["spec"]["containers"][0]["volumeMounts"].back()["mountPath"],
-            "/tmp/.argonaut-artifacts");
+  // Only the workflow's own part of the repository, read-write.
+  EXPECT_EQ(
+      gen["spec"]["volumes"],
+      Yaml(R"([{name: argonaut-artifact-repository, hostPath: {path: /data/artifacts/wf}}])"));
+  EXPECT_EQ(
+      gen["spec"]["containers"][0]["volumeMounts"],
+      Yaml(R"([{name: argonaut-artifact-repository, mountPath: /tmp/.argonaut-artifacts/wf}])"));
 
   const json saved = {
       {"name", "out"}, {"path", "/tmp/dir"}, {"local", {{"key", "wf/" + gen_pod + "/out.tgz"}}}};
@@ -73,6 +77,39 @@ spec:
   const json& global = d.status()["outputs"]["artifacts"][0];
   EXPECT_EQ(global["name"], "shared");
   EXPECT_EQ(global["local"]["key"], "wf/" + gen_pod + "/out.tgz");
+}
+
+TEST(ArtifactsTest, InputsFromAnotherWorkflowAreMountedReadOnlyAlone) {
+  Driver d(Yaml(R"(
+metadata: {name: wf}
+spec:
+  entrypoint: use
+  templates:
+  - name: use
+    inputs:
+      artifacts:
+      - {name: a, path: /tmp/a, local: {key: other/other-pod-1/out.tgz}}
+      - {name: b, path: /tmp/b, local: {key: other/other-pod-1/log.txt}}
+      - {name: c, path: /tmp/c, local: {key: wf/earlier/x.tgz}}
+      - {name: d, path: /tmp/d, local: {key: top.tgz}}
+      - {name: e, path: /tmp/e, local: {key: ../etc/passwd}}
+    container: {image: busybox, command: [cat, /tmp/a]}
+)"));
+  EngineOutput out = d.Step();
+  ASSERT_EQ(out.pods_to_create.size(), 1u);
+  const json& pod = out.pods_to_create[0];
+  // The producing pod's directory of another workflow once, read-only; the workflow's own keys
+  // are in its part; a key at the top alone; an unclean key not at all (argoexec refuses it).
+  EXPECT_EQ(pod["spec"]["volumes"], Yaml(R"([
+    {name: argonaut-artifact-repository, hostPath: {path: /data/artifacts/wf}},
+    {name: argonaut-artifact-repository-in-1, hostPath: {path: /data/artifacts/other/other-pod-1}},
+    {name: argonaut-artifact-repository-in-2, hostPath: {path: /data/artifacts/top.tgz}}])"));
+  EXPECT_EQ(pod["spec"]["containers"][0]["volumeMounts"], Yaml(R"([
+    {name: argonaut-artifact-repository, mountPath: /tmp/.argonaut-artifacts/wf},
+    {name: argonaut-artifact-repository-in-1, mountPath: /tmp/.argonaut-artifacts/other/other-pod-1,
+     readOnly: true},
+    {name: argonaut-artifact-repository-in-2, mountPath: /tmp/.argonaut-artifacts/top.tgz,
+     readOnly: true}])"));
 }
 
 TEST(ArtifactsTest, StepsTemplateOutputsComeFromItsSteps) {
