@@ -355,6 +355,11 @@ absl::StatusOr<json*> Operator::ExecuteTemplate(const std::string& node_name, co
     return fail("Skipped", absl::StrCat("template \"", r->template_name, "\" has no known type"));
   }
   if (type == "Plugin") return fail(type, PluginMessage(r->template_name));
+  // argoexec has no `data` command: say so rather than start a pod without an image.
+  if (r->tmpl.contains("data")) {
+    return fail(type,
+                absl::StrCat("data templates are not supported: template ", r->template_name));
+  }
   absl::StatusOr<json> processed = ProcessInputs(r->tmpl, args);
   if (!processed.ok()) return fail(type, std::string(processed.status().message()));
   tmpl::RenderOptions leave;

@@ -446,7 +446,29 @@ spec:
     status = out.status;
   }
   EXPECT_TRUE(PhaseCompleted(status.value("phase", ""))) << status.dump(2);
-  EXPECT_THAT(status.dump(), HasSubstr("template \"nothing\" has no known type"));
+  EXPECT_THAT(status.dump(), HasSubstr("nothing\\\" has no known type"));
+}
+
+TEST(SilentPendingTest, DataTemplateErrsItsNodeNamingTheTemplate) {
+  EngineInput in;
+  in.workflow = Yaml(R"(
+metadata: {name: data}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps: [[{name: d, template: transform}]]
+  - name: transform
+    data:
+      source: {artifactPaths: {s3: {bucket: b}}}
+      transformation: [{expression: "true"}]
+)");
+  in.now = absl::FromUnixSeconds(1700000000);
+  ASSIGN_OK(out, Operate(in));
+  EXPECT_TRUE(out.pods_to_create.empty());
+  const json& node = out.status["nodes"][NodeId("data", "data[0].d")];
+  EXPECT_EQ(node["phase"], "Error");
+  EXPECT_EQ(node["message"], "data templates are not supported: template transform");
 }
 
 // --- valueFrom.configMapKeyRef
