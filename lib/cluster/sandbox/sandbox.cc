@@ -435,11 +435,14 @@ absl::StatusOr<std::unique_ptr<Process>> Sandbox::Spawn(const ProcessSpec& spec)
     // Programs reopen their output through /proc/self/fd/1 (nginx's
     // access_log, images linking log files to /dev/stdout). The pipe
     // belongs to host root, which the pod's namespace does not map: give
-    // it to pod root, as runc does with its stdio pipes.
+    // it to the container's user (pod root unless runAsUser says otherwise),
+    // as runc does with its stdio pipes.
+    const uid_t uid = *userns_base_ + (child.set_ids ? child.uid : 0);
+    const gid_t gid = *userns_base_ + (child.set_ids ? child.gid : 0);
     struct stat st;
     if (fstat(*log_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
-        st.st_uid != *userns_base_) {
-      (void)fchown(*log_fd, *userns_base_, *userns_base_);
+        (st.st_uid != uid || st.st_gid != gid)) {
+      (void)fchown(*log_fd, uid, gid);
     }
   }
   child.cgroup_procs_fds = spec.cgroup_procs_fds;

@@ -217,30 +217,39 @@ TEST(UserNamespaceTest, ConcurrentPodsStart) {
 // Images reopen their output by path (nginx: access_log /proc/self/fd/1;
 // images linking /var/log/... to /dev/stdout): the kubelet's log pipe, made
 // by host root, must be pod root's to reopen.
+// Programs reopen their output through /proc/self/fd/1 (nginx's access_log):
+// the pipe must belong to the container's user, pod root or its runAsUser.
 TEST(UserNamespaceTest, OutputPipeReopenableThroughProc) {
   REQUIRE_ISOLATION();
-  const std::string dir = TestDir();
-  absl::StatusOr<std::unique_ptr<Sandbox>> sb =
-      Sandbox::Create({.pod_name = "userns-o",
-                       .pod_dir = dir + "/pod",
-                       .user_namespace_base = UserNamespaceBase(dir)});
-  ASSERT_OK(sb);
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  absl::StatusOr<std::unique_ptr<Process>> p =
-      (*sb)->Spawn({.argv = {"sh", "-c", "echo reopened > /proc/self/fd/1 && echo direct"},
-                    .output_fd = out[1]});
-  close(out[1]);
-  ASSERT_OK(p);
-  absl::StatusOr<ExitStatus> st = (*p)->Wait(absl::Seconds(20));
-  ASSERT_OK(st);
-  std::string got;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
-  close(out[0]);
-  EXPECT_EQ(got, "reopened\ndirect\n");
-  EXPECT_TRUE(st->success()) << st->ToString();
+  for (std::optional<uint32_t> run_as :
+       {std::optional<uint32_t>(), std::optional<uint32_t>(1000)}) {
+    SCOPED_TRACE(run_as ? "runAsUser 1000" : "pod root");
+    const std::string dir = TestDir() + (run_as ? "/u1000" : "/root");
+    absl::StatusOr<std::unique_ptr<Sandbox>> sb =
+        Sandbox::Create({.pod_name = run_as ? "userns-o1" : "userns-o0",
+                         .pod_dir = dir + "/pod",
+                         .user_namespace_base = UserNamespaceBase(dir)});
+    ASSERT_OK(sb);
+    int out[2];
+    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+    ProcessSpec spec{
+        .argv = {"sh", "-c", "echo reopened > /proc/self/fd/1 && echo direct $(id -u)"},
+        .output_fd = out[1]};
+    spec.security.run_as_user = run_as;
+    spec.security.run_as_group = run_as;
+    absl::StatusOr<std::unique_ptr<Process>> p = (*sb)->Spawn(spec);
+    close(out[1]);
+    ASSERT_OK(p);
+    absl::StatusOr<ExitStatus> st = (*p)->Wait(absl::Seconds(20));
+    ASSERT_OK(st);
+    std::string got;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(out[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+    close(out[0]);
+    EXPECT_EQ(got, absl::StrCat("reopened\ndirect ", run_as.value_or(0), "\n"));
+    EXPECT_TRUE(st->success()) << st->ToString();
+  }
 }
 
 bool ProcessGone(pid_t pid) {
