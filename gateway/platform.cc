@@ -162,6 +162,11 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const PlatformOptions&
       if (copts.hidden_paths.empty() && !options.data_dir.empty()) {
         copts.hidden_paths = {options.data_dir};
       }
+      // The kubelet resolves hostPaths below the same list admission checked,
+      // so a symlink placed there after admission cannot lead out.
+      if (copts.host_path_allow.empty() && !options.data_dir.empty()) {
+        copts.host_path_allow = {absl::StrCat(options.data_dir, "/artifacts")};
+      }
       ASSIGN_OR_RETURN(p->cluster_, cluster::LocalCluster::Start(&bundle->api(), copts));
       p->cluster_grpc_ = std::make_unique<cluster::ClusterGrpcService>(p->cluster_.get());
       server->AddService(p->cluster_grpc_.get());
