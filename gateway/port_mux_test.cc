@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -103,6 +104,98 @@ TEST(PortMuxTest, RealHttpThroughTheMux) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->body, "hello");
   }
+  mux.Stop();
+  http.stop();
+  t.join();
+}
+
+// Connects from `source` (any 127.0.0.0/8 address) to the mux.
+int ConnectFrom(const char* source, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the peer closes `fd` within `ms`.
+bool ClosedWithin(int fd, int ms) {
+  timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char c;
+  return ::recv(fd, &c, 1, 0) == 0;
+}
+
+TEST(PortMuxTest, CapsConnectionsPerClientAddress) {
+  TagServer h1("h1");
+  PortMux mux({.http1_backend_port = h1.port(),
+               .max_connections_per_client = 2,
+               .classify_timeout_ms = 60000});
+  ASSERT_OK(mux.Start());
+  const int a = ConnectFrom("127.0.0.7", mux.port());
+  const int b = ConnectFrom("127.0.0.7", mux.port());
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  absl::SleepFor(absl::Milliseconds(200));  // both accepted and counted
+  const int c = ConnectFrom("127.0.0.7", mux.port());
+  ASSERT_GE(c, 0);
+  EXPECT_TRUE(ClosedWithin(c, 2000)) << "a third connection from one address";
+  EXPECT_FALSE(ClosedWithin(a, 200));
+  // Another address is served meanwhile.
+  EXPECT_EQ(RoundTrip(mux.port(), "GET / HTTP/1.1\r\n"), "h1:GET / HTTP/1.1\r\n");
+  // A slot freed is a slot again.
+  ::close(a);
+  absl::SleepFor(absl::Milliseconds(300));
+  const int d = ConnectFrom("127.0.0.7", mux.port());
+  EXPECT_FALSE(ClosedWithin(d, 300));
+  for (int fd : {b, c, d}) ::close(fd);
+  mux.Stop();
+}
+
+TEST(PortMuxTest, RefusesAnOversizedChunkedBodyWhileItArrives) {
+  httplib::Server http;
+  size_t seen = 0;
+  http.Post("/x", [&](const httplib::Request& req, httplib::Response& res) {
+    seen = req.body.size();
+    res.set_content("ok", "text/plain");
+  });
+  int http_port = http.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { http.listen_after_bind(); });
+  PortMux mux({.http1_backend_port = http_port, .http1_max_body_bytes = 1000});
+  ASSERT_OK(mux.Start());
+  httplib::Client client("127.0.0.1", mux.port());
+  auto chunked = [&](size_t size) {
+    return client.Post(
+        "/x",
+        [size](size_t offset, httplib::DataSink& sink) {
+          const std::string part(std::min<size_t>(100, size - offset), 'a');
+          sink.write(part.data(), part.size());
+          if (offset + part.size() == size) sink.done();
+          return true;
+        },
+        "application/json");
+  };
+  auto small = chunked(900);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200);
+  EXPECT_EQ(seen, 900u);
+  seen = 0;
+  auto big = chunked(5000);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(big->body,
+            R"({"code":8,"message":"request body is larger than the limit of 1000 bytes",)"
+            R"("details":[]})");
+  EXPECT_EQ(seen, 0u) << "the handler never ran";
   mux.Stop();
   http.stop();
   t.join();

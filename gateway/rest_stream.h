@@ -34,12 +34,22 @@ struct StreamPump {
   absl::Mutex mu;
   std::deque<std::string> lines ABSL_GUARDED_BY(mu);
   bool ended ABSL_GUARDED_BY(mu) = false;
+  // Bytes in `lines`: past kMaxQueuedBytes the pump stops reading until the client catches up,
+  // so a client that does not read holds that much, not the whole stream.
+  static constexpr size_t kMaxQueuedBytes = 1 << 20;
+  size_t queued_bytes ABSL_GUARDED_BY(mu) = 0;
+  // The response is done (or the pump is going): stop waiting for room.
+  bool stopping ABSL_GUARDED_BY(mu) = false;
   // Messages read so far, and how the stream ended.
   size_t results ABSL_GUARDED_BY(mu) = 0;
   grpc::StatusCode end_code ABSL_GUARDED_BY(mu) = grpc::StatusCode::OK;
   std::string end_message ABSL_GUARDED_BY(mu);
 
   ~StreamPump() {
+    {
+      absl::MutexLock lock(&mu);
+      stopping = true;
+    }
     ctx.TryCancel();
     if (thread.joinable()) thread.join();
   }
@@ -69,8 +79,14 @@ void ServeStream(std::shared_ptr<StreamPump<Msg>> pump,
     while (p->reader->Read(&msg)) {
       std::string line = manifest::ToJsonText(json{{"result", to_json(msg)}}, false) + "\n";
       absl::MutexLock lock(&p->mu);
+      p->queued_bytes += line.size();
       p->lines.push_back(std::move(line));
       ++p->results;
+      auto room = [p]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu) {
+        return p->queued_bytes <= StreamPump<Msg>::kMaxQueuedBytes || p->stopping;
+      };
+      p->mu.Await(absl::Condition(&room));
+      if (p->stopping) break;  // the response is over: read no further
     }
     grpc::Status s = p->reader->Finish();
     absl::MutexLock lock(&p->mu);
@@ -110,6 +126,7 @@ void ServeStream(std::shared_ptr<StreamPump<Msg>> pump,
           };
           pump->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
           lines.swap(pump->lines);
+          pump->queued_bytes = 0;
           ended = pump->ended;
         }
         for (const std::string& line : lines) {
@@ -121,7 +138,11 @@ void ServeStream(std::shared_ptr<StreamPump<Msg>> pump,
         }
         return sink.is_writable();
       },
-      [pump](bool) { pump->ctx.TryCancel(); });
+      [pump](bool) {
+        absl::MutexLock lock(&pump->mu);
+        pump->stopping = true;
+        pump->ctx.TryCancel();
+      });
 }
 
 }  // namespace argonaut::gateway

@@ -55,10 +55,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
 // Limits on every listening connection (and so on the port mux's HTTP/2 side): an idle
 // connection is closed, a silent peer is found by pings, and one connection cannot open
 // unbounded streams.
-void LimitConnections(grpc::ServerBuilder& builder) {
+void LimitConnections(grpc::ServerBuilder& builder, absl::Duration max_idle) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
-  // No call for 5 minutes: GOAWAY and close. An open watch is a call, so it is not idle.
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  // No call for max_idle: GOAWAY and close. An open watch is a call, so it is not idle.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(max_idle)));
   // Ping a connection quiet for a minute; no answer in 20 s closes it (a peer gone without a FIN).
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
@@ -112,7 +113,7 @@ absl::Status Server::Start() {
   grpc::ResourceQuota quota(options_.name);
   quota.SetMaxThreads(512);
   builder.SetResourceQuota(quota);
-  LimitConnections(builder);
+  LimitConnections(builder, options_.grpc_max_connection_idle);
   grpc_ = builder.BuildAndStart();
   if (grpc_ != nullptr && proxied) {
     proxy_service_ = std::make_unique<AuthProxy>(options_.authorizer, InProcessChannel());
@@ -123,7 +124,7 @@ absl::Status Server::Start() {
     proxy_builder.SetOption(std::make_unique<NoPluginsOption>());
     proxy_builder.SetMaxReceiveMessageSize(16 << 20);
     proxy_builder.SetMaxSendMessageSize(64 << 20);
-    LimitConnections(proxy_builder);
+    LimitConnections(proxy_builder, options_.grpc_max_connection_idle);
     proxy_ = proxy_builder.BuildAndStart();
     if (proxy_ == nullptr) {
       grpc_->Shutdown();

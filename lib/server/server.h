@@ -61,6 +61,8 @@ struct ServerOptions {
   // is checked by it. Must outlive the server.
   auth::Authorizer* authorizer = nullptr;
   TlsOptions tls;  // the HTTP port is unaffected
+  // A gRPC connection without a call for this long is closed (GOAWAY). An open watch is a call.
+  absl::Duration grpc_max_connection_idle = absl::Minutes(5);
 };
 
 class Server {

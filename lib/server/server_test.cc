@@ -1,5 +1,9 @@
 #include "lib/server/server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -24,6 +28,36 @@ class SlowService final : public api::v1::ResourceService::Service {
   }
   absl::Notification entered;
 };
+
+// An HTTP/2 connection that opens and then asks for nothing is closed by the server: idle
+// connections cannot pile up on the gateway's port.
+TEST(ServerTest, ClosesIdleGrpcConnections) {
+  Server server(
+      {.name = "idle", .http_port = -1, .grpc_max_connection_idle = absl::Milliseconds(300)});
+  ASSERT_OK(server.Start());
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(server.BoundGrpcPort()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  // The client preface and an empty SETTINGS frame, then silence.
+  const std::string hello =
+      std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\0\4\0\0\0\0\0", 9);
+  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(hello.size()));
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const absl::Time start = absl::Now();
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) {
+  }  // the server's SETTINGS, then GOAWAY, then the close
+  EXPECT_EQ(n, 0) << "the connection was not closed";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ::close(fd);
+  server.Shutdown(absl::ZeroDuration());
+}
 
 TEST(ServerTest, ServesHealthReadinessAndMetrics) {
   Server server({.name = "test", .metrics_text = [] { return std::string("up 1\n"); }});
