@@ -17,9 +17,13 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/sandbox/sandbox.h"
+#include "lib/cluster/sandbox/test_util.h"
 
 namespace argonaut::cluster::sandbox {
 namespace {
+
+using ::argonaut::cluster::sandbox::testing::ReadFile;
+using ::argonaut::cluster::sandbox::testing::TestDir;
 
 using ::argonaut::testing::IsOk;
 using ::argonaut::testing::StatusIs;
@@ -115,21 +119,6 @@ TEST(CgroupConversionTest, KubeletFormulas) {
 
 // ---------------------------------------------------------------------------
 // Real cgroups.
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string TestDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string dir = absl::StrCat(t != nullptr ? t : "/tmp", "/", info->name(), "-", getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 class RealCgroupTest : public ::testing::Test {
  protected:

@@ -14,25 +14,13 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/sandbox/sandbox.h"
+#include "lib/cluster/sandbox/test_util.h"
 
 namespace argonaut::cluster::sandbox {
 namespace {
 
-std::string TestDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  std::string base = t != nullptr ? t : "/tmp";
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string dir = absl::StrCat(base, "/", info->name(), "-", getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::argonaut::cluster::sandbox::testing::ReadFile;
+using ::argonaut::cluster::sandbox::testing::TestDir;
 
 std::string RunIn(Sandbox& sb, const std::string& log, const std::string& script,
                   const ContainerSecurity& security = {}) {

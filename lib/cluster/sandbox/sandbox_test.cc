@@ -29,28 +29,16 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/sandbox/network.h"
+#include "lib/cluster/sandbox/test_util.h"
 
 namespace argonaut::cluster::sandbox {
 namespace {
 
+using ::argonaut::cluster::sandbox::testing::ReadFile;
+using ::argonaut::cluster::sandbox::testing::TestDir;
+
 using ::argonaut::testing::StatusIs;
 using ::testing::HasSubstr;
-
-std::string TestDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  std::string base = t != nullptr ? t : "/tmp";
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string dir = absl::StrCat(base, "/", info->name(), "-", getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool WaitForFile(const std::string& path, const std::string& needle, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

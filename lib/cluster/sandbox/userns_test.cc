@@ -24,27 +24,15 @@
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/sandbox/sandbox.h"
+#include "lib/cluster/sandbox/test_util.h"
 
 namespace argonaut::cluster::sandbox {
 namespace {
 
+using ::argonaut::cluster::sandbox::testing::ReadFile;
+using ::argonaut::cluster::sandbox::testing::TestDir;
+
 using ::testing::HasSubstr;
-
-std::string TestDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  std::string base = t != nullptr ? t : "/tmp";
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string dir = absl::StrCat(base, "/", info->name(), "-", getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string RunSh(Sandbox& sb, const std::string& dir, const std::string& script,
                   const std::string& working_dir = "") {
