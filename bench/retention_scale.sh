@@ -77,21 +77,9 @@ PY
 }
 mib() { calc "f'{$1 / 1048576:.1f} MiB'"; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-PORT=$(free_port)
-"$ARGONAUT" up --isolation "$ISOLATION" --data "$DATA" --port "$PORT" >"$WORK/up.log" 2>&1 &
-UP_PID=$!
-for _ in $(seq 1 200); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 "$UP_PID" 2>/dev/null || { cat "$WORK/up.log" >&2; exit 1; }
-  sleep 0.1
-done
-export ARGONAUT_SERVER="127.0.0.1:$PORT"
-ARGONAUT_TOKEN=$(cat "$DATA/admin.token")
-export ARGONAUT_TOKEN
-API="http://127.0.0.1:$PORT/api/v1"
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+bench_start_up "$ISOLATION" "$DATA" "$WORK/up.log" || exit 1
 SEL="bench%3Dretention"
 api() { curl -sf -H "Authorization: Bearer $ARGONAUT_TOKEN" "$@"; }
 # count_items URL: the number of items of a list answer.
