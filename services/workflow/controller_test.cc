@@ -21,6 +21,7 @@
 #include "lib/manifest/yaml.h"
 #include "lib/resource/kinds.h"
 #include "lib/store/in_memory_store.h"
+#include "services/workflow/controller_fixture.h"
 #include "services/workflow/resources.h"
 
 namespace argonaut::workflow {
@@ -28,70 +29,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string TestImages() {
-  const char* src = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(src != nullptr ? src : ".", "/", ws != nullptr ? ws : "argonaut",
-                      "/services/workflow/test_images");
-}
-
-class ControllerTest : public ::testing::Test {
+class ControllerTest : public testing::ControllerFixture {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/wfc-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto ckinds = resource::KindsOfService("cluster");
-    cstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
-    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
-                                                    cluster::KubernetesValidator());
-    auto c = cluster::LocalCluster::Start(
-        capi_.get(), {.data_dir = dir_, .builtin_binary = TestImages(), .builtin_prefix = {}});
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    auto wkinds = resource::KindsOfService("workflow");
-    wstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(wkinds)});
-    wapi_ = std::make_unique<resource::ResourceApi>(wstore_.get(), wkinds);
-    controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get(),
-                                                       WorkflowControllerOptions{.clock = &clock_});
-    ASSERT_OK(controller_->Start());
-  }
-  void TearDown() override {
-    if (controller_) controller_->Stop();
-    if (cluster_) cluster_->Stop(absl::Seconds(2));
-  }
-
-  std::string Submit(const std::string& yaml) {
-    auto docs = manifest::ParseDocuments(yaml);
-    EXPECT_TRUE(docs.ok()) << docs.status();
-    auto out = wapi_->Create((*docs)[0].value("kind", "Workflow"), (*docs)[0].dump(), false);
-    EXPECT_TRUE(out.ok()) << out.status();
-    return out.ok() ? (*manifest::ParseJsonText(*out))["metadata"]["name"].get<std::string>() : "";
-  }
-
-  // Polls until the workflow ends, for at most `timeout` of real time (pods
-  // run in real time); each poll moves the controller's clock on by `tick`.
-  json WaitDone(const std::string& name, absl::Duration timeout = absl::Seconds(60),
-                absl::Duration tick = absl::ZeroDuration()) {
-    const absl::Time deadline = absl::Now() + timeout;
-    json wf;
-    while (absl::Now() < deadline) {
-      if (tick > absl::ZeroDuration()) clock_.Advance(tick);
-      auto text = wapi_->Get("Workflow", "default", name);
-      if (text.ok()) {
-        wf = *manifest::ParseJsonText(*text);
-        const std::string phase = wf.value("status", json::object()).value("phase", "");
-        if (phase == "Succeeded" || phase == "Failed" || phase == "Error") return wf;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    ADD_FAILURE() << "workflow " << name << " did not finish: " << wf.dump();
-    return wf;
-  }
-
   // The step's pod: created (metadata.creationTimestamp) and finished (main's
   // finishedAt) in the cluster's real time, whatever the controller's clock says.
   std::pair<absl::Time, absl::Time> PodSpan(const json& wf, const std::string& display) {
@@ -117,21 +56,6 @@ class ControllerTest : public ::testing::Test {
     ADD_FAILURE() << "no pod for node " << display;
     return {};
   }
-
-  static const json* Node(const json& wf, const std::string& display) {
-    for (const auto& [id, n] : wf["status"]["nodes"].items()) {
-      if (n.value("displayName", "") == display) return &n;
-    }
-    return nullptr;
-  }
-
-  // Declared first: the controller waits on it until destroyed.
-  controller::FakeClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
-  std::string dir_;
-  std::unique_ptr<store::InMemoryStore> cstore_, wstore_;
-  std::unique_ptr<resource::ResourceApi> capi_, wapi_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
-  std::unique_ptr<WorkflowController> controller_;
 };
 
 TEST_F(ControllerTest, StepsRunInOrderAndPassOutputs) {

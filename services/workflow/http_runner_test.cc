@@ -30,6 +30,7 @@
 #include "lib/resource/kinds.h"
 #include "lib/store/in_memory_store.h"
 #include "services/workflow/controller.h"
+#include "services/workflow/controller_fixture.h"
 
 namespace argonaut::workflow {
 namespace {
@@ -218,77 +219,10 @@ TEST(HttpRunnerTest, StopAbortsRequestsInFlight) {
 
 // --- whole workflows through the controller
 
-std::string TestImages() {
-  const char* src = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(src != nullptr ? src : ".", "/", ws != nullptr ? ws : "argonaut",
-                      "/services/workflow/test_images");
-}
-
-class HttpControllerTest : public ::testing::Test {
+class HttpControllerTest : public testing::ControllerFixture {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/wfhttp-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto ckinds = resource::KindsOfService("cluster");
-    cstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(ckinds)});
-    capi_ = std::make_unique<resource::ResourceApi>(cstore_.get(), ckinds,
-                                                    cluster::KubernetesValidator());
-    auto c = cluster::LocalCluster::Start(
-        capi_.get(), {.data_dir = dir_, .builtin_binary = TestImages(), .builtin_prefix = {}});
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    auto wkinds = resource::KindsOfService("workflow");
-    wstore_ =
-        *store::InMemoryStore::Create({.kinds = resource::ResourceApi::ColumnFamilies(wkinds)});
-    wapi_ = std::make_unique<resource::ResourceApi>(wstore_.get(), wkinds);
-    controller_ = std::make_unique<WorkflowController>(wapi_.get(), cluster_.get());
-    ASSERT_OK(controller_->Start());
-  }
-  void TearDown() override {
-    if (controller_) controller_->Stop();
-    if (cluster_) cluster_->Stop(absl::Seconds(2));
-  }
-
-  std::string Submit(const std::string& yaml) {
-    auto docs = manifest::ParseDocuments(yaml);
-    EXPECT_TRUE(docs.ok()) << docs.status();
-    auto out = wapi_->Create("Workflow", (*docs)[0].dump(), false);
-    EXPECT_TRUE(out.ok()) << out.status();
-    return out.ok() ? (*manifest::ParseJsonText(*out))["metadata"]["name"].get<std::string>() : "";
-  }
-
-  json WaitDone(const std::string& name, absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    json wf;
-    while (absl::Now() < deadline) {
-      auto text = wapi_->Get("Workflow", "default", name);
-      if (text.ok()) {
-        wf = *manifest::ParseJsonText(*text);
-        const std::string phase = wf.value("status", json::object()).value("phase", "");
-        if (phase == "Succeeded" || phase == "Failed" || phase == "Error") return wf;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    ADD_FAILURE() << "workflow " << name << " did not finish: " << wf.dump();
-    return wf;
-  }
-
-  static const json* Node(const json& wf, const std::string& display) {
-    for (const auto& [id, n] : wf["status"]["nodes"].items()) {
-      if (n.value("displayName", "") == display) return &n;
-    }
-    return nullptr;
-  }
-
-  std::string dir_;
-  std::unique_ptr<store::InMemoryStore> cstore_, wstore_;
-  std::unique_ptr<resource::ResourceApi> capi_, wapi_;
-  std::unique_ptr<cluster::LocalCluster> cluster_;
-  std::unique_ptr<WorkflowController> controller_;
+  // Real time: HTTP timeouts are libcurl's, in real time too.
+  WorkflowControllerOptions ControllerOptions() override { return {}; }
 };
 
 TEST_F(HttpControllerTest, HttpStepsEndWithArgosOutcomes) {
