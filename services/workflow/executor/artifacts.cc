@@ -285,11 +285,11 @@ absl::StatusOr<std::optional<OutputArtifactPlan>> PlanLogArtifact(const json& tm
 
 std::string RepositoryRoot(const char* mount_env, const char* host_env) {
   std::error_code ec;
-  if (host_env != nullptr && *host_env != '\0' && std::filesystem::is_directory(host_env, ec)) {
-    return host_env;
+  if (mount_env != nullptr && *mount_env != '\0' && std::filesystem::is_directory(mount_env, ec)) {
+    return mount_env;
   }
-  if (mount_env != nullptr && *mount_env != '\0') return mount_env;
-  return host_env != nullptr ? host_env : "";
+  if (host_env != nullptr && *host_env != '\0') return host_env;
+  return mount_env != nullptr ? mount_env : "";
 }
 
 }  // namespace argonaut::workflow::executor

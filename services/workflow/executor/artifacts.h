@@ -82,8 +82,10 @@ absl::StatusOr<std::vector<OutputArtifactPlan>> PlanOutputArtifacts(const nlohma
 absl::StatusOr<std::optional<OutputArtifactPlan>> PlanLogArtifact(const nlohmann::json& tmpl,
                                                                   const std::string& log_path);
 
-// The repository root argoexec uses: the host path when it is a directory (the pod shares the
-// host's filesystem there), else the mount path; "" when neither is set.
+// The repository root argoexec uses: the mount path when it is a directory (an isolated pod:
+// only its workflow's part and its inputs are mounted there, and a directory artifact holding
+// the mount point, path /tmp, must skip that very directory), else the host path (plain mode
+// shares the host's filesystem and mounts nothing); "" when neither is set.
 std::string RepositoryRoot(const char* mount_env, const char* host_env);
 
 // Moves a stored object of a non-local location to or from a local file or tree.

@@ -36,6 +36,22 @@ using ::testing::HasSubstr;
 
 using TempDir = ::argonaut::artifacts::testing::TempDirTest;
 
+// An isolated pod mounts only its workflow's part below the mount path, so the
+// mount path is the root whenever it exists, even where the host path is also
+// visible; plain mode, which mounts nothing, uses the host path.
+TEST(RepositoryRootTest, MountPathFirstThenHostPath) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  const std::string base = absl::StrCat(t != nullptr ? t : "/tmp", "/repo-root-", getpid());
+  const std::string mount = base + "/mount", host = base + "/host";
+  std::filesystem::create_directories(mount);
+  std::filesystem::create_directories(host);
+  EXPECT_EQ(RepositoryRoot(mount.c_str(), host.c_str()), mount);
+  EXPECT_EQ(RepositoryRoot((base + "/absent").c_str(), host.c_str()), host);
+  EXPECT_EQ(RepositoryRoot(nullptr, host.c_str()), host);
+  EXPECT_EQ(RepositoryRoot(mount.c_str(), nullptr), mount);
+  EXPECT_EQ(RepositoryRoot(nullptr, nullptr), "");
+}
+
 TEST(PlanTest, InputsFromRawRepositoryAndRemoteLocations) {
   auto plans = PlanInputArtifacts(json::parse(R"({"inputs": {"artifacts": [
       {"name": "a", "path": "/tmp/a", "raw": {"data": "hi"}, "mode": 493},
