@@ -295,6 +295,11 @@ absl::Status WorkflowController::DeletePods(const std::string& ns, const std::st
   return absl::OkStatus();
 }
 
+void WorkflowController::ForgetRefusedPods(const std::string& key) {
+  absl::MutexLock lock(&refused_mu_);
+  refused_pods_.erase(key);
+}
+
 absl::StatusOr<controller::Result> WorkflowController::Reconcile(const std::string& key) {
   // On the injected clock too: the pacing delays it yields are waited on that clock.
   const absl::Time start = clock_->Now();
@@ -319,6 +324,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     resources_.Forget(key);
     if (http_) http_->Forget(key);
     if (locks_) locks_->ReleaseWorkflow(key);
+    ForgetRefusedPods(key);
     finished = true;
     RETURN_IF_ERROR(DeletePods(ns, name));
     return controller::Result{};
@@ -341,6 +347,7 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   }
   if (Completed(*wf) && pods.empty()) {
     if (locks_) locks_->ReleaseWorkflow(key);
+    ForgetRefusedPods(key);
     finished = true;
     return controller::Result{};
   }
@@ -349,6 +356,15 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   in.workflow = *std::move(wf);
   in.now = clock_->Now();
   for (const json& p : pods) in.pods[cluster::NameOf(p)] = ObservePod(p);
+  {
+    absl::MutexLock lock(&refused_mu_);
+    if (auto it = refused_pods_.find(key); it != refused_pods_.end()) {
+      for (const auto& [pod, why] : it->second) {
+        if (!in.pods.contains(pod))
+          in.pods[pod] = engine::PodState{.phase = "Failed", .message = why};
+      }
+    }
+  }
   const std::string wf_ns = ns;
   in.lookup = [this, wf_ns](std::string_view kind, std::string_view tname) {
     return LookupTemplate(wf_ns, kind, tname);
@@ -370,11 +386,17 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
     if (metrics_) metrics_->CountError("operate");
     return out.status();
   }
-  for (const absl::Status& created : CreateConcurrently(*cluster_, out->pods_to_create)) {
-    if (!created.ok() && !absl::IsAlreadyExists(created)) {
-      if (metrics_) metrics_->CountError("pod_create");
-      return created;
-    }
+  const std::vector<absl::Status> created = CreateConcurrently(*cluster_, out->pods_to_create);
+  bool refused = false;
+  for (size_t i = 0; i < created.size(); ++i) {
+    if (created[i].ok() || absl::IsAlreadyExists(created[i])) continue;
+    if (metrics_) metrics_->CountError("pod_create");
+    // Anything but a refusal of the pod itself may pass: retried with back-off.
+    if (!absl::IsInvalidArgument(created[i])) return created[i];
+    absl::MutexLock lock(&refused_mu_);
+    refused_pods_[key][cluster::NameOf(out->pods_to_create[i])] =
+        absl::StrCat("failed to create pod: ", created[i].message());
+    refused = true;
   }
   for (const std::string& pod : out->pods_to_delete) {
     absl::Status s = cluster_->Delete("Pod", ns, pod);
@@ -417,6 +439,8 @@ absl::StatusOr<controller::Result> WorkflowController::ReconcileOnce(const std::
   }
   controller::Result result;
   if (out->requeue_after.has_value()) result.requeue_after = *out->requeue_after;
+  // The next pass ends the refused pods' nodes; no cluster event will ask for it.
+  if (refused) result.requeue_after = absl::Milliseconds(1);
   // Resource conditions are polled: a changed object (a Job finishing) is
   // not an event of this workflow's pods.
   if (resources_.Run(key, ns, out->resource_actions) || !out->resource_actions.empty()) {

@@ -12,11 +12,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "lib/cluster/cluster.h"
 #include "lib/cluster/informer.h"
 #include "lib/controller/clock.h"
@@ -79,6 +82,7 @@ class WorkflowController : public controller::Reconciler {
   absl::StatusOr<controller::Result> ReconcileOnce(const std::string& key,
                                                    uint64_t& written_version, bool& finished);
   absl::Status DeletePods(const std::string& ns, const std::string& workflow);
+  void ForgetRefusedPods(const std::string& key);
   std::optional<nlohmann::json> LookupTemplate(const std::string& ns, std::string_view kind,
                                                std::string_view name);
 
@@ -99,6 +103,14 @@ class WorkflowController : public controller::Reconciler {
   // through it until they are joined.
   std::unique_ptr<HttpRunner> http_;
   std::vector<std::unique_ptr<cluster::Informer>> informers_;
+  // Pods the cluster refused to admit (InvalidArgument: the spec itself is
+  // wrong), by workflow key then pod name, with the reason. Fed to the engine
+  // as failed pods, so the node ends in Error saying why instead of the create
+  // being retried forever while the workflow sits Pending. Kept in memory only:
+  // after a restart the create is tried once more and refused again.
+  absl::Mutex refused_mu_;
+  std::map<std::string, std::map<std::string, std::string>> refused_pods_
+      ABSL_GUARDED_BY(refused_mu_);
 };
 
 }  // namespace argonaut::workflow

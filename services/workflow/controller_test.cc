@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/base/status_matchers.h"
 #include "lib/cluster/local_cluster.h"
@@ -57,6 +58,40 @@ class ControllerTest : public testing::ControllerFixture {
     return {};
   }
 };
+
+// A pod the cluster refuses (an unknown capability name) ends its
+// node, and the workflow, in Error with the reason; before, the create was
+// retried forever and the workflow sat Pending with no message.
+TEST_F(ControllerTest, RefusedPodEndsTheWorkflowInErrorWithTheReason) {
+  const std::string name = Submit(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: refused-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    retryStrategy: {limit: 1, retryPolicy: Always}
+    container:
+      image: alpine:3.7
+      command: ["true"]
+      securityContext: {capabilities: {add: [NOT_A_CAPABILITY]}}
+)");
+  json wf = WaitDone(name, absl::Seconds(30), absl::Seconds(1));
+  EXPECT_EQ(wf["status"]["phase"], "Error") << wf["status"].dump();
+  int refused = 0;
+  for (const auto& [id, n] : wf["status"]["nodes"].items()) {
+    if (n.value("type", "") != "Pod") continue;
+    EXPECT_EQ(n.value("phase", ""), "Error") << n.dump();
+    EXPECT_THAT(n.value("message", ""), ::testing::HasSubstr("failed to create pod:"));
+    EXPECT_THAT(n.value("message", ""), ::testing::HasSubstr("capabilities.add[0]"));
+    ++refused;
+  }
+  EXPECT_EQ(refused, 2) << "the first try and its one retry: " << wf["status"].dump();
+  auto pods = cluster_->List("Pod", "default", absl::StrCat(kWorkflowLabel, "=", name));
+  ASSERT_OK(pods.status());
+  EXPECT_TRUE(pods->empty());
+}
 
 TEST_F(ControllerTest, StepsRunInOrderAndPassOutputs) {
   const std::string name = Submit(R"(
