@@ -8,6 +8,8 @@
 # run the binaries keep their cached results; a binary records the commit, tree state and date
 # of the build that last linked it.
 cd "$(dirname "$0")/.." 2>/dev/null || true
+# A checkout owned by another user (a CI clone) would make git refuse it ("dubious ownership").
+git() { command git -c safe.directory="$PWD" "$@"; }
 
 commit=unknown
 tree_state=unknown
